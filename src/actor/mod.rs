@@ -1,0 +1,1 @@
+//! The actors: `Connection`, `Stream`, their messages, the listener and `Session`.

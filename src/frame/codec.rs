@@ -1,0 +1,75 @@
+//! `FrameCodec`: the tokio-util `Decoder`/`Encoder` over [`Frame`].
+
+use bytes::BytesMut;
+use tokio_util::codec::{Decoder, Encoder};
+
+use super::{Error, Frame, DEFAULT_MAX_FRAME_SIZE};
+
+/// Codec failure that ends the connection: I/O, or a connection error
+/// (including a bad client preface, PROTOCOL_ERROR, for a server codec).
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// Always `Error::Connection`.
+    #[error("{0}")]
+    Frame(Error),
+}
+
+/// Frames over a byte stream. Items are `Ok(frame)` or a *stream*-scoped
+/// malformation (`Err(Error::Stream{..})`, after which decoding goes on);
+/// connection-scoped malformations are the `Decoder::Error`.
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    max_frame_size: u32,
+    expect_preface: bool,
+}
+
+impl FrameCodec {
+    /// A codec that accepts frames up to `max_frame_size` bytes of payload.
+    pub fn new(max_frame_size: u32) -> Self {
+        FrameCodec {
+            max_frame_size,
+            expect_preface: false,
+        }
+    }
+    /// A server codec: the first 24 bytes must be the client preface
+    /// (RFC 9113 §3.4), otherwise a connection error PROTOCOL_ERROR.
+    pub fn server(max_frame_size: u32) -> Self {
+        FrameCodec {
+            max_frame_size,
+            expect_preface: true,
+        }
+    }
+    /// Changes the accepted frame size (after our SETTINGS is acknowledged).
+    pub fn set_max_frame_size(&mut self, n: u32) {
+        self.max_frame_size = n;
+    }
+    /// The accepted frame size.
+    pub fn max_frame_size(&self) -> u32 {
+        self.max_frame_size
+    }
+}
+
+impl Default for FrameCodec {
+    fn default() -> Self {
+        FrameCodec::new(DEFAULT_MAX_FRAME_SIZE)
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = Result<Frame, Error>;
+    type Error = CodecError;
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        let _ = (src, self.expect_preface);
+        todo!("codec decode")
+    }
+}
+
+impl Encoder<Frame> for FrameCodec {
+    type Error = CodecError;
+    fn encode(&mut self, item: Frame, dst: &mut BytesMut) -> Result<(), CodecError> {
+        item.encode(dst);
+        Ok(())
+    }
+}
