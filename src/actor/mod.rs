@@ -1,1 +1,21 @@
-//! The actors: `Connection`, `Stream`, their messages, the listener and `Session`.
+//! The actors: [`Connection`] (one per HTTP/2 connection: owns the codec, both
+//! HPACK contexts via [`crate::proto::Connection`], and the bounded write
+//! buffer) and [`Stream`] (one child actor per stream), the messages between
+//! them and their users, and [`Session`], the HTTP2.jl-shaped handle for code
+//! that is not an actor.
+//!
+//! CONTRACT (written first so the actors, the examples and the interop tests
+//! can be built in parallel): the message types in `messages.rs` and the
+//! signatures here are what examples and tests use.
+
+mod messages;
+pub use messages::*;
+
+mod connection;
+pub use connection::{Builder, Connection};
+
+mod stream;
+pub use stream::Stream;
+
+pub mod session;
+pub use session::Session;
