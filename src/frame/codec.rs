@@ -1,14 +1,16 @@
-//! `FrameCodec`: the tokio-util `Decoder`/`Encoder` over [`Frame`].
+//! `FrameCodec`: the tokio-util `Decoder`/`Encoder` over [`Frame`], with the
+//! server's check of the client preface (RFC 9113 §3.4).
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::{Error, Frame, DEFAULT_MAX_FRAME_SIZE};
+use super::{peek_head, Error, Frame, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN, PREFACE};
 
 /// Codec failure that ends the connection: I/O, or a connection error
 /// (including a bad client preface, PROTOCOL_ERROR, for a server codec).
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
+    /// The transport failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     /// Always `Error::Connection`.
@@ -61,8 +63,35 @@ impl Decoder for FrameCodec {
     type Item = Result<Frame, Error>;
     type Error = CodecError;
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Self::Item>, CodecError> {
-        let _ = (src, self.expect_preface);
-        todo!("codec decode")
+        if self.expect_preface {
+            // §3.4: checked byte by byte as it arrives, so a peer that is
+            // not speaking HTTP/2 is turned away at its first wrong byte.
+            let n = src.len().min(PREFACE.len());
+            if src[..n] != PREFACE[..n] {
+                return Err(CodecError::Frame(Error::protocol(
+                    "invalid client connection preface",
+                )));
+            }
+            if n < PREFACE.len() {
+                src.reserve(PREFACE.len() + HEADER_LEN - src.len());
+                return Ok(None);
+            }
+            src.advance(PREFACE.len());
+            self.expect_preface = false;
+        }
+        match Frame::decode(src, self.max_frame_size) {
+            Ok(Some(frame)) => Ok(Some(Ok(frame))),
+            Ok(None) => {
+                // Make room for the rest of this frame (its length is known
+                // once the header is in, and was checked against the limit)
+                // or at least for the next header.
+                let want = peek_head(src).map_or(HEADER_LEN, |h| HEADER_LEN + h.length as usize);
+                src.reserve(want.saturating_sub(src.len()));
+                Ok(None)
+            }
+            Err(e @ Error::Stream { .. }) => Ok(Some(Err(e))),
+            Err(e) => Err(CodecError::Frame(e)),
+        }
     }
 }
 

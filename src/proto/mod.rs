@@ -301,7 +301,12 @@ impl Connection {
 
     /// Queues body bytes; they go out as DATA frames (split to the peer's
     /// MAX_FRAME_SIZE) as the windows allow, and `Event::DataSent` reports them.
-    pub fn send_data(&mut self, id: StreamId, data: Bytes, end_stream: bool) -> Result<(), UserError> {
+    pub fn send_data(
+        &mut self,
+        id: StreamId,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), UserError> {
         let _ = (id, data, end_stream);
         todo!()
     }
@@ -314,7 +319,11 @@ impl Connection {
 
     /// Server: promises a pushed response on `id` (RFC 9113 §8.4). Returns the
     /// promised (even) stream id, on which the server then sends the response.
-    pub fn push_promise(&mut self, id: StreamId, request: http::Request<()>) -> Result<StreamId, UserError> {
+    pub fn push_promise(
+        &mut self,
+        id: StreamId,
+        request: http::Request<()>,
+    ) -> Result<StreamId, UserError> {
         let _ = (id, request);
         todo!()
     }
