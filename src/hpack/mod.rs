@@ -9,6 +9,17 @@
 //! pseudo-headers (`:path`, ...) are not `http::HeaderName`s; `proto` turns
 //! them into `http` types after the RFC 9113 §8 checks.
 
+mod decoder;
+mod encoder;
+pub mod huffman;
+mod huffman_table;
+pub mod integer;
+pub mod static_table;
+mod table;
+
+pub use encoder::{Huffman, Indexing};
+pub use table::ENTRY_OVERHEAD;
+
 use bytes::{Bytes, BytesMut};
 
 /// Default SETTINGS_HEADER_TABLE_SIZE, RFC 7541 §4.2 / RFC 9113 §6.5.2.
@@ -24,6 +35,32 @@ pub struct Field {
     pub never_index: bool,
 }
 
+impl Field {
+    /// The field's size as RFC 7541 §4.1 counts it (name + value + 32), the
+    /// unit of SETTINGS_HEADER_TABLE_SIZE and SETTINGS_MAX_HEADER_LIST_SIZE.
+    pub fn size(&self) -> usize {
+        table::entry_size(self.name.len(), self.value.len())
+    }
+
+    /// A field from static strings (tests, fixed headers).
+    pub fn from_static(name: &'static str, value: &'static str) -> Self {
+        Field {
+            name: Bytes::from_static(name.as_bytes()),
+            value: Bytes::from_static(value.as_bytes()),
+            never_index: false,
+        }
+    }
+
+    /// The borrowed form, for re-encoding (keeps `never_index`).
+    pub fn as_ref(&self) -> FieldRef<'_> {
+        FieldRef {
+            name: &self.name,
+            value: &self.value,
+            sensitive: self.never_index,
+        }
+    }
+}
+
 /// A field to encode, borrowed from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldRef<'a> {
@@ -32,6 +69,31 @@ pub struct FieldRef<'a> {
     /// Encode as "never indexed" (RFC 7541 §7.1.3). The encoder also does this
     /// by itself for `authorization`, `proxy-authorization` and short cookies.
     pub sensitive: bool,
+}
+
+impl<'a> FieldRef<'a> {
+    /// A non-sensitive field.
+    pub fn new(name: &'a [u8], value: &'a [u8]) -> Self {
+        FieldRef {
+            name,
+            value,
+            sensitive: false,
+        }
+    }
+
+    /// A field to encode as "never indexed" (RFC 7541 §7.1.3).
+    pub fn sensitive(name: &'a [u8], value: &'a [u8]) -> Self {
+        FieldRef {
+            name,
+            value,
+            sensitive: true,
+        }
+    }
+
+    /// The field's size as RFC 7541 §4.1 counts it (name + value + 32).
+    pub fn size(&self) -> usize {
+        table::entry_size(self.name.len(), self.value.len())
+    }
 }
 
 /// Decoding failure. Every variant is a connection error COMPRESSION_ERROR
@@ -62,26 +124,35 @@ pub enum DecoderError {
     HeaderListTooLarge(usize),
 }
 
+impl DecoderError {
+    /// Whether this is a connection error of type COMPRESSION_ERROR (RFC 9113
+    /// §4.3): every variant but [`DecoderError::HeaderListTooLarge`], after
+    /// which the dynamic table is still in sync and only the stream fails.
+    pub fn is_compression_error(&self) -> bool {
+        !matches!(self, DecoderError::HeaderListTooLarge(_))
+    }
+}
+
 /// The HPACK encoder context (RFC 7541 §2, §6).
 #[derive(Debug)]
 pub struct Encoder {
-    _private: (),
+    state: encoder::EncoderState,
 }
 
 impl Encoder {
     /// An encoder whose dynamic table holds at most `max_table_size` bytes
     /// (our own cap; the peer's SETTINGS_HEADER_TABLE_SIZE may lower it).
     pub fn new(max_table_size: usize) -> Self {
-        let _ = max_table_size;
-        Encoder { _private: () }
+        Encoder {
+            state: encoder::EncoderState::new(max_table_size),
+        }
     }
 
     /// The peer's SETTINGS_HEADER_TABLE_SIZE changed: the next block starts
     /// with a dynamic table size update (RFC 7541 §4.2, §6.3) to
     /// `min(n, own cap)`.
     pub fn set_peer_max_table_size(&mut self, n: usize) {
-        let _ = n;
-        todo!("encoder size update")
+        self.peer_size_changed(n)
     }
 
     /// Encodes one field block (all fields of one HEADERS/PUSH_PROMISE,
@@ -90,8 +161,7 @@ impl Encoder {
     where
         I: IntoIterator<Item = FieldRef<'a>>,
     {
-        let _ = (fields.into_iter(), dst);
-        todo!("encode")
+        self.encode_block(fields, dst)
     }
 }
 
@@ -104,7 +174,14 @@ impl Default for Encoder {
 /// The HPACK decoder context (RFC 7541 §3).
 #[derive(Debug)]
 pub struct Decoder {
-    _private: (),
+    table: table::DynamicTable,
+    /// Our SETTINGS_HEADER_TABLE_SIZE: the most a size update may ask for.
+    max_table_size: usize,
+    /// The smallest value of our setting since the last block: when it is
+    /// below the table's maximum, the next block must start with a size
+    /// update (RFC 7541 §4.2).
+    min_setting: usize,
+    max_header_list_size: usize,
 }
 
 impl Decoder {
@@ -112,27 +189,67 @@ impl Decoder {
     /// (size updates above it are errors), `max_header_list_size` our
     /// SETTINGS_MAX_HEADER_LIST_SIZE.
     pub fn new(max_table_size: usize, max_header_list_size: usize) -> Self {
-        let _ = (max_table_size, max_header_list_size);
-        Decoder { _private: () }
+        Decoder {
+            // The table starts at `max_table_size`, as if both sides had
+            // agreed on it (RFC 7541 Appendix C does so). On a new
+            // connection the peer starts from the default 4096 until it has
+            // our SETTINGS: create the decoder with DEFAULT_TABLE_SIZE and
+            // call `set_max_table_size` when our SETTINGS are acknowledged.
+            table: table::DynamicTable::new(max_table_size),
+            max_table_size,
+            min_setting: max_table_size,
+            max_header_list_size,
+        }
     }
 
     /// Our SETTINGS_HEADER_TABLE_SIZE changed (and was acknowledged).
     pub fn set_max_table_size(&mut self, n: usize) {
-        let _ = n;
-        todo!()
+        self.max_table_size = n;
+        self.min_setting = self.min_setting.min(n);
+    }
+
+    /// Our SETTINGS_HEADER_TABLE_SIZE as last set.
+    pub fn max_table_size(&self) -> usize {
+        self.max_table_size
+    }
+
+    /// Current maximum size of the dynamic table (the peer's last update).
+    pub fn table_capacity(&self) -> usize {
+        self.table.max_size()
+    }
+
+    /// Current size of the dynamic table (RFC 7541 §4.1).
+    pub fn table_size(&self) -> usize {
+        self.table.size()
+    }
+
+    /// Number of entries in the dynamic table.
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Our SETTINGS_MAX_HEADER_LIST_SIZE as last set.
+    pub fn max_header_list_size(&self) -> usize {
+        self.max_header_list_size
     }
 
     /// Our SETTINGS_MAX_HEADER_LIST_SIZE changed.
     pub fn set_max_header_list_size(&mut self, n: usize) {
-        let _ = n;
-        todo!()
+        self.max_header_list_size = n;
     }
 
     /// Decodes one complete field block, appending the fields in order to
-    /// `out`. Never panics; see [`DecoderError`] for what is rejected.
+    /// `out`. Never panics; see [`DecoderError`] for what is rejected. On
+    /// error nothing is appended to `out`. After
+    /// [`DecoderError::HeaderListTooLarge`] the decoder is still usable; after
+    /// any other error the connection must end (COMPRESSION_ERROR).
     pub fn decode(&mut self, block: &[u8], out: &mut Vec<Field>) -> Result<(), DecoderError> {
-        let _ = (block, out);
-        todo!("decode")
+        let start = out.len();
+        let r = self.decode_block(block, out);
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
     }
 }
 
