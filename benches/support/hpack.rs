@@ -86,14 +86,34 @@ pub fn refs(list: &List) -> Vec<FieldRef<'_>> {
         .collect()
 }
 
-/// Our encoder: (cold block, warm block, warm encoder).
-pub fn ours_blocks(list: &List) -> (BytesMut, BytesMut, Encoder) {
+/// One header list encoded three times on one connection: the first
+/// (`cold`: empty tables, Huffman-coded literals), the second (`warm`: the
+/// tables primed once, the "warm" figure) and the third (`steady`:
+/// what every later encoding looks like, no more insertions).
+pub struct Blocks {
+    pub cold: BytesMut,
+    pub warm: BytesMut,
+    pub steady: BytesMut,
+}
+
+impl Blocks {
+    /// The blocks a decoder must see before `steady` can be decoded again
+    /// and again with its table unchanged.
+    pub fn prime(&self) -> [&[u8]; 2] {
+        [&self.cold, &self.warm]
+    }
+}
+
+/// Our encoder's blocks, and the encoder (in its steady state).
+pub fn ours_blocks(list: &List) -> (Blocks, Encoder) {
     let mut enc = Encoder::default();
-    let mut cold = BytesMut::new();
-    enc.encode(refs(list), &mut cold);
-    let mut warm = BytesMut::new();
-    enc.encode(refs(list), &mut warm);
-    (cold, warm, enc)
+    let run = |enc: &mut Encoder| {
+        let mut dst = BytesMut::new();
+        enc.encode(refs(list), &mut dst);
+        dst
+    };
+    let (cold, warm, steady) = (run(&mut enc), run(&mut enc), run(&mut enc));
+    (Blocks { cold, warm, steady }, enc)
 }
 
 /// The list as an h2 HEADERS frame.
@@ -133,14 +153,11 @@ pub fn h2_frame(list: &List) -> h2::frame::Headers {
     h
 }
 
-/// The h2 HPACK encoder, obtained by inference from `Headers::encode`.
-pub fn h2_encoder_and_blocks(
-    list: &List,
-) -> (
-    BytesMut,
-    BytesMut,
-    impl FnMut(h2::frame::Headers) -> BytesMut,
-) {
+/// h2's blocks for the list, and a closure that encodes an h2 HEADERS frame
+/// with its (steady) encoder and returns the field block. h2's
+/// `hpack::Encoder` type is unnameable outside h2: `Default::default()` and
+/// `Headers::encode` fix it by inference.
+pub fn h2_encoder_and_blocks(list: &List) -> (Blocks, impl FnMut(h2::frame::Headers) -> BytesMut) {
     let mut enc = Default::default();
     let mut run = move |frame: h2::frame::Headers| {
         let mut dst = BytesMut::with_capacity(4096);
@@ -152,12 +169,14 @@ pub fn h2_encoder_and_blocks(
     };
     let cold = run(h2_frame(list));
     let warm = run(h2_frame(list));
-    (cold, warm, run)
+    let steady = run(h2_frame(list));
+    (Blocks { cold, warm, steady }, run)
 }
 
-/// An h2 HPACK decoder, primed with `prime`; returns a closure that decodes
-/// one HEADERS frame payload (`block`) into h2's pseudo + HeaderMap.
-pub fn h2_decoder(prime: &[u8]) -> impl FnMut(BytesMut) -> h2::frame::Headers {
+/// An h2 HPACK decoder primed with the `prime` blocks; returns a closure that
+/// decodes one HEADERS frame payload into h2's pseudo + `HeaderMap` (what h2
+/// does for every HEADERS frame).
+pub fn h2_decoder(prime: &[&[u8]]) -> impl FnMut(BytesMut) -> h2::frame::Headers {
     let mut dec = Default::default();
     let mut run = move |block: BytesMut| {
         let mut head = BytesMut::new();
@@ -165,9 +184,40 @@ pub fn h2_decoder(prime: &[u8]) -> impl FnMut(BytesMut) -> h2::frame::Headers {
         head.put_slice(&[1, 0x4, 0, 0, 0, 1]);
         let head = h2::frame::Head::parse(&head);
         let (mut frame, mut rest) = h2::frame::Headers::load(head, block).unwrap();
-        frame.load_hpack(&mut rest, 1 << 20, &mut dec).unwrap();
+        frame
+            .load_hpack(&mut rest, 1 << 20, &mut dec)
+            .unwrap_or_else(|e| panic!("h2 HEADERS decode: {e:?}"));
         frame
     };
-    let _ = run(BytesMut::from(prime));
+    for p in prime {
+        let _ = run(BytesMut::from(*p));
+    }
+    run
+}
+
+/// The h2 HPACK decoder used directly (`Decoder::decode` with a callback
+/// that drops each header), primed with `prime`. The decoder type is
+/// unnameable outside h2; `load_hpack` fixes it by inference.
+pub fn h2_raw_decoder(prime: &[&[u8]]) -> impl FnMut(BytesMut) -> usize {
+    let mut dec = Default::default();
+    if prime.is_empty() {
+        // never runs: only tells the compiler which type `dec` is
+        let head = h2::frame::Head::parse(&[0, 0, 0, 1, 4, 0, 0, 0, 1]);
+        let (mut f, mut rest) = h2::frame::Headers::load(head, BytesMut::new()).unwrap();
+        let _ = f.load_hpack(&mut rest, 0, &mut dec);
+    }
+    let mut run = move |mut block: BytesMut| {
+        let mut n = 0;
+        dec.decode(&mut std::io::Cursor::new(&mut block), |h| {
+            std::hint::black_box(&h);
+            n += 1;
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap_or_else(|e| panic!("h2 hpack decode: {e:?}"));
+        n
+    };
+    for p in prime {
+        run(BytesMut::from(*p));
+    }
     run
 }
