@@ -12,12 +12,26 @@
 //! in parallel): these names and signatures are what `actor` uses.
 //! Implementations may add items (and split this file) but not change these.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 
-use crate::frame::{ErrorCode, Frame, Setting, StreamId};
+use crate::frame::{ErrorCode, Setting, StreamId};
+
+mod connection;
+pub mod flow;
+pub mod headers;
+pub mod settings;
+mod store;
+pub mod stream;
+#[cfg(test)]
+mod tests;
+
+pub use connection::{Connection, CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES};
+pub use flow::FlowWindow;
+pub use settings::SettingsState;
+pub use stream::StreamState;
 
 /// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -203,172 +217,4 @@ pub enum Event {
     RemoteSettings { params: Vec<Setting> },
     /// The peer acknowledged our SETTINGS.
     SettingsAcked,
-}
-
-/// The protocol state of one connection.
-#[derive(Debug)]
-pub struct Connection {
-    _private: (),
-}
-
-impl Connection {
-    /// A new connection. A client queues the preface and its SETTINGS; a
-    /// server queues its SETTINGS (the preface is checked by the codec).
-    pub fn new(role: Role, config: Config) -> Self {
-        let _ = (role, config);
-        todo!()
-    }
-
-    /// Our role.
-    pub fn role(&self) -> Role {
-        todo!()
-    }
-
-    /// Processes one frame from the peer. On `Err` the connection is over:
-    /// GOAWAY is queued (flush `poll_transmit`, then close the socket).
-    pub fn recv_frame(&mut self, frame: Frame) -> Result<(), ConnectionError> {
-        let _ = frame;
-        todo!()
-    }
-
-    /// Processes a malformed frame reported by the codec (`frame::Error`):
-    /// a stream error queues RST_STREAM, a connection error GOAWAY.
-    pub fn recv_malformed(&mut self, err: crate::frame::Error) -> Result<(), ConnectionError> {
-        let _ = err;
-        todo!()
-    }
-
-    /// Appends bytes to write to `dst` until it holds at least `limit` bytes
-    /// or nothing is left to send: control frames first, then HEADERS, then
-    /// DATA across streams in turn, within the flow-control windows.
-    pub fn poll_transmit(&mut self, dst: &mut BytesMut, limit: usize) {
-        let _ = (dst, limit);
-        todo!()
-    }
-
-    /// True when `poll_transmit` has something to write.
-    pub fn wants_transmit(&self) -> bool {
-        todo!()
-    }
-
-    /// The next event for the user.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        todo!()
-    }
-
-    /// When `handle_timeout` must next be called (the SETTINGS ACK deadline).
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
-    }
-
-    /// Fires expired timers; a missing SETTINGS ACK is a connection error
-    /// SETTINGS_TIMEOUT.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ConnectionError> {
-        let _ = now;
-        todo!()
-    }
-
-    /// The frame size our codec must accept now (our acknowledged
-    /// SETTINGS_MAX_FRAME_SIZE).
-    pub fn local_max_frame_size(&self) -> u32 {
-        todo!()
-    }
-
-    /// Client: reserves the next stream id. `Err(StreamLimit)` while the
-    /// peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached (queue and retry when
-    /// [`Connection::can_open_stream`] says so).
-    pub fn open_stream(&mut self) -> Result<StreamId, UserError> {
-        todo!()
-    }
-
-    /// True when `open_stream` would succeed.
-    pub fn can_open_stream(&self) -> bool {
-        todo!()
-    }
-
-    /// Sends a request (client, on an id from `open_stream`) or a response
-    /// (server; 1xx responses may precede the final one). Checks RFC 9113 §8
-    /// (pseudo-headers, no connection-specific fields, `te: trailers` only).
-    pub fn send_headers(
-        &mut self,
-        id: StreamId,
-        head: Head,
-        end_stream: bool,
-    ) -> Result<(), UserError> {
-        let _ = (id, head, end_stream);
-        todo!()
-    }
-
-    /// Queues body bytes; they go out as DATA frames (split to the peer's
-    /// MAX_FRAME_SIZE) as the windows allow, and `Event::DataSent` reports them.
-    pub fn send_data(
-        &mut self,
-        id: StreamId,
-        data: Bytes,
-        end_stream: bool,
-    ) -> Result<(), UserError> {
-        let _ = (id, data, end_stream);
-        todo!()
-    }
-
-    /// Queues trailers (after the queued data), ending the stream.
-    pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> Result<(), UserError> {
-        let _ = (id, trailers);
-        todo!()
-    }
-
-    /// Server: promises a pushed response on `id` (RFC 9113 §8.4). Returns the
-    /// promised (even) stream id, on which the server then sends the response.
-    pub fn push_promise(
-        &mut self,
-        id: StreamId,
-        request: http::Request<()>,
-    ) -> Result<StreamId, UserError> {
-        let _ = (id, request);
-        todo!()
-    }
-
-    /// Resets a stream (RST_STREAM with `code`), dropping its queued data.
-    pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
-        let _ = (id, code);
-        todo!()
-    }
-
-    /// The user consumed `n` bytes of DATA on `id`: reopen our receive windows
-    /// (WINDOW_UPDATE on the stream and on the connection, batched).
-    pub fn release_capacity(&mut self, id: StreamId, n: usize) {
-        let _ = (id, n);
-        todo!()
-    }
-
-    /// Sends a PING; `Event::PingAck` reports the answer.
-    pub fn ping(&mut self, payload: [u8; 8]) -> Result<(), UserError> {
-        let _ = payload;
-        todo!()
-    }
-
-    /// Sends new local settings (applied when the peer ACKs them).
-    pub fn update_settings(&mut self, params: Vec<Setting>) -> Result<(), UserError> {
-        let _ = params;
-        todo!()
-    }
-
-    /// Graceful shutdown: GOAWAY(code) with the last peer stream processed;
-    /// no new streams; open ones finish. See [`Connection::is_finished`].
-    pub fn go_away(&mut self, code: ErrorCode, debug_data: Bytes) {
-        let _ = (code, debug_data);
-        todo!()
-    }
-
-    /// True when the connection has nothing left to do: a GOAWAY was sent or
-    /// received and no stream is open, or a connection error occurred. Write
-    /// what `poll_transmit` still has, then close.
-    pub fn is_finished(&self) -> bool {
-        todo!()
-    }
-
-    /// Number of open streams (both directions).
-    pub fn active_streams(&self) -> usize {
-        todo!()
-    }
 }

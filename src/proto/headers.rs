@@ -1,0 +1,678 @@
+//! HTTP semantics over HTTP/2 fields (RFC 9113 §8): the checks that make a
+//! received message malformed (§8.1.1, §8.2, §8.3), the conversion between
+//! HPACK fields and `http` types, and the same checks on what we send.
+//!
+//! A malformed received message is a stream error PROTOCOL_ERROR (§8.1.1);
+//! a malformed message we are asked to send is `UserError::Malformed`. Both
+//! carry a short static reason.
+
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+
+use crate::hpack::{Field, FieldRef};
+
+use super::Protocol;
+
+/// Why a message is malformed.
+pub type Malformed = &'static str;
+
+/// RFC 9113 §8.2.1: a field name MUST NOT contain 0x00-0x20, 'A'-'Z',
+/// 0x7f-0xff, nor a colon (pseudo-header names are checked by the caller).
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b > 0x20 && b < 0x7f && !b.is_ascii_uppercase() && b != b':')
+}
+
+/// RFC 9113 §8.2.1: a field value MUST NOT contain NUL, CR or LF, nor start
+/// or end with SP or HTAB.
+pub fn valid_value(value: &[u8]) -> bool {
+    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        return false;
+    }
+    !matches!(value.first(), Some(b' ' | b'\t')) && !matches!(value.last(), Some(b' ' | b'\t'))
+}
+
+/// RFC 9113 §8.2.2: connection-specific fields make a message malformed.
+fn is_connection_specific(name: &HeaderName) -> bool {
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::UPGRADE
+        || name.as_str() == "keep-alive"
+        || name.as_str() == "proxy-connection"
+}
+
+/// Parses one content-length value (digits only; a list of equal values is
+/// accepted, RFC 9110 §8.6).
+fn parse_content_length(v: &[u8]) -> Option<u64> {
+    let mut result: Option<u64> = None;
+    for part in v.split(|&b| b == b',') {
+        let part = trim(part);
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = part
+            .iter()
+            .fold(0u64, |acc, &d| acc * 10 + (d - b'0') as u64);
+        match result {
+            Some(prev) if prev != n => return None,
+            _ => result = Some(n),
+        }
+    }
+    result
+}
+
+fn trim(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Checks a regular (non-pseudo) received field and appends it to `map`,
+/// tracking content-length.
+fn add_field(
+    map: &mut HeaderMap,
+    f: &Field,
+    content_length: &mut Option<u64>,
+) -> Result<(), Malformed> {
+    if !valid_name(&f.name) {
+        return Err("invalid field name (§8.2.1)");
+    }
+    if !valid_value(&f.value) {
+        return Err("invalid field value (§8.2.1)");
+    }
+    let name = HeaderName::from_bytes(&f.name).map_err(|_| "invalid field name")?;
+    if is_connection_specific(&name) {
+        return Err("connection-specific field (§8.2.2)");
+    }
+    if name == header::TE && !f.value.eq_ignore_ascii_case(b"trailers") {
+        return Err("te other than \"trailers\" (§8.2.2)");
+    }
+    if name == header::CONTENT_LENGTH {
+        let n = parse_content_length(&f.value).ok_or("invalid content-length")?;
+        match *content_length {
+            Some(prev) if prev != n => return Err("conflicting content-length"),
+            _ => *content_length = Some(n),
+        }
+    }
+    let mut value =
+        HeaderValue::from_maybe_shared(f.value.clone()).map_err(|_| "invalid field value")?;
+    if f.never_index {
+        value.set_sensitive(true);
+    }
+    map.try_append(name, value).map_err(|_| "too many fields")?;
+    Ok(())
+}
+
+fn set_once(slot: &mut Option<Bytes>, f: &Field) -> Result<(), Malformed> {
+    if slot.is_some() {
+        return Err("duplicate pseudo-header (§8.3)");
+    }
+    if f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+        return Err("invalid pseudo-header value (§8.2.1)");
+    }
+    *slot = Some(f.value.clone());
+    Ok(())
+}
+
+/// A received request head: the request and its content-length.
+#[derive(Debug)]
+pub struct RecvRequest {
+    pub request: Request<()>,
+    pub content_length: Option<u64>,
+}
+
+/// Turns the fields of a request (HEADERS on a new stream, or PUSH_PROMISE)
+/// into an `http::Request` after the §8.3.1 checks. `connect_protocol` is our
+/// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §4: `:protocol` needs it).
+pub fn request_from_fields(
+    fields: &[Field],
+    connect_protocol: bool,
+) -> Result<RecvRequest, Malformed> {
+    let (mut method, mut scheme, mut authority, mut path, mut protocol) =
+        (None, None, None, None, None);
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut content_length = None;
+    let mut regular_seen = false;
+    for f in fields {
+        if f.name.first() == Some(&b':') {
+            if regular_seen {
+                return Err("pseudo-header after a regular field (§8.3)");
+            }
+            match &f.name[..] {
+                b":method" => set_once(&mut method, f)?,
+                b":scheme" => set_once(&mut scheme, f)?,
+                b":authority" => set_once(&mut authority, f)?,
+                b":path" => set_once(&mut path, f)?,
+                b":protocol" => set_once(&mut protocol, f)?,
+                b":status" => return Err(":status in a request (§8.3)"),
+                _ => return Err("unknown pseudo-header (§8.3)"),
+            }
+        } else {
+            regular_seen = true;
+            add_field(&mut headers, f, &mut content_length)?;
+        }
+    }
+    let method = method.ok_or("missing :method (§8.3.1)")?;
+    let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
+    // §8.3.1: `host` stands in for a missing :authority; both present and
+    // different is malformed.
+    if let (Some(a), Some(h)) = (&authority, headers.get(header::HOST)) {
+        if a.as_ref() != h.as_bytes() {
+            return Err(":authority and host differ (§8.3.1)");
+        }
+    }
+    let authority = match authority {
+        Some(a) => Some(a),
+        None => headers
+            .get(header::HOST)
+            .map(|h| Bytes::copy_from_slice(h.as_bytes())),
+    };
+    let mut parts = http::uri::Parts::default();
+    if method == Method::CONNECT && protocol.is_none() {
+        // §8.5: only :method and :authority.
+        if scheme.is_some() || path.is_some() {
+            return Err("CONNECT with :scheme or :path (§8.5)");
+        }
+        let a = authority.ok_or("CONNECT without :authority (§8.5)")?;
+        parts.authority = Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?);
+    } else {
+        if protocol.is_some() {
+            if !connect_protocol {
+                return Err(":protocol without SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441)");
+            }
+            if method != Method::CONNECT {
+                return Err(":protocol on a method other than CONNECT (RFC 8441)");
+            }
+        }
+        let s = scheme.ok_or("missing :scheme (§8.3.1)")?;
+        let p = path.ok_or("missing :path (§8.3.1)")?;
+        if p.is_empty() {
+            return Err("empty :path (§8.3.1)");
+        }
+        if p[0] != b'/' && !(&p[..] == b"*" && method == Method::OPTIONS) {
+            return Err(":path neither absolute nor \"*\" for OPTIONS (§8.3.1)");
+        }
+        if protocol.is_some() && authority.is_none() {
+            return Err("extended CONNECT without :authority (RFC 8441)");
+        }
+        parts.path_and_query =
+            Some(PathAndQuery::from_maybe_shared(p).map_err(|_| "invalid :path")?);
+        if let Some(a) = authority {
+            parts.scheme = Some(Scheme::try_from(&s[..]).map_err(|_| "invalid :scheme")?);
+            parts.authority =
+                Some(Authority::from_maybe_shared(a).map_err(|_| "invalid :authority")?);
+        }
+    }
+    let uri = Uri::from_parts(parts).map_err(|_| "invalid request target")?;
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = http::Version::HTTP_2;
+    *request.headers_mut() = headers;
+    if let Some(p) = protocol {
+        request.extensions_mut().insert(Protocol(p));
+    }
+    Ok(RecvRequest {
+        request,
+        content_length,
+    })
+}
+
+/// A received response head.
+#[derive(Debug)]
+pub struct RecvResponse {
+    pub response: Response<()>,
+    pub content_length: Option<u64>,
+}
+
+/// Turns the fields of a response into an `http::Response` (§8.3.2).
+pub fn response_from_fields(fields: &[Field]) -> Result<RecvResponse, Malformed> {
+    let mut status = None;
+    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut content_length = None;
+    let mut regular_seen = false;
+    for f in fields {
+        if f.name.first() == Some(&b':') {
+            if regular_seen {
+                return Err("pseudo-header after a regular field (§8.3)");
+            }
+            match &f.name[..] {
+                b":status" => set_once(&mut status, f)?,
+                b":method" | b":scheme" | b":authority" | b":path" | b":protocol" => {
+                    return Err("request pseudo-header in a response (§8.3)")
+                }
+                _ => return Err("unknown pseudo-header (§8.3)"),
+            }
+        } else {
+            regular_seen = true;
+            add_field(&mut headers, f, &mut content_length)?;
+        }
+    }
+    let status = status.ok_or("missing :status (§8.3.2)")?;
+    if status.len() != 3 {
+        return Err("invalid :status");
+    }
+    let status = StatusCode::from_bytes(&status).map_err(|_| "invalid :status")?;
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        return Err("101 is not used in HTTP/2 (§8.6)");
+    }
+    let mut response = Response::new(());
+    *response.status_mut() = status;
+    *response.version_mut() = http::Version::HTTP_2;
+    *response.headers_mut() = headers;
+    Ok(RecvResponse {
+        response,
+        content_length,
+    })
+}
+
+/// Turns trailer fields into a `HeaderMap` (§8.1: no pseudo-headers).
+pub fn trailers_from_fields(fields: &[Field]) -> Result<HeaderMap, Malformed> {
+    let mut map = HeaderMap::with_capacity(fields.len());
+    let mut cl = None;
+    for f in fields {
+        if f.name.first() == Some(&b':') {
+            return Err("pseudo-header in trailers (§8.1)");
+        }
+        add_field(&mut map, f, &mut cl)?;
+    }
+    Ok(map)
+}
+
+/// Checks regular fields we are about to send (§8.2) and returns the header
+/// list size they add (RFC 7541 §4.1 accounting). `skip_host` leaves `host`
+/// out (it became :authority).
+pub fn check_outgoing(headers: &HeaderMap, skip_host: bool) -> Result<usize, Malformed> {
+    let mut size = 0;
+    for (name, value) in headers {
+        if skip_host && name == header::HOST {
+            continue;
+        }
+        if is_connection_specific(name) {
+            return Err("connection-specific field (§8.2.2)");
+        }
+        if name == header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
+            return Err("te other than \"trailers\" (§8.2.2)");
+        }
+        if !valid_value(value.as_bytes()) {
+            return Err("invalid field value (§8.2.1)");
+        }
+        size += name.as_str().len() + value.len() + 32;
+    }
+    Ok(size)
+}
+
+/// The regular fields of `headers` as HPACK fields.
+pub fn regular_fields(headers: &HeaderMap, skip_host: bool) -> impl Iterator<Item = FieldRef<'_>> {
+    headers
+        .iter()
+        .filter(move |(n, _)| !(skip_host && *n == header::HOST))
+        .map(|(n, v)| FieldRef {
+            name: n.as_str().as_bytes(),
+            value: v.as_bytes(),
+            sensitive: v.is_sensitive(),
+        })
+}
+
+fn pseudo<'a>(name: &'static str, value: &'a [u8]) -> FieldRef<'a> {
+    FieldRef {
+        name: name.as_bytes(),
+        value,
+        sensitive: false,
+    }
+}
+
+/// The pseudo-headers of a request we send (§8.3.1), whether `host` is
+/// folded into :authority, and the header list size of the pseudo fields.
+pub fn request_pseudo<'a>(
+    req: &'a Request<()>,
+    peer_connect_protocol: bool,
+) -> Result<([Option<FieldRef<'a>>; 5], bool), Malformed> {
+    let uri = req.uri();
+    let method = req.method();
+    let host = req.headers().get(header::HOST).map(HeaderValue::as_bytes);
+    let authority = uri.authority().map(|a| a.as_str().as_bytes()).or(host);
+    if let (Some(a), Some(h)) = (uri.authority(), host) {
+        if a.as_str().as_bytes() != h {
+            return Err("host differs from the URI's authority (§8.3.1)");
+        }
+    }
+    let protocol = req.extensions().get::<Protocol>();
+    let mut out = [None; 5];
+    out[0] = Some(pseudo(":method", method.as_str().as_bytes()));
+    if *method == Method::CONNECT && protocol.is_none() {
+        out[1] = Some(pseudo(
+            ":authority",
+            authority.ok_or("CONNECT without an authority (§8.5)")?,
+        ));
+        return Ok((out, true));
+    }
+    if let Some(p) = protocol {
+        if !peer_connect_protocol {
+            return Err("the peer did not enable extended CONNECT (RFC 8441)");
+        }
+        if *method != Method::CONNECT {
+            return Err(":protocol on a method other than CONNECT (RFC 8441)");
+        }
+        if authority.is_none() {
+            return Err("extended CONNECT without an authority (RFC 8441)");
+        }
+        out[4] = Some(pseudo(":protocol", &p.0));
+    }
+    out[1] = Some(pseudo(
+        ":scheme",
+        uri.scheme_str().unwrap_or("http").as_bytes(),
+    ));
+    if let Some(a) = authority {
+        out[2] = Some(pseudo(":authority", a));
+    }
+    let path = match uri.path_and_query() {
+        Some(p) if !p.as_str().is_empty() => p.as_str(),
+        _ if *method == Method::OPTIONS => "*",
+        _ => "/",
+    };
+    out[3] = Some(pseudo(":path", path.as_bytes()));
+    Ok((out, authority.is_some()))
+}
+
+/// Header list size of the pseudo fields (RFC 7541 §4.1 accounting).
+pub fn pseudo_size(p: &[Option<FieldRef<'_>>]) -> usize {
+    p.iter()
+        .flatten()
+        .map(|f| f.name.len() + f.value.len() + 32)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(name: &str, value: &str) -> Field {
+        Field {
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+            never_index: false,
+        }
+    }
+
+    fn get() -> Vec<Field> {
+        vec![
+            f(":method", "GET"),
+            f(":scheme", "https"),
+            f(":authority", "example.com"),
+            f(":path", "/a?b=c"),
+        ]
+    }
+
+    #[test]
+    fn s8_3_1_request_converts_to_http_request() {
+        let mut fields = get();
+        fields.push(f("accept", "*/*"));
+        let r = request_from_fields(&fields, false).unwrap();
+        assert_eq!(r.request.method(), Method::GET);
+        assert_eq!(r.request.uri(), "https://example.com/a?b=c");
+        assert_eq!(r.request.headers()["accept"], "*/*");
+        assert_eq!(r.content_length, None);
+    }
+
+    #[test]
+    fn s8_3_1_host_used_when_authority_absent() {
+        let fields = vec![
+            f(":method", "GET"),
+            f(":scheme", "http"),
+            f(":path", "/"),
+            f("host", "h.example:8080"),
+        ];
+        let r = request_from_fields(&fields, false).unwrap();
+        assert_eq!(r.request.uri(), "http://h.example:8080/");
+    }
+
+    #[test]
+    fn s8_3_1_authority_and_host_differing_is_malformed() {
+        let mut fields = get();
+        fields.push(f("host", "other.example"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_3_1_missing_method_scheme_or_path_is_malformed() {
+        for skip in [":method", ":scheme", ":path"] {
+            let fields: Vec<_> = get()
+                .into_iter()
+                .filter(|x| &x.name[..] != skip.as_bytes())
+                .collect();
+            assert!(request_from_fields(&fields, false).is_err(), "{skip}");
+        }
+    }
+
+    #[test]
+    fn s8_3_1_empty_path_is_malformed() {
+        let mut fields = get();
+        fields[3] = f(":path", "");
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_3_1_asterisk_path_only_for_options() {
+        let mut fields = get();
+        fields[3] = f(":path", "*");
+        assert!(request_from_fields(&fields, false).is_err());
+        fields[0] = f(":method", "OPTIONS");
+        assert!(request_from_fields(&fields, false).is_ok());
+    }
+
+    #[test]
+    fn s8_3_duplicate_pseudo_header_is_malformed() {
+        let mut fields = get();
+        fields.insert(1, f(":method", "GET"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_3_unknown_pseudo_header_is_malformed() {
+        let mut fields = get();
+        fields.insert(1, f(":foo", "bar"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_3_response_pseudo_header_in_request_is_malformed() {
+        let mut fields = get();
+        fields.insert(1, f(":status", "200"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_3_request_pseudo_header_in_response_is_malformed() {
+        let fields = vec![f(":status", "200"), f(":path", "/")];
+        assert!(response_from_fields(&fields).is_err());
+    }
+
+    #[test]
+    fn s8_3_pseudo_header_after_regular_field_is_malformed() {
+        let mut fields = get();
+        fields.insert(2, f("accept", "*/*"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_2_1_uppercase_field_name_is_malformed() {
+        let mut fields = get();
+        fields.push(f("Accept", "x"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_2_1_field_name_with_colon_or_space_is_malformed() {
+        for name in ["a:b", "a b", "a\x7f"] {
+            let mut fields = get();
+            fields.push(f(name, "x"));
+            assert!(request_from_fields(&fields, false).is_err(), "{name:?}");
+        }
+    }
+
+    #[test]
+    fn s8_2_1_field_value_with_nul_cr_lf_is_malformed() {
+        for v in ["a\0b", "a\rb", "a\nb"] {
+            let mut fields = get();
+            fields.push(f("x", v));
+            assert!(request_from_fields(&fields, false).is_err(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn s8_2_1_field_value_with_surrounding_whitespace_is_malformed() {
+        for v in [" a", "a ", "\ta", "a\t"] {
+            let mut fields = get();
+            fields.push(f("x", v));
+            assert!(request_from_fields(&fields, false).is_err(), "{v:?}");
+        }
+        let mut fields = get();
+        fields.push(f("x", "a b\tc"));
+        assert!(request_from_fields(&fields, false).is_ok());
+    }
+
+    #[test]
+    fn s8_2_2_connection_specific_fields_are_malformed() {
+        for name in [
+            "connection",
+            "keep-alive",
+            "proxy-connection",
+            "transfer-encoding",
+            "upgrade",
+        ] {
+            let mut fields = get();
+            fields.push(f(name, "x"));
+            assert!(request_from_fields(&fields, false).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn s8_2_2_te_only_trailers() {
+        let mut fields = get();
+        fields.push(f("te", "trailers"));
+        assert!(request_from_fields(&fields, false).is_ok());
+        let mut fields = get();
+        fields.push(f("te", "gzip"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_1_1_content_length_parsed_and_conflicts_rejected() {
+        let mut fields = get();
+        fields.push(f("content-length", "42"));
+        assert_eq!(
+            request_from_fields(&fields, false).unwrap().content_length,
+            Some(42)
+        );
+        fields.push(f("content-length", "43"));
+        assert!(request_from_fields(&fields, false).is_err());
+        let mut fields = get();
+        fields.push(f("content-length", "4x"));
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn s8_5_connect_needs_authority_only() {
+        let fields = vec![f(":method", "CONNECT"), f(":authority", "example.com:443")];
+        let r = request_from_fields(&fields, false).unwrap();
+        assert_eq!(r.request.uri().authority().unwrap(), "example.com:443");
+        let fields = vec![
+            f(":method", "CONNECT"),
+            f(":authority", "example.com:443"),
+            f(":path", "/"),
+        ];
+        assert!(request_from_fields(&fields, false).is_err());
+        let fields = vec![f(":method", "CONNECT")];
+        assert!(request_from_fields(&fields, false).is_err());
+    }
+
+    #[test]
+    fn rfc8441_protocol_needs_enable_connect_protocol() {
+        let fields = vec![
+            f(":method", "CONNECT"),
+            f(":protocol", "websocket"),
+            f(":scheme", "https"),
+            f(":path", "/chat"),
+            f(":authority", "example.com"),
+        ];
+        assert!(request_from_fields(&fields, false).is_err());
+        let r = request_from_fields(&fields, true).unwrap();
+        assert_eq!(
+            r.request.extensions().get::<Protocol>(),
+            Some(&Protocol(Bytes::from_static(b"websocket")))
+        );
+    }
+
+    #[test]
+    fn s8_3_2_response_needs_status() {
+        assert!(response_from_fields(&[f("a", "b")]).is_err());
+        let r = response_from_fields(&[f(":status", "204")]).unwrap();
+        assert_eq!(r.response.status(), StatusCode::NO_CONTENT);
+        assert!(response_from_fields(&[f(":status", "20")]).is_err());
+        assert!(response_from_fields(&[f(":status", "2000")]).is_err());
+    }
+
+    #[test]
+    fn s8_6_status_101_is_malformed() {
+        assert!(response_from_fields(&[f(":status", "101")]).is_err());
+    }
+
+    #[test]
+    fn s8_1_trailers_must_not_contain_pseudo_headers() {
+        assert!(trailers_from_fields(&[f(":status", "200")]).is_err());
+        assert_eq!(
+            trailers_from_fields(&[f("x-t", "ok")]).unwrap()["x-t"],
+            "ok"
+        );
+    }
+
+    #[test]
+    fn never_indexed_field_is_kept_sensitive() {
+        let mut fields = get();
+        fields.push(Field {
+            never_index: true,
+            ..f("authorization", "secret")
+        });
+        let r = request_from_fields(&fields, false).unwrap();
+        assert!(r.request.headers()["authorization"].is_sensitive());
+    }
+
+    #[test]
+    fn outgoing_request_pseudo_headers_from_uri() {
+        let req = Request::get("https://example.com/x?y").body(()).unwrap();
+        let (p, folded) = request_pseudo(&req, false).unwrap();
+        let got: Vec<_> = p.iter().flatten().map(|f| (f.name, f.value)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (&b":method"[..], &b"GET"[..]),
+                (b":scheme", b"https"),
+                (b":authority", b"example.com"),
+                (b":path", b"/x?y")
+            ]
+        );
+        assert!(folded);
+    }
+
+    #[test]
+    fn outgoing_connection_specific_field_is_rejected() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        assert!(check_outgoing(&h, false).is_err());
+        let mut h = HeaderMap::new();
+        h.insert(header::TE, HeaderValue::from_static("gzip"));
+        assert!(check_outgoing(&h, false).is_err());
+        let mut h = HeaderMap::new();
+        h.insert("x", HeaderValue::from_static(" padded"));
+        assert!(check_outgoing(&h, false).is_err());
+    }
+}

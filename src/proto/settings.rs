@@ -1,0 +1,119 @@
+//! The settings in effect on each side (RFC 9113 §6.5.2) and the checks on
+//! values (§6.5.2 ranges).
+
+use crate::frame::{
+    ErrorCode, Setting, DEFAULT_INITIAL_WINDOW_SIZE, DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE,
+    MAX_WINDOW_SIZE,
+};
+use crate::hpack::DEFAULT_TABLE_SIZE;
+
+use super::Config;
+
+/// One side's settings, starting from the RFC defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingsState {
+    pub header_table_size: u32,
+    pub enable_push: bool,
+    /// `u32::MAX` until the side says otherwise (no limit, §6.5.2).
+    pub max_concurrent_streams: u32,
+    pub initial_window_size: u32,
+    pub max_frame_size: u32,
+    /// `u32::MAX` until the side says otherwise (unlimited, §6.5.2).
+    pub max_header_list_size: u32,
+    pub enable_connect_protocol: bool,
+}
+
+impl Default for SettingsState {
+    fn default() -> Self {
+        SettingsState {
+            header_table_size: DEFAULT_TABLE_SIZE as u32,
+            enable_push: true,
+            max_concurrent_streams: u32::MAX,
+            initial_window_size: DEFAULT_INITIAL_WINDOW_SIZE,
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            max_header_list_size: u32::MAX,
+            enable_connect_protocol: false,
+        }
+    }
+}
+
+/// A value outside what §6.5.2 allows: the error code to use.
+pub fn check_value(s: &Setting) -> Result<(), (ErrorCode, &'static str)> {
+    match *s {
+        Setting::InitialWindowSize(n) if n > MAX_WINDOW_SIZE => Err((
+            ErrorCode::FLOW_CONTROL_ERROR,
+            "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1",
+        )),
+        Setting::MaxFrameSize(n) if !(DEFAULT_MAX_FRAME_SIZE..=MAX_MAX_FRAME_SIZE).contains(&n) => {
+            Err((
+                ErrorCode::PROTOCOL_ERROR,
+                "SETTINGS_MAX_FRAME_SIZE out of range",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The SETTINGS we send first (RFC 9113 §3.4): our configuration, in a
+/// fixed order. ENABLE_PUSH is only sent by clients (a server has no use for
+/// it and MUST NOT send 1, §6.5.2).
+pub fn initial_params(client: bool, c: &Config) -> Vec<Setting> {
+    let mut v = Vec::with_capacity(6);
+    if c.header_table_size != DEFAULT_TABLE_SIZE as u32 {
+        v.push(Setting::HeaderTableSize(c.header_table_size));
+    }
+    if client {
+        v.push(Setting::EnablePush(c.enable_push));
+    }
+    v.push(Setting::MaxConcurrentStreams(c.max_concurrent_streams));
+    if c.initial_window_size != DEFAULT_INITIAL_WINDOW_SIZE {
+        v.push(Setting::InitialWindowSize(
+            c.initial_window_size.min(MAX_WINDOW_SIZE),
+        ));
+    }
+    if c.max_frame_size != DEFAULT_MAX_FRAME_SIZE {
+        v.push(Setting::MaxFrameSize(
+            c.max_frame_size
+                .clamp(DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE),
+        ));
+    }
+    v.push(Setting::MaxHeaderListSize(c.max_header_list_size));
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s6_5_2_initial_window_size_above_max_is_flow_control_error() {
+        assert_eq!(
+            check_value(&Setting::InitialWindowSize(MAX_WINDOW_SIZE + 1))
+                .unwrap_err()
+                .0,
+            ErrorCode::FLOW_CONTROL_ERROR
+        );
+        assert!(check_value(&Setting::InitialWindowSize(MAX_WINDOW_SIZE)).is_ok());
+    }
+
+    #[test]
+    fn s6_5_2_max_frame_size_out_of_range_is_protocol_error() {
+        for n in [0, 16_383, MAX_MAX_FRAME_SIZE + 1] {
+            assert_eq!(
+                check_value(&Setting::MaxFrameSize(n)).unwrap_err().0,
+                ErrorCode::PROTOCOL_ERROR
+            );
+        }
+        assert!(check_value(&Setting::MaxFrameSize(16_384)).is_ok());
+        assert!(check_value(&Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE)).is_ok());
+    }
+
+    #[test]
+    fn s6_5_2_server_never_advertises_enable_push() {
+        let c = Config::default();
+        assert!(!initial_params(false, &c)
+            .iter()
+            .any(|s| matches!(s, Setting::EnablePush(_))));
+        assert!(initial_params(true, &c).contains(&Setting::EnablePush(true)));
+    }
+}

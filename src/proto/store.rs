@@ -1,0 +1,107 @@
+//! Where streams live: a hash map keyed by stream id (with a cheap hasher:
+//! ids are small integers and the number of entries is bounded by
+//! MAX_CONCURRENT_STREAMS), and a bounded memory of recently closed streams
+//! used to classify late frames (RFC 9113 §5.1, "closed").
+
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::stream::Stream;
+
+/// A multiplicative hasher for `u32` stream ids. Peer-chosen ids cannot
+/// degrade it badly: entries are bounded by our concurrency limit and ids are
+/// strictly increasing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ b as u64).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// The stream table.
+pub type StreamMap = HashMap<u32, Stream, BuildHasherDefault<IdHasher>>;
+
+/// How a stream we no longer keep was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    /// We sent RST_STREAM: frames the peer had in flight are ignored
+    /// (minimal processing, §5.1 "closed").
+    LocalReset,
+    /// The peer reset it, or both sides ended it: more DATA or HEADERS is a
+    /// peer error (STREAM_CLOSED).
+    Done,
+}
+
+/// A bounded memory of recently closed stream ids (oldest forgotten first).
+#[derive(Debug)]
+pub struct RecentlyClosed {
+    order: VecDeque<u32>,
+    causes: HashMap<u32, CloseCause, BuildHasherDefault<IdHasher>>,
+    cap: usize,
+}
+
+impl RecentlyClosed {
+    /// Remembers at most `cap` streams.
+    pub fn new(cap: usize) -> Self {
+        RecentlyClosed {
+            order: VecDeque::new(),
+            causes: HashMap::default(),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Remembers `id` as closed by `cause` (a later cause replaces an earlier).
+    pub fn insert(&mut self, id: u32, cause: CloseCause) {
+        if let Some(c) = self.causes.get_mut(&id) {
+            *c = cause;
+            return;
+        }
+        while self.order.len() >= self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.causes.remove(&old);
+            }
+        }
+        self.order.push_back(id);
+        self.causes.insert(id, cause);
+    }
+
+    /// How `id` was closed, if still remembered.
+    pub fn get(&self, id: u32) -> Option<CloseCause> {
+        self.causes.get(&id).copied()
+    }
+
+    /// Number of remembered streams.
+    #[allow(dead_code)]
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recently_closed_is_bounded_and_forgets_oldest() {
+        let mut r = RecentlyClosed::new(3);
+        for id in [1, 3, 5, 7] {
+            r.insert(id, CloseCause::LocalReset);
+        }
+        assert_eq!(r.len(), 3);
+        assert_eq!(r.get(1), None);
+        assert_eq!(r.get(7), Some(CloseCause::LocalReset));
+        r.insert(7, CloseCause::Done);
+        assert_eq!(r.get(7), Some(CloseCause::Done));
+        assert_eq!(r.len(), 3);
+    }
+}

@@ -1,0 +1,197 @@
+//! One stream's state: the RFC 9113 §5.1 state, both flow-control windows,
+//! the send queue and what the message layer (§8) needs to check the body.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use http::HeaderMap;
+
+use super::flow::FlowWindow;
+
+/// Stream states, RFC 9113 §5.1 ("idle" here is a locally reserved id whose
+/// HEADERS are not sent yet; peer idle streams are never stored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamState {
+    Idle,
+    ReservedLocal,
+    ReservedRemote,
+    Open,
+    HalfClosedLocal,
+    HalfClosedRemote,
+    Closed,
+}
+
+impl StreamState {
+    /// The RFC's name, for errors and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            StreamState::Idle => "idle",
+            StreamState::ReservedLocal => "reserved (local)",
+            StreamState::ReservedRemote => "reserved (remote)",
+            StreamState::Open => "open",
+            StreamState::HalfClosedLocal => "half-closed (local)",
+            StreamState::HalfClosedRemote => "half-closed (remote)",
+            StreamState::Closed => "closed",
+        }
+    }
+
+    /// Counts toward MAX_CONCURRENT_STREAMS (§5.1.2: open and half-closed).
+    /// A locally reserved idle id counts too, so `open_stream` cannot hand
+    /// out more ids than the peer allows.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            StreamState::Idle
+                | StreamState::Open
+                | StreamState::HalfClosedLocal
+                | StreamState::HalfClosedRemote
+        )
+    }
+
+    /// The peer may still send DATA/trailers on it.
+    pub fn recv_open(self) -> bool {
+        matches!(self, StreamState::Open | StreamState::HalfClosedLocal)
+    }
+
+    /// We may still queue DATA/trailers on it.
+    pub fn send_open(self) -> bool {
+        matches!(self, StreamState::Open | StreamState::HalfClosedRemote)
+    }
+
+    /// The state after we end our side.
+    pub fn close_local(self) -> StreamState {
+        match self {
+            StreamState::Open => StreamState::HalfClosedLocal,
+            StreamState::HalfClosedRemote | StreamState::Closed => StreamState::Closed,
+            other => other,
+        }
+    }
+
+    /// The state after the peer ends its side.
+    pub fn close_remote(self) -> StreamState {
+        match self {
+            StreamState::Open => StreamState::HalfClosedRemote,
+            StreamState::HalfClosedLocal | StreamState::Closed => StreamState::Closed,
+            other => other,
+        }
+    }
+}
+
+/// Where the receiving side of the message is (RFC 9113 §8.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecvPhase {
+    /// Waiting for the request/response head (after 1xx: still waiting).
+    Head,
+    /// Head received; DATA, then maybe trailers.
+    Body,
+}
+
+/// Where the sending side of the message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendPhase {
+    /// No final head sent yet (1xx responses may have been).
+    Head,
+    /// Final head sent; DATA and trailers may follow.
+    Body,
+}
+
+/// One stream.
+#[derive(Debug)]
+pub struct Stream {
+    pub id: u32,
+    pub state: StreamState,
+    /// What we may still send (the peer's window for us).
+    pub send_window: FlowWindow,
+    /// What the peer may still send us.
+    pub recv_window: FlowWindow,
+    /// Bytes released by the user and not yet announced by WINDOW_UPDATE.
+    pub release_pending: u32,
+    /// Bytes delivered to the user and not yet released.
+    pub unreleased: u32,
+    /// Queued body chunks (the front may be partly sent).
+    pub queue: VecDeque<Bytes>,
+    pub queued_bytes: usize,
+    /// END_STREAM goes on the last queued chunk (or an empty DATA).
+    pub end_queued: bool,
+    /// Trailers to send once the queue drains.
+    pub trailers: Option<HeaderMap>,
+    /// END_STREAM (DATA, HEADERS or trailers) has been written out.
+    pub end_sent: bool,
+    /// In the connection's round-robin list of streams with sendable output.
+    pub in_ready: bool,
+    pub recv_phase: RecvPhase,
+    pub send_phase: SendPhase,
+    /// content-length of the message being received (§8.1.1).
+    pub expected_len: Option<u64>,
+    pub received_len: u64,
+    /// Client: the request was HEAD (its response has no body, §8.1.1).
+    pub head_request: bool,
+    /// Server: the stream's final response is not sent yet; a peer reset now
+    /// counts toward the rapid-reset budget.
+    pub peer_initiated: bool,
+    /// What the connection's counters hold for it: (active, reserved remote).
+    pub counted: (bool, bool),
+}
+
+impl Stream {
+    /// A stream with the given windows.
+    pub fn new(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Self {
+        Stream {
+            id,
+            state,
+            send_window: FlowWindow::new(send_window),
+            recv_window: FlowWindow::new(recv_window),
+            release_pending: 0,
+            unreleased: 0,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            end_queued: false,
+            trailers: None,
+            end_sent: false,
+            in_ready: false,
+            recv_phase: RecvPhase::Head,
+            send_phase: SendPhase::Head,
+            expected_len: None,
+            received_len: 0,
+            head_request: false,
+            peer_initiated: false,
+            counted: (false, false),
+        }
+    }
+
+    /// Something is queued for `poll_transmit` on this stream.
+    pub fn has_output(&self) -> bool {
+        !self.queue.is_empty() || self.trailers.is_some() || (self.end_queued && !self.end_sent)
+    }
+
+    /// Drops everything queued (the stream was reset).
+    pub fn clear_queue(&mut self) {
+        self.queue.clear();
+        self.queued_bytes = 0;
+        self.trailers = None;
+        self.end_queued = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s5_1_open_to_half_closed_to_closed() {
+        let s = StreamState::Open;
+        assert_eq!(s.close_local(), StreamState::HalfClosedLocal);
+        assert_eq!(s.close_remote(), StreamState::HalfClosedRemote);
+        assert_eq!(s.close_local().close_remote(), StreamState::Closed);
+        assert_eq!(s.close_remote().close_local(), StreamState::Closed);
+    }
+
+    #[test]
+    fn s5_1_2_reserved_streams_do_not_count_toward_concurrency() {
+        assert!(!StreamState::ReservedLocal.is_active());
+        assert!(!StreamState::ReservedRemote.is_active());
+        assert!(StreamState::Open.is_active());
+        assert!(StreamState::HalfClosedLocal.is_active());
+        assert!(StreamState::HalfClosedRemote.is_active());
+    }
+}
