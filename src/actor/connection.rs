@@ -1,18 +1,86 @@
-//! The `Connection` actor. (Skeleton: implemented by the actor layer.)
+//! The `Connection` actor: one per HTTP/2 connection.
+//!
+//! It owns the shared [`Core`] (the protocol state machine with both HPACK
+//! contexts, the stream table and the coalescing write buffer) and drives
+//! the read side itself:
+//!
+//! - **Reader**: a hand-written `ActorFuture` spawned in the actor's context
+//!   that owns the read half and its `BytesMut` buffer and decodes with
+//!   [`FrameCodec`]. Compared with `ctx.add_stream(FramedRead::new(..))` it
+//!   reads the codec's max frame size straight from
+//!   `proto.local_max_frame_size()` before every frame (no shared cell),
+//!   hands each frame to the protocol without a message, processes up to 64
+//!   frames per turn (actix's stream handler stops at 16), and after a
+//!   connection error keeps draining the socket so closing it does not turn
+//!   into a TCP RST that could destroy the GOAWAY in flight.
+//! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
+//! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`.
+//!
+//! Closing: `Close` queues GOAWAY and lets the streams finish; the writer
+//! flushes everything, shuts the write half down and sends `WriterDone`,
+//! and only then does the actor stop. A second `Close`, or `close_timeout`,
+//! forces it (open streams are reset). `Closed` goes to the subscriber
+//! exactly once, from `stopped`.
+
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::codec::Decoder;
 
+use super::core::{Core, CoreRef, Limits, WriteState};
+use super::messages::SendError;
+use super::messages::*;
+use super::reply::Reply;
+use super::writer::{Writer, WriterDone};
 use super::Subscriber;
-use crate::proto::{Config, Role};
+use crate::frame::{CodecError, FrameCodec, DEFAULT_MAX_FRAME_SIZE};
+use crate::proto::{self, Config, ConnectionError, Role};
 
-/// One HTTP/2 connection as an actor.
+/// Frames handled per turn before the reader yields to other work.
+const FRAMES_PER_TURN: usize = 64;
+/// Free space kept in the read buffer before each read.
+const READ_RESERVE: usize = 32 << 10;
+
+/// One HTTP/2 connection as an actor. Start it with [`Connection::builder`].
 pub struct Connection {
-    _private: (),
+    core: CoreRef,
+    /// Keeps the mailbox open: the actor stops only through `ctx.stop()`,
+    /// after its writer has flushed.
+    self_addr: Option<Addr<Connection>>,
+    timer: Option<(Instant, SpawnHandle)>,
+    close_timeout: Duration,
+    forced: bool,
 }
 
 impl Actor for Connection {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        self.arm_timer(ctx);
+    }
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        self.self_addr = None;
+        let (reason, closed) = {
+            let mut c = self.core.borrow_mut();
+            c.set_reason(CloseReason::Done);
+            c.write_state = WriteState::Abort;
+            if let Some(w) = c.writer_waker.take() {
+                w.wake();
+            }
+            c.shutdown_all();
+            (
+                c.close_reason.clone().unwrap_or(CloseReason::Done),
+                c.subscriber.closed.clone(),
+            )
+        };
+        tracing::debug!(?reason, "connection closed");
+        closed.do_send(Closed { reason });
+    }
 }
 
 impl Connection {
@@ -24,7 +92,94 @@ impl Connection {
             skip_preface: false,
             auto_release: true,
             max_write_buffer: 256 << 10,
+            max_pending_open_streams: 1024,
+            max_queued_sends: 16,
+            close_timeout: Duration::from_secs(5),
         }
+    }
+
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        let next = self.core.borrow().proto.poll_timeout();
+        if self.timer.as_ref().map(|t| t.0) == next {
+            return;
+        }
+        if let Some((_, h)) = self.timer.take() {
+            ctx.cancel_future(h);
+        }
+        if let Some(at) = next {
+            let delay = at.saturating_duration_since(Instant::now());
+            let h = ctx.run_later(delay, |act, ctx| {
+                act.timer = None;
+                let r = {
+                    let mut c = act.core.borrow_mut();
+                    let r = c.proto.handle_timeout(Instant::now());
+                    c.kick();
+                    r
+                };
+                if let Err(e) = r {
+                    act.connection_error(e, ctx);
+                }
+                act.arm_timer(ctx);
+            });
+            self.timer = Some((at, h));
+        }
+    }
+
+    /// A connection error: GOAWAY is queued by the protocol; the writer
+    /// flushes it and closes. The timeout bounds a peer that does not read.
+    fn connection_error(&mut self, e: ConnectionError, ctx: &mut Context<Self>) {
+        tracing::debug!(error = %e, "connection error");
+        {
+            let mut c = self.core.borrow_mut();
+            c.set_reason(CloseReason::Error(e));
+            c.write_state = WriteState::Shutdown;
+            c.kick();
+        }
+        self.stop_after_timeout(ctx);
+    }
+
+    fn stop_after_timeout(&mut self, ctx: &mut Context<Self>) {
+        ctx.run_later(self.close_timeout, |act, ctx| {
+            act.core
+                .borrow_mut()
+                .set_reason(CloseReason::Io("timed out flushing the last frames".into()));
+            ctx.stop();
+        });
+    }
+
+    fn on_eof(&mut self, ctx: &mut Context<Self>) {
+        {
+            let mut c = self.core.borrow_mut();
+            let clean = c.proto.is_finished() || c.proto.active_streams() == 0;
+            c.set_reason(if clean {
+                CloseReason::Done
+            } else {
+                CloseReason::Io("the peer closed the connection".into())
+            });
+            c.write_state = WriteState::Shutdown;
+            c.kick();
+        }
+        self.stop_after_timeout(ctx);
+    }
+
+    fn on_io_error(&mut self, e: String, ctx: &mut Context<Self>) {
+        tracing::debug!(error = %e, "read failed");
+        self.core.borrow_mut().set_reason(CloseReason::Io(e));
+        ctx.stop();
+    }
+
+    fn force_close(&mut self, ctx: &mut Context<Self>) {
+        if self.forced {
+            return;
+        }
+        self.forced = true;
+        {
+            let mut c = self.core.borrow_mut();
+            c.reset_all_streams();
+            c.write_state = WriteState::Shutdown;
+            c.kick();
+        }
+        self.stop_after_timeout(ctx);
     }
 }
 
@@ -38,10 +193,22 @@ pub struct Builder {
     pub skip_preface: bool,
     /// Give received DATA back to the flow-control windows as soon as it is
     /// delivered to the subscriber (default), or only on `ReleaseCapacity`.
+    ///
+    /// "Delivered" means handled: the connection `send`s each `RecvData` and
+    /// releases its bytes when the subscriber's handler has run, so a slow
+    /// subscriber slows the peer instead of growing its mailbox.
     pub auto_release: bool,
     /// Bytes buffered for writing before the connection stops pulling from
     /// the protocol (write backpressure).
     pub max_write_buffer: usize,
+    /// Client: `OpenStream`s waiting for a stream slot (beyond: `QueueFull`).
+    pub max_pending_open_streams: usize,
+    /// Per stream: `SendData`/`SendTrailers` waiting while the protocol's
+    /// send buffer for the stream is full (beyond: `QueueFull`). A
+    /// `SendData` is accepted at once when nothing of the stream is pending.
+    pub max_queued_sends: usize,
+    /// How long a graceful close (or the final flush) may take before it is forced.
+    pub close_timeout: Duration,
 }
 
 impl Builder {
@@ -65,13 +232,249 @@ impl Builder {
         self.max_write_buffer = n;
         self
     }
+    /// See [`Builder::max_pending_open_streams`].
+    pub fn max_pending_open_streams(mut self, n: usize) -> Self {
+        self.max_pending_open_streams = n;
+        self
+    }
+    /// See [`Builder::max_queued_sends`].
+    pub fn max_queued_sends(mut self, n: usize) -> Self {
+        self.max_queued_sends = n;
+        self
+    }
+    /// See [`Builder::close_timeout`].
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.close_timeout = d;
+        self
+    }
     /// Starts the connection actor over `io` on the current arbiter;
     /// notifications go to `subscriber`.
     pub fn start<IO>(self, io: IO, subscriber: Subscriber) -> Addr<Connection>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let _ = (io, subscriber);
-        todo!("connection actor")
+        let (read, write) = tokio::io::split(io);
+        let codec = if self.role == Role::Server && !self.skip_preface {
+            FrameCodec::server(DEFAULT_MAX_FRAME_SIZE)
+        } else {
+            FrameCodec::new(DEFAULT_MAX_FRAME_SIZE)
+        };
+        let limits = Limits {
+            max_write_buffer: self.max_write_buffer.max(1),
+            max_pending_open: self.max_pending_open_streams,
+            max_queued_sends: self.max_queued_sends,
+        };
+        let proto = proto::Connection::new(self.role, self.config);
+        let core = Core::new(proto, subscriber, self.auto_release, limits);
+        let close_timeout = self.close_timeout;
+        Connection::create(move |ctx| {
+            let addr = ctx.address();
+            core.borrow_mut().conn = Some(addr.downgrade());
+            actix_rt::spawn(Writer::new(write, core.clone()));
+            ctx.spawn(ReadLoop {
+                io: read,
+                buf: BytesMut::with_capacity(READ_RESERVE * 2),
+                codec,
+                draining: false,
+            });
+            Connection {
+                core,
+                self_addr: Some(addr),
+                timer: None,
+                close_timeout,
+                forced: false,
+            }
+        })
     }
 }
+
+/// The read side (see the module docs).
+struct ReadLoop<R> {
+    io: R,
+    buf: BytesMut,
+    codec: FrameCodec,
+    /// After a connection error: read and discard until EOF.
+    draining: bool,
+}
+
+impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut Connection,
+        ctx: &mut Context<Connection>,
+        task: &mut std::task::Context<'_>,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        let mut frames = 0;
+        loop {
+            if this.draining {
+                this.buf.clear();
+            } else {
+                let max = act.core.borrow().proto.local_max_frame_size();
+                this.codec.set_max_frame_size(max);
+                let decoded = this.codec.decode(&mut this.buf);
+                let result = match decoded {
+                    Ok(Some(item)) => {
+                        let mut c = act.core.borrow_mut();
+                        let r = match item {
+                            Ok(frame) => c.proto.recv_frame(frame),
+                            Err(malformed) => c.proto.recv_malformed(malformed),
+                        };
+                        c.kick();
+                        Some(r)
+                    }
+                    Ok(None) => None,
+                    Err(CodecError::Frame(e)) => {
+                        let mut c = act.core.borrow_mut();
+                        let r = c.proto.recv_malformed(e.clone());
+                        c.kick();
+                        // A connection-scoped malformation always ends the
+                        // connection, whatever the protocol answered.
+                        Some(r.and(Err(ConnectionError {
+                            code: e.code(),
+                            reason: e.to_string(),
+                            remote: false,
+                        })))
+                    }
+                    Err(CodecError::Io(e)) => {
+                        act.on_io_error(e.to_string(), ctx);
+                        return Poll::Ready(());
+                    }
+                };
+                match result {
+                    Some(Ok(())) => {
+                        frames += 1;
+                        if frames >= FRAMES_PER_TURN {
+                            act.arm_timer(ctx);
+                            task.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        act.connection_error(e, ctx);
+                        this.draining = true;
+                        continue;
+                    }
+                    None => act.arm_timer(ctx),
+                }
+            }
+            if this.buf.capacity() - this.buf.len() < READ_RESERVE {
+                this.buf.reserve(READ_RESERVE);
+            }
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), task, &mut this.buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    if !this.draining {
+                        act.on_eof(ctx);
+                    }
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Err(e)) => {
+                    if !this.draining {
+                        act.on_io_error(e.to_string(), ctx);
+                    }
+                    return Poll::Ready(());
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ handlers
+
+impl Handler<WriterDone> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
+        if let Err(e) = msg.0 {
+            tracing::debug!(error = %e, "write failed");
+            self.core.borrow_mut().set_reason(CloseReason::Io(e));
+        }
+        ctx.stop();
+    }
+}
+
+impl Handler<OpenStream> for Connection {
+    type Result = Reply<OpenedStream>;
+    fn handle(&mut self, msg: OpenStream, _: &mut Self::Context) -> Self::Result {
+        let r = self.core.borrow_mut().open_stream(msg.subscriber);
+        Reply::new(&self.core, r)
+    }
+}
+
+impl Handler<Ping> for Connection {
+    type Result = Reply<Duration>;
+    fn handle(&mut self, _: Ping, _: &mut Self::Context) -> Self::Result {
+        let r = self.core.borrow_mut().ping();
+        Reply::new(&self.core, r)
+    }
+}
+
+impl Handler<Close> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: Close, ctx: &mut Self::Context) {
+        let first = {
+            let mut c = self.core.borrow_mut();
+            if c.closing {
+                false
+            } else {
+                c.closing = true;
+                c.proto.go_away(msg.code, Bytes::new());
+                c.kick();
+                true
+            }
+        };
+        if first {
+            let d = self.close_timeout;
+            ctx.run_later(d, |act, ctx| act.force_close(ctx));
+        } else {
+            self.force_close(ctx);
+        }
+    }
+}
+
+impl Handler<UpdateSettings> for Connection {
+    type Result = Result<(), SendError>;
+    fn handle(&mut self, msg: UpdateSettings, ctx: &mut Self::Context) -> Self::Result {
+        let r = {
+            let mut c = self.core.borrow_mut();
+            let r = c.proto.update_settings(msg.0);
+            c.kick();
+            r
+        };
+        self.arm_timer(ctx);
+        r.map_err(Into::into)
+    }
+}
+
+impl Handler<SetSubscriber> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: SetSubscriber, _: &mut Self::Context) {
+        self.core.borrow_mut().subscriber = msg.0;
+    }
+}
+
+impl Handler<ReleaseStreamCapacity> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseStreamCapacity, _: &mut Self::Context) {
+        self.core.borrow_mut().release(msg.id, msg.n);
+    }
+}
+
+impl Handler<GetStats> for Connection {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
+        let c = self.core.borrow();
+        MessageResult(ConnectionStats {
+            write_buffered: c.wbuf.len(),
+            write_buffer_high_water: c.wbuf_high_water,
+            streams: c.stream_entries(),
+        })
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_subscriber(_: Subscriber) {}

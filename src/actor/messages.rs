@@ -252,3 +252,31 @@ pub struct Closed {
 
 #[allow(dead_code)]
 fn _assert_connection_is_actor(_: Addr<Connection>) {}
+
+// ------------------------------------------------------------ extra messages
+
+/// Give back `n` bytes of received DATA on stream `id`, addressed to the
+/// connection (works after the stream actor is gone: the connection window
+/// still counts those bytes). Only needed with `auto_release(false)`.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct ReleaseStreamCapacity {
+    pub id: StreamId,
+    pub n: usize,
+}
+
+/// Ask a connection for its [`ConnectionStats`] (tests, monitoring).
+#[derive(Debug, Message, Default)]
+#[rtype(result = "ConnectionStats")]
+pub struct GetStats;
+
+/// A snapshot of a connection's buffers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Bytes in the write buffer now.
+    pub write_buffered: usize,
+    /// The most the write buffer ever held (stays near `max_write_buffer`).
+    pub write_buffer_high_water: usize,
+    /// Streams the connection still tracks.
+    pub streams: usize,
+}

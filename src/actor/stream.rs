@@ -1,12 +1,161 @@
-//! The `Stream` child actor. (Skeleton: implemented by the actor layer.)
+//! The `Stream` child actor: one per HTTP/2 stream, started by its
+//! [`super::Connection`] on the same arbiter (for a server when the request
+//! HEADERS arrive, for a client on `OpenStream`, for a push on `Promise` /
+//! PUSH_PROMISE).
+//!
+//! It acts on the connection's shared core directly (same thread), so a
+//! `SendHeaders` or `SendData` costs one message, not two. Its lifetime:
+//! the connection holds its address while the stream is open (or while
+//! notifications for it are still queued); once the stream is closed or
+//! reset and every holder of an `Addr<Stream>` has dropped it, actix stops
+//! the actor. If it stops or dies (panic) while its stream is still open,
+//! it resets that stream — CANCEL, or INTERNAL_ERROR after a panic in one
+//! of its handlers — never the connection.
+//!
+//! `SendData` policy: a `SendData` is handed to the protocol at once when
+//! the protocol's send buffer for the stream accepts it (always when
+//! nothing of the stream is pending); otherwise it waits in a per-stream
+//! queue of at most `Builder::max_queued_sends` actions (beyond it:
+//! `SendError::QueueFull`). It resolves when `Event::DataSent` has covered
+//! all its bytes, i.e. when they are inside the peer's window and in the
+//! write buffer. `SendHeaders`, `Promise` and `Reset` resolve when the
+//! protocol has accepted them (they are not flow-controlled).
 
 use actix::prelude::*;
 
+use super::core::{self, ReplyNow, WeakCore};
+use super::messages::SendError;
+use super::messages::*;
+use super::reply::Reply;
+use crate::frame::{ErrorCode, StreamId};
+
 /// One HTTP/2 stream as a child actor of its [`super::Connection`].
 pub struct Stream {
-    _private: (),
+    core: WeakCore,
+    id: StreamId,
+    /// Set while one of our handlers runs: if the actor is dropped with it
+    /// set, a handler panicked (reset with INTERNAL_ERROR).
+    busy: bool,
 }
 
 impl Actor for Stream {
     type Context = Context<Self>;
 }
+
+impl Stream {
+    pub(crate) fn start_child(core: WeakCore, id: StreamId) -> Addr<Stream> {
+        Stream::create(move |ctx| {
+            // Unbounded mailbox: a user's `send()`s are then never parked and
+            // re-ordered behind later `do_send`s. What it holds is bounded by
+            // the per-stream queue limits.
+            ctx.set_mailbox_capacity(0);
+            core::stream_born();
+            Stream {
+                core,
+                id,
+                busy: false,
+            }
+        })
+    }
+
+    /// Stream actors alive on the current thread (each arbiter is one
+    /// thread). Tests use it to check that no actor leaks per request.
+    pub fn live_count() -> usize {
+        core::live_streams()
+    }
+
+    fn with_core<R>(
+        &mut self,
+        closed: impl FnOnce() -> R,
+        f: impl FnOnce(&mut core::Core, StreamId) -> R,
+    ) -> R {
+        let Some(core) = self.core.upgrade() else {
+            return closed();
+        };
+        self.busy = true;
+        let r = f(&mut core.borrow_mut(), self.id);
+        self.busy = false;
+        r
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        core::stream_died();
+        if let Some(core) = self.core.upgrade() {
+            if let Ok(mut c) = core.try_borrow_mut() {
+                c.stream_actor_gone(self.id, self.busy);
+            }
+        }
+    }
+}
+
+impl Handler<SendHeaders> for Stream {
+    type Result = Result<(), SendError>;
+    fn handle(&mut self, msg: SendHeaders, _: &mut Self::Context) -> Self::Result {
+        self.with_core(
+            || Err(SendError::ConnectionClosed),
+            |c, id| {
+                let r = c.proto.send_headers(id, msg.head, msg.end_stream);
+                c.kick();
+                r.map_err(Into::into)
+            },
+        )
+    }
+}
+
+impl Handler<SendData> for Stream {
+    type Result = Reply<()>;
+    fn handle(&mut self, msg: SendData, _: &mut Self::Context) -> Self::Result {
+        let core = self.core.clone();
+        self.with_core(
+            || Reply::now(Err(SendError::ConnectionClosed)),
+            |c, id| Reply::weak(core, c.send_data(id, msg.data, msg.end_stream)),
+        )
+    }
+}
+
+impl Handler<SendTrailers> for Stream {
+    type Result = Reply<()>;
+    fn handle(&mut self, msg: SendTrailers, _: &mut Self::Context) -> Self::Result {
+        let core = self.core.clone();
+        self.with_core(
+            || Reply::now(Err(SendError::ConnectionClosed)),
+            |c, id| Reply::weak(core, c.send_trailers(id, msg.trailers)),
+        )
+    }
+}
+
+impl Handler<Promise> for Stream {
+    type Result = Result<OpenedStream, SendError>;
+    fn handle(&mut self, msg: Promise, _: &mut Self::Context) -> Self::Result {
+        self.with_core(
+            || Err(SendError::ConnectionClosed),
+            |c, id| c.push_promise(id, msg.request),
+        )
+    }
+}
+
+impl Handler<Reset> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: Reset, _: &mut Self::Context) {
+        self.with_core(|| (), |c, id| c.user_reset(id, msg.code));
+    }
+}
+
+impl Handler<ReleaseCapacity> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: ReleaseCapacity, _: &mut Self::Context) {
+        self.with_core(|| (), |c, id| c.release(id, msg.n));
+    }
+}
+
+impl Handler<Subscribe> for Stream {
+    type Result = ();
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
+        self.with_core(|| (), |c, id| c.set_stream_subscriber(id, msg.0));
+    }
+}
+
+#[allow(dead_code)]
+fn _unused(_: ReplyNow<()>, _: ErrorCode) {}

@@ -1,0 +1,86 @@
+//! `Reply`: the response type of messages that may complete later
+//! (`SendData`, `SendTrailers`, `OpenStream`, `Ping`).
+//!
+//! Instead of a future per message (actix's `ResponseFuture` spawns a task
+//! even for `do_send`), the handler either answers at once or parks the
+//! message's own reply sender in the connection's queue (the FIFO of pending
+//! sends of a stream, the `OpenStream` queue, the pending pings), where the
+//! connection completes it. A `do_send` costs no task and no allocation.
+
+use std::time::Duration;
+
+use actix::dev::{MessageResponse, OneshotSender};
+use actix::Context;
+
+use super::core::{CoreRef, ReplyNow, Slot, WeakCore};
+use super::messages::*;
+use super::{Connection, Stream};
+use std::rc::Rc;
+
+/// The reply of a message that may complete later (see the module docs).
+pub struct Reply<T> {
+    core: WeakCore,
+    inner: ReplyNow<T>,
+}
+
+impl<T> Reply<T> {
+    pub(crate) fn new(core: &CoreRef, inner: ReplyNow<T>) -> Self {
+        Reply {
+            core: Rc::downgrade(core),
+            inner,
+        }
+    }
+    pub(crate) fn weak(core: WeakCore, inner: ReplyNow<T>) -> Self {
+        Reply { core, inner }
+    }
+    pub(crate) fn now(r: Result<T, SendError>) -> Self {
+        Reply {
+            core: WeakCore::new(),
+            inner: ReplyNow::Now(r),
+        }
+    }
+}
+
+macro_rules! reply_for {
+    ($actor:ty, $msg:ty, $t:ty, |$core:ident, $slot:ident, $tx:ident| $fill:expr) => {
+        impl MessageResponse<$actor, $msg> for Reply<$t> {
+            fn handle(
+                self,
+                _: &mut Context<$actor>,
+                tx: Option<OneshotSender<Result<$t, SendError>>>,
+            ) {
+                let Some($tx) = tx else { return };
+                match self.inner {
+                    ReplyNow::Now(r) => {
+                        let _ = $tx.send(r);
+                    }
+                    ReplyNow::Later($slot) => match self.core.upgrade() {
+                        Some(core) => {
+                            let $core = &mut *core.borrow_mut();
+                            $fill
+                        }
+                        None => {
+                            let _ = $tx.send(Err(SendError::ConnectionClosed));
+                        }
+                    },
+                }
+            }
+        }
+    };
+}
+
+reply_for!(Stream, SendData, (), |core, slot, tx| core
+    .fill_unit(slot, tx));
+reply_for!(Stream, SendTrailers, (), |core, slot, tx| core
+    .fill_unit(slot, tx));
+reply_for!(Connection, OpenStream, OpenedStream, |core, slot, tx| {
+    let _ = slot;
+    core.fill_open(tx)
+});
+reply_for!(Connection, Ping, Duration, |core, slot, tx| {
+    let _ = slot;
+    core.fill_ping(tx)
+});
+
+#[allow(dead_code)]
+fn _slot(_: Slot) {}
