@@ -1,0 +1,365 @@
+//! `Session`: HTTP2.jl's `put_act!` / `take_evt!` shape, client against
+//! server, over `tokio::io::duplex`.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use h2actor::actor::session::{Action, Event};
+use h2actor::actor::{CloseReason, Session};
+use h2actor::proto::Config;
+use h2actor::{ErrorCode, Head, Role, StreamId};
+use http::{HeaderMap, HeaderValue, Request, Response};
+
+fn get(path: &str) -> Head {
+    Head::Request(
+        Request::get(format!("http://localhost{path}"))
+            .body(())
+            .unwrap(),
+    )
+}
+
+fn ok() -> Head {
+    Head::Response(Response::new(()))
+}
+
+async fn take(s: &mut Session) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), s.take_evt())
+        .await
+        .expect("event timed out")
+        .expect("session ended")
+}
+
+/// The server of HTTP2.jl's README, ported: answer every request with a
+/// head and a body; `/big` sends `n` bytes, `/push` pushes `/pushed`
+/// first, `/trailers` ends with trailers.
+async fn serve(mut s: Session, big: usize) {
+    while let Some(ev) = s.take_evt().await {
+        let Event::RecvHeaders {
+            id,
+            head: Head::Request(req),
+            ..
+        } = ev
+        else {
+            continue;
+        };
+        match req.uri().path() {
+            "/big" => {
+                s.put_act(Action::SendHeaders {
+                    id,
+                    head: ok(),
+                    end_stream: false,
+                });
+                let body: Bytes = (0..big).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
+                s.put_act(Action::SendData {
+                    id,
+                    data: body,
+                    end_stream: true,
+                });
+            }
+            "/push" => {
+                s.put_act(Action::Promise {
+                    id,
+                    promised_id: StreamId(2),
+                    request: Request::get("http://localhost/pushed").body(()).unwrap(),
+                });
+                s.put_act(Action::SendHeaders {
+                    id,
+                    head: ok(),
+                    end_stream: false,
+                });
+                s.put_act(Action::SendData {
+                    id,
+                    data: Bytes::from_static(b"page"),
+                    end_stream: true,
+                });
+                s.put_act(Action::SendHeaders {
+                    id: StreamId(2),
+                    head: ok(),
+                    end_stream: false,
+                });
+                s.put_act(Action::SendData {
+                    id: StreamId(2),
+                    data: Bytes::from_static(b"pushed"),
+                    end_stream: true,
+                });
+            }
+            "/trailers" => {
+                s.put_act(Action::SendHeaders {
+                    id,
+                    head: ok(),
+                    end_stream: false,
+                });
+                s.put_act(Action::SendData {
+                    id,
+                    data: Bytes::from_static(b"body"),
+                    end_stream: false,
+                });
+                let mut t = HeaderMap::new();
+                t.insert("x-trailer-test", HeaderValue::from_static("ok"));
+                s.put_act(Action::SendTrailers { id, trailers: t });
+            }
+            _ => {
+                s.put_act(Action::SendHeaders {
+                    id,
+                    head: ok(),
+                    end_stream: false,
+                });
+                s.put_act(Action::SendData {
+                    id,
+                    data: Bytes::from_static(b"hello world\n"),
+                    end_stream: true,
+                });
+            }
+        }
+    }
+}
+
+fn pair(cfg: Config, big: usize) -> Session {
+    let (a, b) = tokio::io::duplex(64 << 10);
+    let server = Session::new(a, Role::Server, cfg.clone());
+    actix_rt::spawn(serve(server, big));
+    Session::new(b, Role::Client, cfg)
+}
+
+/// Takes events of stream `id` until its end; returns (status, body).
+async fn response(s: &mut Session, id: StreamId) -> (u16, BytesMut) {
+    let mut status = 0;
+    let mut body = BytesMut::new();
+    loop {
+        match take(s).await {
+            Event::RecvHeaders {
+                id: i,
+                head: Head::Response(r),
+                end_stream,
+            } if i == id => {
+                status = r.status().as_u16();
+                if end_stream {
+                    return (status, body);
+                }
+            }
+            Event::RecvData {
+                id: i,
+                data,
+                end_stream,
+            } if i == id => {
+                body.extend_from_slice(&data);
+                if end_stream {
+                    return (status, body);
+                }
+            }
+            Event::RecvTrailers { id: i, .. } if i == id => return (status, body),
+            Event::Error { id: i, error } if i == id => panic!("{error}"),
+            _ => {}
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn session_client_gets_the_servers_response() {
+    let mut c = pair(Config::default(), 0);
+    let id = c.next_free_stream_identifier().await.unwrap();
+    assert_eq!(id, StreamId(1));
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/"),
+        end_stream: true,
+    });
+    let (status, body) = response(&mut c, id).await;
+    assert_eq!(status, 200);
+    assert_eq!(&body[..], b"hello world\n");
+}
+
+#[actix_rt::test]
+async fn session_large_body_is_released_as_events_are_taken() {
+    // 1 KiB stream windows: the body only flows because take_evt gives the
+    // bytes back.
+    let cfg = Config {
+        initial_window_size: 1024,
+        connection_window_size: 65_535,
+        ..Config::default()
+    };
+    let n = 1 << 20;
+    let mut c = pair(cfg, n);
+    let id = c.next_free_stream_identifier().await.unwrap();
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/big"),
+        end_stream: true,
+    });
+    let (_, body) = response(&mut c, id).await;
+    assert_eq!(body.len(), n);
+    assert!(body.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
+}
+
+#[actix_rt::test]
+async fn session_concurrent_streams() {
+    let mut c = pair(Config::default(), 0);
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let id = c.next_free_stream_identifier().await.unwrap();
+        c.put_act(Action::SendHeaders {
+            id,
+            head: get("/"),
+            end_stream: true,
+        });
+        ids.push(id);
+    }
+    let mut done = 0;
+    while done < ids.len() {
+        if let Event::RecvData {
+            end_stream: true, ..
+        } = take(&mut c).await
+        {
+            done += 1;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn session_push_promise_and_pushed_response() {
+    let mut c = pair(Config::default(), 0);
+    let id = c.next_free_stream_identifier().await.unwrap();
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/push"),
+        end_stream: true,
+    });
+    let mut promised = None;
+    let mut ended = 0;
+    let mut pushed = BytesMut::new();
+    while ended < 2 {
+        match take(&mut c).await {
+            Event::Promise {
+                id: i,
+                promised_id,
+                request,
+            } => {
+                assert_eq!(i, id);
+                assert_eq!(promised_id, StreamId(2));
+                assert_eq!(request.uri().path(), "/pushed");
+                promised = Some(promised_id);
+            }
+            Event::RecvData {
+                id: i,
+                data,
+                end_stream,
+            } => {
+                if Some(i) == promised {
+                    pushed.extend_from_slice(&data);
+                }
+                if end_stream {
+                    ended += 1;
+                }
+            }
+            Event::Error { error, .. } => panic!("{error}"),
+            _ => {}
+        }
+    }
+    assert_eq!(&pushed[..], b"pushed");
+}
+
+#[actix_rt::test]
+async fn session_trailers() {
+    let mut c = pair(Config::default(), 0);
+    let id = c.next_free_stream_identifier().await.unwrap();
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/trailers"),
+        end_stream: true,
+    });
+    loop {
+        if let Event::RecvTrailers { trailers, .. } = take(&mut c).await {
+            assert_eq!(trailers.get("x-trailer-test").unwrap(), "ok");
+            break;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn session_ping_answers_with_ping_ack() {
+    let mut c = pair(Config::default(), 0);
+    c.put_act(Action::Ping);
+    loop {
+        if let Event::PingAck { rtt } = take(&mut c).await {
+            assert!(rtt < Duration::from_secs(2));
+            break;
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn session_action_on_unknown_stream_is_an_error_event() {
+    let mut c = pair(Config::default(), 0);
+    c.put_act(Action::SendData {
+        id: StreamId(99),
+        data: Bytes::from_static(b"x"),
+        end_stream: true,
+    });
+    match take(&mut c).await {
+        Event::Error { id, .. } => assert_eq!(id, StreamId(99)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[actix_rt::test]
+async fn session_close_ends_with_closed_then_none() {
+    let mut c = pair(Config::default(), 0);
+    let id = c.next_free_stream_identifier().await.unwrap();
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/"),
+        end_stream: true,
+    });
+    let _ = response(&mut c, id).await;
+    c.close();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), c.take_evt())
+            .await
+            .unwrap()
+        {
+            Some(Event::Closed { reason }) => {
+                assert_eq!(reason, CloseReason::Done);
+                break;
+            }
+            Some(_) => {}
+            None => panic!("no Closed"),
+        }
+    }
+    let end = tokio::time::timeout(Duration::from_secs(5), c.take_evt())
+        .await
+        .unwrap();
+    assert!(end.is_none());
+}
+
+#[actix_rt::test]
+async fn session_reset_reaches_the_peer() {
+    let (a, b) = tokio::io::duplex(64 << 10);
+    let mut server = Session::new(a, Role::Server, Config::default());
+    let mut c = Session::new(b, Role::Client, Config::default());
+    let id = c.next_free_stream_identifier().await.unwrap();
+    c.put_act(Action::SendHeaders {
+        id,
+        head: get("/"),
+        end_stream: false,
+    });
+    match take(&mut server).await {
+        Event::RecvHeaders { id: i, .. } => assert_eq!(i, id),
+        other => panic!("{other:?}"),
+    }
+    c.put_act(Action::Reset {
+        id,
+        code: ErrorCode::CANCEL,
+    });
+    match take(&mut server).await {
+        Event::Reset {
+            id: i,
+            code,
+            remote,
+        } => {
+            assert_eq!(i, id);
+            assert_eq!(code, ErrorCode::CANCEL);
+            assert!(remote);
+        }
+        other => panic!("{other:?}"),
+    }
+}
