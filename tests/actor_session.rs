@@ -335,7 +335,7 @@ async fn session_close_ends_with_closed_then_none() {
 async fn session_reset_reaches_the_peer() {
     let (a, b) = tokio::io::duplex(64 << 10);
     let mut server = Session::new(a, Role::Server, Config::default());
-    let mut c = Session::new(b, Role::Client, Config::default());
+    let c = Session::new(b, Role::Client, Config::default());
     let id = c.next_free_stream_identifier().await.unwrap();
     c.put_act(Action::SendHeaders {
         id,
