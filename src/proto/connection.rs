@@ -36,6 +36,9 @@ use super::{Config, ConnectionError, Event, Head, Role, UserError};
 /// streams) tolerated within [`CHEAP_FRAME_WINDOW`] without any useful
 /// frame in between. Generous: legitimate peers stay far below it.
 pub const MAX_CHEAP_FRAMES: u32 = 10_000;
+/// RST_STREAM frames we may have queued in answer to the peer and not yet
+/// written (a peer that provokes resets without reading them is flooding).
+pub const MAX_PENDING_RESETS: usize = 1_000;
 /// The time window of [`MAX_CHEAP_FRAMES`].
 pub const CHEAP_FRAME_WINDOW: Duration = Duration::from_secs(10);
 
@@ -118,6 +121,8 @@ pub struct Connection {
     ping_acks_pending: usize,
     /// SETTINGS ACKs queued and not yet transmitted.
     settings_acks_pending: usize,
+    /// RST_STREAM frames queued and not yet transmitted.
+    rst_pending: usize,
     cheap_frames: u32,
     cheap_window_start: Instant,
     /// Rapid reset (CVE-2023-44487): peer streams opened and reset by the
@@ -182,6 +187,7 @@ impl Connection {
             pings_out: VecDeque::new(),
             ping_acks_pending: 0,
             settings_acks_pending: 0,
+            rst_pending: 0,
             cheap_frames: 0,
             cheap_window_start: now,
             rr_opened: 0,
@@ -276,13 +282,17 @@ impl Connection {
             return e.clone();
         }
         debug!(%code, reason, "connection error");
+        // §6.8: the last stream id never grows from one GOAWAY to the next.
+        let last = self
+            .goaway_sent
+            .map_or(self.last_peer_id, |g| g.min(self.last_peer_id));
         Frame::GoAway(GoAway {
-            last_stream_id: StreamId(self.last_peer_id),
+            last_stream_id: StreamId(last),
             error_code: code,
             debug_data: Bytes::copy_from_slice(reason.as_bytes()),
         })
         .encode(&mut self.pending);
-        self.goaway_sent = Some(self.last_peer_id);
+        self.goaway_sent = Some(last);
         self.ready.clear();
         let e = ConnectionError {
             code,
@@ -294,6 +304,7 @@ impl Connection {
     }
 
     fn queue_rst(&mut self, id: u32, code: ErrorCode) {
+        self.rst_pending += 1;
         Frame::RstStream(RstStream {
             stream_id: StreamId(id),
             error_code: code,
@@ -462,7 +473,7 @@ impl Connection {
                 ));
             }
         }
-        match frame {
+        let r = match frame {
             Frame::Data(d) => self.recv_data(d),
             Frame::Headers(h) => self.recv_headers(h),
             Frame::Priority(_) => self.cheap_frame(), // §5.3.2: parsed and ignored
@@ -474,7 +485,20 @@ impl Connection {
             Frame::WindowUpdate(w) => self.recv_window_update(w),
             Frame::Continuation(c) => self.recv_continuation(c),
             Frame::Unknown(_) => self.cheap_frame(), // §4.1, §5.5: ignored
+        };
+        r.and_then(|()| self.check_rst_flood())
+    }
+
+    /// A peer that provokes RST_STREAMs faster than it reads them (§10.5):
+    /// the queue of unsent resets is bounded.
+    fn check_rst_flood(&mut self) -> Result<(), ConnectionError> {
+        if self.rst_pending > MAX_PENDING_RESETS {
+            return Err(self.conn_error(
+                ErrorCode::ENHANCE_YOUR_CALM,
+                "too many RST_STREAM frames pending (§10.5)",
+            ));
         }
+        Ok(())
     }
 
     /// Processes a malformed frame reported by the codec (`frame::Error`):
@@ -512,7 +536,7 @@ impl Connection {
                     self.last_peer_id = id;
                 }
                 self.stream_error(id, code, reason);
-                Ok(())
+                self.check_rst_flood()
             }
         }
     }
@@ -1397,11 +1421,22 @@ impl Connection {
         }
         self.ping_acks_pending = 0;
         self.settings_acks_pending = 0;
+        self.rst_pending = 0;
         if self.error.is_some() {
             return;
         }
         let max_frame = self.peer.max_frame_size as usize;
+        // Once the connection window is found shut, one full rotation of the
+        // list still writes what needs no window (trailers, empty END_STREAM)
+        // and keeps the order; then we stop.
+        let mut rotation_left: Option<usize> = None;
         while dst.len() < limit {
+            if let Some(left) = rotation_left.as_mut() {
+                if *left == 0 {
+                    break;
+                }
+                *left -= 1;
+            }
             let Some(id) = self.ready.pop_front() else {
                 break;
             };
@@ -1443,9 +1478,12 @@ impl Connection {
                     s.in_ready = false;
                     continue;
                 }
-                // The connection window is shut: everyone waits.
-                self.ready.push_front(id);
-                break;
+                // The connection window is shut: DATA waits everywhere.
+                self.ready.push_back(id);
+                if rotation_left.is_none() {
+                    rotation_left = Some(self.ready.len() - 1);
+                }
+                continue;
             }
             let queue_len = s.queue.len();
             let Some(front) = s.queue.front_mut() else {

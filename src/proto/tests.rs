@@ -35,6 +35,10 @@ fn drain(c: &mut Connection) -> Vec<Frame> {
         }
     }
     assert!(buf.is_empty(), "trailing bytes in our output");
+    assert!(
+        !c.wants_transmit(),
+        "wants_transmit after an unlimited poll_transmit (would spin)"
+    );
     out
 }
 
@@ -1516,6 +1520,26 @@ fn s8_1_send_after_end_stream_is_refused() {
 }
 
 #[test]
+fn end_stream_goes_out_while_the_connection_window_is_shut() {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
+    for id in [1, 3] {
+        s.recv_frame(headers(id, p.block(GET), true)).unwrap();
+        s.send_headers(StreamId(id), response(200), false).unwrap();
+    }
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 70_000]), true)
+        .unwrap();
+    let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
+    assert_eq!(sent, 65_535);
+    // stream 1 waits for the connection window; stream 3 ends with no data
+    s.send_data(StreamId(3), Bytes::new(), true).unwrap();
+    assert!(s.wants_transmit());
+    assert_eq!(data_lens(&drain(&mut s)), vec![(3, 0, true)]);
+    assert_eq!(s.queued_bytes(StreamId(1)), 70_000 - 65_535);
+    s.recv_frame(window_update(0, 10_000)).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 70_000 - 65_535, true)]);
+}
+
+#[test]
 fn empty_data_with_end_stream_is_sent_without_window() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
     s.send_data(StreamId(1), Bytes::new(), true).unwrap();
@@ -1588,6 +1612,65 @@ fn cve_2023_44487_resets_after_responses_are_not_counted() {
         drain(&mut s);
         id += 2;
     }
+}
+
+#[test]
+fn s10_5_provoked_resets_not_read_by_the_peer_are_enhance_your_calm() {
+    let config = Config {
+        max_concurrent_streams: 1,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false)).unwrap();
+    let mut r = Ok(());
+    let mut id = 3;
+    for _ in 0..=MAX_PENDING_RESETS {
+        let b = p.block(POST);
+        r = s.recv_frame(headers(id, b, false));
+        if r.is_err() {
+            break;
+        }
+        id += 2;
+    }
+    assert_conn_error(&mut s, r, ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+#[test]
+fn s10_5_provoked_resets_that_are_written_are_fine() {
+    let config = Config {
+        max_concurrent_streams: 1,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false)).unwrap();
+    let mut id = 3;
+    for _ in 0..2 * MAX_PENDING_RESETS {
+        s.recv_frame(headers(id, p.block(POST), false)).unwrap();
+        drain(&mut s);
+        id += 2;
+    }
+}
+
+#[test]
+fn s6_8_last_stream_id_never_increases() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(POST), false)).unwrap();
+    s.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    drain(&mut s);
+    s.recv_frame(headers(3, p.block(GET), true)).unwrap(); // ignored
+    let r = s.recv_frame(data(1, b"x", false).clone()).and_then(|_| {
+        s.recv_frame(Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::new(),
+            end_headers: true,
+        }))
+    });
+    assert!(r.is_err());
+    let frames = drain(&mut s);
+    assert!(
+        matches!(&frames[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(1)),
+        "{frames:?}"
+    );
 }
 
 #[test]
