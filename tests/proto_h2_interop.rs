@@ -91,12 +91,10 @@ impl ServerApp {
                     conn.release_capacity(id, data.len());
                 }
             }
-            Event::DataSent { id, len } => {
-                if self.echo.contains_key(&id) {
-                    // echoed bytes left: the request bytes are consumed
-                    conn.release_capacity(id, len);
-                    self.flush(conn, id);
-                }
+            Event::DataSent { id, len } if self.echo.contains_key(&id) => {
+                // echoed bytes left: the request bytes are consumed
+                conn.release_capacity(id, len);
+                self.flush(conn, id);
             }
             Event::Closed { id } | Event::Reset { id, .. } => {
                 self.echo.remove(&id);
