@@ -46,7 +46,10 @@ struct Case {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -61,14 +64,22 @@ fn load_story(path: &Path) -> Vec<Case> {
         .expect("cases")
         .iter()
         .map(|c| Case {
-            table_size: c.get("header_table_size").and_then(Value::as_u64).map(|n| n as usize),
+            table_size: c
+                .get("header_table_size")
+                .and_then(Value::as_u64)
+                .map(|n| n as usize),
             wire: c.get("wire").and_then(Value::as_str).map(unhex),
             headers: c["headers"]
                 .as_array()
                 .expect("headers")
                 .iter()
                 .flat_map(|h| h.as_object().expect("header object").iter())
-                .map(|(k, v)| (k.as_bytes().to_vec(), v.as_str().expect("string value").as_bytes().to_vec()))
+                .map(|(k, v)| {
+                    (
+                        k.as_bytes().to_vec(),
+                        v.as_str().expect("string value").as_bytes().to_vec(),
+                    )
+                })
                 .collect(),
         })
         .collect()
@@ -90,10 +101,19 @@ fn every_corpus_story_decodes_to_its_headers() {
     let mut folders: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("read corpus")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir() && !p.ends_with("raw-data") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.is_dir()
+                && !p.ends_with("raw-data")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     folders.sort();
-    assert!(folders.len() >= 5, "expected the implementation folders in {root:?}");
+    assert!(
+        folders.len() >= 5,
+        "expected the implementation folders in {root:?}"
+    );
     let (mut n_stories, mut n_cases) = (0, 0);
     for folder in &folders {
         for story in stories(folder) {
@@ -105,15 +125,25 @@ fn every_corpus_story_decodes_to_its_headers() {
                 }
                 let wire = case.wire.as_ref().expect("wire");
                 out.clear();
-                dec.decode(wire, &mut out).unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
-                let got: Headers = out.iter().map(|f| (f.name.to_vec(), f.value.to_vec())).collect();
-                assert!(got == case.headers, "{story:?} case {i}: decoded list differs");
+                dec.decode(wire, &mut out)
+                    .unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
+                let got: Headers = out
+                    .iter()
+                    .map(|f| (f.name.to_vec(), f.value.to_vec()))
+                    .collect();
+                assert!(
+                    got == case.headers,
+                    "{story:?} case {i}: decoded list differs"
+                );
                 n_cases += 1;
             }
             n_stories += 1;
         }
     }
-    eprintln!("decoded {n_cases} blocks of {n_stories} stories in {} folders", folders.len());
+    eprintln!(
+        "decoded {n_cases} blocks of {n_stories} stories in {} folders",
+        folders.len()
+    );
 }
 
 const PY_CHECK: &str = r#"
@@ -147,13 +177,31 @@ fn raw_data_stories_round_trip_through_our_encoder_and_two_decoders() {
         let mut out = Vec::new();
         for (i, case) in load_story(&story).iter().enumerate() {
             let mut wire = BytesMut::new();
-            enc.encode(case.headers.iter().map(|(n, v)| FieldRef::new(n, v)), &mut wire);
+            enc.encode(
+                case.headers.iter().map(|(n, v)| FieldRef::new(n, v)),
+                &mut wire,
+            );
             out.clear();
-            dec.decode(&wire, &mut out).unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
-            let got: Headers = out.iter().map(|f| (f.name.to_vec(), f.value.to_vec())).collect();
-            assert!(got == case.headers, "{story:?} case {i}: round trip differs");
-            assert_eq!(enc.table_size(), dec.table_size(), "{story:?} case {i}: tables out of sync");
-            total_plain += case.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
+            dec.decode(&wire, &mut out)
+                .unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
+            let got: Headers = out
+                .iter()
+                .map(|f| (f.name.to_vec(), f.value.to_vec()))
+                .collect();
+            assert!(
+                got == case.headers,
+                "{story:?} case {i}: round trip differs"
+            );
+            assert_eq!(
+                enc.table_size(),
+                dec.table_size(),
+                "{story:?} case {i}: tables out of sync"
+            );
+            total_plain += case
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
             total_wire += wire.len();
             json_cases.push(serde_json::json!({
                 "wire": hex(&wire),
@@ -171,9 +219,14 @@ fn raw_data_stories_round_trip_through_our_encoder_and_two_decoders() {
     );
 
     // The independent decoder.
-    let path = std::env::temp_dir().join(format!("h2actor-hpack-corpus-{}.json", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("h2actor-hpack-corpus-{}.json", std::process::id()));
     std::fs::write(&path, serde_json::to_vec(&json_stories).unwrap()).expect("write temp json");
-    let result = Command::new("python3").arg("-c").arg(PY_CHECK).arg(&path).output();
+    let result = Command::new("python3")
+        .arg("-c")
+        .arg(PY_CHECK)
+        .arg(&path)
+        .output();
     let _ = std::fs::remove_file(&path);
     let output = match result {
         Ok(o) => o,
@@ -185,12 +238,21 @@ fn raw_data_stories_round_trip_through_our_encoder_and_two_decoders() {
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() && stderr.contains("No module named 'hpack'") {
-        assert!(!ci(), "python hpack package missing (pip install 'hpack>=4,<5')");
+        assert!(
+            !ci(),
+            "python hpack package missing (pip install 'hpack>=4,<5')"
+        );
         eprintln!("SKIPPED python cross-check: python hpack package missing");
         return;
     }
-    assert!(output.status.success(), "python hpack rejected our encoding: {stderr}");
-    let n: usize = String::from_utf8_lossy(&output.stdout).trim().parse().expect("count");
+    assert!(
+        output.status.success(),
+        "python hpack rejected our encoding: {stderr}"
+    );
+    let n: usize = String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .expect("count");
     assert!(n > 0);
     eprintln!("python hpack decoded {n} of our blocks identically");
 }

@@ -149,3 +149,38 @@ fn zero_table_size_indexes_nothing() {
         assert_eq!(enc.table_len(), 0);
     }
 }
+
+// RFC 7541 §4.2 / §6.3: the peer's decoder starts at 4096; an encoder capped
+// lower says so at the start of its first block, so both tables stay equal.
+#[test]
+fn own_cap_below_default_is_announced_in_the_first_block() {
+    let mut enc = Encoder::new(256);
+    let block = encode(&mut enc, &[FieldRef::new(b":method", b"GET")]);
+    // 256 = 31 + 225 = 0x3f 0xe1 0x01
+    assert_eq!(&block[..], &[0x3f, 0xe1, 0x01, 0x82]);
+    let block = encode(&mut enc, &[FieldRef::new(b":method", b"GET")]);
+    assert_eq!(&block[..], &[0x82]);
+    // Unless both ends agreed on the size beforehand.
+    let mut enc = Encoder::new(256).with_initial_peer_table_size(256);
+    assert_eq!(
+        &encode(&mut enc, &[FieldRef::new(b":method", b"GET")])[..],
+        &[0x82]
+    );
+}
+
+#[test]
+fn huffman_is_used_only_when_shorter() {
+    let mut enc = Encoder::default().with_indexing(h2actor::hpack::Indexing::Never);
+    // "307": 3 octets raw, 3 octets Huffman: sent raw.
+    let block = encode(&mut enc, &[FieldRef::new(b":status", b"307")]);
+    assert_eq!(&block[..], &[0x08, 0x03, b'3', b'0', b'7']);
+    // "www.example.com": 15 raw, 12 Huffman.
+    let block = encode(
+        &mut enc,
+        &[FieldRef::new(b":authority", b"www.example.com")],
+    );
+    assert_eq!(block[1], 0x80 | 12);
+    // Non-text octets are longer in Huffman: sent raw.
+    let block = encode(&mut enc, &[FieldRef::new(b"x-bin", &[0u8, 1, 2, 3])]);
+    assert_eq!(&block[block.len() - 5..], &[0x04, 0, 1, 2, 3]);
+}

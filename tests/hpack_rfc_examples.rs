@@ -11,7 +11,8 @@
 //! `Indexing::Always`, the "index everything" policy the RFC examples follow.
 //! C.6.2 also Huffman-codes `307` although that is no shorter (3 octets
 //! either way): our default sends ties raw, so C.6 uses
-//! `Huffman::WhenNotLonger`.
+//! `Huffman::WhenNotLonger`. C.5 and C.6 also assume both ends start with a
+//! 256-octet table (no size update in C.5.1): `with_initial_peer_table_size`.
 
 use bytes::BytesMut;
 use h2actor::hpack::{Decoder, Encoder, Field, FieldRef, Huffman, Indexing};
@@ -321,6 +322,7 @@ fn c_4_requests_with_huffman_encode_and_decode() {
 fn c_5_responses_without_huffman_table_256_encode_and_decode() {
     check_encoding(
         Encoder::new(256)
+            .with_initial_peer_table_size(256)
             .with_huffman(Huffman::Never)
             .with_indexing(Indexing::Always),
         C_5,
@@ -333,6 +335,7 @@ fn c_5_responses_without_huffman_table_256_encode_and_decode() {
 fn c_6_responses_with_huffman_table_256_encode_and_decode() {
     check_encoding(
         Encoder::new(256)
+            .with_initial_peer_table_size(256)
             .with_indexing(Indexing::Always)
             .with_huffman(Huffman::WhenNotLonger),
         C_6,

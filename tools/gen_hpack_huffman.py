@@ -3,13 +3,21 @@
 Appendix B (the RFC text is the only input).
 
 Usage: tools/gen_hpack_huffman.py [path/to/hpack-rfc7541.txt] > src/hpack/huffman_table.rs
+       rustfmt src/hpack/huffman_table.rs
 
 The output is committed: the build does not need the RFC text. The test
 `huffman_table_matches_rfc_appendix_b` re-parses the RFC (when it is found)
 and checks the committed encode table against it; the decode table is checked
 by exhaustive and property round trips.
 
-Decode table: a 4-bit state machine. The 256 states are the 256 internal nodes
+Fast decode table (`FAST`, used by the decoder): indexed by the next 12 bits
+of input, it gives up to two complete symbols found in them and how many bits
+they take; codes longer than 12 bits (rare: none of the letters, digits or
+common punctuation) are decoded canonically with `LONG` and `SYMS_BY_CODE`,
+since the RFC code is canonical (checked below).
+
+Nibble table (`DECODE`, used to validate dropped strings and as an
+independent cross-check of `FAST` in the tests): a 4-bit state machine. The 256 states are the 256 internal nodes
 of the Huffman tree (state 0 = root). For each state and each nibble (4 input
 bits, most significant first) the entry says where the walk ends, whether a
 symbol was completed on the way (at most one: the shortest code is 5 bits),
@@ -67,6 +75,58 @@ for d in range(1, 8):
     node = children[node][1][1]
     accepting.add(node)
 
+
+# Canonical: sorted by (length, code), each code is the previous + 1, shifted
+# left when the length grows. That lets long codes be decoded by comparison.
+order = sorted(range(257), key=lambda s: (codes[s][1], codes[s][0]))
+expect, plen = None, None
+for s_ in order:
+    c, l = codes[s_]
+    if expect is not None:
+        expect = (expect + 1) << (l - plen)
+        assert expect == c, "code is not canonical"
+    else:
+        expect = c
+    plen = l
+
+FAST_BITS = 12
+def walk(bits, start):
+    """First complete symbol in bits[start:], as (sym, length) or None."""
+    node = 0
+    for k in range(start, len(bits)):
+        kind, val = children[node][bits[k]]
+        if kind == "s":
+            return val, k + 1 - start
+        node = val
+    return None
+
+fast = []
+for v in range(1 << FAST_BITS):
+    bits = [(v >> (FAST_BITS - 1 - k)) & 1 for k in range(FAST_BITS)]
+    first = walk(bits, 0)
+    if first is None:
+        fast.append(0)
+        continue
+    sym1, len1 = first
+    assert sym1 != 256
+    second = walk(bits, len1)
+    if second is None:
+        fast.append(sym1 | (len1 << 16) | (len1 << 21) | (1 << 26))
+    else:
+        sym2, len2 = second
+        assert sym2 != 256
+        fast.append(sym1 | (sym2 << 8) | (len1 << 16) | ((len1 + len2) << 21) | (2 << 26))
+
+long_rows = []
+offset = 0
+for l in sorted(set(c[1] for c in codes.values())):
+    syms = [s_ for s_ in order if codes[s_][1] == l]
+    first_code = codes[syms[0]][0]
+    if l > FAST_BITS:
+        limit = (first_code + len(syms)) << (32 - l)
+        long_rows.append((limit, first_code, offset, l))
+    offset += len(syms)
+
 EMIT, ACCEPT, FAIL = 1, 2, 4
 table = []
 for state in range(256):
@@ -118,5 +178,30 @@ for row in table:
     for i in range(0, 16, 4):
         out.append("        " + " ".join(f"0x{v:06x}," for v in row[i:i + 4]))
     out.append("    ],")
+out.append("];")
+out.append("")
+out.append(f"/// Bits looked at per step of the fast decoder.")
+out.append(f"pub(crate) const FAST_BITS: u32 = {FAST_BITS};")
+out.append("")
+out.append("/// `FAST[next 12 bits]` = sym1 | sym2 << 8 | len1 << 16 | total bits << 21 |")
+out.append("/// number of symbols (0, 1 or 2) << 26. 0 symbols: a code longer than 12 bits.")
+out.append("pub(crate) static FAST: [u32; 4096] = [")
+for i in range(0, 4096, 8):
+    out.append("    " + " ".join(f"0x{v:08x}," for v in fast[i:i + 8]))
+out.append("];")
+out.append("")
+out.append("/// Codes longer than 12 bits, canonical (RFC 7541 Appendix B): per length,")
+out.append("/// `(limit, first code, offset, length)`: a 32-bit left-aligned window below")
+out.append("/// `limit` holds a code of this length, the symbol being")
+out.append("/// `SYMS_BY_CODE[offset + (window >> (32 - length)) - first code]`.")
+out.append(f"pub(crate) static LONG: [(u64, u32, u16, u8); {len(long_rows)}] = [")
+for limit, first_code, off, l in long_rows:
+    out.append(f"    (0x{limit:x}, 0x{first_code:x}, {off}, {l}),")
+out.append("];")
+out.append("")
+out.append("/// Symbols sorted by (code length, code).")
+out.append("pub(crate) static SYMS_BY_CODE: [u16; 257] = [")
+for i in range(0, 257, 16):
+    out.append("    " + " ".join(f"{v}," for v in order[i:i + 16]))
 out.append("];")
 print("\n".join(out))

@@ -3,8 +3,11 @@
 //! All literal strings of one block are decoded into ONE buffer, reserved once
 //! per block; every string is then a `Bytes` slice of it (a reference count,
 //! no allocation). Fields found in the static or dynamic table are `Bytes`
-//! clones. A warm block therefore costs at most two allocations: the buffer and
+//! clones. A block therefore costs at most two allocations: the buffer and
 //! the shared header `bytes` creates the first time the buffer is split.
+//! The decoder keeps the buffer between blocks: once every slice of the
+//! previous block is dropped (the caller cleared its list and no table entry
+//! points into it), `reserve` reuses the same memory and a block costs none.
 
 use super::integer;
 use super::static_table::{self, STATIC_LEN};
@@ -29,12 +32,13 @@ struct Block<'a> {
     src: &'a [u8],
     pos: usize,
     /// Shared output buffer for this block's strings (lazily reserved).
-    buf: BytesMut,
+    buf: &'a mut BytesMut,
     /// Sum of RFC 7541 §4.1 sizes of the fields so far.
     list_size: usize,
     /// The header list passed the limit: stop appending to `out`.
     over: bool,
-    /// Bytes reserved for `buf` (what its strings keep alive).
+    /// Capacity of `buf` once reserved for this block (what its strings
+    /// keep alive); 0 before the first string.
     reserved: usize,
     /// Header list limit + table size: the most string bytes worth keeping.
     limit_hint: usize,
@@ -46,10 +50,22 @@ impl Decoder {
         src: &[u8],
         out: &mut Vec<Field>,
     ) -> Result<(), DecoderError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let r = self.decode_with(src, out, &mut buf);
+        self.buf = buf;
+        r
+    }
+
+    fn decode_with(
+        &mut self,
+        src: &[u8],
+        out: &mut Vec<Field>,
+        buf: &mut BytesMut,
+    ) -> Result<(), DecoderError> {
         let mut b = Block {
             src,
             pos: 0,
-            buf: BytesMut::new(),
+            buf,
             list_size: 0,
             over: false,
             reserved: 0,
@@ -248,7 +264,7 @@ fn read_string(b: &mut Block<'_>, budget: usize) -> Result<Option<Bytes>, Decode
         return Ok(None);
     }
     reserve(b, len);
-    if huffman::decode_bounded(raw, &mut b.buf, budget)? {
+    if huffman::decode_bounded(raw, b.buf, budget)? {
         Ok(Some(b.buf.split().freeze()))
     } else {
         Ok(None)
@@ -258,15 +274,18 @@ fn read_string(b: &mut Block<'_>, budget: usize) -> Result<Option<Bytes>, Decode
 /// Reserves the block's string buffer on first use: enough for the current
 /// string (`current` octets, already consumed) and every remaining one even if
 /// all were Huffman-coded (at most 8/5 expansion; the Huffman decoder's
-/// scratch needs up to 2x of the current string).
+/// scratch needs up to 2x of the current string), but never more than the
+/// limits let the block keep. `BytesMut::reserve` reuses the previous block's
+/// memory when nothing refers to it any more.
 #[inline]
 fn reserve(b: &mut Block<'_>, current: usize) {
-    if b.buf.capacity() == 0 {
+    if b.reserved == 0 {
         let remaining = b.src.len().saturating_sub(b.pos).saturating_add(current);
-        // Never more than what the limits let the block keep.
-        let cap = b.limit_hint;
-        let n = remaining.min(cap).saturating_mul(2).saturating_add(64);
+        let n = remaining
+            .min(b.limit_hint)
+            .saturating_mul(2)
+            .saturating_add(64);
         b.buf.reserve(n);
-        b.reserved = b.reserved.saturating_add(n);
+        b.reserved = b.buf.capacity().max(1);
     }
 }

@@ -215,11 +215,8 @@ pub(super) struct EncoderState {
 
 impl EncoderState {
     pub(super) fn new(own_cap: usize) -> Self {
-        EncoderState {
-            // The peer's decoder starts at the default size; we never use
-            // more than our cap (a smaller table of ours is a prefix of the
-            // peer's: the indices agree without an update).
-            table: EncoderTable::new(own_cap.min(DEFAULT_TABLE_SIZE)),
+        let mut state = EncoderState {
+            table: EncoderTable::new(0),
             own_cap,
             peer_capacity: DEFAULT_TABLE_SIZE,
             pending: None,
@@ -227,7 +224,22 @@ impl EncoderState {
             indexing: Indexing::Adaptive,
             recent: [0; RECENT],
             recent_next: 0,
-        }
+        };
+        state.assume_peer_capacity(DEFAULT_TABLE_SIZE);
+        state
+    }
+
+    /// The peer's decoder starts with a table of `n` octets. When our cap is
+    /// smaller, the first block says so with a size update (RFC 7541 §6.3),
+    /// so that both tables hold exactly the same entries.
+    fn assume_peer_capacity(&mut self, n: usize) {
+        self.peer_capacity = n;
+        let cap = self.own_cap.min(n);
+        self.table.set_capacity(cap);
+        self.pending = (cap < n).then_some(PendingUpdate {
+            min: cap,
+            last: cap,
+        });
     }
 }
 
@@ -241,6 +253,15 @@ impl Encoder {
     /// Builder: the indexing policy (default [`Indexing::Adaptive`]).
     pub fn with_indexing(mut self, indexing: Indexing) -> Self {
         self.state.indexing = indexing;
+        self
+    }
+
+    /// Builder: the table size the peer's decoder starts with, when it is not
+    /// the protocol default 4096 (RFC 9113 §6.5.2) because both ends agreed
+    /// on another one beforehand, as RFC 7541 Appendix C.5 and C.6 assume
+    /// (256). Call it before the first `encode`.
+    pub fn with_initial_peer_table_size(mut self, n: usize) -> Self {
+        self.state.assume_peer_capacity(n);
         self
     }
 

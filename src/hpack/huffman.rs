@@ -1,11 +1,17 @@
 //! The HPACK Huffman code (RFC 7541 §5.2, Appendix B).
 //!
-//! Decoding walks a 4-bit state machine ([`huffman_table::DECODE`]): two table
-//! look-ups per input byte, no per-bit loop. The table also tells whether the
-//! string may end where it does, which is how EOS inside a string, padding
-//! longer than 7 bits and padding that is not all ones are rejected.
+//! Decoding is by table, never bit by bit. The decoder keeps the input in a
+//! 64-bit window and looks the next 12 bits up in `FAST` (4096 entries): one
+//! look-up yields up to two symbols (most letters and digits take 5 to 7
+//! bits). Codes longer than 12 bits are decoded canonically (`LONG`). At the
+//! end, what is left must be at most 7 bits, all ones (RFC 7541 §5.2); EOS
+//! decoded anywhere is an error.
+//!
+//! `validate` uses the second, independent table: a 4-bit state machine
+//! (`DECODE`, 256 states x 16 nibbles) whose entries also say whether the
+//! string may end in the resulting state. The tests check that both agree.
 
-use super::huffman_table::{ACCEPT, DECODE, EMIT, ENCODE, FAIL};
+use super::huffman_table::{ACCEPT, DECODE, ENCODE, FAIL, FAST, FAST_BITS, LONG, SYMS_BY_CODE};
 use super::DecoderError;
 use bytes::{BufMut, BytesMut};
 
@@ -70,6 +76,7 @@ pub fn decode_bounded(src: &[u8], dst: &mut BytesMut, budget: usize) -> Result<b
 
 /// Checks that `src` is a valid Huffman string without producing output
 /// (used for fields the decoder drops once the header list is too large).
+/// Walks the nibble state machine, independent of `decode`'s tables.
 pub fn validate(src: &[u8]) -> Result<(), DecoderError> {
     let mut state = 0usize;
     let mut last = ACCEPT;
@@ -93,43 +100,209 @@ pub fn validate(src: &[u8]) -> Result<(), DecoderError> {
 /// more than `out.len()`: the octets past it are counted, not written.
 #[inline]
 fn decode_into(src: &[u8], out: &mut [u8]) -> Result<usize, DecoderError> {
-    let mut state = 0usize;
-    let mut last = ACCEPT;
+    // `acc` holds the next `nbits` input bits, most significant first; the
+    // bits below them are either zero or the following input bits (the fast
+    // refill loads 8 bytes but counts only the whole ones that fit).
+    let mut acc: u64 = 0;
+    let mut nbits: u32 = 0;
+    let mut i = 0usize;
     let mut n = 0usize;
-    // The write is unconditional (the slot past the last symbol is simply
-    // overwritten later) and the count advances by the EMIT bit: no branch
-    // on the data-dependent "was a symbol completed" question.
-    for &b in src {
-        let e = DECODE[state][(b >> 4) as usize];
-        if e & FAIL != 0 {
-            return Err(DecoderError::InvalidHuffman);
-        }
-        if let Some(slot) = out.get_mut(n) {
-            *slot = (e >> 8) as u8;
-        }
-        n += ((e & EMIT) >> 16) as usize;
-        state = (e & 0xff) as usize;
 
-        let e = DECODE[state][(b & 0x0f) as usize];
-        if e & FAIL != 0 {
+    // Hot loop: while at least 30 bits (the longest code) are buffered, the
+    // next code is entirely in `acc` and needs no end-of-input care. The
+    // dependency chain per step is: top 12 bits -> table -> shift.
+    loop {
+        if nbits < 30 {
+            refill(src, &mut i, &mut acc, &mut nbits);
+            if nbits < 30 {
+                break;
+            }
+        }
+        let e = FAST[(acc >> (64 - FAST_BITS)) as usize];
+        let count = e >> 26;
+        if count != 0 {
+            if let Some(slot) = out.get_mut(n) {
+                *slot = e as u8;
+            }
+            if let Some(slot) = out.get_mut(n + 1) {
+                *slot = (e >> 8) as u8;
+            }
+            n += count as usize;
+            let total = (e >> 21) & 0x1f;
+            acc <<= total;
+            nbits -= total;
+        } else {
+            let (sym, len) = decode_long((acc >> 32) as u32);
+            if sym > 255 {
+                // RFC 7541 §5.2: EOS inside a string.
+                return Err(DecoderError::InvalidHuffman);
+            }
+            if let Some(slot) = out.get_mut(n) {
+                *slot = sym as u8;
+            }
+            n += 1;
+            acc <<= len;
+            nbits -= len;
+        }
+    }
+
+    // Tail: the input is exhausted and fewer than 30 bits remain. Decode one
+    // code at a time, looking at ones past the real bits: a code that only
+    // "completes" into them is not there, which the length checks detect.
+    while nbits > 0 {
+        let window = acc | (u64::MAX >> nbits);
+        let e = FAST[(window >> (64 - FAST_BITS)) as usize];
+        let total = (e >> 21) & 0x1f;
+        if e >> 26 == 2 && total <= nbits {
+            // Both symbols are real (short strings live here entirely).
+            if let Some(slot) = out.get_mut(n) {
+                *slot = e as u8;
+            }
+            if let Some(slot) = out.get_mut(n + 1) {
+                *slot = (e >> 8) as u8;
+            }
+            n += 2;
+            acc <<= total;
+            nbits -= total;
+            continue;
+        }
+        let (sym, len) = if e >> 26 != 0 {
+            (e & 0xff, (e >> 16) & 0x1f)
+        } else {
+            let (sym, len) = decode_long((window >> 32) as u32);
+            (u32::from(sym), len)
+        };
+        if len > nbits {
+            break;
+        }
+        if sym > 255 {
             return Err(DecoderError::InvalidHuffman);
         }
         if let Some(slot) = out.get_mut(n) {
-            *slot = (e >> 8) as u8;
+            *slot = sym as u8;
         }
-        n += ((e & EMIT) >> 16) as usize;
-        state = (e & 0xff) as usize;
-        last = e;
+        n += 1;
+        acc <<= len;
+        nbits -= len;
     }
-    if last & ACCEPT == 0 {
-        return Err(DecoderError::InvalidHuffman);
+    // What is left is no complete code: it must be padding, at most 7 bits
+    // of the EOS prefix, i.e. all ones (RFC 7541 §5.2).
+    if nbits == 0 {
+        return Ok(n);
     }
-    Ok(n)
+    let ones = u64::MAX << (64 - nbits);
+    if nbits <= 7 && acc & ones == ones {
+        return Ok(n);
+    }
+    Err(DecoderError::InvalidHuffman)
+}
+
+/// Tops `acc` up to at least 56 bits (at most 63) while input remains. The
+/// bits below the counted ones are either zero or the next input bits (the
+/// 8-octet load counts only the whole octets that fit), so loading them again
+/// later is harmless.
+#[inline(always)]
+fn refill(src: &[u8], i: &mut usize, acc: &mut u64, nbits: &mut u32) {
+    if let Some(chunk) = src.get(*i..*i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        *acc |= u64::from_be_bytes(w) >> *nbits;
+        let take = (63 - *nbits) >> 3;
+        *i += take as usize;
+        *nbits += take << 3;
+    } else {
+        while *nbits <= 55 {
+            let Some(&b) = src.get(*i) else { break };
+            *acc |= u64::from(b) << (56 - *nbits);
+            *nbits += 8;
+            *i += 1;
+        }
+    }
+}
+
+/// Canonical decoding of a code longer than `FAST_BITS`, from the next 32
+/// bits (left-aligned): `(symbol, length)`.
+#[inline(never)]
+fn decode_long(window: u32) -> (u16, u32) {
+    for &(limit, first, offset, len) in LONG.iter() {
+        if u64::from(window) < limit {
+            let rank = (window >> (32 - u32::from(len))).wrapping_sub(first) as usize;
+            let sym = SYMS_BY_CODE
+                .get(usize::from(offset) + rank)
+                .copied()
+                .unwrap_or(256);
+            return (sym, u32::from(len));
+        }
+    }
+    (256, 30)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hpack::huffman_table::EMIT;
+
+    /// Reference decoder on the nibble state machine (independent tables).
+    fn decode_nibbles(src: &[u8]) -> Result<Vec<u8>, DecoderError> {
+        let mut state = 0usize;
+        let mut last = ACCEPT;
+        let mut out = Vec::new();
+        for &b in src {
+            for nibble in [b >> 4, b & 0x0f] {
+                let e = DECODE[state][nibble as usize];
+                if e & FAIL != 0 {
+                    return Err(DecoderError::InvalidHuffman);
+                }
+                if e & EMIT != 0 {
+                    out.push((e >> 8) as u8);
+                }
+                state = (e & 0xff) as usize;
+                last = e;
+            }
+        }
+        if last & ACCEPT == 0 {
+            return Err(DecoderError::InvalidHuffman);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn fast_and_nibble_decoders_agree_on_every_one_and_two_octet_input() {
+        for a in 0..=255u8 {
+            assert_eq!(dec(&[a]), decode_nibbles(&[a]), "{a:02x}");
+            for b in 0..=255u8 {
+                assert_eq!(dec(&[a, b]), decode_nibbles(&[a, b]), "{a:02x} {b:02x}");
+            }
+        }
+    }
+
+    #[test]
+    fn fast_and_nibble_decoders_agree_on_long_codes_and_tails() {
+        // Every symbol (long codes included) followed by every short tail.
+        for sym in 0..=255u8 {
+            let base = enc(&[sym, b'a', sym]);
+            for tail in 0..=255u8 {
+                let mut v = base.clone();
+                v.push(tail);
+                assert_eq!(dec(&v), decode_nibbles(&v), "{v:02x?}");
+                v.truncate(v.len() - 2);
+                assert_eq!(dec(&v), decode_nibbles(&v), "{v:02x?}");
+            }
+        }
+        // Around the fast refill boundary (8-octet loads).
+        let text: Vec<u8> = (0..64u8).map(|i| b"e~\\x00ab<"[(i % 9) as usize]).collect();
+        for len in 0..text.len() {
+            let coded = enc(&text[..len]);
+            assert_eq!(dec(&coded).unwrap(), &text[..len]);
+            for cut in 0..coded.len() {
+                assert_eq!(
+                    dec(&coded[..cut]),
+                    decode_nibbles(&coded[..cut]),
+                    "len {len} cut {cut}"
+                );
+            }
+        }
+    }
 
     fn enc(s: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();

@@ -12,6 +12,7 @@
 mod decoder;
 mod encoder;
 pub mod huffman;
+#[allow(dead_code)] // EMIT is used by the tests only
 mod huffman_table;
 pub mod integer;
 pub mod static_table;
@@ -182,6 +183,8 @@ pub struct Decoder {
     /// update (RFC 7541 §4.2).
     min_setting: usize,
     max_header_list_size: usize,
+    /// String buffer, kept between blocks to reuse its memory.
+    buf: BytesMut,
 }
 
 impl Decoder {
@@ -199,6 +202,7 @@ impl Decoder {
             max_table_size,
             min_setting: max_table_size,
             max_header_list_size,
+            buf: BytesMut::new(),
         }
     }
 
