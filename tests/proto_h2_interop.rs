@@ -11,7 +11,7 @@ use h2actor::frame::FrameCodec;
 use h2actor::proto::{Config, Connection, Event, Head, Role, UserError};
 use h2actor::{ErrorCode, StreamId};
 use http::{HeaderMap, HeaderValue, Request, Response};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
 use tokio_util::codec::Decoder;
 
 /// What the test server does with a request.
@@ -107,9 +107,9 @@ impl ServerApp {
 
 /// Runs a `Connection` over `io` until the peer closes or the connection
 /// finishes, handing every event to `on_event`.
-async fn drive(
+async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
     mut conn: Connection,
-    mut io: DuplexStream,
+    mut io: IO,
     mut on_event: impl FnMut(&mut Connection, Event),
 ) -> Connection {
     let mut codec = if conn.role() == Role::Server {
@@ -389,4 +389,130 @@ async fn proto_client_against_h2_server() {
     assert_eq!(results[&get].1.len(), 200_000);
     assert_eq!(results[&post].1, vec![b'e'; 100_000]);
     assert!(results[&post].2);
+}
+
+/// Whether an external tool may be skipped (it must exist when CI=true).
+fn tool(name: &str) -> bool {
+    let found = std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is required when CI=true"
+        );
+        eprintln!("skipping: {name} not installed");
+    }
+    found
+}
+
+/// A TCP listener serving every connection with the bare state machine.
+async fn tcp_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = sock.set_nodelay(true);
+            tokio::spawn(async move {
+                let mut app = ServerApp::default();
+                let conn = drive(
+                    Connection::new(Role::Server, Config::default()),
+                    sock,
+                    move |c, ev| app.on_event(c, ev),
+                )
+                .await;
+                assert!(conn.error().is_none(), "{:?}", conn.error());
+            });
+        }
+    });
+    addr
+}
+
+/// Runs a command off the runtime, feeding `stdin`.
+async fn run(cmd: &'static str, args: Vec<String>, stdin: Vec<u8>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(cmd)
+            .args(&args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            let _ = input.write_all(&stdin);
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        out
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nghttp_client_against_proto_server() {
+    if !tool("nghttp") {
+        return;
+    }
+    let addr = tcp_server().await;
+    let out = run(
+        "nghttp",
+        vec![
+            "-nv".into(),
+            format!("http://{addr}/"),
+            format!("http://{addr}/bytes/100000"),
+        ],
+        Vec::new(),
+    )
+    .await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(":status: 200"), "{text}");
+    assert!(!text.contains("RST_STREAM"), "{text}");
+    let out = run(
+        "nghttp",
+        vec!["-d".into(), "-".into(), format!("http://{addr}/echo")],
+        vec![b'q'; 300_000],
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), 300_000);
+    assert!(out.stdout.iter().all(|&b| b == b'q'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2load_against_proto_server_has_no_failures() {
+    if !tool("h2load") {
+        return;
+    }
+    // PROTO_H2LOAD="-n 1200000 -c 16 -m 32 -t 1" for a measurement
+    // (cargo test --release --test proto_h2_interop h2load -- --nocapture).
+    let args = std::env::var("PROTO_H2LOAD").unwrap_or_else(|_| "-n 20000 -c 4 -m 16".into());
+    let n = args
+        .split_whitespace()
+        .skip_while(|a| *a != "-n")
+        .nth(1)
+        .unwrap_or("0")
+        .to_string();
+    let addr = tcp_server().await;
+    let mut argv: Vec<String> = args.split_whitespace().map(String::from).collect();
+    argv.push(format!("http://{addr}/"));
+    let out = run("h2load", argv, Vec::new()).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}");
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!("{n} succeeded, 0 failed, 0 errored")),
+        "{text}"
+    );
 }
