@@ -39,6 +39,34 @@ pub(crate) type WeakCore = Weak<RefCell<Core>>;
 /// DATA into one buffer (so a flood of tiny frames costs bytes, not notes).
 const MAX_DEFERRED_NOTES: usize = 32;
 
+/// Hashing for the stream table: ids are small distinct integers, so one
+/// multiply spreads them well; SipHash showed in profiles.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+pub(crate) struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// Limits of the actor layer (the protocol's own limits live in `proto::Config`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Limits {
@@ -50,8 +78,9 @@ pub(crate) struct Limits {
 /// Where a deferred reply's sender goes (see [`super::Reply`]).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Slot {
-    /// The last entry of a stream's `sending` FIFO.
-    Sending(StreamId),
+    /// A stream's `sending` FIFO: complete once `until` bytes of the stream
+    /// were written (cumulative count).
+    Sending(StreamId, u64),
     /// The last entry of a stream's `waiting` queue.
     Waiting(StreamId),
     /// The last queued `OpenStream`.
@@ -60,11 +89,12 @@ pub(crate) enum Slot {
     Ping,
 }
 
-/// A `SendData` handed to the protocol, resolved when `Event::DataSent` has
-/// covered its bytes.
+/// A `SendData` handed to the protocol whose sender waits for a reply:
+/// resolved when the stream's written byte count reaches `until`. A
+/// `do_send` (no reply wanted) leaves no entry at all: no allocation.
 struct PendingSend {
-    remaining: usize,
-    tx: Option<OneshotSender<Result<(), SendError>>>,
+    until: u64,
+    tx: OneshotSender<Result<(), SendError>>,
 }
 
 /// A `SendData`/`SendTrailers` waiting for room in the protocol's per-stream
@@ -118,6 +148,9 @@ struct StreamEntry {
     addr: Addr<Stream>,
     subscriber: Option<Subscriber>,
     sending: VecDeque<PendingSend>,
+    /// Bytes of this stream handed to the protocol / reported written.
+    queued_total: u64,
+    sent_total: u64,
     waiting: VecDeque<Waiting>,
     data_in_flight: bool,
     deferred: VecDeque<Note>,
@@ -132,6 +165,8 @@ impl StreamEntry {
             addr,
             subscriber,
             sending: VecDeque::new(),
+            queued_total: 0,
+            sent_total: 0,
             waiting: VecDeque::new(),
             data_in_flight: false,
             deferred: VecDeque::new(),
@@ -141,9 +176,7 @@ impl StreamEntry {
 
     fn fail_sends(&mut self, err: &SendError) {
         for p in self.sending.drain(..) {
-            if let Some(tx) = p.tx {
-                let _ = tx.send(Err(err.clone()));
-            }
+            let _ = p.tx.send(Err(err.clone()));
         }
         for w in self.waiting.drain(..) {
             w.fail(err.clone());
@@ -192,7 +225,7 @@ pub(crate) fn stream_died() {
 /// The shared connection state. See the module docs.
 pub(crate) struct Core {
     pub proto: proto::Connection,
-    streams: HashMap<StreamId, StreamEntry>,
+    streams: HashMap<StreamId, StreamEntry, IdHash>,
     pub subscriber: Subscriber,
     pub auto_release: bool,
     me: WeakCore,
@@ -225,7 +258,7 @@ impl Core {
         Rc::new_cyclic(|me| {
             RefCell::new(Core {
                 proto,
-                streams: HashMap::new(),
+                streams: HashMap::default(),
                 subscriber,
                 auto_release,
                 me: me.clone(),
@@ -337,23 +370,21 @@ impl Core {
         }
         // The protocol accepts any size on an empty queue; only keep a copy
         // of the handle (a refcount) when it may refuse.
-        let retry = if entry.sending.is_empty() {
+        let retry = if entry.queued_total == entry.sent_total {
             None
         } else {
             Some(data.clone())
         };
         match self.proto.send_data(id, data, end_stream) {
             Ok(()) => {
-                if len == 0 && entry.sending.is_empty() {
-                    self.kick();
+                entry.queued_total += len as u64;
+                let until = entry.queued_total;
+                let done = entry.sent_total >= until;
+                self.kick();
+                if done {
                     return ReplyNow::Now(Ok(()));
                 }
-                entry.sending.push_back(PendingSend {
-                    remaining: len,
-                    tx: None,
-                });
-                self.kick();
-                ReplyNow::Later(Slot::Sending(id))
+                ReplyNow::Later(Slot::Sending(id, until))
             }
             Err(UserError::SendBufferFull(_)) if retry.is_some() => {
                 if max_queued == 0 {
@@ -412,7 +443,19 @@ impl Core {
                 } => {
                     let len = data.len();
                     match self.proto.send_data(id, data.clone(), end_stream) {
-                        Ok(()) => entry.sending.push_back(PendingSend { remaining: len, tx }),
+                        Ok(()) => {
+                            entry.queued_total += len as u64;
+                            if let Some(tx) = tx {
+                                if entry.sent_total >= entry.queued_total {
+                                    let _ = tx.send(Ok(()));
+                                } else {
+                                    entry.sending.push_back(PendingSend {
+                                        until: entry.queued_total,
+                                        tx,
+                                    });
+                                }
+                            }
+                        }
                         Err(UserError::SendBufferFull(_)) => {
                             entry.waiting.push_front(Waiting::Data {
                                 data,
@@ -585,11 +628,15 @@ impl Core {
     /// Fills the sender of a deferred reply into its slot.
     pub fn fill_unit(&mut self, slot: Slot, tx: OneshotSender<Result<(), SendError>>) {
         match slot {
-            Slot::Sending(id) => {
-                if let Some(p) = self.streams.get_mut(&id).and_then(|e| e.sending.back_mut()) {
-                    p.tx = Some(tx);
+            Slot::Sending(id, until) => match self.streams.get_mut(&id) {
+                Some(e) if e.sent_total < until => e.sending.push_back(PendingSend { until, tx }),
+                Some(_) => {
+                    let _ = tx.send(Ok(()));
                 }
-            }
+                None => {
+                    let _ = tx.send(Err(SendError::ConnectionClosed));
+                }
+            },
             Slot::Waiting(id) => {
                 if let Some(w) = self.streams.get_mut(&id).and_then(|e| e.waiting.back_mut()) {
                     match w {
@@ -687,9 +734,7 @@ impl Core {
                 if let Some(e) = self.streams.get_mut(&id) {
                     // Everything was written (both END_STREAMs are out).
                     for p in e.sending.drain(..) {
-                        if let Some(tx) = p.tx {
-                            let _ = tx.send(Ok(()));
-                        }
+                        let _ = p.tx.send(Ok(()));
                     }
                     for w in e.waiting.drain(..) {
                         w.fail(SendError::User(UserError::UnknownStream(id)));
@@ -701,18 +746,10 @@ impl Core {
             }
             Event::DataSent { id, len } => {
                 if let Some(e) = self.streams.get_mut(&id) {
-                    let mut left = len;
-                    while let Some(front) = e.sending.front_mut() {
-                        let take = left.min(front.remaining);
-                        front.remaining -= take;
-                        left -= take;
-                        if front.remaining > 0 {
-                            break;
-                        }
+                    e.sent_total += len as u64;
+                    while e.sending.front().is_some_and(|p| p.until <= e.sent_total) {
                         if let Some(p) = e.sending.pop_front() {
-                            if let Some(tx) = p.tx {
-                                let _ = tx.send(Ok(()));
-                            }
+                            let _ = p.tx.send(Ok(()));
                         }
                     }
                     if !e.waiting.is_empty() {
@@ -903,6 +940,7 @@ impl Core {
         };
         let remote = !matches!(&self.close_reason, Some(CloseReason::Error(e)) if !e.remote);
         let streams = std::mem::take(&mut self.streams);
+
         for (id, mut e) in streams {
             e.fail_sends(&SendError::ConnectionClosed);
             if !e.closed {
