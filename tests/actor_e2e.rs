@@ -538,12 +538,15 @@ async fn non_reading_peer_keeps_the_write_buffer_bounded_and_senddata_pending() 
         stats.write_buffer_high_water
     );
     assert!(stats.write_buffer_high_water >= limit / 2, "{stats:?}");
+    // The handler awaits each 16 KiB SendData: one stays pending.
+    assert_eq!(stats.pending_sends, 1, "{stats:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats2: ConnectionStats = server_addr.send(GetStats).await.unwrap();
     assert_eq!(
         stats2.write_buffer_high_water,
         stats.write_buffer_high_water
     );
+    assert_eq!(stats2.pending_sends, 1);
     drop(raw);
 }
 
@@ -590,6 +593,70 @@ async fn senddata_stays_pending_while_the_peer_window_is_closed() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let got_stats: ConnectionStats = p.server.send(GetStats).await.unwrap();
     assert!(got_stats.streams >= 1);
+    // The server's echo of 60,000 bytes cannot fit a 1 KiB window nobody
+    // reopens: its SendData is still pending.
+    assert_eq!(got_stats.pending_sends, 1, "{got_stats:?}");
+}
+
+#[actix_rt::test]
+async fn listener_serves_connections_on_several_arbiters() {
+    use h2actor::actor::Listener;
+    let listener = Listener::bind("127.0.0.1:0".parse().unwrap(), 2, server(), |_| {
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Subscriber::new(&TestServer { seen: tx }.start())
+    })
+    .unwrap();
+    let addr = listener.local_addr();
+    for _ in 0..4 {
+        let io = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (col, _rx) = Collector::start_new();
+        let c = client().start(io, Subscriber::new(&col));
+        let got = request(&c, get("/"), None).await;
+        assert_eq!(&got.body[..], b"hello world\n");
+    }
+}
+
+#[actix_rt::test]
+async fn missing_settings_ack_is_settings_timeout_6_5_3() {
+    // A raw peer sends the preface and an empty SETTINGS but never ACKs ours.
+    let (mut raw, io) = tokio::io::duplex(64 << 10);
+    let cfg = Config {
+        settings_timeout: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let (_server, mut notes) = start_server(io, server().config(cfg));
+    let mut out = BytesMut::new();
+    out.extend_from_slice(PREFACE);
+    Frame::Settings(Settings::default()).encode(&mut out);
+    raw.write_all(&out).await.unwrap();
+    let mut buf = BytesMut::new();
+    let mut goaway = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while goaway.is_none() {
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout_at(deadline, raw.read(&mut chunk))
+            .await
+            .expect("no GOAWAY")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        while let Ok(Some(f)) = Frame::decode(&mut buf, 1 << 20) {
+            if let Frame::GoAway(g) = f {
+                goaway = Some(g);
+            }
+        }
+    }
+    assert_eq!(
+        goaway.expect("GOAWAY").error_code,
+        ErrorCode::SETTINGS_TIMEOUT
+    );
+    drop(raw);
+    match closed_reason(&mut notes).await {
+        CloseReason::Error(e) => assert_eq!(e.code, ErrorCode::SETTINGS_TIMEOUT),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[actix_rt::test]

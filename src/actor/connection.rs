@@ -472,6 +472,7 @@ impl Handler<GetStats> for Connection {
             write_buffered: c.wbuf.len(),
             write_buffer_high_water: c.wbuf_high_water,
             streams: c.stream_entries(),
+            pending_sends: c.pending_sends(),
         })
     }
 }

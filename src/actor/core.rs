@@ -283,6 +283,14 @@ impl Core {
         self.streams.len()
     }
 
+    /// Send replies still pending, over all streams.
+    pub fn pending_sends(&self) -> usize {
+        self.streams
+            .values()
+            .map(|e| e.sending.len() + e.waiting.len())
+            .sum()
+    }
+
     pub fn set_reason(&mut self, reason: CloseReason) {
         if self.close_reason.is_none() {
             self.close_reason = Some(reason);

@@ -279,4 +279,7 @@ pub struct ConnectionStats {
     pub write_buffer_high_water: usize,
     /// Streams the connection still tracks.
     pub streams: usize,
+    /// `SendData`/`SendTrailers` replies not given yet (waiting for the
+    /// peer's window or for room in the write buffer).
+    pub pending_sends: usize,
 }
