@@ -111,11 +111,11 @@ for v in range(1 << FAST_BITS):
     assert sym1 != 256
     second = walk(bits, len1)
     if second is None:
-        fast.append(sym1 | (len1 << 16) | (len1 << 21) | (1 << 26))
+        fast.append(len1 | (1 << 6) | (sym1 << 8) | (len1 << 24))
     else:
         sym2, len2 = second
         assert sym2 != 256
-        fast.append(sym1 | (sym2 << 8) | (len1 << 16) | ((len1 + len2) << 21) | (2 << 26))
+        fast.append((len1 + len2) | (2 << 6) | (sym1 << 8) | (sym2 << 16) | (len1 << 24))
 
 long_rows = []
 offset = 0
@@ -183,8 +183,10 @@ out.append("")
 out.append(f"/// Bits looked at per step of the fast decoder.")
 out.append(f"pub(crate) const FAST_BITS: u32 = {FAST_BITS};")
 out.append("")
-out.append("/// `FAST[next 12 bits]` = sym1 | sym2 << 8 | len1 << 16 | total bits << 21 |")
-out.append("/// number of symbols (0, 1 or 2) << 26. 0 symbols: a code longer than 12 bits.")
+out.append("/// `FAST[next 12 bits]` = total bits (bits 0..5, bit 5 clear) | number of")
+out.append("/// symbols (0, 1 or 2) << 6 | sym1 << 8 | sym2 << 16 | bits of sym1 << 24.")
+out.append("/// The total is in the low bits so that `acc.wrapping_shl(entry)` consumes it")
+out.append("/// directly. 0 symbols (entry 0): a code longer than 12 bits.")
 out.append("pub(crate) static FAST: [u32; 4096] = [")
 for i in range(0, 4096, 8):
     out.append("    " + " ".join(f"0x{v:08x}," for v in fast[i:i + 8]))

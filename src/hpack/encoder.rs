@@ -23,10 +23,12 @@ pub enum Indexing {
     /// The default. Index a field unless it would take more than 3/4 of the
     /// table, or its name usually carries a value unique to one message
     /// (`:path`, `content-length`, `etag`, `age`, `if-modified-since`,
-    /// `if-none-match`, `location`, `set-cookie`, `last-modified`, `date`
-    /// excepted: see [`is_volatile`]); such a value is indexed only the second
-    /// time it is seen recently, so that one-off values never evict the
-    /// entries that repeat on every request (cookies, user-agent, ...).
+    /// `if-none-match`, `location`, `set-cookie`, `content-range`,
+    /// `x-request-id`: the names nghttp2 and the h2 crate never index, plus
+    /// two); such a value is indexed only the second time it is seen among
+    /// the last 32 such values, so that one-off values never evict the
+    /// entries that repeat on every request (cookies, user-agent, ...) while
+    /// a value that does repeat (a polled `:path`) still ends up indexed.
     #[default]
     Adaptive,
     /// Index every non-sensitive field that is not already in a table (the
@@ -392,7 +394,6 @@ fn is_volatile(name: &[u8]) -> bool {
             | b"if-none-match"
             | b"location"
             | b"set-cookie"
-            | b"last-modified"
             | b"content-range"
             | b"x-request-id"
     )

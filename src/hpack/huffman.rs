@@ -119,18 +119,18 @@ fn decode_into(src: &[u8], out: &mut [u8]) -> Result<usize, DecoderError> {
             }
         }
         let e = FAST[(acc >> (64 - FAST_BITS)) as usize];
-        let count = e >> 26;
-        if count != 0 {
+        if e & 0xc0 != 0 {
             if let Some(slot) = out.get_mut(n) {
-                *slot = e as u8;
-            }
-            if let Some(slot) = out.get_mut(n + 1) {
                 *slot = (e >> 8) as u8;
             }
-            n += count as usize;
-            let total = (e >> 21) & 0x1f;
-            acc <<= total;
-            nbits -= total;
+            if let Some(slot) = out.get_mut(n + 1) {
+                *slot = (e >> 16) as u8;
+            }
+            n += ((e >> 6) & 3) as usize;
+            // The entry's low 6 bits are the bits consumed: the shift is
+            // the only work on the `acc` dependency chain.
+            acc = acc.wrapping_shl(e);
+            nbits -= e & 0x1f;
         } else {
             let (sym, len) = decode_long((acc >> 32) as u32);
             if sym > 255 {
@@ -150,24 +150,30 @@ fn decode_into(src: &[u8], out: &mut [u8]) -> Result<usize, DecoderError> {
     // code at a time, looking at ones past the real bits: a code that only
     // "completes" into them is not there, which the length checks detect.
     while nbits > 0 {
+        // At most 7 bits of ones: padding (no code is 7 ones or fewer: the
+        // all-ones path is the EOS prefix), the usual way a string ends.
+        if nbits <= 7 && (acc | (u64::MAX >> nbits)) == u64::MAX {
+            return Ok(n);
+        }
         let window = acc | (u64::MAX >> nbits);
         let e = FAST[(window >> (64 - FAST_BITS)) as usize];
-        let total = (e >> 21) & 0x1f;
-        if e >> 26 == 2 && total <= nbits {
+        let total = e & 0x1f;
+        let count = (e >> 6) & 3;
+        if count == 2 && total <= nbits {
             // Both symbols are real (short strings live here entirely).
             if let Some(slot) = out.get_mut(n) {
-                *slot = e as u8;
+                *slot = (e >> 8) as u8;
             }
             if let Some(slot) = out.get_mut(n + 1) {
-                *slot = (e >> 8) as u8;
+                *slot = (e >> 16) as u8;
             }
             n += 2;
             acc <<= total;
             nbits -= total;
             continue;
         }
-        let (sym, len) = if e >> 26 != 0 {
-            (e & 0xff, (e >> 16) & 0x1f)
+        let (sym, len) = if count != 0 {
+            ((e >> 8) & 0xff, (e >> 24) & 0x1f)
         } else {
             let (sym, len) = decode_long((window >> 32) as u32);
             (u32::from(sym), len)

@@ -8,6 +8,31 @@
 //! Fields cross this layer as raw bytes ([`Field`], [`FieldRef`]) because
 //! pseudo-headers (`:path`, ...) are not `http::HeaderName`s; `proto` turns
 //! them into `http` types after the RFC 9113 §8 checks.
+//!
+//! # Layout
+//!
+//! | file | owns |
+//! |---|---|
+//! | `integer.rs` | prefixed integers (§5.1), overflow and truncation checks |
+//! | `huffman.rs` | the Huffman code (§5.2): encoding, table-driven decoding |
+//! | `huffman_table.rs` | tables generated from the RFC text by `tools/gen_hpack_huffman.py` |
+//! | `static_table.rs` | the static table (Appendix A) and the encoder's name look-up |
+//! | `table.rs` | the decoder's dynamic table (§2.3.2, §4) |
+//! | `decoder.rs` | field block decoding (§3, §6), size updates, list limit |
+//! | `encoder.rs` | field block encoding, indexing and Huffman policies |
+//!
+//! # Table sizes on a connection
+//!
+//! - Decoder: create it with [`DEFAULT_TABLE_SIZE`] (the peer encodes with
+//!   4096 until it has our SETTINGS) and call [`Decoder::set_max_table_size`]
+//!   when our SETTINGS_HEADER_TABLE_SIZE is acknowledged. If that lowers the
+//!   limit below the table's current maximum, the peer's next block must
+//!   start with a size update (RFC 7541 §4.2), or decoding fails with
+//!   [`DecoderError::SizeUpdateMissing`].
+//! - Encoder: create it with our own cap and call
+//!   [`Encoder::set_peer_max_table_size`] for every peer
+//!   SETTINGS_HEADER_TABLE_SIZE; the size updates go at the start of the
+//!   next block, the smallest value first if it went down and up again.
 
 mod decoder;
 mod encoder;
