@@ -1,6 +1,6 @@
 //! Allocation counts of the decoder (a counting global allocator in this test
 //! binary), and a rough timing of the realistic browser request (run with
-//! `cargo test --release --test hpack_alloc -- --ignored --nocapture`; the
+//! `cargo test --release --test hpack_decoder_memory -- --ignored --nocapture`; the
 //! criterion benches give the real figures).
 
 use bytes::BytesMut;
