@@ -13,6 +13,11 @@
 //!   frames per turn (actix's stream handler stops at 16), and after a
 //!   connection error keeps draining the socket so closing it does not turn
 //!   into a TCP RST that could destroy the GOAWAY in flight.
+//! - **Lingering close**: once the writer has flushed and shut the write
+//!   half down, the actor keeps reading (and discarding) until the peer
+//!   closes too, for at most [`LINGER`], for the same reason: closing a
+//!   socket with unread input sends RST, and a peer receiving RST may drop
+//!   our last frames (the GOAWAY) before its application reads them.
 //! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
 //! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`.
 //!
@@ -42,6 +47,8 @@ use crate::proto::{self, Config, ConnectionError, Role};
 
 /// Frames handled per turn before the reader yields to other work.
 const FRAMES_PER_TURN: usize = 64;
+/// Longest wait for the peer's close after our last frame is out.
+pub const LINGER: Duration = Duration::from_millis(500);
 /// Free space kept in the read buffer before each read.
 const READ_RESERVE: usize = 32 << 10;
 
@@ -54,6 +61,10 @@ pub struct Connection {
     timer: Option<(Instant, SpawnHandle)>,
     close_timeout: Duration,
     forced: bool,
+    /// The read loop is still running.
+    reading: bool,
+    /// The writer is done: read and discard until EOF, then stop.
+    lingering: bool,
 }
 
 impl Actor for Connection {
@@ -283,6 +294,8 @@ impl Builder {
                 timer: None,
                 close_timeout,
                 forced: false,
+                reading: true,
+                lingering: false,
             }
         })
     }
@@ -309,7 +322,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
         let this = self.get_mut();
         let mut frames = 0;
         loop {
-            if this.draining {
+            if this.draining || act.lingering {
                 this.buf.clear();
             } else {
                 let max = act.core.borrow().proto.local_max_frame_size();
@@ -339,6 +352,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                         })))
                     }
                     Err(CodecError::Io(e)) => {
+                        act.reading = false;
                         act.on_io_error(e.to_string(), ctx);
                         return Poll::Ready(());
                     }
@@ -367,14 +381,20 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
             match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), task, &mut this.buf) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(0)) => {
-                    if !this.draining {
+                    act.reading = false;
+                    if act.lingering {
+                        ctx.stop();
+                    } else if !this.draining {
                         act.on_eof(ctx);
                     }
                     return Poll::Ready(());
                 }
                 Poll::Ready(Ok(_)) => {}
                 Poll::Ready(Err(e)) => {
-                    if !this.draining {
+                    act.reading = false;
+                    if act.lingering {
+                        ctx.stop();
+                    } else if !this.draining {
                         act.on_io_error(e.to_string(), ctx);
                     }
                     return Poll::Ready(());
@@ -389,11 +409,19 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
 impl Handler<WriterDone> for Connection {
     type Result = ();
     fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
-        if let Err(e) = msg.0 {
-            tracing::debug!(error = %e, "write failed");
-            self.core.borrow_mut().set_reason(CloseReason::Io(e));
+        match msg.0 {
+            Err(e) => {
+                tracing::debug!(error = %e, "write failed");
+                self.core.borrow_mut().set_reason(CloseReason::Io(e));
+                ctx.stop();
+            }
+            Ok(()) if self.reading => {
+                // Lingering close (see the module docs).
+                self.lingering = true;
+                ctx.run_later(LINGER, |_, ctx| ctx.stop());
+            }
+            Ok(()) => ctx.stop(),
         }
-        ctx.stop();
     }
 }
 
