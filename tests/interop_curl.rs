@@ -1,0 +1,72 @@
+//! Our server against curl (`--http2-prior-knowledge`, h2c). curl 7.88 reuses
+//! h2c connections badly, so every request runs on its own connection.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{demo_server, run, tool, TempDir, TestServer};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs curl and splits its output into (body, "STATUS HTTP_VERSION").
+fn curl(curl: &std::path::Path, args: &[&str]) -> (Vec<u8>, String) {
+    let out = run(
+        Command::new(curl)
+            .args(["-sS", "--http2-prior-knowledge", "--max-time", "20"])
+            .args(["-w", "\n%{http_code} %{http_version}"])
+            .args(args),
+        LIMIT,
+    );
+    assert!(out.status.success(), "curl failed: {}", out.stderr);
+    let split = out
+        .stdout
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .expect("curl printed the -w line");
+    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
+    (out.stdout[..split].to_vec(), meta)
+}
+
+#[test]
+fn curl_get_root_over_h2c_prior_knowledge() {
+    let Some(curl_bin) = tool("curl") else { return };
+    let server = TestServer::start();
+    let (body, meta) = curl(&curl_bin, &[&server.url("/")]);
+    assert_eq!(meta, "200 2", "status and HTTP version");
+    assert_eq!(body, demo_server::HELLO);
+}
+
+#[test]
+fn curl_post_echo_returns_the_body() {
+    let Some(curl_bin) = tool("curl") else { return };
+    let server = TestServer::start();
+    let dir = TempDir::new("curl");
+    let data = support::test_body(300_000);
+    let file = dir.write("post.bin", &data);
+    let arg = format!("@{}", file.display());
+    let (body, meta) = curl(&curl_bin, &["--data-binary", &arg, &server.url("/echo")]);
+    assert_eq!(meta, "200 2");
+    assert!(
+        body == data,
+        "echoed {} bytes, sent {}",
+        body.len(),
+        data.len()
+    );
+}
+
+#[test]
+fn curl_get_bytes_and_404() {
+    let Some(curl_bin) = tool("curl") else { return };
+    let server = TestServer::start();
+    let (body, meta) = curl(&curl_bin, &[&server.url("/bytes/1000000")]);
+    assert_eq!(meta, "200 2");
+    assert_eq!(body.len(), 1_000_000);
+    assert!(body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+    let (_, meta) = curl(&curl_bin, &[&server.url("/nowhere")]);
+    assert_eq!(meta, "404 2");
+}

@@ -1,0 +1,61 @@
+//! Our server under h2load (nghttp2-client): 100,000 requests over 10
+//! connections with 10 concurrent streams each, none may fail.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{run, tool, TestServer};
+
+/// Parses h2load's "requests: N total, N started, N done, N succeeded,
+/// N failed, N errored, N timeout" line into (name, count) pairs.
+fn requests_line(out: &str) -> Vec<(String, u64)> {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("requests:"))
+        .unwrap_or_else(|| panic!("no requests: line in h2load output:\n{out}"));
+    line["requests:".len()..]
+        .split(',')
+        .filter_map(|part| {
+            let mut it = part.split_whitespace();
+            let n = it.next()?.parse().ok()?;
+            Some((it.next()?.to_owned(), n))
+        })
+        .collect()
+}
+
+#[test]
+fn h2load_100k_requests_10_connections_none_failed() {
+    let Some(bin) = tool("h2load") else { return };
+    let server = TestServer::start();
+    let out = run(
+        Command::new(bin)
+            .args([
+                "-n", "100000", "-c", "10", "-m", "10", "-T", "20", "-N", "20",
+            ])
+            .arg(server.url("/")),
+        Duration::from_secs(180),
+    );
+    let text = out.stdout_str();
+    eprintln!("{text}");
+    let counts = requests_line(&text);
+    let get = |name: &str| {
+        counts
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+            .unwrap_or_else(|| panic!("no {name} in {counts:?}"))
+    };
+    assert_eq!(get("total"), 100_000);
+    assert_eq!(get("succeeded"), 100_000, "{text}");
+    assert_eq!(get("failed"), 0, "{text}");
+    assert_eq!(get("errored"), 0, "{text}");
+    assert!(text.contains("status codes: 100000 2xx"), "{text}");
+    assert!(
+        out.status.success(),
+        "h2load exit {}: {}",
+        out.status,
+        out.stderr
+    );
+}

@@ -1,0 +1,129 @@
+//! Our server against nghttp (nghttp2-client), h2c with prior knowledge.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::{demo_server, run, tool, TempDir, TestServer};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn nghttp(bin: &std::path::Path, args: &[&str]) -> support::Output {
+    let out = run(Command::new(bin).args(["-t", "20"]).args(args), LIMIT);
+    assert!(
+        out.status.success(),
+        "nghttp {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        out.stdout_str(),
+        out.stderr
+    );
+    out
+}
+
+#[test]
+fn nghttp_get_root() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let out = nghttp(&bin, &[&server.url("/")]);
+    assert_eq!(out.stdout, demo_server::HELLO);
+}
+
+#[test]
+fn nghttp_post_echo_returns_the_body() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let dir = TempDir::new("nghttp");
+    let data = support::test_body(2_000_000);
+    let file = dir.write("post.bin", &data);
+    let out = nghttp(&bin, &["-d", file.to_str().unwrap(), &server.url("/echo")]);
+    assert!(
+        out.stdout == data,
+        "echoed {} bytes, sent {}",
+        out.stdout.len(),
+        data.len()
+    );
+}
+
+/// RFC 9113 §8.4: nghttp enables push by default; `/push` must arrive as a
+/// PUSH_PROMISE on stream 1 promising stream 2, then the pushed response.
+#[test]
+fn nghttp_receives_push_promise_and_pushed_response() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let out = nghttp(&bin, &["-nv", &server.url("/push")]);
+    let log = out.stdout_str();
+    assert!(
+        log.contains("recv PUSH_PROMISE frame"),
+        "no PUSH_PROMISE:\n{log}"
+    );
+    assert!(
+        log.contains("(padlen=0, promised_stream_id=2)"),
+        "not promising stream 2:\n{log}"
+    );
+    assert!(
+        log.contains(&format!(":path: {}", demo_server::PUSHED_PATH)),
+        "{log}"
+    );
+    assert!(log.contains("recv HEADERS frame <length="), "{log}");
+    assert!(
+        log.contains("stream_id=2>"),
+        "no frame on the pushed stream:\n{log}"
+    );
+    // The pushed stream's response status and its END_STREAM.
+    let pushed = log
+        .lines()
+        .filter(|l| l.contains("recv DATA frame") && l.contains("stream_id=2>"))
+        .count();
+    assert!(pushed >= 1, "no DATA on the pushed stream:\n{log}");
+}
+
+/// With push disabled (SETTINGS_ENABLE_PUSH = 0, RFC 9113 §6.5.2) the page
+/// comes alone.
+#[test]
+fn nghttp_without_push_gets_the_page_only() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let out = nghttp(&bin, &["-v", "--no-push", &server.url("/push")]);
+    let log = out.stdout_str();
+    assert!(!log.contains("PUSH_PROMISE"), "{log}");
+    assert!(log.contains("</html>"), "{log}");
+}
+
+/// RFC 9113 §8.1: trailers as a HEADERS frame with END_STREAM after the DATA.
+#[test]
+fn nghttp_receives_trailers() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let out = nghttp(&bin, &["-v", &server.url("/trailers")]);
+    let log = out.stdout_str();
+    assert!(log.contains("x-trailer-test: ok"), "{log}");
+    assert!(log.contains(
+        std::str::from_utf8(demo_server::TRAILERS_BODY)
+            .unwrap()
+            .trim()
+    ));
+}
+
+/// Many concurrent streams on one connection (`-m` repeats each URI).
+#[test]
+fn nghttp_many_concurrent_streams() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let out = nghttp(
+        &bin,
+        &["-n", "-v", "-m", "100", &server.url("/bytes/100000")],
+    );
+    let log = out.stdout_str();
+    let sent = log
+        .lines()
+        .filter(|l| l.contains("send HEADERS frame"))
+        .count();
+    assert_eq!(sent, 100, "{log}");
+    // Every stream ends with a DATA frame carrying END_STREAM (flags 0x01).
+    let done = log
+        .lines()
+        .filter(|l| l.contains("recv DATA frame") && l.contains("flags=0x01"))
+        .count();
+    assert_eq!(done, 100, "{log}");
+}

@@ -1,0 +1,311 @@
+//! Our client (`examples/client.rs`'s code, `support/demo_client.rs`) against
+//! nghttpd, the `h2` crate as server, Node's `http2` server, and our own
+//! server (push).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, StatusCode, Uri};
+use support::demo_client::{Exchange, Job, Options};
+use support::{demo_server, fetch, tool, ChildGuard, TempDir, TestServer};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn uri(addr: SocketAddr, path: &str) -> Uri {
+    format!("http://{addr}{path}").parse().expect("uri")
+}
+
+fn ok(ex: &Exchange) {
+    assert!(ex.error.is_none(), "stream {}: {:?}", ex.id, ex.error);
+    assert_eq!(
+        ex.status,
+        Some(StatusCode::OK),
+        "stream {} {}",
+        ex.id,
+        ex.path
+    );
+}
+
+#[test]
+fn our_client_against_nghttpd() {
+    let Some(nghttpd) = tool("nghttpd") else {
+        return;
+    };
+    let dir = TempDir::new("nghttpd");
+    let file = support::test_body(3 << 20);
+    dir.write("data.bin", &file);
+    dir.write("index.html", demo_server::HELLO);
+    let port = support::free_port();
+    let _server = ChildGuard(
+        Command::new(nghttpd)
+            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nghttpd"),
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    support::wait_for_port(addr, Duration::from_secs(10));
+    let got = fetch(
+        addr,
+        vec![
+            Job::get(uri(addr, "/data.bin")),
+            Job::get(uri(addr, "/")),
+            Job::get(uri(addr, "/missing")),
+        ],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 3);
+    ok(&got[0]);
+    assert!(
+        got[0].body[..] == file[..],
+        "got {} bytes of {}",
+        got[0].body.len(),
+        file.len()
+    );
+    ok(&got[1]);
+    assert_eq!(&got[1].body[..], demo_server::HELLO);
+    assert_eq!(got[2].status, Some(StatusCode::NOT_FOUND));
+}
+
+/// A small `h2`-crate server: answers every request with
+/// `h2 server: METHOD PATH (N request bytes)\n`, and a trailer.
+async fn h2_server(listener: tokio::net::TcpListener) {
+    let (tcp, _) = listener.accept().await.expect("accept");
+    let mut conn = h2::server::handshake(tcp)
+        .await
+        .expect("h2 server handshake");
+    while let Some(req) = conn.accept().await {
+        let (req, mut respond) = req.expect("request");
+        tokio::spawn(async move {
+            let (parts, mut body) = req.into_parts();
+            let mut n = 0;
+            while let Some(chunk) = body.data().await {
+                let chunk = chunk.expect("request body");
+                n += chunk.len();
+                let _ = body.flow_control().release_capacity(chunk.len());
+            }
+            let resp = http::Response::builder()
+                .status(200)
+                .body(())
+                .expect("response");
+            let mut send = respond.send_response(resp, false).expect("send_response");
+            let text = format!(
+                "h2 server: {} {} ({n} request bytes)\n",
+                parts.method,
+                parts.uri.path()
+            );
+            send.send_data(Bytes::from(text), false).expect("send_data");
+            let mut trailers = http::HeaderMap::new();
+            trailers.insert("x-from", http::HeaderValue::from_static("h2"));
+            send.send_trailers(trailers).expect("send_trailers");
+        });
+    }
+}
+
+#[test]
+fn our_client_against_h2_crate_server() {
+    support::init_tracing();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = rt.spawn(h2_server(listener));
+    let got = fetch(
+        addr,
+        vec![
+            Job::get(uri(addr, "/a")),
+            Job {
+                method: Method::POST,
+                uri: uri(addr, "/b"),
+                body: Some(Bytes::from(support::test_body(200_000))),
+            },
+        ],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 2);
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], b"h2 server: GET /a (0 request bytes)\n");
+    ok(&got[1]);
+    assert_eq!(
+        &got[1].body[..],
+        b"h2 server: POST /b (200000 request bytes)\n"
+    );
+    for ex in &got {
+        let trailers = ex.trailers.as_ref().expect("trailers");
+        assert_eq!(
+            trailers.get("x-from").map(|v| v.as_bytes()),
+            Some(&b"h2"[..])
+        );
+    }
+    server.abort();
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+const NODE_SERVER_JS: &str = r#"
+const http2 = require('http2');
+const server = http2.createServer();
+server.on('stream', (stream, headers) => {
+  const chunks = [];
+  stream.on('data', (c) => chunks.push(c));
+  stream.on('end', () => {
+    const n = Buffer.concat(chunks).length;
+    stream.respond({ ':status': 200, 'content-type': 'text/plain' }, { waitForTrailers: true });
+    stream.on('wantTrailers', () => stream.sendTrailers({ 'x-from': 'node' }));
+    stream.end(`node: ${headers[':method']} ${headers[':path']} (${n} request bytes)\n`);
+  });
+});
+server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
+"#;
+
+#[test]
+fn our_client_against_node_http2_server() {
+    let Some(node) = tool("node") else { return };
+    let dir = TempDir::new("node-server");
+    let script = dir.write("server.js", NODE_SERVER_JS.as_bytes());
+    let mut child = ChildGuard(
+        Command::new(node)
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node"),
+    );
+    let stdout = child.0.stdout.take().expect("node stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let port: u16 = rx
+        .recv_timeout(Duration::from_secs(15))
+        .expect("node printed its port")
+        .trim()
+        .parse()
+        .expect("port number");
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let got = fetch(
+        addr,
+        vec![
+            Job::get(uri(addr, "/x")),
+            Job {
+                method: Method::POST,
+                uri: uri(addr, "/y"),
+                body: Some(Bytes::from(support::test_body(100_000))),
+            },
+        ],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 2);
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], b"node: GET /x (0 request bytes)\n");
+    ok(&got[1]);
+    assert_eq!(&got[1].body[..], b"node: POST /y (100000 request bytes)\n");
+    for ex in &got {
+        let trailers = ex.trailers.as_ref().expect("trailers");
+        assert_eq!(
+            trailers.get("x-from").map(|v| v.as_bytes()),
+            Some(&b"node"[..])
+        );
+    }
+}
+
+/// RFC 9113 §8.4: our client (push enabled) receives the promise of
+/// `/pushed.css` on stream 1 and the pushed response on stream 2.
+#[test]
+fn our_client_receives_push_from_our_server() {
+    let server = TestServer::start();
+    let got = fetch(
+        server.addr,
+        vec![Job::get(uri(server.addr, "/push"))],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 2, "{got:?}");
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], demo_server::PUSH_PAGE);
+    ok(&got[1]);
+    assert_eq!(got[1].pushed_by, Some(got[0].id));
+    assert_eq!(got[1].path, demo_server::PUSHED_PATH);
+    assert!(got[1].id.is_server_initiated());
+    assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
+}
+
+/// RFC 9113 §6.5.2 SETTINGS_ENABLE_PUSH = 0: the server must not push.
+#[test]
+fn our_client_without_push_gets_the_page_only() {
+    let server = TestServer::start();
+    let got = fetch(
+        server.addr,
+        vec![Job::get(uri(server.addr, "/push"))],
+        Options { enable_push: false },
+        LIMIT,
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], demo_server::PUSH_PAGE);
+}
+
+/// Our client and our server on every route at once: concurrent streams,
+/// a large download, an echo, trailers, a 404.
+#[test]
+fn our_client_against_our_server_all_routes() {
+    let server = TestServer::start();
+    let a = server.addr;
+    let upload = Bytes::from(support::test_body(3 << 20));
+    let mut jobs = vec![
+        Job::get(uri(a, "/bytes/5000000")),
+        Job {
+            method: Method::POST,
+            uri: uri(a, "/echo"),
+            body: Some(upload.clone()),
+        },
+        Job::get(uri(a, "/trailers")),
+        Job::get(uri(a, "/nope")),
+    ];
+    jobs.extend((0..100).map(|_| Job::get(uri(a, "/"))));
+    let got = fetch(a, jobs, Options::default(), LIMIT);
+    assert_eq!(got.len(), 104);
+    ok(&got[0]);
+    assert_eq!(got[0].body.len(), 5_000_000);
+    assert!(got[0]
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+    ok(&got[1]);
+    assert!(
+        got[1].body[..] == upload[..],
+        "echo: {} bytes",
+        got[1].body.len()
+    );
+    ok(&got[2]);
+    assert_eq!(&got[2].body[..], demo_server::TRAILERS_BODY);
+    let trailers = got[2].trailers.as_ref().expect("trailers");
+    assert_eq!(
+        trailers.get("x-trailer-test").map(|v| v.as_bytes()),
+        Some(&b"ok"[..])
+    );
+    assert_eq!(got[3].status, Some(StatusCode::NOT_FOUND));
+    for ex in &got[4..] {
+        ok(ex);
+        assert_eq!(&ex.body[..], demo_server::HELLO);
+    }
+}

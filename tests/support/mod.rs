@@ -1,0 +1,242 @@
+//! Shared helpers of the interop tests: the demo server started in-process,
+//! external tools run with a deadline, temporary directories, child guards.
+//!
+//! Tools: a test that needs an external program (curl, nghttp, nghttpd,
+//! h2load, node) calls [`tool`]; when the program is missing it FAILS if
+//! `CI=true`, and otherwise is skipped with a message on stderr.
+#![allow(dead_code)]
+
+pub mod demo_client;
+pub mod demo_server;
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Logs to the test's captured output when RUST_LOG is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// The path of the external program `name`, or `None` (test skipped) when it
+/// is not installed. Panics instead when `CI=true`: in CI every peer must run.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{name} is required in CI (CI=true) but is not installed");
+        }
+        eprintln!("SKIPPED: {name} is not installed (install it to run this interop test)");
+    }
+    found
+}
+
+/// What a finished program printed.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+/// Runs `cmd` to completion, killing it (and failing the test) after `limit`.
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned();
+                panic!("{cmd:?} did not finish within {limit:?}; stderr:\n{stderr}");
+            }
+        }
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap_or_default(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned(),
+    }
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+/// A background program killed when the guard drops.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "h2actor-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).expect("write temp file");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A port that was free a moment ago (for peers that cannot report theirs).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Waits until something accepts connections on `addr`.
+pub fn wait_for_port(addr: SocketAddr, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nothing listens on {addr} after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Deterministic test bytes (a different pattern from the server's `/bytes`).
+pub fn test_body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// The demo server running in-process: an actix system on its own thread,
+/// listening on 127.0.0.1 on an ephemeral port. Dropping it stops the system
+/// (closing the listener and every connection) and joins the thread.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    system: actix::System,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        init_tracing();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runner = actix::System::new();
+            let started = runner.block_on(async {
+                demo_server::serve(([127, 0, 0, 1], 0).into(), 1)
+                    .await
+                    .map(|addr| (addr, actix::System::current()))
+            });
+            let ok = started.is_ok();
+            let _ = tx.send(started);
+            if ok {
+                let _ = runner.run();
+            }
+        });
+        let (addr, system) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("demo server thread did not report")
+            .expect("demo server could not listen");
+        TestServer {
+            addr,
+            system,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.system.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs `fut` (our client) in a fresh actix system on this thread, failing
+/// the test after `limit`.
+pub fn in_actix<F, T>(limit: Duration, fut: F) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    actix::System::new().block_on(async move {
+        tokio::time::timeout(limit, fut)
+            .await
+            .unwrap_or_else(|_| panic!("timed out after {limit:?}"))
+    })
+}
+
+/// Connects our demo client to `addr` and makes `jobs` over one connection.
+pub fn fetch(
+    addr: SocketAddr,
+    jobs: Vec<demo_client::Job>,
+    options: demo_client::Options,
+    limit: Duration,
+) -> Vec<demo_client::Exchange> {
+    in_actix(limit, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let _ = tcp.set_nodelay(true);
+        demo_client::fetch(tcp, jobs, options).await
+    })
+}
