@@ -1,0 +1,126 @@
+//! The benchmark anchor: a minimal server on the `h2` crate (hyperium), to
+//! compare h2actor against in `benches/h2load.sh`.
+//!
+//! ```text
+//! cargo run --release --example h2_anchor -- --addr 127.0.0.1:8082
+//! ```
+//!
+//! Same answers as the demo server for the benchmarked routes: `GET /` ->
+//! 200 `text/plain` `hello world\n`, `GET /bytes/N` -> N bytes sent under
+//! flow control in ~16 KiB chunks; anything else 404. For fairness with
+//! the single-threaded actix arbiter of `examples/server` it runs on a tokio
+//! multi-thread runtime with ONE worker thread (the accept loop and every
+//! connection share it), and binds with the same backlog of 1024.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use h2::server::SendResponse;
+use http::{Request, Response, StatusCode};
+
+const HELLO: &[u8] = b"hello world\n";
+const CHUNK: usize = 26 * 630;
+const MAX_BYTES: u64 = 1 << 30;
+
+fn main() {
+    let mut addr: SocketAddr = ([127, 0, 0, 1], 8082).into();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next().and_then(|a| a.parse().ok())) {
+            ("--addr", Some(a)) => addr = a,
+            _ => {
+                eprintln!("usage: h2_anchor [--addr HOST:PORT]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async move {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+        socket.bind(addr).expect("bind");
+        let listener = socket.listen(1024).expect("listen");
+        eprintln!(
+            "h2_anchor listening on {}",
+            listener.local_addr().expect("addr")
+        );
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = tcp.set_nodelay(true);
+            tokio::spawn(async move {
+                let Ok(mut conn) = h2::server::handshake(tcp).await else {
+                    return;
+                };
+                while let Some(Ok((req, mut respond))) = conn.accept().await {
+                    // The hello answer needs no waiting: send it inline, as
+                    // h2's own examples do; streamed bodies get a task.
+                    if req.uri().path() == "/" {
+                        hello(&mut respond);
+                    } else {
+                        tokio::spawn(handle(req, respond));
+                    }
+                }
+            });
+        }
+    });
+}
+
+fn hello(respond: &mut SendResponse<Bytes>) {
+    let resp = Response::builder()
+        .header("content-type", "text/plain")
+        .header("content-length", HELLO.len())
+        .body(())
+        .expect("static response");
+    if let Ok(mut send) = respond.send_response(resp, false) {
+        let _ = send.send_data(Bytes::from_static(HELLO), true);
+    }
+}
+
+async fn handle(req: Request<h2::RecvStream>, mut respond: SendResponse<Bytes>) {
+    let path = req.uri().path();
+    let n = path
+        .strip_prefix("/bytes/")
+        .and_then(|n| n.parse::<u64>().ok());
+    let Some(n) = n.filter(|&n| n <= MAX_BYTES) else {
+        let resp = Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body(())
+            .expect("static response");
+        let _ = respond.send_response(resp, true);
+        return;
+    };
+    let resp = Response::builder()
+        .header("content-type", "application/octet-stream")
+        .header("content-length", n)
+        .body(())
+        .expect("static response");
+    let Ok(mut send) = respond.send_response(resp, n == 0) else {
+        return;
+    };
+    let chunk: Bytes = (0..CHUNK)
+        .map(|i| b'a' + (i % 26) as u8)
+        .collect::<Vec<u8>>()
+        .into();
+    let mut left = n;
+    while left > 0 {
+        let want = left.min(CHUNK as u64) as usize;
+        send.reserve_capacity(want);
+        let cap = match std::future::poll_fn(|cx| send.poll_capacity(cx)).await {
+            Some(Ok(cap)) => cap.min(want),
+            _ => return,
+        };
+        if cap == 0 {
+            continue;
+        }
+        left -= cap as u64;
+        if send.send_data(chunk.slice(..cap), left == 0).is_err() {
+            return;
+        }
+    }
+}
