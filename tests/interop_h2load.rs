@@ -31,9 +31,7 @@ fn h2load_100k_requests_10_connections_none_failed() {
     let server = TestServer::start();
     let out = run(
         Command::new(bin)
-            .args([
-                "-n", "100000", "-c", "10", "-m", "10", "-N", "20",
-            ])
+            .args(["-n", "100000", "-c", "10", "-m", "10", "-N", "20"])
             .arg(server.url("/")),
         Duration::from_secs(180),
     );

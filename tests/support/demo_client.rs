@@ -303,73 +303,83 @@ where
         .start(io, Subscriber::new(&collector));
     collector.do_send(SetConn(conn.clone()));
 
-    let sends = jobs.into_iter().enumerate().map(|(index, job)| {
-        let conn = conn.clone();
-        let collector = collector.clone();
-        async move {
-            let opened = match conn.send(OpenStream::default()).await {
-                Ok(Ok(opened)) => opened,
-                Ok(Err(e)) => {
-                    collector.do_send(Failed {
-                        index,
-                        id: None,
-                        why: format!("open stream: {e}"),
-                    });
-                    return;
-                }
-                Err(e) => {
-                    collector.do_send(Failed {
-                        index,
-                        id: None,
-                        why: format!("open stream: {e}"),
-                    });
-                    return;
-                }
-            };
-            let id = opened.id;
-            collector.do_send(Register {
+    // Streams are opened and their HEADERS sent one after the other: RFC 9113
+    // §5.1.1 wants new stream ids used in increasing order, so the HEADERS of
+    // stream 5 must not overtake those of stream 3 (the protocol refuses it
+    // with `StreamIdOrder`). The bodies then go concurrently.
+    for (index, job) in jobs.into_iter().enumerate() {
+        let opened = match conn.send(OpenStream::default()).await {
+            Ok(Ok(opened)) => opened,
+            Ok(Err(e)) => {
+                let why = format!("open stream: {e}");
+                collector.do_send(Failed {
+                    index,
+                    id: None,
+                    why,
+                });
+                continue;
+            }
+            Err(e) => {
+                let why = format!("open stream: {e}");
+                collector.do_send(Failed {
+                    index,
+                    id: None,
+                    why,
+                });
+                continue;
+            }
+        };
+        let id = opened.id;
+        collector.do_send(Register {
+            index,
+            id,
+            method: job.method.to_string(),
+            path: job
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "/".to_owned()),
+        });
+        let mut req = Request::new(());
+        *req.method_mut() = job.method;
+        *req.uri_mut() = job.uri;
+        let head = SendHeaders {
+            head: Head::Request(req),
+            end_stream: job.body.is_none(),
+        };
+        let sent = match opened.stream.send(head).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(why) = sent {
+            let why = format!("send request headers: {why}");
+            collector.do_send(Failed {
                 index,
-                id,
-                method: job.method.to_string(),
-                path: job
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_else(|| "/".to_owned()),
+                id: Some(id),
+                why,
             });
-            let mut req = Request::new(());
-            *req.method_mut() = job.method;
-            *req.uri_mut() = job.uri;
-            let head = SendHeaders {
-                head: Head::Request(req),
-                end_stream: job.body.is_none(),
-            };
-            let res = match opened.stream.send(head).await {
-                Ok(Ok(())) => match job.body {
-                    Some(data) => opened
-                        .stream
-                        .send(SendData {
-                            data,
-                            end_stream: true,
-                        })
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|r| r.map_err(|e| e.to_string())),
-                    None => Ok(()),
-                },
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(why) = res {
+            continue;
+        }
+        if let Some(data) = job.body {
+            let collector = collector.clone();
+            actix::spawn(async move {
+                let end_stream = true;
+                let sent = opened.stream.send(SendData { data, end_stream }).await;
+                let why = match sent {
+                    Ok(Ok(())) => return,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                let why = format!("send request body: {why}");
                 collector.do_send(Failed {
                     index,
                     id: Some(id),
-                    why: format!("send request: {why}"),
+                    why,
                 });
-            }
+            });
         }
-    });
-    futures::future::join_all(sends).await;
+    }
     collector.do_send(AllSent);
     rx.await.unwrap_or_default()
 }
