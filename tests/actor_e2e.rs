@@ -784,6 +784,7 @@ async fn subscriber_gone_resets_that_stream_not_the_connection() {
         tx,
         stop_on_headers: true,
         data_delay: None,
+        panic_on_data: false,
     }
     .start();
     let opened = p
@@ -830,6 +831,7 @@ async fn slow_subscriber_slows_the_peer_with_auto_release() {
         tx,
         stop_on_headers: false,
         data_delay: Some(Duration::from_millis(5)),
+        panic_on_data: false,
     }
     .start();
     let opened = p
@@ -866,4 +868,54 @@ async fn closed_is_sent_once_when_the_peer_disappears() {
     });
     let reason = closed_reason(&mut notes).await;
     assert_eq!(reason, CloseReason::Done);
+}
+
+#[actix_rt::test]
+async fn subscriber_panic_resets_that_stream_not_the_connection() {
+    let mut p = duplex_pair(
+        server().config(small_windows()),
+        client().config(small_windows()),
+    );
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let dies = Collector {
+        tx,
+        stop_on_headers: false,
+        data_delay: None,
+        panic_on_data: true,
+    }
+    .start();
+    let opened = p
+        .client
+        .send(OpenStream {
+            subscriber: Some(Subscriber::new(&dies)),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    opened
+        .stream
+        .send(SendHeaders {
+            head: get("/bytes/1000000"),
+            end_stream: true,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let id = opened.id;
+    drop(opened);
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), p.server_notes.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Note::Reset { id: rid, code, .. } = n {
+            assert_eq!(rid, id);
+            assert_eq!(code, ErrorCode::CANCEL);
+            break;
+        }
+    }
+    let got = request(&p.client, get("/"), None).await;
+    assert_eq!(&got.body[..], b"hello world\n");
+    let ok = wait_until(5, || Stream::live_count() == 0).await;
+    assert!(ok, "stream actors alive: {}", Stream::live_count());
 }

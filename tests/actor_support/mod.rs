@@ -257,6 +257,8 @@ pub struct Collector {
     pub stop_on_headers: bool,
     /// Handling a `RecvData` takes this long (a slow subscriber).
     pub data_delay: Option<Duration>,
+    /// Panic while handling a `RecvData` (a subscriber that dies).
+    pub panic_on_data: bool,
 }
 
 impl Collector {
@@ -267,6 +269,7 @@ impl Collector {
                 tx,
                 stop_on_headers: false,
                 data_delay: None,
+                panic_on_data: false,
             }
             .start(),
             rx,
@@ -295,6 +298,9 @@ impl Handler<RecvHeaders> for Collector {
 impl Handler<RecvData> for Collector {
     type Result = ();
     fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
+        if self.panic_on_data {
+            panic!("subscriber panics (on purpose)");
+        }
         let _ = self.tx.send(Note::Data {
             id: m.id,
             data: m.data,
