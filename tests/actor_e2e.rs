@@ -919,3 +919,19 @@ async fn subscriber_panic_resets_that_stream_not_the_connection() {
     let ok = wait_until(5, || Stream::live_count() == 0).await;
     assert!(ok, "stream actors alive: {}", Stream::live_count());
 }
+
+#[actix_rt::test]
+async fn peer_goaway_with_an_error_code_is_the_close_reason_6_8() {
+    let mut p = duplex_pair(server(), client());
+    p.client.send(Ping).await.unwrap().unwrap();
+    p.client.do_send(Close {
+        code: ErrorCode::ENHANCE_YOUR_CALM,
+    });
+    match closed_reason(&mut p.server_notes).await {
+        CloseReason::Error(e) => {
+            assert_eq!(e.code, ErrorCode::ENHANCE_YOUR_CALM);
+            assert!(e.remote);
+        }
+        other => panic!("{other:?}"),
+    }
+}

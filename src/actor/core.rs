@@ -146,7 +146,7 @@ enum Note {
 
 struct StreamEntry {
     addr: Addr<Stream>,
-    subscriber: Option<Subscriber>,
+    subscriber: Option<Box<Subscriber>>,
     sending: VecDeque<PendingSend>,
     /// Bytes of this stream handed to the protocol / reported written.
     queued_total: u64,
@@ -163,7 +163,9 @@ impl StreamEntry {
     fn new(addr: Addr<Stream>, subscriber: Option<Subscriber>) -> Self {
         StreamEntry {
             addr,
-            subscriber,
+            // Boxed: most streams use the connection's subscriber, and the
+            // entry is moved in and out of the table.
+            subscriber: subscriber.map(Box::new),
             sending: VecDeque::new(),
             queued_total: 0,
             sent_total: 0,
@@ -341,12 +343,14 @@ impl Core {
     }
 
     pub fn stream_subscriber(&self, id: StreamId) -> Option<Subscriber> {
-        self.streams.get(&id).and_then(|e| e.subscriber.clone())
+        self.streams
+            .get(&id)
+            .and_then(|e| e.subscriber.as_deref().cloned())
     }
 
     pub fn set_stream_subscriber(&mut self, id: StreamId, s: Subscriber) {
         if let Some(e) = self.streams.get_mut(&id) {
-            e.subscriber = Some(s);
+            e.subscriber = Some(Box::new(s));
         }
     }
 
@@ -770,6 +774,13 @@ impl Core {
                 code,
                 debug_data,
             } => {
+                if code != ErrorCode::NO_ERROR {
+                    self.set_reason(CloseReason::Error(proto::ConnectionError {
+                        code,
+                        reason: String::from_utf8_lossy(&debug_data).into_owned(),
+                        remote: true,
+                    }));
+                }
                 for p in self.opens.drain(..) {
                     if let Some(tx) = p.tx {
                         let _ = tx.send(Err(SendError::User(UserError::GoingAway)));
@@ -798,7 +809,7 @@ impl Core {
     fn sub_of(&self, id: StreamId) -> &Subscriber {
         self.streams
             .get(&id)
-            .and_then(|e| e.subscriber.as_ref())
+            .and_then(|e| e.subscriber.as_deref())
             .unwrap_or(&self.subscriber)
     }
 
@@ -841,7 +852,7 @@ impl Core {
         let Some(e) = streams.get_mut(&id) else {
             return;
         };
-        let sub = e.subscriber.as_ref().unwrap_or(subscriber);
+        let sub = e.subscriber.as_deref().unwrap_or(subscriber);
         let stream = e.addr.clone();
         let (ok, lost) = match note {
             Note::Data { data, end_stream } => {
@@ -952,7 +963,7 @@ impl Core {
         for (id, mut e) in streams {
             e.fail_sends(&SendError::ConnectionClosed);
             if !e.closed {
-                let sub = e.subscriber.as_ref().unwrap_or(&self.subscriber);
+                let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
                 deliver(&sub.reset, RecvReset { id, code, remote });
             }
         }
@@ -980,7 +991,7 @@ impl Core {
             if let Some(mut e) = self.streams.remove(&id) {
                 let _ = self.proto.reset(id, ErrorCode::CANCEL);
                 e.fail_sends(&SendError::Reset(ErrorCode::CANCEL));
-                let sub = e.subscriber.as_ref().unwrap_or(&self.subscriber);
+                let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
                 deliver(
                     &sub.reset,
                     RecvReset {
