@@ -13,10 +13,38 @@
 //! Checks that need connection state (which stream may send what, whether a
 //! CONTINUATION is expected) belong to `proto`.
 //!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use h2actor::frame::{Data, Frame, StreamId, DEFAULT_MAX_FRAME_SIZE};
+//!
+//! let mut wire = BytesMut::new();
+//! Frame::Data(Data {
+//!     stream_id: StreamId(1),
+//!     data: Bytes::from_static(b"hello"),
+//!     end_stream: true,
+//!     pad_len: Some(3),
+//! })
+//! .encode(&mut wire);
+//!
+//! // Incomplete input: nothing yet, nothing consumed.
+//! let mut part = BytesMut::from(&wire[..10]);
+//! assert_eq!(Frame::decode(&mut part, DEFAULT_MAX_FRAME_SIZE), Ok(None));
+//!
+//! match Frame::decode(&mut wire, DEFAULT_MAX_FRAME_SIZE) {
+//!     Ok(Some(Frame::Data(d))) => {
+//!         assert_eq!(&d.data[..], b"hello"); // padding stripped
+//!         assert_eq!(d.flow_len(), 5 + 1 + 3); // §6.9: padding counts
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+//!
 //! CONTRACT (skeleton written first so that `hpack`, `proto` and `actor` can be
 //! built in parallel): the public names and signatures below are what the other
 //! layers use. Implementations may add items, split files (one file per frame
 //! type), but must not change these signatures without updating every user.
+
+#![warn(missing_docs)]
 
 use bytes::{Buf, BytesMut};
 
@@ -100,29 +128,45 @@ impl std::fmt::Display for StreamId {
 
 /// Frame type codes, RFC 9113 §6.
 pub mod kind {
+    /// DATA, §6.1.
     pub const DATA: u8 = 0x0;
+    /// HEADERS, §6.2.
     pub const HEADERS: u8 = 0x1;
+    /// PRIORITY, §6.3.
     pub const PRIORITY: u8 = 0x2;
+    /// RST_STREAM, §6.4.
     pub const RST_STREAM: u8 = 0x3;
+    /// SETTINGS, §6.5.
     pub const SETTINGS: u8 = 0x4;
+    /// PUSH_PROMISE, §6.6.
     pub const PUSH_PROMISE: u8 = 0x5;
+    /// PING, §6.7.
     pub const PING: u8 = 0x6;
+    /// GOAWAY, §6.8.
     pub const GOAWAY: u8 = 0x7;
+    /// WINDOW_UPDATE, §6.9.
     pub const WINDOW_UPDATE: u8 = 0x8;
+    /// CONTINUATION, §6.10.
     pub const CONTINUATION: u8 = 0x9;
 }
 
 /// Frame flags, RFC 9113 §6.
 pub mod flags {
+    /// DATA, HEADERS: the last frame the sender sends on the stream.
     pub const END_STREAM: u8 = 0x1;
+    /// SETTINGS, PING: an acknowledgement.
     pub const ACK: u8 = 0x1;
+    /// HEADERS, PUSH_PROMISE, CONTINUATION: the field block ends here.
     pub const END_HEADERS: u8 = 0x4;
+    /// DATA, HEADERS, PUSH_PROMISE: Pad Length and padding present.
     pub const PADDED: u8 = 0x8;
+    /// HEADERS: priority fields present.
     pub const PRIORITY: u8 = 0x20;
 }
 
 /// Any HTTP/2 frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is its frame type
 pub enum Frame {
     Data(Data),
     Headers(Headers),
