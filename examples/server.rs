@@ -11,8 +11,9 @@
 //! the trailer `x-trailer-test: ok`), anything else 404. The handlers live in
 //! `tests/support/demo_server.rs`, shared with the interop tests.
 //!
-//! `--threads N` runs N arbiters (one thread each), each accepting on its own
-//! SO_REUSEPORT listener; connections stay on the thread that accepted them.
+//! `--threads N` runs the library's `Listener`: N arbiters (one thread each)
+//! accepting on one shared socket; a connection stays on the thread that
+//! accepted it. Without it, the main arbiter accepts and serves everything.
 
 #[path = "../tests/support/demo_server.rs"]
 mod demo_server;
@@ -50,13 +51,17 @@ fn main() {
         .init();
 
     let system = actix::System::new();
-    match system.block_on(demo_server::serve(addr, threads)) {
-        Ok(local) => tracing::info!(addr = %local, threads, "listening (h2c, prior knowledge)"),
+    // `_serving` holds the listener's arbiters for as long as the system runs.
+    let _serving = match system.block_on(demo_server::serve(addr, threads)) {
+        Ok(serving) => {
+            tracing::info!(addr = %serving.addr, threads, "listening (h2c, prior knowledge)");
+            serving
+        }
         Err(e) => {
             eprintln!("server: cannot listen on {addr}: {e}");
             std::process::exit(1);
         }
-    }
+    };
     if let Err(e) = system.run() {
         eprintln!("server: {e}");
         std::process::exit(1);

@@ -28,8 +28,9 @@ use std::sync::OnceLock;
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::actor::{
-    Closed, Connection, GoAway, Promise, RecvData, RecvHeaders, RecvPromise, RecvReset,
-    RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendTrailers, Stream, Subscriber,
+    Builder, Closed, Connection, GoAway, Listener, Promise, RecvData, RecvHeaders, RecvPromise,
+    RecvReset, RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendTrailers, Stream,
+    Subscriber,
 };
 use h2actor::{ErrorCode, Head, Role, StreamId};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -396,23 +397,17 @@ impl Handler<Closed> for DemoConnection {
 pub fn start_connection(tcp: TcpStream) -> Addr<Connection> {
     let _ = tcp.set_nodelay(true);
     let handler = DemoConnection::default().start();
-    Connection::builder(Role::Server)
-        .auto_release(false)
-        .start(tcp, Subscriber::new(&handler))
+    builder().start(tcp, Subscriber::new(&handler))
 }
 
-/// Binds with an explicit backlog of [`BACKLOG`] (and SO_REUSEPORT when
-/// several arbiters share the address).
-pub fn bind(addr: SocketAddr, reuseport: bool) -> io::Result<TcpListener> {
+/// Binds with an explicit backlog of [`BACKLOG`].
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
-    if reuseport {
-        socket.set_reuseport(true)?;
-    }
     socket.bind(addr)?;
     socket.listen(BACKLOG)
 }
@@ -434,37 +429,38 @@ pub async fn accept_loop(listener: TcpListener) {
     }
 }
 
-/// Starts serving `addr` (port 0 picks one) inside a running actix system and
-/// returns the bound address. `threads == 1`: the current arbiter accepts and
-/// runs every connection. `threads > 1`: that many new arbiters (one thread
-/// each), each with its own SO_REUSEPORT listener on the same address, so the
-/// kernel spreads connections and a connection never leaves its thread.
-pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<SocketAddr> {
+/// A running demo server: its address, and (with several threads) the
+/// [`Listener`] whose arbiters must live as long as it serves.
+pub struct Serving {
+    pub addr: SocketAddr,
+    pub listener: Option<Listener>,
+}
+
+/// The connection settings of every demo connection.
+pub fn builder() -> Builder {
+    Connection::builder(Role::Server).auto_release(false)
+}
+
+/// Starts serving `addr` (port 0 picks one) inside a running actix system.
+/// `threads == 1`: the current arbiter accepts and runs every connection.
+/// `threads > 1`: the library's [`Listener`], that many arbiters (one thread
+/// each) accepting on one shared socket; a connection never leaves the
+/// thread that accepted it.
+pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
     if threads <= 1 {
-        let listener = bind(addr, false)?;
-        let local = listener.local_addr()?;
+        let listener = bind(addr)?;
+        let addr = listener.local_addr()?;
         actix::spawn(accept_loop(listener));
-        return Ok(local);
-    }
-    let mut addr = addr;
-    for i in 0..threads {
-        let arbiter = Arbiter::new();
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        arbiter.spawn(async move {
-            match bind(addr, true).and_then(|l| Ok((l.local_addr()?, l))) {
-                Ok((local, listener)) => {
-                    let _ = tx.send(Ok(local));
-                    accept_loop(listener).await;
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
+        return Ok(Serving {
+            addr,
+            listener: None,
         });
-        // The first listener fixes the port (when 0 was asked) for the others.
-        addr = rx
-            .await
-            .map_err(|_| io::Error::other(format!("arbiter {i} died")))??;
     }
-    Ok(addr)
+    let listener = Listener::bind(addr, threads, builder(), |_peer| {
+        Subscriber::new(&DemoConnection::default().start())
+    })?;
+    Ok(Serving {
+        addr: listener.local_addr(),
+        listener: Some(listener),
+    })
 }

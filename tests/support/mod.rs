@@ -180,7 +180,7 @@ impl TestServer {
             let started = runner.block_on(async {
                 demo_server::serve(([127, 0, 0, 1], 0).into(), 1)
                     .await
-                    .map(|addr| (addr, actix::System::current()))
+                    .map(|serving| (serving.addr, actix::System::current()))
             });
             let ok = started.is_ok();
             let _ = tx.send(started);
