@@ -138,7 +138,7 @@ pub fn request_from_fields(
 ) -> Result<RecvRequest, Malformed> {
     let (mut method, mut scheme, mut authority, mut path, mut protocol) =
         (None, None, None, None, None);
-    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut headers = HeaderMap::with_capacity(fields.len().min(64));
     let mut content_length = None;
     let mut regular_seen = false;
     for f in fields {
@@ -236,7 +236,7 @@ pub struct RecvResponse {
 /// Turns the fields of a response into an `http::Response` (§8.3.2).
 pub fn response_from_fields(fields: &[Field]) -> Result<RecvResponse, Malformed> {
     let mut status = None;
-    let mut headers = HeaderMap::with_capacity(fields.len());
+    let mut headers = HeaderMap::with_capacity(fields.len().min(64));
     let mut content_length = None;
     let mut regular_seen = false;
     for f in fields {
@@ -276,7 +276,7 @@ pub fn response_from_fields(fields: &[Field]) -> Result<RecvResponse, Malformed>
 
 /// Turns trailer fields into a `HeaderMap` (§8.1: no pseudo-headers).
 pub fn trailers_from_fields(fields: &[Field]) -> Result<HeaderMap, Malformed> {
-    let mut map = HeaderMap::with_capacity(fields.len());
+    let mut map = HeaderMap::with_capacity(fields.len().min(64));
     let mut cl = None;
     for f in fields {
         if f.name.first() == Some(&b':') {

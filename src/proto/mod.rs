@@ -11,6 +11,48 @@
 //! CONTRACT (skeleton written first so that `proto` and `actor` can be built
 //! in parallel): these names and signatures are what `actor` uses.
 //! Implementations may add items (and split this file) but not change these.
+//!
+//! ## Files
+//! - `connection.rs`: the state machine (receive path, send path, user actions).
+//! - `stream.rs`: stream states (§5.1) and per-stream bookkeeping.
+//! - `flow.rs`: [`FlowWindow`], signed windows with checked arithmetic (§6.9).
+//! - `settings.rs`: settings in effect on each side, value checks (§6.5.2).
+//! - `headers.rs`: §8 message checks and fields <-> `http` types.
+//! - `store.rs`: the stream table and the bounded memory of closed streams.
+//!
+//! ## Choices where the RFC leaves room
+//! - Our settings take effect when acknowledged, except
+//!   MAX_CONCURRENT_STREAMS and ENABLE_PUSH, enforced from the start (a peer
+//!   that opens streams before reading our SETTINGS gets REFUSED_STREAM,
+//!   which is safe to retry).
+//! - Frames on a closed stream (§5.1): ignored after we reset it (DATA still
+//!   counts toward the connection window and is given back at once);
+//!   DATA/HEADERS after the peer ended or reset it are a connection error
+//!   STREAM_CLOSED; HEADERS on a peer id below the highest seen that was
+//!   never opened is PROTOCOL_ERROR (§5.1.1). A bounded number
+//!   (`max_reset_streams`) of closed streams is remembered.
+//! - A field block above `max_header_block_size` (HEADERS + CONTINUATION) is
+//!   a connection error ENHANCE_YOUR_CALM: it cannot be skipped without
+//!   breaking HPACK state. A decoded header list above
+//!   `max_header_list_size` is answered with 431 (server) or RST_STREAM
+//!   CANCEL / REFUSED_STREAM (client), the connection goes on.
+//! - A malformed request is answered with RST_STREAM PROTOCOL_ERROR (not a
+//!   400) and never reported to the user.
+//! - Flood limits (§10.5), all connection errors ENHANCE_YOUR_CALM: more
+//!   than `max_pending_pings` PING or SETTINGS ACKs unsent; more than
+//!   [`MAX_PENDING_RESETS`] provoked RST_STREAMs unsent; more than
+//!   [`MAX_CHEAP_FRAMES`] frames without progress (PING, SETTINGS,
+//!   WINDOW_UPDATE, PRIORITY, empty DATA, unknown types) in
+//!   [`CHEAP_FRAME_WINDOW`]; peer resets of streams we had not answered
+//!   above 2 x MAX_CONCURRENT_STREAMS (at least 100) per 4 x that many
+//!   opened streams (rapid reset, CVE-2023-44487).
+//! - Receive windows reopen when the user releases at least half of the
+//!   window (stream: our INITIAL_WINDOW_SIZE; connection:
+//!   `connection_window_size`); padding is released at once; what a stream
+//!   held unreleased when it closes goes back to the connection window.
+//! - A GOAWAY received with an error code is treated like NO_ERROR here (the
+//!   peer closes the socket); streams above its last id are reported as
+//!   `Reset { code: REFUSED_STREAM, remote: true }`.
 
 use std::time::Duration;
 

@@ -1674,6 +1674,55 @@ fn s6_8_last_stream_id_never_increases() {
 }
 
 #[test]
+fn s10_5_flood_of_priority_frames_is_enhance_your_calm() {
+    let (mut s, _) = server();
+    let mut r = Ok(());
+    for i in 0..=MAX_CHEAP_FRAMES {
+        r = s.recv_frame(Frame::Priority(Priority {
+            stream_id: StreamId(1 + 2 * (i % 1000)),
+            spec: PrioritySpec {
+                dependency: StreamId(0),
+                exclusive: false,
+                weight: 1,
+            },
+        }));
+        if r.is_err() {
+            break;
+        }
+    }
+    assert_conn_error(&mut s, r, ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+#[test]
+fn s10_5_flood_of_empty_data_frames_is_enhance_your_calm() {
+    let (mut s, _) = server_with_open_stream();
+    let mut r = Ok(());
+    for _ in 0..=MAX_CHEAP_FRAMES {
+        r = s.recv_frame(data(1, b"", false));
+        if r.is_err() {
+            break;
+        }
+    }
+    assert_conn_error(&mut s, r, ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+#[test]
+fn s10_5_window_updates_while_we_send_data_are_not_a_flood() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
+    s.send_data(
+        StreamId(1),
+        Bytes::from(vec![0u8; 3 * MAX_CHEAP_FRAMES as usize]),
+        true,
+    )
+    .unwrap();
+    for _ in 0..3 * MAX_CHEAP_FRAMES {
+        s.recv_frame(window_update(1, 1)).unwrap();
+        s.recv_frame(window_update(0, 1)).unwrap();
+        drain(&mut s);
+    }
+}
+
+#[test]
 fn s6_7_ping_is_answered_with_ack() {
     let (mut s, _) = server();
     s.recv_frame(Frame::Ping(Ping {
