@@ -966,6 +966,7 @@ impl Connection {
         );
         s.recv_phase = RecvPhase::Body;
         s.peer_initiated = true;
+        s.head_request = r.request.method() == Method::HEAD;
         s.expected_len = r.content_length;
         recount(&mut self.counts, self.role, &mut s);
         self.streams.insert(id, s);
@@ -1489,7 +1490,10 @@ impl Connection {
             let Some(front) = s.queue.front_mut() else {
                 continue;
             };
-            let n = front.len().min(window).min(max_frame);
+            // Frames stay near `limit` (a peer allowing 16 MiB frames does
+            // not make us overrun the caller's write buffer).
+            let room = (limit - dst.len()).max(frame::DEFAULT_MAX_FRAME_SIZE as usize);
+            let n = front.len().min(window).min(max_frame).min(room);
             let last_chunk = n == front.len() && queue_len == 1;
             let end = last_chunk && s.end_queued && s.trailers.is_none();
             encode_data_head(dst, StreamId(id), n as u32, end);
@@ -1688,7 +1692,9 @@ impl Connection {
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
+                let send_expected = declared_length(req.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
+                    s.send_expected = send_expected;
                     s.state = StreamState::Open;
                     s.send_phase = SendPhase::Body;
                     s.head_request = head_request;
@@ -1754,7 +1760,19 @@ impl Connection {
                     &self.hpack_buf,
                     self.peer.max_frame_size,
                 );
+                let no_body =
+                    status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
+                let send_expected = declared_length(resp.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
+                    if !informational {
+                        // §8.1.1: a response to HEAD, a 204 or a 304 has no
+                        // content whatever its content-length says.
+                        s.send_expected = if s.head_request || no_body {
+                            Some(0)
+                        } else {
+                            send_expected
+                        };
+                    }
                     if reserved {
                         // §8.4.2: the pushed response opens the stream
                         // half-closed (remote).
@@ -1800,6 +1818,20 @@ impl Connection {
         if !s.queue.is_empty() && s.queued_bytes + data.len() > max {
             return Err(UserError::SendBufferFull(id));
         }
+        if let Some(n) = s.send_expected {
+            let total = s.sent_len + data.len() as u64;
+            if total > n {
+                return Err(UserError::Malformed(
+                    "DATA beyond the content-length sent (§8.1.1)",
+                ));
+            }
+            if end_stream && total != n {
+                return Err(UserError::Malformed(
+                    "DATA shorter than the content-length sent (§8.1.1)",
+                ));
+            }
+        }
+        s.sent_len += data.len() as u64;
         if data.is_empty() && !end_stream {
             self.events.push_back(Event::DataSent { id, len: 0 });
             return Ok(());
@@ -1828,6 +1860,11 @@ impl Connection {
                 id,
                 state: s.state.name(),
             });
+        }
+        if s.send_expected.is_some_and(|n| n != s.sent_len) {
+            return Err(UserError::Malformed(
+                "DATA shorter than the content-length sent (§8.1.1)",
+            ));
         }
         let queue_empty = s.queue.is_empty();
         let size = headers::check_outgoing(&trailers, false).map_err(UserError::Malformed)?;
@@ -2058,6 +2095,13 @@ impl Connection {
     pub fn active_streams(&self) -> usize {
         self.streams.len()
     }
+}
+
+/// The content-length a head we send declares (unparsable: not checked).
+fn declared_length(h: &HeaderMap) -> Option<u64> {
+    h.get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
 }
 
 fn malformed(m: Malformed) -> UserError {

@@ -126,6 +126,9 @@ pub struct Stream {
     pub received_len: u64,
     /// Client: the request was HEAD (its response has no body, §8.1.1).
     pub head_request: bool,
+    /// content-length of the message we send, and the DATA queued so far.
+    pub send_expected: Option<u64>,
+    pub sent_len: u64,
     /// Server: the stream's final response is not sent yet; a peer reset now
     /// counts toward the rapid-reset budget.
     pub peer_initiated: bool,
@@ -154,6 +157,8 @@ impl Stream {
             expected_len: None,
             received_len: 0,
             head_request: false,
+            send_expected: None,
+            sent_len: 0,
             peer_initiated: false,
             counted: (false, false),
         }

@@ -1505,6 +1505,61 @@ fn s8_1_trailers_are_sent_after_queued_data() {
 }
 
 #[test]
+fn s8_1_1_sending_more_or_less_than_our_content_length_is_user_error() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(GET), true)).unwrap();
+    let resp = Response::builder()
+        .status(200)
+        .header("content-length", "5")
+        .body(())
+        .unwrap();
+    s.send_headers(StreamId(1), Head::Response(resp), false)
+        .unwrap();
+    assert!(matches!(
+        s.send_data(StreamId(1), Bytes::from_static(b"toolong"), false),
+        Err(UserError::Malformed(_))
+    ));
+    s.send_data(StreamId(1), Bytes::from_static(b"hel"), false)
+        .unwrap();
+    assert!(matches!(
+        s.send_data(StreamId(1), Bytes::from_static(b"l"), true),
+        Err(UserError::Malformed(_))
+    ));
+    s.send_data(StreamId(1), Bytes::from_static(b"lo"), true)
+        .unwrap();
+}
+
+#[test]
+fn s8_1_1_response_to_head_keeps_content_length_without_data() {
+    let (mut s, mut p) = server();
+    let mut fields = GET.to_vec();
+    fields[0] = (":method", "HEAD");
+    s.recv_frame(headers(1, p.block(&fields), true)).unwrap();
+    let resp = Response::builder()
+        .status(200)
+        .header("content-length", "1000")
+        .body(())
+        .unwrap();
+    s.send_headers(StreamId(1), Head::Response(resp), false)
+        .unwrap();
+    s.send_data(StreamId(1), Bytes::new(), true).unwrap();
+}
+
+#[test]
+fn data_frames_stay_near_the_transmit_limit_with_huge_peer_frames() {
+    let (mut s, _) = server_responding(vec![
+        Setting::InitialWindowSize(frame::MAX_WINDOW_SIZE),
+        Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE),
+    ]);
+    s.recv_frame(window_update(0, 1 << 30)).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 4 << 20]), true)
+        .unwrap();
+    let mut buf = BytesMut::new();
+    s.poll_transmit(&mut buf, 100_000);
+    assert!(buf.len() <= 100_000 + 9, "{}", buf.len());
+}
+
+#[test]
 fn s8_1_send_after_end_stream_is_refused() {
     let (mut s, _) = server_responding(vec![]);
     s.send_data(StreamId(1), Bytes::from_static(b"x"), true)
