@@ -569,8 +569,10 @@ impl Connection {
             self.release_conn(flow);
             return match self.closed.get(id) {
                 // §5.1 closed: frames in flight after our RST_STREAM are
-                // ignored (their flow-control bytes already given back).
+                // ignored (their flow-control bytes already given back), and
+                // so are frames on streams too old to be remembered.
                 Some(CloseCause::LocalReset) => Ok(()),
+                None if self.closed.maybe_forgotten(id) => Ok(()),
                 _ => {
                     Err(self.conn_error(ErrorCode::STREAM_CLOSED, "DATA on a closed stream (§5.1)"))
                 }
@@ -894,6 +896,7 @@ impl Connection {
         if !self.is_idle(id) {
             return match self.closed.get(id) {
                 Some(CloseCause::LocalReset) => Ok(()),
+                None if self.closed.maybe_forgotten(id) => Ok(()),
                 Some(CloseCause::Done) => Err(self.conn_error(
                     ErrorCode::STREAM_CLOSED,
                     "HEADERS on a closed stream (§5.1)",
@@ -1066,7 +1069,11 @@ impl Connection {
             && !self.streams.contains_key(&id)
             && self.is_local_id(id)
             && !self.is_idle(id)
-            && self.closed.get(id) == Some(CloseCause::LocalReset);
+            && match self.closed.get(id) {
+                Some(CloseCause::LocalReset) => true,
+                Some(CloseCause::Done) => false,
+                None => self.closed.maybe_forgotten(id),
+            };
         if !assoc_ok && !assoc_reset {
             return Err(self.conn_error(
                 ErrorCode::PROTOCOL_ERROR,

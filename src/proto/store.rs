@@ -48,6 +48,10 @@ pub struct RecentlyClosed {
     order: VecDeque<u32>,
     causes: HashMap<u32, CloseCause, BuildHasherDefault<IdHasher>>,
     cap: usize,
+    /// The highest id ever forgotten: a closed id at or below it that is not
+    /// remembered may be one we forgot (so late frames on it are ignored);
+    /// above it, an unknown closed id was never opened.
+    forgotten_max: u32,
 }
 
 impl RecentlyClosed {
@@ -57,6 +61,7 @@ impl RecentlyClosed {
             order: VecDeque::new(),
             causes: HashMap::default(),
             cap: cap.max(1),
+            forgotten_max: 0,
         }
     }
 
@@ -69,6 +74,7 @@ impl RecentlyClosed {
         while self.order.len() >= self.cap {
             if let Some(old) = self.order.pop_front() {
                 self.causes.remove(&old);
+                self.forgotten_max = self.forgotten_max.max(old);
             }
         }
         self.order.push_back(id);
@@ -78,6 +84,11 @@ impl RecentlyClosed {
     /// How `id` was closed, if still remembered.
     pub fn get(&self, id: u32) -> Option<CloseCause> {
         self.causes.get(&id).copied()
+    }
+
+    /// True if `id`, closed and not remembered, may have been forgotten.
+    pub fn maybe_forgotten(&self, id: u32) -> bool {
+        id <= self.forgotten_max
     }
 
     /// Number of remembered streams.
@@ -99,6 +110,8 @@ mod tests {
         }
         assert_eq!(r.len(), 3);
         assert_eq!(r.get(1), None);
+        assert!(r.maybe_forgotten(1));
+        assert!(!r.maybe_forgotten(3));
         assert_eq!(r.get(7), Some(CloseCause::LocalReset));
         r.insert(7, CloseCause::Done);
         assert_eq!(r.get(7), Some(CloseCause::Done));

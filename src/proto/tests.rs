@@ -724,6 +724,34 @@ fn s5_1_frames_after_our_rst_stream_are_ignored() {
 }
 
 #[test]
+fn s5_1_late_frames_on_streams_beyond_the_reset_memory_are_ignored() {
+    let config = Config {
+        max_reset_streams: 4,
+        ..Config::default()
+    };
+    let (mut c, mut p) = client_with(config, vec![]);
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        let id = c.open_stream().unwrap();
+        c.send_headers(id, get_request("http://example.com/"), true)
+            .unwrap();
+        ids.push(id);
+    }
+    for id in &ids {
+        c.reset(*id, ErrorCode::CANCEL).unwrap();
+    }
+    drain(&mut c);
+    // in flight from the server for the first (long forgotten) stream
+    let b = p.block(&[(":status", "200")]);
+    c.recv_frame(headers(1, b, false)).unwrap();
+    c.recv_frame(data(1, b"late", true)).unwrap();
+    let f = push_frame(&mut p, 1, 2, GET);
+    c.recv_frame(f).unwrap();
+    assert_eq!(rst_code(&drain(&mut c), 2), Some(ErrorCode::CANCEL));
+    assert!(events(&mut c).is_empty());
+}
+
+#[test]
 fn s5_1_data_after_our_rst_still_counts_toward_connection_window() {
     let config = Config {
         connection_window_size: 65_535,
