@@ -248,3 +248,33 @@ fn time_browser_request_decode_and_encode() {
     });
     println!("decode warm indexed block ({} octets): {ns:.0} ns", b.len());
 }
+
+#[test]
+#[ignore = "timing; run in release with --ignored --nocapture"]
+fn time_encoder_lookup_small_and_full_table() {
+    let _g = SERIAL.lock().unwrap();
+    let cookie = cookie();
+    let fields = request(&cookie);
+    for filler in [0usize, 90] {
+        let mut enc = Encoder::default();
+        let names: Vec<String> = (0..filler).map(|i| format!("x-filler-{i}")).collect();
+        let mut dst = BytesMut::with_capacity(4096);
+        for n in &names {
+            dst.clear();
+            enc.encode([FieldRef::new(n.as_bytes(), b"v")], &mut dst);
+        }
+        for _ in 0..3 {
+            dst.clear();
+            enc.encode(fields.iter().copied(), &mut dst);
+        }
+        let entries = enc.table_len();
+        let ns = time_ns(|| {
+            dst.clear();
+            enc.encode(std::hint::black_box(&fields).iter().copied(), &mut dst);
+        });
+        println!(
+            "encode warm request, {entries} table entries: {ns:.0} ns ({} octets)",
+            dst.len()
+        );
+    }
+}

@@ -15,6 +15,9 @@ use super::table::{entry_size, ENTRY_OVERHEAD};
 use super::{huffman, Decoder, DecoderError, Field};
 use bytes::{Bytes, BytesMut};
 
+/// The most string buffer capacity kept between blocks.
+const KEEP_LIMIT: usize = 16 * 1024;
+
 /// A table entry that would keep a decode buffer larger than this alive is
 /// copied out of it instead (see `Decoder::insert`).
 const PIN_LIMIT: usize = 4096;
@@ -52,7 +55,11 @@ impl Decoder {
     ) -> Result<(), DecoderError> {
         let mut buf = std::mem::take(&mut self.buf);
         let r = self.decode_with(src, out, &mut buf);
-        self.buf = buf;
+        // Keep a usual-sized buffer for the next block; let a large one go
+        // (an idle connection should not hold on to its largest block).
+        if buf.capacity() <= KEEP_LIMIT {
+            self.buf = buf;
+        }
         r
     }
 
