@@ -935,3 +935,17 @@ async fn peer_goaway_with_an_error_code_is_the_close_reason_6_8() {
         other => panic!("{other:?}"),
     }
 }
+
+#[actix_rt::test]
+async fn send_message_sends_head_body_and_trailers_in_one_message() {
+    let p = duplex_pair(server(), client().config(small_windows()));
+    let got = request(&p.client, get("/msg"), None).await;
+    assert_eq!(got.status, Some(http::StatusCode::OK));
+    assert_eq!(&got.body[..], b"one message");
+    let got = request(&p.client, get("/msg-empty"), None).await;
+    assert_eq!(got.status, Some(http::StatusCode::OK));
+    assert!(got.body.is_empty());
+    let got = request(&p.client, get("/msg-trailers"), None).await;
+    assert!(got.body[..] == pattern(100_000)[..]);
+    assert_eq!(got.trailers.unwrap().get("x-trailer-test").unwrap(), "ok");
+}

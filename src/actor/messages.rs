@@ -93,6 +93,19 @@ pub struct SendData {
     pub end_stream: bool,
 }
 
+/// A whole message in one actor message: HEADERS, then `body` as DATA (if
+/// not empty), then `trailers` (if any); the last of them ends the stream.
+/// Same effect as `SendHeaders` + `SendData` + `SendTrailers`, with one
+/// message instead of up to three (what a server answering small requests
+/// wants). Resolves like `SendData`: when the body is in the write buffer.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<(), SendError>")]
+pub struct SendMessage {
+    pub head: Head,
+    pub body: Bytes,
+    pub trailers: Option<HeaderMap>,
+}
+
 /// Send trailers after the body; ends the stream.
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), SendError>")]

@@ -115,6 +115,43 @@ impl Handler<SendData> for Stream {
     }
 }
 
+impl Handler<SendMessage> for Stream {
+    type Result = Reply<()>;
+    fn handle(&mut self, msg: SendMessage, _: &mut Self::Context) -> Self::Result {
+        let core = self.core.clone();
+        self.with_core(
+            || Reply::now(Err(SendError::ConnectionClosed)),
+            |c, id| {
+                let has_body = !msg.body.is_empty();
+                let has_trailers = msg.trailers.is_some();
+                if let Err(e) = c
+                    .proto
+                    .send_headers(id, msg.head, !has_body && !has_trailers)
+                {
+                    return Reply::now(Err(e.into()));
+                }
+                let mut reply = ReplyNow::Now(Ok(()));
+                if has_body {
+                    reply = c.send_data(id, msg.body, !has_trailers);
+                    if let ReplyNow::Now(Err(e)) = reply {
+                        return Reply::now(Err(e));
+                    }
+                }
+                if let Some(trailers) = msg.trailers {
+                    // Queued after the body (the stream's queue keeps order).
+                    match c.send_trailers(id, trailers) {
+                        ReplyNow::Now(Err(e)) => return Reply::now(Err(e)),
+                        ReplyNow::Later(slot) if !has_body => reply = ReplyNow::Later(slot),
+                        _ => {}
+                    }
+                }
+                c.kick();
+                Reply::weak(core, reply)
+            },
+        )
+    }
+}
+
 impl Handler<SendTrailers> for Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendTrailers, _: &mut Self::Context) -> Self::Result {
@@ -158,4 +195,4 @@ impl Handler<Subscribe> for Stream {
 }
 
 #[allow(dead_code)]
-fn _unused(_: ReplyNow<()>, _: ErrorCode) {}
+fn _unused(_: ErrorCode) {}

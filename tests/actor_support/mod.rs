@@ -10,6 +10,7 @@ use h2actor::actor::{
     Closed, Connection, GoAway, OpenStream, Promise, RecvData, RecvHeaders, RecvPromise, RecvReset,
     RecvTrailers, SendData, SendHeaders, SendTrailers, Stream, Subscriber,
 };
+use h2actor::actor::SendMessage;
 use h2actor::{ErrorCode, Head, StreamId};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
@@ -140,6 +141,25 @@ impl Handler<RecvHeaders> for TestServer {
                         });
                     }
                 }));
+            }
+            (Method::GET, "/msg") => stream.do_send(SendMessage {
+                head: ok_head(),
+                body: Bytes::from_static(b"one message"),
+                trailers: None,
+            }),
+            (Method::GET, "/msg-empty") => stream.do_send(SendMessage {
+                head: ok_head(),
+                body: Bytes::new(),
+                trailers: None,
+            }),
+            (Method::GET, "/msg-trailers") => {
+                let mut t = HeaderMap::new();
+                t.insert("x-trailer-test", HeaderValue::from_static("ok"));
+                stream.do_send(SendMessage {
+                    head: ok_head(),
+                    body: pattern(100_000),
+                    trailers: Some(t),
+                })
             }
             (Method::GET, "/hang") => {
                 stream.do_send(SendHeaders {
