@@ -40,6 +40,7 @@ use super::core::{Core, CoreRef, Limits, WriteState};
 use super::messages::SendError;
 use super::messages::*;
 use super::reply::Reply;
+use super::runner::StreamRunner;
 use super::writer::{Writer, WriterDone};
 use super::Subscriber;
 use crate::frame::{CodecError, FrameCodec, DEFAULT_MAX_FRAME_SIZE};
@@ -282,6 +283,8 @@ impl Builder {
             let addr = ctx.address();
             core.borrow_mut().conn = Some(addr.downgrade());
             actix_rt::spawn(Writer::new(write, core.clone()));
+            let spawner = core.borrow().spawner.clone();
+            ctx.spawn(StreamRunner::new(spawner));
             ctx.spawn(ReadLoop {
                 io: read,
                 buf: BytesMut::with_capacity(READ_RESERVE * 2),

@@ -28,6 +28,7 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
 use super::messages::*;
+use super::runner::SpawnerRef;
 use super::{Connection, Stream};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event, UserError};
@@ -232,6 +233,8 @@ pub(crate) struct Core {
     pub auto_release: bool,
     me: WeakCore,
     pub conn: Option<WeakAddr<Connection>>,
+    /// Where new stream actors go (see `runner`).
+    pub spawner: SpawnerRef,
     pub limits: Limits,
     /// The coalescing write buffer (filled by `poll_transmit`, drained by the writer).
     pub wbuf: BytesMut,
@@ -265,6 +268,7 @@ impl Core {
                 auto_release,
                 me: me.clone(),
                 conn: None,
+                spawner: SpawnerRef::default(),
                 limits,
                 wbuf: BytesMut::with_capacity(limits.max_write_buffer.min(64 << 10) + 1024),
                 wbuf_high_water: 0,
@@ -336,7 +340,7 @@ impl Core {
 
     /// Starts the child actor for `id` and registers it.
     pub fn new_stream(&mut self, id: StreamId, subscriber: Option<Subscriber>) -> Addr<Stream> {
-        let addr = Stream::start_child(self.me.clone(), id);
+        let addr = Stream::start_child(self.me.clone(), &self.spawner, id);
         self.streams
             .insert(id, StreamEntry::new(addr.clone(), subscriber));
         addr

@@ -47,6 +47,7 @@ pub use messages::*;
 
 mod core;
 mod reply;
+mod runner;
 pub use reply::Reply;
 mod writer;
 

@@ -73,7 +73,8 @@ reply_for!(Stream, SendData, (), |core, slot, tx| core
     .fill_unit(slot, tx));
 reply_for!(Stream, SendTrailers, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(Stream, SendMessage, (), |core, slot, tx| core.fill_unit(slot, tx));
+reply_for!(Stream, SendMessage, (), |core, slot, tx| core
+    .fill_unit(slot, tx));
 reply_for!(Connection, OpenStream, OpenedStream, |core, slot, tx| {
     let _ = slot;
     core.fill_open(tx)

@@ -27,6 +27,7 @@ use super::core::{self, ReplyNow, WeakCore};
 use super::messages::SendError;
 use super::messages::*;
 use super::reply::Reply;
+use super::runner::{Spawner, SpawnerRef};
 use crate::frame::{ErrorCode, StreamId};
 
 /// One HTTP/2 stream as a child actor of its [`super::Connection`].
@@ -43,19 +44,23 @@ impl Actor for Stream {
 }
 
 impl Stream {
-    pub(crate) fn start_child(core: WeakCore, id: StreamId) -> Addr<Stream> {
-        Stream::create(move |ctx| {
-            // Unbounded mailbox: a user's `send()`s are then never parked and
-            // re-ordered behind later `do_send`s. What it holds is bounded by
-            // the per-stream queue limits.
-            ctx.set_mailbox_capacity(0);
-            core::stream_born();
-            Stream {
-                core,
-                id,
-                busy: false,
-            }
-        })
+    /// Builds the actor and hands it to the connection's runner (see
+    /// [`super::runner`]): no task of its own.
+    pub(crate) fn start_child(core: WeakCore, spawner: &SpawnerRef, id: StreamId) -> Addr<Stream> {
+        let mut ctx = Context::new();
+        // Unbounded mailbox: a user's `send()`s are then never parked and
+        // re-ordered behind later `do_send`s. What it holds is bounded by
+        // the per-stream queue limits.
+        ctx.set_mailbox_capacity(0);
+        core::stream_born();
+        let fut = ctx.into_future(Stream {
+            core,
+            id,
+            busy: false,
+        });
+        let addr = fut.address();
+        Spawner::spawn(spawner, fut);
+        addr
     }
 
     /// Stream actors alive on the current thread (each arbiter is one

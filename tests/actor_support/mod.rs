@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
+use h2actor::actor::SendMessage;
 use h2actor::actor::{
     Closed, Connection, GoAway, OpenStream, Promise, RecvData, RecvHeaders, RecvPromise, RecvReset,
     RecvTrailers, SendData, SendHeaders, SendTrailers, Stream, Subscriber,
 };
-use h2actor::actor::SendMessage;
 use h2actor::{ErrorCode, Head, StreamId};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use tokio::sync::mpsc;
