@@ -219,6 +219,68 @@ impl Connection {
         c
     }
 
+    /// HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2): the upgrade request becomes
+    /// stream 1, half-closed (local) for the client and half-closed
+    /// (remote) for the server, whose response comes on it. Call right
+    /// after [`Connection::new`], before any frame.
+    ///
+    /// A server passes the client's `HTTP2-Settings` (decoded): they apply
+    /// at once and are acknowledged by the 101 response itself, not by a
+    /// SETTINGS ACK; the client's preface SETTINGS still follows. A client
+    /// passes `None`. `head_request`: the upgrade request was a HEAD (its
+    /// response carries no content).
+    pub fn upgrade(
+        &mut self,
+        http2_settings: Option<Vec<Setting>>,
+        head_request: bool,
+    ) -> Result<StreamId, UserError> {
+        self.check_usable()?;
+        if self.next_local_id > 2 || self.last_peer_id != 0 || self.peer_settings_seen {
+            return Err(UserError::InvalidState {
+                id: StreamId(1),
+                state: "upgrade after the connection started",
+            });
+        }
+        if let Some(params) = http2_settings {
+            if self.role != Role::Server {
+                return Err(UserError::WrongRole(Role::Server));
+            }
+            for p in &params {
+                settings::check_value(p).map_err(|(_, r)| UserError::Malformed(r))?;
+            }
+            self.apply_peer(&params)
+                .map_err(|_| UserError::Malformed("invalid HTTP2-Settings"))?;
+        }
+        let state = match self.role {
+            Role::Client => StreamState::HalfClosedLocal,
+            Role::Server => StreamState::HalfClosedRemote,
+        };
+        let mut s = Stream::new(
+            1,
+            state,
+            self.peer.initial_window_size,
+            self.local.initial_window_size,
+        );
+        s.head_request = head_request;
+        match self.role {
+            Role::Client => {
+                s.send_phase = SendPhase::Body;
+                s.end_queued = true;
+                s.end_sent = true;
+                self.next_local_id = 3;
+                self.last_local_sent = 1;
+            }
+            Role::Server => {
+                s.recv_phase = RecvPhase::Body;
+                s.peer_initiated = true;
+                self.last_peer_id = 1;
+            }
+        }
+        recount(&mut self.counts, self.role, &mut s);
+        self.streams.insert(1, s);
+        Ok(StreamId(1))
+    }
+
     /// Our role.
     pub fn role(&self) -> Role {
         self.role
@@ -1200,7 +1262,16 @@ impl Connection {
                 "SETTINGS flood: too many ACKs pending (§10.5)",
             ));
         }
-        for p in &s.params {
+        self.apply_peer(&s.params)?;
+        Frame::Settings(Settings::ack()).encode(&mut self.pending);
+        self.events
+            .push_back(Event::RemoteSettings { params: s.params });
+        Ok(())
+    }
+
+    /// Applies the peer's settings in order (§6.5.3).
+    fn apply_peer(&mut self, params: &[Setting]) -> Result<(), ConnectionError> {
+        for p in params {
             if let Err((code, reason)) = settings::check_value(p) {
                 return Err(self.conn_error(code, reason));
             }
@@ -1261,9 +1332,6 @@ impl Connection {
                 Setting::NoRfc7540Priorities(_) => {}
             }
         }
-        Frame::Settings(Settings::ack()).encode(&mut self.pending);
-        self.events
-            .push_back(Event::RemoteSettings { params: s.params });
         Ok(())
     }
 
