@@ -949,3 +949,49 @@ async fn send_message_sends_head_body_and_trailers_in_one_message() {
     assert!(got.body[..] == pattern(100_000)[..]);
     assert_eq!(got.trailers.unwrap().get("x-trailer-test").unwrap(), "ok");
 }
+
+#[actix_rt::test]
+async fn update_settings_is_applied_and_the_connection_goes_on_6_5() {
+    use h2actor::actor::UpdateSettings;
+    use h2actor::frame::Setting;
+    let p = duplex_pair(server(), client());
+    p.client
+        .send(UpdateSettings(vec![
+            Setting::InitialWindowSize(4096),
+            Setting::MaxFrameSize(32_768),
+        ]))
+        .await
+        .unwrap()
+        .unwrap();
+    // The ACK comes back with the PING's answer at the latest.
+    p.client.send(Ping).await.unwrap().unwrap();
+    let got = request(&p.client, get("/bytes/200000"), None).await;
+    assert_eq!(got.body.len(), 200_000);
+}
+
+#[actix_rt::test]
+async fn set_subscriber_redirects_connection_notifications() {
+    use h2actor::actor::SetSubscriber;
+    let p = duplex_pair(server(), client());
+    let (col, mut rx) = Collector::start_new();
+    p.client
+        .send(SetSubscriber(Subscriber::new(&col)))
+        .await
+        .unwrap();
+    p.server.do_send(Close {
+        code: ErrorCode::NO_ERROR,
+    });
+    let mut saw_goaway = false;
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        match n {
+            Note::GoAway(_) => saw_goaway = true,
+            Note::Closed(_) => break,
+            _ => {}
+        }
+    }
+    assert!(saw_goaway);
+}
