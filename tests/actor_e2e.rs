@@ -995,3 +995,41 @@ async fn set_subscriber_redirects_connection_notifications() {
     }
     assert!(saw_goaway);
 }
+
+#[actix_rt::test]
+async fn stream_actor_panic_resets_its_stream_internal_error_not_the_connection() {
+    use h2actor::actor::PanicForTest;
+    let mut p = duplex_pair(server(), client());
+    let (col, _rx) = Collector::start_new();
+    let opened = p
+        .client
+        .send(OpenStream {
+            subscriber: Some(Subscriber::new(&col)),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    opened
+        .stream
+        .send(SendHeaders {
+            head: get("/hang"),
+            end_stream: false,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    opened.stream.do_send(PanicForTest);
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), p.server_notes.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let Note::Reset { id, code, .. } = n {
+            assert_eq!(id, opened.id);
+            assert_eq!(code, ErrorCode::INTERNAL_ERROR);
+            break;
+        }
+    }
+    let got = request(&p.client, get("/"), None).await;
+    assert_eq!(&got.body[..], b"hello world\n");
+}

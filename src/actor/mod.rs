@@ -55,6 +55,8 @@ mod connection;
 pub use connection::{Builder, Connection};
 
 mod stream;
+#[doc(hidden)]
+pub use stream::PanicForTest;
 pub use stream::Stream;
 
 pub mod session;

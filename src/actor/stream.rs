@@ -199,5 +199,19 @@ impl Handler<Subscribe> for Stream {
     }
 }
 
+/// Test hook: makes the stream actor panic inside a handler (to check that
+/// its stream is reset with INTERNAL_ERROR and the connection goes on).
+#[doc(hidden)]
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub struct PanicForTest;
+
+impl Handler<PanicForTest> for Stream {
+    type Result = ();
+    fn handle(&mut self, _: PanicForTest, _: &mut Self::Context) {
+        self.with_core(|| (), |_, id| panic!("stream {id}: PanicForTest"));
+    }
+}
+
 #[allow(dead_code)]
 fn _unused(_: ErrorCode) {}
