@@ -104,7 +104,7 @@ fn headers_decode(c: &mut Criterion) {
                 assert_eq!(n, 16_900);
                 buf
             },
-            BatchSize::SmallInput,
+            BatchSize::LargeInput,
         )
     });
     g.finish();
