@@ -507,6 +507,3 @@ impl Handler<GetStats> for Connection {
         })
     }
 }
-
-#[allow(dead_code)]
-fn _assert_subscriber(_: Subscriber) {}

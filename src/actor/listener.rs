@@ -1,5 +1,5 @@
 //! `Listener`: accepts TCP connections on several threads, one actix
-//! [`Arbiter`] per thread, and starts a [`Connection`] actor for each.
+//! [`Arbiter`] per thread, and starts a [`Connection`](super::Connection) actor for each.
 //!
 //! The socket is bound with `tokio::net::TcpSocket` (SO_REUSEADDR, listen
 //! backlog 1024: the default backlog of 128 overflowed here with 256
@@ -28,7 +28,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use tokio::net::TcpSocket;
 
-use super::{Builder, Connection, Subscriber};
+use super::{Builder, Subscriber};
 
 /// Listen backlog (see the module docs).
 pub const BACKLOG: u32 = 1024;
@@ -118,6 +118,3 @@ impl Drop for Listener {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert(_: Addr<Connection>) {}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::Context;
 
-use super::core::{CoreRef, ReplyNow, Slot, WeakCore};
+use super::core::{CoreRef, ReplyNow, WeakCore};
 use super::messages::*;
 use super::{Connection, Stream};
 use std::rc::Rc;
@@ -83,6 +83,3 @@ reply_for!(Connection, Ping, Duration, |core, slot, tx| {
     let _ = slot;
     core.fill_ping(tx)
 });
-
-#[allow(dead_code)]
-fn _slot(_: Slot) {}

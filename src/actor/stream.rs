@@ -28,7 +28,7 @@ use super::messages::SendError;
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::{Spawner, SpawnerRef};
-use crate::frame::{ErrorCode, StreamId};
+use crate::frame::StreamId;
 
 /// One HTTP/2 stream as a child actor of its [`super::Connection`].
 pub struct Stream {
@@ -212,6 +212,3 @@ impl Handler<PanicForTest> for Stream {
         self.with_core(|| (), |_, id| panic!("stream {id}: PanicForTest"));
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: ErrorCode) {}

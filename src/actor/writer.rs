@@ -24,7 +24,6 @@ use bytes::Buf;
 use tokio::io::AsyncWrite;
 
 use super::core::{CoreRef, WriteState};
-use super::Connection;
 
 /// Sent by the writer to its connection actor when it is done.
 #[derive(actix::Message)]
@@ -126,6 +125,3 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
         }
     }
 }
-
-#[allow(dead_code)]
-fn _assert(_: &Connection) {}
