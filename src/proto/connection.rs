@@ -39,6 +39,8 @@ pub const MAX_CHEAP_FRAMES: u32 = 10_000;
 /// RST_STREAM frames we may have queued in answer to the peer and not yet
 /// written (a peer that provokes resets without reading them is flooding).
 pub const MAX_PENDING_RESETS: usize = 1_000;
+/// Chunks (`send_data` calls) a stream may have queued and not written.
+pub const MAX_QUEUED_CHUNKS: usize = 1_024;
 /// The time window of [`MAX_CHEAP_FRAMES`].
 pub const CHEAP_FRAME_WINDOW: Duration = Duration::from_secs(10);
 
@@ -1890,7 +1892,10 @@ impl Connection {
                 state: s.state.name(),
             });
         }
-        if !s.queue.is_empty() && s.queued_bytes + data.len() > max {
+        // Bounded in bytes and in chunks (many tiny sends cost memory too).
+        if !s.queue.is_empty()
+            && (s.queued_bytes + data.len() > max || s.queue.len() >= MAX_QUEUED_CHUNKS)
+        {
             return Err(UserError::SendBufferFull(id));
         }
         if let Some(n) = s.send_expected {

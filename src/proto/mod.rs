@@ -70,7 +70,9 @@ pub mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use connection::{Connection, CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
+pub use connection::{
+    Connection, CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS, MAX_QUEUED_CHUNKS,
+};
 pub use flow::FlowWindow;
 pub use settings::SettingsState;
 pub use stream::StreamState;

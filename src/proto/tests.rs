@@ -1472,6 +1472,21 @@ fn send_buffer_is_bounded_per_stream() {
 }
 
 #[test]
+fn send_queue_is_bounded_in_chunks() {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(0)]);
+    s.recv_frame(headers(1, p.block(GET), true)).unwrap();
+    s.send_headers(StreamId(1), response(200), false).unwrap();
+    for _ in 0..MAX_QUEUED_CHUNKS {
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), false)
+            .unwrap();
+    }
+    assert_eq!(
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), false),
+        Err(UserError::SendBufferFull(StreamId(1)))
+    );
+}
+
+#[test]
 fn data_is_sent_round_robin_across_streams() {
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20)).unwrap();
