@@ -8,6 +8,7 @@
 
 pub mod demo_client;
 pub mod demo_server;
+pub mod raw_peer;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
