@@ -155,6 +155,8 @@ for story in data:
     d = hpack.Decoder()
     d.max_header_list_size = 1 << 30
     for i, case in enumerate(story["cases"]):
+        if "max_table" in case:
+            d.max_allowed_table_size = case["max_table"]
         got = d.decode(bytes.fromhex(case["wire"]), raw=True)
         want = [(bytes.fromhex(k), bytes.fromhex(v)) for k, v in case["headers"]]
         got = [(bytes(k), bytes(v)) for k, v in got]
@@ -165,58 +167,83 @@ for story in data:
 print(n)
 "#;
 
+/// SETTINGS_HEADER_TABLE_SIZE values the peer announces before some blocks
+/// of the "sizes" pass: down, to 0, up, several at once (RFC 7541 §4.2).
+fn size_schedule(case: usize) -> &'static [usize] {
+    match case % 10 {
+        3 => &[1024],
+        5 => &[0, 4096],
+        7 => &[256],
+        9 => &[8192, 100, 2048],
+        _ => &[],
+    }
+}
+
 #[test]
 fn raw_data_stories_round_trip_through_our_encoder_and_two_decoders() {
     let Some(root) = corpus_dir() else { return };
     let mut json_stories = Vec::new();
-    let (mut total_plain, mut total_wire) = (0usize, 0usize);
-    for story in stories(&root.join("raw-data")) {
-        let mut enc = Encoder::new(DEFAULT_TABLE_SIZE);
-        let mut dec = Decoder::new(DEFAULT_TABLE_SIZE, usize::MAX);
-        let mut json_cases = Vec::new();
-        let mut out = Vec::new();
-        for (i, case) in load_story(&story).iter().enumerate() {
-            let mut wire = BytesMut::new();
-            enc.encode(
-                case.headers.iter().map(|(n, v)| FieldRef::new(n, v)),
-                &mut wire,
-            );
-            out.clear();
-            dec.decode(&wire, &mut out)
-                .unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
-            let got: Headers = out
-                .iter()
-                .map(|f| (f.name.to_vec(), f.value.to_vec()))
-                .collect();
-            assert!(
-                got == case.headers,
-                "{story:?} case {i}: round trip differs"
-            );
-            assert_eq!(
-                enc.table_size(),
-                dec.table_size(),
-                "{story:?} case {i}: tables out of sync"
-            );
-            total_plain += case
-                .headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len())
-                .sum::<usize>();
-            total_wire += wire.len();
-            json_cases.push(serde_json::json!({
-                "wire": hex(&wire),
-                "headers": case.headers.iter().map(|(n, v)| [hex(n), hex(v)]).collect::<Vec<_>>(),
+    // Two passes: the default table, then table sizes changing between blocks.
+    for sizes in [false, true] {
+        let (mut total_plain, mut total_wire) = (0usize, 0usize);
+        for story in stories(&root.join("raw-data")) {
+            let mut enc = Encoder::new(DEFAULT_TABLE_SIZE);
+            let mut dec = Decoder::new(DEFAULT_TABLE_SIZE, usize::MAX);
+            let mut json_cases = Vec::new();
+            let mut out = Vec::new();
+            for (i, case) in load_story(&story).iter().enumerate() {
+                let schedule = if sizes { size_schedule(i) } else { &[] };
+                for &n in schedule {
+                    enc.set_peer_max_table_size(n);
+                    dec.set_max_table_size(n);
+                }
+                let mut wire = BytesMut::new();
+                enc.encode(
+                    case.headers.iter().map(|(n, v)| FieldRef::new(n, v)),
+                    &mut wire,
+                );
+                out.clear();
+                dec.decode(&wire, &mut out)
+                    .unwrap_or_else(|e| panic!("{story:?} case {i}: {e}"));
+                let got: Headers = out
+                    .iter()
+                    .map(|f| (f.name.to_vec(), f.value.to_vec()))
+                    .collect();
+                assert!(
+                    got == case.headers,
+                    "{story:?} case {i}: round trip differs"
+                );
+                assert_eq!(
+                    enc.table_size(),
+                    dec.table_size(),
+                    "{story:?} case {i}: tables out of sync"
+                );
+                total_plain += case
+                    .headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len())
+                    .sum::<usize>();
+                total_wire += wire.len();
+                let mut json_case = serde_json::json!({
+                    "wire": hex(&wire),
+                    "headers": case.headers.iter().map(|(n, v)| [hex(n), hex(v)]).collect::<Vec<_>>(),
+                });
+                if let Some(&last) = schedule.last() {
+                    json_case["max_table"] = last.into();
+                }
+                json_cases.push(json_case);
+            }
+            json_stories.push(serde_json::json!({
+                "name": format!("{}{}", story.file_name().unwrap().to_string_lossy(), if sizes { " (sizes)" } else { "" }),
+                "cases": json_cases,
             }));
         }
-        json_stories.push(serde_json::json!({
-            "name": story.file_name().unwrap().to_string_lossy(),
-            "cases": json_cases,
-        }));
+        eprintln!(
+            "encoded raw-data{}: {total_plain} octets of names and values -> {total_wire} octets ({:.1}%)",
+            if sizes { " with changing table sizes" } else { "" },
+            100.0 * total_wire as f64 / total_plain as f64
+        );
     }
-    eprintln!(
-        "encoded raw-data: {total_plain} octets of names and values -> {total_wire} octets ({:.1}%)",
-        100.0 * total_wire as f64 / total_plain as f64
-    );
 
     // The independent decoder.
     let path =
