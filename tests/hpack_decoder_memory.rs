@@ -278,3 +278,34 @@ fn time_encoder_lookup_small_and_full_table() {
         );
     }
 }
+
+#[test]
+fn a_large_block_does_not_make_later_blocks_allocate_more() {
+    let _g = SERIAL.lock().unwrap();
+    let cookie = cookie();
+    let fields = request(&cookie);
+    let mut enc = Encoder::default().with_indexing(Indexing::Always);
+    let mut cold = BytesMut::new();
+    enc.encode(fields.iter().copied(), &mut cold);
+    let big = vec![b'x'; 7_000]; // its buffer (~12 KiB) is kept
+    let mut large = BytesMut::new();
+    Encoder::default()
+        .with_indexing(Indexing::Never)
+        .encode([FieldRef::new(b"x-big", &big)], &mut large);
+
+    let mut dec = Decoder::default();
+    let mut out = Vec::new();
+    for _ in 0..8 {
+        out.clear();
+        dec.decode(&cold, &mut out).unwrap();
+    }
+    out.clear();
+    dec.decode(&large, &mut out).unwrap();
+    out.clear();
+    for _ in 0..3 {
+        out.clear();
+        let (r, n) = count(|| dec.decode(&cold, &mut out));
+        r.unwrap();
+        assert!(n <= 2, "{n} allocations after a large block");
+    }
+}

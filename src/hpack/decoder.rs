@@ -282,8 +282,10 @@ fn read_string(b: &mut Block<'_>, budget: usize) -> Result<Option<Bytes>, Decode
 /// string (`current` octets, already consumed) and every remaining one even if
 /// all were Huffman-coded (at most 8/5 expansion; the Huffman decoder's
 /// scratch needs up to 2x of the current string), but never more than the
-/// limits let the block keep. `BytesMut::reserve` reuses the previous block's
-/// memory when nothing refers to it any more.
+/// limits let the block keep. The previous block's memory is reused when
+/// nothing refers to it any more and it is not much larger than needed;
+/// otherwise a right-sized buffer is allocated (`BytesMut::reserve` would
+/// keep the largest size ever seen).
 #[inline]
 fn reserve(b: &mut Block<'_>, current: usize) {
     if b.reserved == 0 {
@@ -292,7 +294,10 @@ fn reserve(b: &mut Block<'_>, current: usize) {
             .min(b.limit_hint)
             .saturating_mul(2)
             .saturating_add(64);
-        b.buf.reserve(n);
+        let reusable = b.buf.capacity() >= n || b.buf.try_reclaim(n);
+        if !reusable || b.buf.capacity() > PIN_LIMIT.max(n.saturating_mul(4)) {
+            *b.buf = BytesMut::with_capacity(n);
+        }
         b.reserved = b.buf.capacity().max(1);
     }
 }
