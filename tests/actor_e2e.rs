@@ -1033,3 +1033,28 @@ async fn stream_actor_panic_resets_its_stream_internal_error_not_the_connection(
     let got = request(&p.client, get("/"), None).await;
     assert_eq!(&got.body[..], b"hello world\n");
 }
+
+#[actix_rt::test]
+async fn an_opened_stream_dropped_before_its_headers_is_released() {
+    let cfg = Config {
+        max_concurrent_streams: 1,
+        ..Config::default()
+    };
+    let p = duplex_pair(server().config(cfg), client());
+    p.client.send(Ping).await.unwrap().unwrap();
+    let first = p.client.send(OpenStream::default()).await.unwrap().unwrap();
+    // The slot is taken: the next OpenStream waits...
+    let next = p.client.send(OpenStream::default());
+    drop(first);
+    // ...until the unused stream's actor stops and gives the slot back.
+    let second = tokio::time::timeout(Duration::from_secs(5), next)
+        .await
+        .expect("slot released")
+        .unwrap()
+        .unwrap();
+    drop(second);
+    let got = request(&p.client, get("/"), None).await;
+    assert_eq!(&got.body[..], b"hello world\n");
+    let ok = wait_until(5, || Stream::live_count() == 0).await;
+    assert!(ok, "stream actors alive: {}", Stream::live_count());
+}

@@ -146,7 +146,12 @@ enum Note {
 }
 
 struct StreamEntry {
-    addr: Addr<Stream>,
+    /// Held while the stream is in use, so the actor lives at least as long
+    /// as its stream. A stream we opened (`OpenStream`, `Promise`) is only
+    /// held from its first HEADERS on: if the user drops every address
+    /// before that, the actor stops and the reserved stream is released.
+    strong: Option<Addr<Stream>>,
+    weak: WeakAddr<Stream>,
     subscriber: Option<Box<Subscriber>>,
     sending: VecDeque<PendingSend>,
     /// Bytes of this stream handed to the protocol / reported written.
@@ -161,9 +166,10 @@ struct StreamEntry {
 }
 
 impl StreamEntry {
-    fn new(addr: Addr<Stream>, subscriber: Option<Subscriber>) -> Self {
+    fn new(addr: Addr<Stream>, subscriber: Option<Subscriber>, hold: bool) -> Self {
         StreamEntry {
-            addr,
+            weak: addr.downgrade(),
+            strong: hold.then_some(addr),
             // Boxed: most streams use the connection's subscriber, and the
             // entry is moved in and out of the table.
             subscriber: subscriber.map(Box::new),
@@ -174,6 +180,13 @@ impl StreamEntry {
             data_in_flight: false,
             deferred: VecDeque::new(),
             closed: false,
+        }
+    }
+
+    fn addr(&self) -> Option<Addr<Stream>> {
+        match &self.strong {
+            Some(a) => Some(a.clone()),
+            None => self.weak.upgrade(),
         }
     }
 
@@ -338,12 +351,30 @@ impl Core {
 
     // ------------------------------------------------------------ streams
 
-    /// Starts the child actor for `id` and registers it.
+    /// Starts the child actor for a stream the peer opened and registers it.
     pub fn new_stream(&mut self, id: StreamId, subscriber: Option<Subscriber>) -> Addr<Stream> {
         let addr = Stream::start_child(self.me.clone(), &self.spawner, id);
         self.streams
-            .insert(id, StreamEntry::new(addr.clone(), subscriber));
+            .insert(id, StreamEntry::new(addr.clone(), subscriber, true));
         addr
+    }
+
+    /// Starts the child actor for a stream we open (held from its first
+    /// HEADERS on, see `StreamEntry::strong`).
+    fn new_local_stream(&mut self, id: StreamId, subscriber: Option<Subscriber>) -> Addr<Stream> {
+        let addr = Stream::start_child(self.me.clone(), &self.spawner, id);
+        self.streams
+            .insert(id, StreamEntry::new(addr.clone(), subscriber, false));
+        addr
+    }
+
+    /// Our HEADERS went out on `id`: from now on the stream holds its actor.
+    pub fn headers_sent(&mut self, id: StreamId) {
+        if let Some(e) = self.streams.get_mut(&id) {
+            if e.strong.is_none() {
+                e.strong = e.weak.upgrade();
+            }
+        }
     }
 
     pub fn stream_subscriber(&self, id: StreamId) -> Option<Subscriber> {
@@ -554,7 +585,7 @@ impl Core {
     ) -> Result<OpenedStream, SendError> {
         let pid = self.proto.push_promise(id, request)?;
         let sub = self.stream_subscriber(id);
-        let stream = self.new_stream(pid, sub);
+        let stream = self.new_local_stream(pid, sub);
         self.kick();
         Ok(OpenedStream { id: pid, stream })
     }
@@ -569,7 +600,7 @@ impl Core {
         if self.opens.is_empty() {
             match self.proto.open_stream() {
                 Ok(id) => {
-                    let stream = self.new_stream(id, subscriber);
+                    let stream = self.new_local_stream(id, subscriber);
                     return ReplyNow::Now(Ok(OpenedStream { id, stream }));
                 }
                 Err(UserError::StreamLimit) => {}
@@ -604,7 +635,7 @@ impl Core {
             };
             let r = match self.proto.open_stream() {
                 Ok(id) => {
-                    let stream = self.new_stream(id, p.subscriber);
+                    let stream = self.new_local_stream(id, p.subscriber);
                     Ok(OpenedStream { id, stream })
                 }
                 Err(UserError::StreamLimit) => {
@@ -698,8 +729,13 @@ impl Core {
                 head,
                 end_stream,
             } => {
-                let addr = match self.streams.get(&id) {
-                    Some(e) => e.addr.clone(),
+                let addr = match self.streams.get(&id).map(|e| e.addr()) {
+                    Some(Some(a)) => a,
+                    Some(None) => {
+                        // Its actor is stopping: nobody can answer.
+                        self.subscriber_gone(id);
+                        return;
+                    }
                     None => self.new_stream(id, None),
                 };
                 let gone = {
@@ -857,7 +893,19 @@ impl Core {
             return;
         };
         let sub = e.subscriber.as_deref().unwrap_or(subscriber);
-        let stream = e.addr.clone();
+        let Some(stream) = e.addr() else {
+            // The actor is stopping (every address dropped): drop the note.
+            let lost = match &note {
+                Note::Data { data, .. } => data.len(),
+                Note::DataBuf { buf, .. } => buf.len(),
+                _ => 0,
+            };
+            if lost > 0 {
+                self.proto.release_capacity(id, lost);
+            }
+            self.subscriber_gone(id);
+            return;
+        };
         let (ok, lost) = match note {
             Note::Data { data, end_stream } => {
                 deliver_data(sub, me, auto_release, id, stream, data, end_stream)

@@ -102,6 +102,9 @@ impl Handler<SendHeaders> for Stream {
             || Err(SendError::ConnectionClosed),
             |c, id| {
                 let r = c.proto.send_headers(id, msg.head, msg.end_stream);
+                if r.is_ok() {
+                    c.headers_sent(id);
+                }
                 c.kick();
                 r.map_err(Into::into)
             },
@@ -135,6 +138,7 @@ impl Handler<SendMessage> for Stream {
                 {
                     return Reply::now(Err(e.into()));
                 }
+                c.headers_sent(id);
                 let mut reply = ReplyNow::Now(Ok(()));
                 if has_body {
                     reply = c.send_data(id, msg.body, !has_trailers);
