@@ -4,11 +4,12 @@
 //! PUSH_PROMISE).
 //!
 //! It acts on the connection's shared core directly (same thread), so a
-//! `SendHeaders` or `SendData` costs one message, not two. Its lifetime:
-//! the connection holds its address while the stream is open (or while
-//! notifications for it are still queued); once the stream is closed or
-//! reset and every holder of an `Addr<Stream>` has dropped it, actix stops
-//! the actor. If it stops or dies (panic) while its stream is still open,
+//! `SendHeaders` or `SendData` costs one message, not two. It has no task of
+//! its own: the connection's [`super::runner`] polls it. Its lifetime: the
+//! connection holds its address while the stream is open (for a stream we
+//! open, from its first HEADERS on) or while notifications for it are still
+//! queued; once the stream is closed or reset and every holder of an
+//! `Addr<Stream>` has dropped it, actix stops the actor. If it stops or dies (panic) while its stream is still open,
 //! it resets that stream — CANCEL, or INTERNAL_ERROR after a panic in one
 //! of its handlers — never the connection.
 //!
