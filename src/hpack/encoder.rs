@@ -7,7 +7,8 @@
 //! 2. full match in the static, then the dynamic table -> indexed;
 //! 3. otherwise a literal, naming the field by index when the name is known,
 //!    added to the dynamic table when the [`Indexing`] policy says so;
-//! 4. each string Huffman-coded only when that is strictly shorter.
+//! 4. each string Huffman-coded as the [`Huffman`] policy says (by default
+//!    only when strictly shorter).
 
 use super::integer;
 use super::static_table;
@@ -24,8 +25,8 @@ pub enum Indexing {
     /// table, or its name usually carries a value unique to one message
     /// (`:path`, `content-length`, `etag`, `age`, `if-modified-since`,
     /// `if-none-match`, `location`, `set-cookie`, `content-range`,
-    /// `x-request-id`: the names nghttp2 and the h2 crate never index, plus
-    /// two); such a value is indexed only the second time it is seen among
+    /// `x-request-id`: about the names nghttp2 and the h2 crate leave out of
+    /// their tables); such a value is indexed only the second time it is seen among
     /// the last 32 such values, so that one-off values never evict the
     /// entries that repeat on every request (cookies, user-agent, ...) while
     /// a value that does repeat (a polled `:path`) still ends up indexed.
