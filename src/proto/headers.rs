@@ -169,6 +169,10 @@ pub fn request_from_fields(
             return Err(":authority and host differ (§8.3.1)");
         }
     }
+    // §8.3.1: no userinfo ("user@") in :authority for http/https.
+    if authority.as_ref().is_some_and(|a| a.contains(&b'@')) {
+        return Err(":authority with userinfo (§8.3.1)");
+    }
     let authority = match authority {
         Some(a) => Some(a),
         None => headers
@@ -433,6 +437,13 @@ mod tests {
         ];
         let r = request_from_fields(&fields, false).unwrap();
         assert_eq!(r.request.uri(), "http://h.example:8080/");
+    }
+
+    #[test]
+    fn s8_3_1_authority_with_userinfo_is_malformed() {
+        let mut fields = get();
+        fields[2] = f(":authority", "user:pw@example.com");
+        assert!(request_from_fields(&fields, false).is_err());
     }
 
     #[test]
