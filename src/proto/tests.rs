@@ -2814,3 +2814,230 @@ fn rfc7540_s3_2_upgrade_only_at_the_start() {
         Err(UserError::WrongRole(Role::Server))
     );
 }
+
+// ---------------------------------------------------------------------------
+// more state rules
+
+#[test]
+fn s6_1_data_on_stream_0_is_connection_error_protocol() {
+    let (mut s, _) = server();
+    let r = s.recv_frame(data(0, b"x", false));
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s6_2_headers_on_stream_0_is_connection_error_protocol() {
+    let (mut s, mut p) = server();
+    let b = p.block(GET);
+    let r = s.recv_frame(headers(0, b, true));
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s6_4_rst_stream_on_stream_0_is_connection_error_protocol() {
+    let (mut s, _) = server();
+    let r = s.recv_frame(rst(0, ErrorCode::CANCEL));
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s6_5_2_client_receiving_enable_push_0_is_fine() {
+    let (c, _) = client_with(Config::default(), vec![Setting::EnablePush(false)]);
+    assert!(!c.peer_settings().enable_push);
+}
+
+#[test]
+fn s5_1_reserved_local_accepts_window_update_and_rst() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(GET), true)).unwrap();
+    let promised = s.push_promise(StreamId(1), push_request("/a")).unwrap();
+    drain(&mut s);
+    s.recv_frame(window_update(promised.0, 100)).unwrap();
+    assert!(drain(&mut s).is_empty());
+    s.recv_frame(rst(promised.0, ErrorCode::CANCEL)).unwrap();
+    assert_eq!(s.stream_state(promised), None);
+    assert!(events(&mut s)
+        .iter()
+        .any(|e| matches!(e, Event::Reset { id, code: ErrorCode::CANCEL, remote: true } if *id == promised)));
+}
+
+#[test]
+fn s5_1_headers_on_reserved_local_is_connection_error_protocol() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(GET), true)).unwrap();
+    let promised = s.push_promise(StreamId(1), push_request("/a")).unwrap();
+    let b = p.block(GET);
+    let r = s.recv_frame(headers(promised.0, b, true));
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s5_1_rst_stream_on_reserved_remote_closes_it() {
+    let (mut c, mut p) = client_with_open_stream();
+    let f = push_frame(&mut p, 1, 2, GET);
+    c.recv_frame(f).unwrap();
+    events(&mut c);
+    c.recv_frame(rst(2, ErrorCode::CANCEL)).unwrap();
+    assert_eq!(c.stream_state(StreamId(2)), None);
+}
+
+#[test]
+fn s5_1_user_reset_of_reserved_remote_push_sends_rst() {
+    let (mut c, mut p) = client_with_open_stream();
+    let f = push_frame(&mut p, 1, 2, GET);
+    c.recv_frame(f).unwrap();
+    c.reset(StreamId(2), ErrorCode::CANCEL).unwrap();
+    assert_eq!(rst_code(&drain(&mut c), 2), Some(ErrorCode::CANCEL));
+    // the pushed response in flight is ignored
+    let b = p.block(&[(":status", "200")]);
+    c.recv_frame(headers(2, b, false)).unwrap();
+    c.recv_frame(data(2, b"x", true)).unwrap();
+    assert!(drain(&mut c).is_empty());
+}
+
+#[test]
+fn s6_10_continuation_after_end_headers_is_connection_error_protocol() {
+    let (mut s, mut p) = server_with_open_stream();
+    let _ = &mut p;
+    let r = s.recv_frame(Frame::Continuation(Continuation {
+        stream_id: StreamId(1),
+        block: Bytes::new(),
+        end_headers: true,
+    }));
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s6_6_push_promise_split_over_continuation_is_assembled() {
+    let (mut c, mut p) = client_with_open_stream();
+    let b = p.block(GET);
+    let (a, rest) = b.split_at(2);
+    c.recv_frame(Frame::PushPromise(PushPromise {
+        stream_id: StreamId(1),
+        promised_id: StreamId(2),
+        block: Bytes::copy_from_slice(a),
+        end_headers: false,
+        pad_len: None,
+    }))
+    .unwrap();
+    c.recv_frame(Frame::Continuation(Continuation {
+        stream_id: StreamId(1),
+        block: Bytes::copy_from_slice(rest),
+        end_headers: true,
+    }))
+    .unwrap();
+    assert!(matches!(
+        events(&mut c)[..],
+        [Event::Promise {
+            promised_id: StreamId(2),
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn s5_1_2_peer_lowering_max_concurrent_streams_blocks_new_streams() {
+    let (mut c, _) = client();
+    let a = c.open_stream().unwrap();
+    c.send_headers(a, get_request("http://example.com/"), true)
+        .unwrap();
+    c.recv_frame(settings(vec![Setting::MaxConcurrentStreams(1)]))
+        .unwrap();
+    assert_eq!(c.open_stream(), Err(UserError::StreamLimit));
+    c.recv_frame(settings(vec![Setting::MaxConcurrentStreams(0)]))
+        .unwrap();
+    assert!(!c.can_open_stream());
+}
+
+#[test]
+fn s6_8_second_goaway_with_lower_last_id_refuses_more_streams() {
+    let (mut c, _) = client();
+    let ids: Vec<StreamId> = (0..3).map(|_| c.open_stream().unwrap()).collect();
+    for id in &ids {
+        c.send_headers(*id, get_request("http://example.com/"), true)
+            .unwrap();
+    }
+    for last in [5, 1] {
+        c.recv_frame(Frame::GoAway(GoAway {
+            last_stream_id: StreamId(last),
+            error_code: ErrorCode::NO_ERROR,
+            debug_data: Bytes::new(),
+        }))
+        .unwrap();
+    }
+    let refused = events(&mut c)
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::Reset {
+                    code: ErrorCode::REFUSED_STREAM,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(refused, 2);
+    assert_eq!(c.active_streams(), 1);
+}
+
+#[test]
+fn s6_8_goaway_with_error_code_is_reported() {
+    let (mut c, _) = client_with_open_stream();
+    c.recv_frame(Frame::GoAway(GoAway {
+        last_stream_id: StreamId(0),
+        error_code: ErrorCode::ENHANCE_YOUR_CALM,
+        debug_data: Bytes::from_static(b"slow down"),
+    }))
+    .unwrap();
+    let evs = events(&mut c);
+    assert!(
+        matches!(&evs[0], Event::GoAway { code: ErrorCode::ENHANCE_YOUR_CALM, debug_data, .. } if &debug_data[..] == b"slow down")
+    );
+    assert!(matches!(
+        evs[1],
+        Event::Reset {
+            id: StreamId(1),
+            code: ErrorCode::REFUSED_STREAM,
+            remote: true
+        }
+    ));
+    assert!(c.is_finished());
+}
+
+#[test]
+fn s6_8_go_away_without_streams_is_finished_at_once() {
+    let (mut s, _) = server();
+    assert!(!s.is_finished());
+    s.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    assert!(s.is_finished());
+    assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(0)));
+}
+
+#[test]
+fn s6_9_window_update_on_half_closed_local_stream_reopens_sending_of_nothing() {
+    // a peer may send WINDOW_UPDATE after our END_STREAM (§5.1 half-closed)
+    let (mut c, _) = client_with_open_stream();
+    c.send_data(StreamId(1), Bytes::from_static(b"done"), true)
+        .unwrap();
+    drain(&mut c);
+    c.recv_frame(window_update(1, 1000)).unwrap();
+    assert!(drain(&mut c).is_empty());
+}
+
+#[test]
+fn s8_1_request_trailers_from_client_are_sent_after_body() {
+    let (mut c, mut p) = client_with_open_stream();
+    c.send_data(StreamId(1), Bytes::from_static(b"body"), false)
+        .unwrap();
+    let mut t = HeaderMap::new();
+    t.insert("grpc-status", HeaderValue::from_static("0"));
+    c.send_trailers(StreamId(1), t).unwrap();
+    let frames = drain(&mut c);
+    assert_eq!(data_lens(&frames), vec![(1, 4, false)]);
+    let Some(Frame::Headers(h)) = frames.last() else {
+        panic!("{frames:?}")
+    };
+    assert!(h.end_stream);
+    let _ = &mut p;
+}
