@@ -29,8 +29,8 @@ use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::actor::{
     Builder, Closed, Connection, GoAway, Listener, Promise, RecvData, RecvHeaders, RecvPromise,
-    RecvReset, RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendTrailers, Stream,
-    Subscriber,
+    RecvReset, RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendMessage,
+    SendTrailers, Stream, Subscriber,
 };
 use h2actor::{ErrorCode, Head, Role, StreamId};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -86,8 +86,8 @@ fn response(status: StatusCode, content_type: &'static str, len: Option<u64>) ->
     Head::Response(r)
 }
 
-/// A response whose whole body is known: two `do_send`s, no awaiting (the
-/// common case of the request-rate benchmark).
+/// A response whose whole body is known: one `SendMessage` (HEADERS + DATA),
+/// not awaited (the common case of the request-rate benchmark).
 fn respond_fixed(
     stream: &Addr<Stream>,
     status: StatusCode,
@@ -95,16 +95,11 @@ fn respond_fixed(
     body: Bytes,
 ) {
     let head = response(status, content_type, Some(body.len() as u64));
-    stream.do_send(SendHeaders {
+    stream.do_send(SendMessage {
         head,
-        end_stream: body.is_empty(),
+        body,
+        trailers: None,
     });
-    if !body.is_empty() {
-        stream.do_send(SendData {
-            data: body,
-            end_stream: true,
-        });
-    }
 }
 
 /// One `/echo` stream: received chunks waiting to be sent back, one in flight.
@@ -143,6 +138,8 @@ impl DemoConnection {
                 Bytes::from_static(HELLO),
             ),
             (&Method::GET, "/trailers") => {
+                // Three messages on purpose (`SendMessage` could do it in one):
+                // this route exercises SendHeaders, SendData and SendTrailers.
                 stream.do_send(SendHeaders {
                     head: response(StatusCode::OK, "text/plain", None),
                     end_stream: false,
