@@ -134,8 +134,15 @@ pub struct Connection {
 
     goaway_sent: Option<u32>,
     goaway_recv: Option<u32>,
+    /// Two-step shutdown (§6.8): the first GOAWAY (2^31-1) is out and the
+    /// final one goes when the PING sent with it comes back, or at this
+    /// deadline.
+    shutdown_deadline: Option<Instant>,
     error: Option<ConnectionError>,
 }
+
+/// The payload of the PING that follows a first, open-ended GOAWAY.
+const SHUTDOWN_PING: [u8; 8] = *b"h2a-shut";
 
 fn is_informational(s: StatusCode) -> bool {
     s.is_informational()
@@ -196,6 +203,7 @@ impl Connection {
             rr_resets: 0,
             goaway_sent: None,
             goaway_recv: None,
+            shutdown_deadline: None,
             error: None,
             config,
         };
@@ -1376,6 +1384,12 @@ impl Connection {
     fn recv_ping(&mut self, p: Ping) -> Result<(), ConnectionError> {
         self.cheap_frame()?;
         if p.ack {
+            if p.payload == SHUTDOWN_PING && self.shutdown_deadline.is_some() {
+                // In-flight streams have arrived: the final GOAWAY.
+                self.shutdown_deadline = None;
+                self.go_away(ErrorCode::NO_ERROR, Bytes::new());
+                return Ok(());
+            }
             if let Some(pos) = self.pings_out.iter().position(|x| *x == p.payload) {
                 self.pings_out.remove(pos);
                 self.events.push_back(Event::PingAck { payload: p.payload });
@@ -1627,9 +1641,14 @@ impl Connection {
         if self.error.is_some() {
             return None;
         }
-        self.pending_settings
+        let settings = self
+            .pending_settings
             .front()
-            .map(|(_, sent)| *sent + self.config.settings_timeout)
+            .map(|(_, sent)| *sent + self.config.settings_timeout);
+        match (settings, self.shutdown_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Fires expired timers; a missing SETTINGS ACK is a connection error
@@ -1638,7 +1657,16 @@ impl Connection {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        if self.poll_timeout().is_some_and(|deadline| now >= deadline) {
+        if self.shutdown_deadline.is_some_and(|d| now >= d) {
+            // No PING ACK in time: close the door anyway.
+            self.shutdown_deadline = None;
+            self.go_away(ErrorCode::NO_ERROR, Bytes::new());
+        }
+        let settings_deadline = self
+            .pending_settings
+            .front()
+            .map(|(_, sent)| *sent + self.config.settings_timeout);
+        if settings_deadline.is_some_and(|deadline| now >= deadline) {
             return Err(self.conn_error(
                 ErrorCode::SETTINGS_TIMEOUT,
                 "SETTINGS not acknowledged in time (§6.5.3)",
@@ -2146,6 +2174,29 @@ impl Connection {
         Ok(())
     }
 
+    /// The two-step graceful shutdown of RFC 9113 §6.8: a GOAWAY with last
+    /// stream id 2^31-1 and a PING now (streams the peer has in flight are
+    /// still accepted); the final GOAWAY, with the last stream processed,
+    /// when the PING ACK arrives (one round trip later) or after
+    /// `settings_timeout`. Then as [`Connection::go_away`].
+    pub fn go_away_graceful(&mut self) {
+        if self.error.is_some() || self.goaway_sent.is_some() {
+            return;
+        }
+        Frame::GoAway(GoAway {
+            last_stream_id: StreamId::MAX,
+            error_code: ErrorCode::NO_ERROR,
+            debug_data: Bytes::new(),
+        })
+        .encode(&mut self.pending);
+        Frame::Ping(Ping {
+            ack: false,
+            payload: SHUTDOWN_PING,
+        })
+        .encode(&mut self.pending);
+        self.shutdown_deadline = Some(Instant::now() + self.config.settings_timeout);
+    }
+
     /// Graceful shutdown: GOAWAY(code) with the last peer stream processed;
     /// no new streams; open ones finish. See [`Connection::is_finished`].
     pub fn go_away(&mut self, code: ErrorCode, debug_data: Bytes) {
@@ -2160,6 +2211,7 @@ impl Connection {
         })
         .encode(&mut self.pending);
         self.goaway_sent = Some(self.goaway_sent.map_or(last, |p| p.min(last)));
+        self.shutdown_deadline = None;
     }
 
     /// True when the connection has nothing left to do: a GOAWAY was sent or
@@ -2168,6 +2220,7 @@ impl Connection {
     pub fn is_finished(&self) -> bool {
         self.error.is_some()
             || ((self.goaway_sent.is_some() || self.goaway_recv.is_some())
+                && self.shutdown_deadline.is_none()
                 && self.streams.is_empty())
     }
 

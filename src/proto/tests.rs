@@ -3041,3 +3041,51 @@ fn s8_1_request_trailers_from_client_are_sent_after_body() {
     assert!(h.end_stream);
     let _ = &mut p;
 }
+
+#[test]
+fn s6_8_two_step_shutdown_accepts_in_flight_streams_until_the_ping_ack() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(GET), true)).unwrap();
+    s.go_away_graceful();
+    let frames = drain(&mut s);
+    assert!(
+        matches!(&frames[0], Frame::GoAway(g) if g.last_stream_id == StreamId::MAX && g.error_code == ErrorCode::NO_ERROR)
+    );
+    let Frame::Ping(ping) = frames[1] else {
+        panic!("{frames:?}")
+    };
+    assert!(!ping.ack);
+    // a request that was in flight is still served
+    s.recv_frame(headers(3, p.block(GET), true)).unwrap();
+    assert_eq!(events(&mut s).len(), 2);
+    assert!(!s.is_finished());
+    s.recv_frame(Frame::Ping(Ping {
+        ack: true,
+        payload: ping.payload,
+    }))
+    .unwrap();
+    assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(3)));
+    assert!(
+        events(&mut s).is_empty(),
+        "the internal PING is not reported"
+    );
+    // newer streams are now ignored; the open ones finish
+    s.recv_frame(headers(5, p.block(GET), true)).unwrap();
+    assert!(events(&mut s).is_empty());
+    s.send_headers(StreamId(1), response(204), true).unwrap();
+    s.send_headers(StreamId(3), response(204), true).unwrap();
+    assert!(s.is_finished());
+}
+
+#[test]
+fn s6_8_two_step_shutdown_without_ping_ack_finishes_at_the_deadline() {
+    let (mut s, _) = server();
+    s.go_away_graceful();
+    drain(&mut s);
+    assert!(!s.is_finished());
+    let deadline = s.poll_timeout().expect("shutdown deadline");
+    s.handle_timeout(deadline).unwrap();
+    assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(0)));
+    assert!(s.is_finished());
+    assert_eq!(s.poll_timeout(), None);
+}
