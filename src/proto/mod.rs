@@ -50,6 +50,10 @@
 //!   window (stream: our INITIAL_WINDOW_SIZE; connection:
 //!   `connection_window_size`); padding is released at once; what a stream
 //!   held unreleased when it closes goes back to the connection window.
+//! - Shutdown: [`Connection::go_away`] sends one GOAWAY with the last peer
+//!   stream seen; [`Connection::go_away_graceful`] does the two-step
+//!   shutdown of §6.8 (2^31-1 + PING, then the real last id).
+//! - HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) is [`Connection::upgrade`].
 //! - A GOAWAY received with an error code is treated like NO_ERROR here (the
 //!   peer closes the socket); streams above its last id are reported as
 //!   `Reset { code: REFUSED_STREAM, remote: true }`.
