@@ -245,6 +245,42 @@ fn h2_client_reset_mid_body_server_survives() {
     });
 }
 
+/// RFC 9113 §6.4: the client resets an `/echo` stream halfway through its
+/// upload; the server drops that stream only and goes on serving.
+#[test]
+fn h2_client_reset_mid_upload_server_survives() {
+    let server = TestServer::start();
+    tokio_run(async {
+        let mut client = connect(&server, &h2::client::Builder::new()).await;
+        {
+            let mut c = client.clone().ready().await.expect("ready");
+            let (resp, mut send) = c
+                .send_request(request(&server, Method::POST, "/echo"), false)
+                .expect("send_request");
+            let resp = resp.await.expect("response headers");
+            assert_eq!(resp.status(), StatusCode::OK);
+            let mut body = resp.into_body();
+            let chunk = Bytes::from(support::test_body(100_000));
+            send.reserve_capacity(chunk.len());
+            let cap = std::future::poll_fn(|cx| send.poll_capacity(cx))
+                .await
+                .expect("open")
+                .expect("capacity");
+            send.send_data(chunk.slice(..cap.min(chunk.len())), false)
+                .expect("send_data");
+            // Some of it comes back, then we give up on the stream.
+            let first = body.data().await.expect("echoed data").expect("chunk");
+            assert!(!first.is_empty());
+            send.send_reset(h2::Reason::CANCEL);
+        }
+        for _ in 0..3 {
+            let (status, body, _) = get(&mut client, request(&server, Method::GET, "/")).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(body, demo_server::HELLO);
+        }
+    });
+}
+
 /// RFC 9113 §8.4: the h2 client (push enabled) gets the PUSH_PROMISE for
 /// `/pushed.css` and its response.
 #[test]

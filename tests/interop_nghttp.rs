@@ -45,6 +45,36 @@ fn nghttp_post_echo_returns_the_body() {
     );
 }
 
+/// Both directions under tiny windows: nghttp advertises 1 KiB stream
+/// windows (`-w 10`, SETTINGS_INITIAL_WINDOW_SIZE, RFC 9113 §6.9.2) and a
+/// 64 KiB connection window, and uploads 3 MB to `/echo`.
+#[test]
+fn nghttp_post_echo_with_1_kib_windows() {
+    let Some(bin) = tool("nghttp") else { return };
+    let server = TestServer::start();
+    let dir = TempDir::new("nghttp-small");
+    let data = support::test_body(3_000_000);
+    let file = dir.write("post.bin", &data);
+    let out = nghttp(
+        &bin,
+        &[
+            "-w",
+            "10",
+            "-W",
+            "16",
+            "-d",
+            file.to_str().unwrap(),
+            &server.url("/echo"),
+        ],
+    );
+    assert!(
+        out.stdout == data,
+        "echoed {} bytes, sent {}",
+        out.stdout.len(),
+        data.len()
+    );
+}
+
 /// RFC 9113 §8.4: nghttp enables push by default; `/push` must arrive as a
 /// PUSH_PROMISE on stream 1 promising stream 2, then the pushed response.
 #[test]

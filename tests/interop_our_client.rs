@@ -309,3 +309,31 @@ fn our_client_against_our_server_all_routes() {
         assert_eq!(&ex.body[..], demo_server::HELLO);
     }
 }
+
+/// `--threads 2`: the library's `Listener` with two arbiters; eight
+/// connections at once, each with a few streams, all answered.
+#[test]
+fn our_client_against_our_server_with_two_threads() {
+    let server = TestServer::start_threads(2);
+    let a = server.addr;
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let jobs = vec![
+                    Job::get(uri(a, "/")),
+                    Job::get(uri(a, "/bytes/300000")),
+                    Job::get(uri(a, "/trailers")),
+                ];
+                fetch(a, jobs, Options::default(), LIMIT)
+            })
+        })
+        .collect();
+    for c in clients {
+        let got = c.join().expect("client thread");
+        assert_eq!(got.len(), 3);
+        got.iter().for_each(ok);
+        assert_eq!(&got[0].body[..], demo_server::HELLO);
+        assert_eq!(got[1].body.len(), 300_000);
+        assert!(got[2].trailers.is_some());
+    }
+}

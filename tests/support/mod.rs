@@ -174,19 +174,29 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> Self {
+        Self::start_threads(1)
+    }
+
+    /// With `threads > 1` the server runs the library's `Listener` (one
+    /// arbiter per thread), as `examples/server --threads N` does.
+    pub fn start_threads(threads: usize) -> Self {
         init_tracing();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runner = actix::System::new();
-            let started = runner.block_on(async {
-                demo_server::serve(([127, 0, 0, 1], 0).into(), 1)
-                    .await
-                    .map(|serving| (serving.addr, actix::System::current()))
+            let started = runner.block_on(async move {
+                demo_server::serve(([127, 0, 0, 1], 0).into(), threads).await
             });
-            let ok = started.is_ok();
-            let _ = tx.send(started);
-            if ok {
-                let _ = runner.run();
+            match started {
+                Ok(serving) => {
+                    let _ = tx.send(Ok((serving.addr, actix::System::current())));
+                    let _ = runner.run();
+                    // The listener's arbiters live until the system stops.
+                    drop(serving);
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
             }
         });
         let (addr, system) = rx
