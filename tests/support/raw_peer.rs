@@ -441,7 +441,10 @@ impl Peer {
                     return Ok(f);
                 }
                 Ok(None) => {}
-                Err(e) => panic!("the server sent a malformed frame: {e}; log {:?}", self.log),
+                Err(e) => panic!(
+                    "the server sent a malformed frame: {e}; log {:?}",
+                    self.tail()
+                ),
             }
             if self.closed {
                 return Err(Closed::Eof);
@@ -507,7 +510,7 @@ impl Peer {
             match self.recv_within(left) {
                 Ok(f) if pred(&f) => return f,
                 Ok(_) => {}
-                Err(c) => panic!("expected {what}, got {c:?}; frames seen: {:?}", self.log),
+                Err(c) => panic!("expected {what}, got {c:?}; frames seen: {:?}", self.tail()),
             }
         }
     }
@@ -522,7 +525,7 @@ impl Peer {
             code,
             "GOAWAY code (debug data {:?}); frames seen: {:?}",
             String::from_utf8_lossy(&g.debug_data),
-            self.log
+            self.tail()
         );
         self.expect_connection_closed();
         g
@@ -540,7 +543,7 @@ impl Peer {
                 Err(Closed::Timeout) => {
                     panic!(
                         "connection still open after {TIMEOUT:?}; frames: {:?}",
-                        self.log
+                        self.tail()
                     )
                 }
             }
@@ -555,13 +558,14 @@ impl Peer {
         );
         match f {
             Frame::RstStream(r) => assert_eq!(
-                r.error_code, code,
+                r.error_code,
+                code,
                 "RST_STREAM code on {stream}; frames: {:?}",
-                self.log
+                self.tail()
             ),
             other => panic!(
                 "expected RST_STREAM {code:?} on {stream}, got {other:?}; frames: {:?}",
-                self.log
+                self.tail()
             ),
         }
     }
@@ -576,11 +580,11 @@ impl Peer {
         );
         match f {
             Frame::RstStream(r) => {
-                assert_eq!(r.error_code, code, "frames: {:?}", self.log);
+                assert_eq!(r.error_code, code, "frames: {:?}", self.tail());
                 false
             }
             Frame::GoAway(g) => {
-                assert_eq!(g.error_code, code, "frames: {:?}", self.log);
+                assert_eq!(g.error_code, code, "frames: {:?}", self.tail());
                 self.expect_connection_closed();
                 true
             }
@@ -596,7 +600,7 @@ impl Peer {
         );
         match f {
             Frame::Ping(p) => assert_eq!(p.payload, payload, "PING ACK payload"),
-            other => panic!("expected PING ACK, got {other:?}; frames {:?}", self.log),
+            other => panic!("expected PING ACK, got {other:?}; frames {:?}", self.tail()),
         }
     }
 
@@ -607,10 +611,10 @@ impl Peer {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.recv_within(left) {
-                Ok(f) if pred(&f) => panic!("unexpected {what}: {f:?}; frames {:?}", self.log),
+                Ok(f) if pred(&f) => panic!("unexpected {what}: {f:?}; frames {:?}", self.tail()),
                 Ok(_) => {}
                 Err(Closed::Timeout) => return,
-                Err(Closed::Eof) => panic!("connection closed; frames {:?}", self.log),
+                Err(Closed::Eof) => panic!("connection closed; frames {:?}", self.tail()),
             }
         }
     }
@@ -634,7 +638,7 @@ impl Peer {
             let left = deadline.saturating_duration_since(Instant::now());
             let f = match self.recv_within(left) {
                 Ok(f) => f,
-                Err(c) => panic!("response on {stream}: {c:?}; frames {:?}", self.log),
+                Err(c) => panic!("response on {stream}: {c:?}; frames {:?}", self.tail()),
             };
             let end = match &f {
                 Frame::Headers(h) if h.stream_id.0 == stream => {
@@ -658,14 +662,15 @@ impl Peer {
                 Frame::RstStream(r) if r.stream_id.0 == stream => {
                     panic!(
                         "stream {stream} reset: {:?}; frames {:?}",
-                        r.error_code, self.log
+                        r.error_code,
+                        self.tail()
                     )
                 }
-                Frame::GoAway(g) => panic!("GOAWAY {:?}; frames {:?}", g.error_code, self.log),
+                Frame::GoAway(g) => panic!("GOAWAY {:?}; frames {:?}", g.error_code, self.tail()),
                 _ => false,
             };
             if end {
-                let status = status.unwrap_or_else(|| panic!("no :status; {:?}", self.log));
+                let status = status.unwrap_or_else(|| panic!("no :status; {:?}", self.tail()));
                 return (status, body);
             }
         }
@@ -697,6 +702,13 @@ impl Peer {
             .find(|(id, _)| id.0 == stream)
             .and_then(|(_, fields)| fields.iter().find(|f| &f.name[..] == b":status"))
             .and_then(|f| std::str::from_utf8(&f.value).ok()?.parse().ok())
+    }
+}
+
+impl Peer {
+    /// The last frames received, for failure messages.
+    pub fn tail(&self) -> &[String] {
+        &self.log[self.log.len().saturating_sub(24)..]
     }
 }
 
