@@ -338,6 +338,18 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                             Ok(frame) => c.proto.recv_frame(frame),
                             Err(malformed) => c.proto.recv_malformed(malformed),
                         };
+                        // Control frames the peer asked for (PING and
+                        // SETTINGS ACKs, RST_STREAMs) go to the write buffer
+                        // as they appear while it has room: the protocol's
+                        // flood limits (§10.5) count answers that cannot be
+                        // written, not a burst read in one turn.
+                        if c.proto.has_pending_control() && c.wbuf.len() < c.limits.max_write_buffer
+                        {
+                            c.pull_transmit();
+                            if let Some(w) = &c.writer_waker {
+                                w.wake_by_ref();
+                            }
+                        }
                         c.kick();
                         Some(r)
                     }

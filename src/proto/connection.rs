@@ -1616,6 +1616,13 @@ impl Connection {
     }
 
     /// True when `poll_transmit` has something to write.
+    /// True when control frames (ACKs, RST_STREAM, WINDOW_UPDATE, GOAWAY)
+    /// wait to be written: cheaper than [`Connection::wants_transmit`], for
+    /// a caller that moves them to its write buffer as they appear.
+    pub fn has_pending_control(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     pub fn wants_transmit(&self) -> bool {
         if !self.pending.is_empty() {
             return true;
