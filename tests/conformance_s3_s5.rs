@@ -593,3 +593,55 @@ fn s5_4_peer_closing_mid_response_leaves_the_server_healthy() {
     }
     s.assert_healthy();
 }
+
+#[test]
+fn s5_1_continuation_on_half_closed_remote_is_protocol_error() {
+    // §6.10: a CONTINUATION must follow a field block frame without
+    // END_HEADERS; anywhere else it is a connection error PROTOCOL_ERROR.
+    let s = ConfServer::start();
+    let mut p = half_closed_remote(&s);
+    p.send(continuation(1, &lit(b"x-late", b"1"), true));
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}
+
+#[test]
+fn s5_1_headers_after_our_rst_stream_is_stream_closed() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut f = get_fields("/echo");
+    f[0].1 = "POST".into();
+    p.send_headers(1, &f, false);
+    p.send(rst(1, ErrorCode::CANCEL));
+    p.send(headers_frame(
+        1,
+        &lit_block(&[("x-trailer", "1")]),
+        true,
+        true,
+    ));
+    p.expect_stream_or_conn_error(1, ErrorCode::STREAM_CLOSED);
+    s.assert_healthy();
+}
+
+#[test]
+fn s5_1_continuation_after_our_rst_stream_is_protocol_error() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut f = get_fields("/echo");
+    f[0].1 = "POST".into();
+    p.send_headers(1, &f, false);
+    p.send(rst(1, ErrorCode::CANCEL));
+    p.send(continuation(1, &lit(b"x-late", b"1"), true));
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}
+
+#[test]
+fn s5_1_continuation_on_closed_stream_is_protocol_error() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.get_ok(1);
+    p.send(continuation(1, &lit(b"x-late", b"1"), true));
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}

@@ -604,3 +604,102 @@ fn s6_10_frame_interleaved_in_field_block_is_connection_error_protocol() {
     p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
     s.assert_healthy();
 }
+
+#[test]
+fn s6_5_3_last_value_of_a_repeated_setting_wins() {
+    // §6.5.3: the values are processed in order; INITIAL_WINDOW_SIZE 100
+    // then 1: the server may send 1 byte.
+    let s = ConfServer::start();
+    let mut p = s.connect();
+    p.handshake_with(&[
+        Setting::InitialWindowSize(100),
+        Setting::InitialWindowSize(1),
+    ]);
+    p.send_get(1, "/bytes/1000");
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while let Ok(f) = p.recv_within(deadline.saturating_duration_since(Instant::now())) {
+        if let Frame::Data(d) = f {
+            got += d.data.len();
+        }
+    }
+    assert_eq!(got, 1);
+}
+
+#[test]
+fn s6_9_2_initial_window_size_decrease_can_make_a_window_negative() {
+    // §6.9.2: window 3, 3 bytes received, INITIAL_WINDOW_SIZE 2 makes the
+    // stream window -1; a WINDOW_UPDATE of 2 lets exactly 1 byte through.
+    let s = ConfServer::start();
+    let mut p = s.connect();
+    p.handshake_with(&[Setting::InitialWindowSize(3)]);
+    p.send_get(1, "/bytes/1000");
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while let Ok(f) = p.recv_within(deadline.saturating_duration_since(Instant::now())) {
+        if let Frame::Data(d) = f {
+            got += d.data.len();
+        }
+    }
+    assert_eq!(got, 3);
+    p.send(settings(&[Setting::InitialWindowSize(2)]));
+    p.expect(|f| matches!(f, Frame::Settings(st) if st.ack), "ACK");
+    p.send(window_update(1, 2));
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while let Ok(f) = p.recv_within(deadline.saturating_duration_since(Instant::now())) {
+        if let Frame::Data(d) = f {
+            got += d.data.len();
+        }
+    }
+    assert_eq!(got, 4);
+}
+
+#[test]
+fn s6_10_continuation_after_continuation_with_end_headers_is_protocol_error() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let block = p.encode(&get_fields("/"));
+    let (a, b) = block.split_at(block.len() / 2);
+    p.send_all([
+        headers_frame(1, a, true, false),
+        continuation(1, b, true),
+        continuation(1, &lit(b"x-late", b"1"), true),
+    ]);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}
+
+#[test]
+fn s6_10_continuation_after_data_is_protocol_error() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    post_echo(&mut p, 1);
+    p.send(data(1, b"x", false));
+    p.send(continuation(1, &lit(b"x-late", b"1"), true));
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}
+
+#[test]
+fn s6_6_push_promise_from_a_client_is_connection_error_protocol() {
+    // §8.4: a client cannot push; a server receiving PUSH_PROMISE treats it
+    // as a connection error PROTOCOL_ERROR.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    post_echo(&mut p, 1);
+    let mut payload = vec![0, 0, 0, 2];
+    payload.extend(lit_block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "localhost"),
+        (":path", "/x"),
+    ]));
+    p.send_raw(&raw_frame(
+        kind::PUSH_PROMISE,
+        flags::END_HEADERS,
+        1,
+        &payload,
+    ));
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}

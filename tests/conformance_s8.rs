@@ -399,3 +399,67 @@ fn s8_1_response_is_well_formed() {
     }
     assert!(p.log.iter().any(|l| l.starts_with("DATA")));
 }
+
+#[test]
+fn s8_4_server_push_reaches_a_client_that_allows_it() {
+    use h2actor::frame::Frame;
+    let s = ConfServer::start();
+    let mut p = s.peer(); // SETTINGS_ENABLE_PUSH defaults to 1
+    p.send_headers(1, &get_fields("/push"), true);
+    // §8.4: the PUSH_PROMISE comes on the request stream, before the page,
+    // with an even promised id.
+    let f = p.expect(
+        |f| matches!(f, Frame::PushPromise(_) | Frame::Headers(_)),
+        "PUSH_PROMISE",
+    );
+    let Frame::PushPromise(pp) = f else {
+        panic!("response before the PUSH_PROMISE: {f:?}")
+    };
+    assert_eq!(pp.stream_id.0, 1);
+    let promised = pp.promised_id.0;
+    assert!(promised % 2 == 0 && promised > 0);
+    let (status, page) = p.response(1);
+    assert_eq!(status, 200);
+    assert!(!page.is_empty());
+    let (status, css) = p.response(promised);
+    assert_eq!(status, 200);
+    assert_eq!(&css[..], b"body { color: green }\n");
+}
+
+#[test]
+fn s8_4_no_push_to_a_client_that_disabled_it() {
+    use h2actor::frame::Setting;
+    let s = ConfServer::start();
+    let mut p = s.connect();
+    p.handshake_with(&[Setting::EnablePush(false)]);
+    p.send_headers(1, &get_fields("/push"), true);
+    let (status, _) = p.response(1);
+    assert_eq!(status, 200);
+    assert!(
+        p.log.iter().all(|l| !l.contains("PushPromise")),
+        "{:?}",
+        p.log
+    );
+}
+
+#[test]
+fn rfc9110_9_3_2_head_response_has_no_content() {
+    // HEAD: the server must not send content (RFC 9110 §9.3.2), and its
+    // content-length (if any) describes the GET response.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send(headers_frame(
+        1,
+        &lit_block(&[
+            (":method", "HEAD"),
+            (":scheme", "http"),
+            (":authority", "localhost"),
+            (":path", "/"),
+        ]),
+        true,
+        true,
+    ));
+    let (_, body) = p.response(1);
+    assert!(body.is_empty(), "{} body bytes", body.len());
+    p.get_ok(3);
+}

@@ -12,6 +12,7 @@
 //! | `POST /echo` | the request body streamed back as it arrives |
 //! | `GET /push` | a small HTML page, plus `/pushed.css` pushed when the client allows push |
 //! | `GET /trailers` | a short body, then the trailer field `x-trailer-test: ok` |
+//! | `HEAD /` (any `HEAD`) | the headers of `GET /` (404 for other paths), no content |
 //! | anything else | 404 |
 //!
 //! Backpressure: connections are built with `auto_release(false)`, so the
@@ -131,6 +132,18 @@ impl DemoConnection {
         let path = req.uri().path();
         tracing::debug!(%id, method = %req.method(), path, "request");
         match (req.method(), path) {
+            // RFC 9110 §9.3.2: a HEAD response has the GET response's
+            // header fields and no content.
+            (&Method::HEAD, _) => {
+                let head = match path {
+                    "/" => response(StatusCode::OK, "text/plain", Some(HELLO.len() as u64)),
+                    _ => response(StatusCode::NOT_FOUND, "text/plain", None),
+                };
+                stream.do_send(SendHeaders {
+                    head,
+                    end_stream: true,
+                });
+            }
             (&Method::GET, "/") => respond_fixed(
                 &stream,
                 StatusCode::OK,

@@ -337,6 +337,9 @@ pub struct Peer {
     pub log: Vec<String>,
     /// Write errors seen (the server may close while we write).
     pub write_errors: usize,
+    /// DATA received per stream, and whether the stream ended (END_STREAM
+    /// on HEADERS or DATA), whoever read the frame.
+    bodies: std::collections::HashMap<u32, (Vec<u8>, bool)>,
     closed: bool,
 }
 
@@ -355,6 +358,7 @@ impl Peer {
             server_settings: Vec::new(),
             log: Vec::new(),
             write_errors: 0,
+            bodies: Default::default(),
             closed: false,
         }
     }
@@ -438,6 +442,7 @@ impl Peer {
                 Ok(Some(f)) => {
                     self.log.push(describe(&f));
                     self.track_block(&f);
+                    self.track_body(&f);
                     return Ok(f);
                 }
                 Ok(None) => {}
@@ -469,6 +474,20 @@ impl Peer {
 
     pub fn recv(&mut self) -> Result<Frame, Closed> {
         self.recv_within(TIMEOUT)
+    }
+
+    fn track_body(&mut self, f: &Frame) {
+        match f {
+            Frame::Headers(h) => {
+                self.bodies.entry(h.stream_id.0).or_default().1 |= h.end_stream;
+            }
+            Frame::Data(d) => {
+                let e = self.bodies.entry(d.stream_id.0).or_default();
+                e.0.extend_from_slice(&d.data);
+                e.1 |= d.end_stream;
+            }
+            _ => {}
+        }
     }
 
     /// Decodes server field blocks as they arrive (HPACK state stays in sync).
@@ -631,33 +650,30 @@ impl Peer {
     /// END_STREAM; fails on RST_STREAM/GOAWAY). Received DATA is given back
     /// to the connection and stream windows at once (WINDOW_UPDATE).
     pub fn response(&mut self, stream: u32) -> (u16, Vec<u8>) {
-        let mut body = Vec::new();
-        let mut status = None;
         let deadline = Instant::now() + TIMEOUT;
         loop {
+            if self.bodies.get(&stream).is_some_and(|b| b.1) {
+                let status = self
+                    .status_of(stream)
+                    .unwrap_or_else(|| panic!("no :status on {stream}; {:?}", self.tail()));
+                let body = self.bodies.remove(&stream).unwrap_or_default().0;
+                return (status, body);
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             let f = match self.recv_within(left) {
                 Ok(f) => f,
                 Err(c) => panic!("response on {stream}: {c:?}; frames {:?}", self.tail()),
             };
-            let end = match &f {
-                Frame::Headers(h) if h.stream_id.0 == stream => {
-                    if status.is_none() {
-                        status = self.status_of(stream);
-                    }
-                    h.end_stream
-                }
-                Frame::Data(d) if d.stream_id.0 == stream => {
-                    body.extend_from_slice(&d.data);
+            match &f {
+                Frame::Data(d) => {
                     // Consume as we go: give the bytes back to the windows.
                     let n = d.flow_len();
                     if n > 0 {
                         self.send(window_update(0, n));
                         if !d.end_stream {
-                            self.send(window_update(stream, n));
+                            self.send(window_update(d.stream_id.0, n));
                         }
                     }
-                    d.end_stream
                 }
                 Frame::RstStream(r) if r.stream_id.0 == stream => {
                     panic!(
@@ -667,11 +683,7 @@ impl Peer {
                     )
                 }
                 Frame::GoAway(g) => panic!("GOAWAY {:?}; frames {:?}", g.error_code, self.tail()),
-                _ => false,
-            };
-            if end {
-                let status = status.unwrap_or_else(|| panic!("no :status; {:?}", self.tail()));
-                return (status, body);
+                _ => {}
             }
         }
     }
