@@ -311,6 +311,7 @@ fn slow_reader_keeps_the_servers_write_buffer_bounded() {
     }
     std::thread::sleep(Duration::from_millis(800));
     let stats = s.stats(0).expect("stats");
+    eprintln!("slow reader, 4 streams of 200 MB: {stats:?}");
     // Builder::max_write_buffer (256 KiB) plus one frame at most.
     assert!(
         stats.write_buffer_high_water <= (256 << 10) + 16_384 + 9 + 4096,
@@ -363,5 +364,109 @@ fn non_reading_peer_uploading_a_whole_window_is_bounded() {
     assert!(stats.pending_sends <= 1, "{stats:?}");
     p.assert_alive();
     drop(p);
+    s.assert_healthy();
+}
+
+#[test]
+fn s10_5_1_hpack_bomb_is_refused_without_decoding_it_all() {
+    // One ~4 KB field inserted in the dynamic table, then referenced 2,000
+    // times (1 byte each): an 8 MB header list from a 2 KB block. Refused
+    // by SETTINGS_MAX_HEADER_LIST_SIZE (431 or REFUSED_STREAM); the
+    // connection goes on.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut block = lit_block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "localhost"),
+        (":path", "/"),
+    ]);
+    // Literal with incremental indexing, new name: x-bomb: 'b' x 4000.
+    block.push(0x40);
+    let mut b = BytesMut::new();
+    h2actor::hpack::integer::encode(&mut b, 7, 0, 6);
+    b.extend_from_slice(b"x-bomb");
+    h2actor::hpack::integer::encode(&mut b, 7, 0, 4000);
+    b.extend_from_slice(&[b'b'; 4000]);
+    block.extend_from_slice(&b);
+    block.extend(std::iter::repeat_n(0xbe, 2000)); // index 62 = x-bomb
+    let chunks: Vec<&[u8]> = block.chunks(16_384).collect();
+    let mut frames = vec![headers_frame(1, chunks[0], true, chunks.len() == 1)];
+    for (i, c) in chunks.iter().enumerate().skip(1) {
+        frames.push(continuation(1, c, i == chunks.len() - 1));
+    }
+    p.send_all(frames);
+    let f = p.expect(
+        |f| {
+            matches!(f, Frame::Headers(h) if h.stream_id.0 == 1)
+                || matches!(f, Frame::RstStream(r) if r.stream_id.0 == 1)
+                || is_goaway(f)
+        },
+        "431 or RST_STREAM on 1",
+    );
+    match f {
+        Frame::Headers(_) => assert_eq!(p.status_of(1), Some(431)),
+        Frame::RstStream(r) => assert_eq!(r.error_code, ErrorCode::REFUSED_STREAM),
+        other => panic!("connection error for an HPACK bomb: {other:?}"),
+    }
+    // The table stays in sync: x-bomb is entry 62 on the server too. The
+    // next request refers to it once (a 4 KB field, under the limit).
+    let mut next = lit_block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "localhost"),
+        (":path", "/"),
+    ]);
+    next.push(0xbe);
+    p.send(headers_frame(3, &next, true, true));
+    assert_eq!(p.response(3).0, 200);
+    s.assert_healthy();
+}
+
+#[test]
+fn s10_5_provoked_resets_without_reading_stay_bounded() {
+    // 20,000 malformed requests (each answered with RST_STREAM) written
+    // without reading: the answers wait in the socket and a bounded write
+    // buffer; past that the server ends the connection (ENHANCE_YOUR_CALM).
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let bad = lit_block(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":path", "/"),
+        ("X-Upper", "1"),
+    ]);
+    let flood = encode_all((0..20_000u32).map(|i| headers_frame(2 * i + 1, &bad, true, true)));
+    p.send_raw(&flood);
+    std::thread::sleep(Duration::from_millis(300));
+    let stats = s.stats(0).expect("stats");
+    assert!(
+        stats.write_buffer_high_water <= (256 << 10) + 16_384 + 9 + 4096,
+        "{stats:?}"
+    );
+    // Everything answered, or a clean ENHANCE_YOUR_CALM.
+    let mut resets = 0;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match p.recv_within(deadline.saturating_duration_since(Instant::now())) {
+            Ok(Frame::RstStream(r)) => {
+                assert_eq!(r.error_code, ErrorCode::PROTOCOL_ERROR);
+                resets += 1;
+                if resets == 20_000 {
+                    eprintln!("all 20,000 resets delivered; {stats:?}");
+                    p.assert_alive();
+                    break;
+                }
+            }
+            Ok(Frame::GoAway(g)) => {
+                eprintln!("GOAWAY after {resets} resets; {stats:?}");
+                assert_eq!(g.error_code, ErrorCode::ENHANCE_YOUR_CALM);
+                p.expect_connection_closed();
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => panic!("{e:?} after {resets} resets"),
+        }
+    }
     s.assert_healthy();
 }

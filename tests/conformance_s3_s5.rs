@@ -645,3 +645,20 @@ fn s5_1_continuation_on_closed_stream_is_protocol_error() {
     p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
     s.assert_healthy();
 }
+
+#[test]
+fn s5_4_1_goaway_reaches_the_peer_despite_unread_input() {
+    // A connection error followed at once by 1 MB the server will never
+    // process: closing with unread input would send a TCP RST that can
+    // destroy the GOAWAY in flight; the server drains first (lingering
+    // close), so the GOAWAY arrives.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut bytes = raw_frame(kind::PING, 0, 1, b"12345678"); // PROTOCOL_ERROR
+    for _ in 0..64 {
+        bytes.extend(raw_frame(0xee, 0, 0, &[0u8; 16_000]));
+    }
+    p.send_raw(&bytes);
+    p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+    s.assert_healthy();
+}
