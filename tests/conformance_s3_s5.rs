@@ -491,10 +491,16 @@ fn s5_1_2_streams_above_max_concurrent_streams_are_refused() {
         "SETTINGS ACK",
     );
     let mut frames = Vec::new();
-    for i in 0..=max {
+    for i in 0..max {
         let block = p.encode(&get_fields("/bytes/10"));
         frames.push(headers_frame(2 * i + 1, &block, true, true));
     }
+    // The refused request inserts a new entry in the HPACK tables: the
+    // server must still decode its block (§4.3) to stay in sync.
+    let mut refused = get_fields("/bytes/10");
+    refused.push(("x-refused".into(), "yes".into()));
+    let block = p.encode(&refused);
+    frames.push(headers_frame(2 * max + 1, &block, true, true));
     p.send_all(frames);
     let over = 2 * max + 1;
     p.expect_rst(over, ErrorCode::REFUSED_STREAM);
@@ -502,7 +508,9 @@ fn s5_1_2_streams_above_max_concurrent_streams_are_refused() {
     // Closing one stream frees a slot.
     p.send(rst(1, ErrorCode::CANCEL));
     p.send(window_update(0, 1 << 20));
-    p.send_headers(over + 2, &get_fields("/"), true);
+    let mut next = get_fields("/");
+    next.push(("x-refused".into(), "yes".into())); // now an index reference
+    p.send_headers(over + 2, &next, true);
     p.send(window_update(over + 2, 1 << 20));
     let (status, _) = p.response(over + 2);
     assert_eq!(status, 200);
@@ -661,4 +669,101 @@ fn s5_4_1_goaway_reaches_the_peer_despite_unread_input() {
     p.send_raw(&bytes);
     p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
     s.assert_healthy();
+}
+
+#[test]
+fn s5_1_frames_in_flight_after_our_stream_error_are_processed_minimally() {
+    // §5.1 "closed": after the server resets a stream (here: a malformed
+    // request), frames the client sent before seeing the RST_STREAM are
+    // discarded, but HEADERS still update HPACK state and DATA still counts
+    // toward the connection window. Everything is sent in one batch, as a
+    // client that has not read the RST_STREAM yet would.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut bad = get_fields("/echo");
+    bad[0].1 = "POST".into();
+    bad.push(("X-Upper".into(), "1".into()));
+    let bad_block = lit_block(
+        &bad.iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let mut frames = vec![headers_frame(1, &bad_block, false, true)];
+    for _ in 0..8 {
+        frames.push(data(1, &[0u8; 16_384], false));
+    }
+    // Trailers encoded with indexing: they add an entry to both tables.
+    let fields = vec![("x-in-flight".to_string(), "indexed".to_string())];
+    let trailers = p.encode(&fields);
+    frames.push(headers_frame(1, &trailers, true, true));
+    // The next request refers to that entry by index.
+    let mut get = get_fields("/");
+    get.extend(fields);
+    let get_block = p.encode(&get);
+    frames.push(headers_frame(3, &get_block, true, true));
+    p.send_all(frames);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+    let (status, _) = p.response(3);
+    assert_eq!(status, 200);
+    p.assert_alive();
+    s.assert_healthy();
+}
+
+#[test]
+fn s7_unknown_error_code_in_rst_stream_is_accepted() {
+    // §7: unknown error codes MUST NOT trigger any special behavior.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send_get(1, "/bytes/10000000");
+    p.expect(
+        |f| matches!(f, Frame::Headers(h) if h.stream_id.0 == 1),
+        "HEADERS",
+    );
+    p.send(rst(1, ErrorCode(0xdead_beef)));
+    p.send(window_update(0, 1 << 20));
+    p.get_ok(3);
+    s.assert_healthy();
+}
+
+#[test]
+fn s7_unknown_error_code_in_goaway_is_accepted() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send_get(1, "/");
+    p.send(goaway(1, ErrorCode(0x1234)));
+    // The request sent before the GOAWAY is still answered, or the server
+    // closes: never an error of its own.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match p.recv_within(deadline.saturating_duration_since(std::time::Instant::now())) {
+            Ok(Frame::GoAway(g)) => assert_eq!(g.error_code, ErrorCode::NO_ERROR),
+            Ok(Frame::RstStream(r)) => panic!("{r:?}"),
+            Ok(_) => {}
+            Err(Closed::Eof) => break,
+            Err(Closed::Timeout) => break, // still open: fine too
+        }
+    }
+    s.assert_healthy();
+}
+
+#[test]
+fn s6_1_nonzero_padding_is_accepted() {
+    // §6.1: a receiver is not obligated to verify padding (it MAY treat
+    // non-zero padding as PROTOCOL_ERROR); we do not check it.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let mut f = get_fields("/echo");
+    f[0].1 = "POST".into();
+    p.send_headers(1, &f, false);
+    let mut payload = vec![2u8];
+    payload.extend_from_slice(b"ok");
+    payload.extend_from_slice(&[0xff, 0xff]);
+    p.send_raw(&raw_frame(
+        kind::DATA,
+        flags::PADDED | flags::END_STREAM,
+        1,
+        &payload,
+    ));
+    let (status, body) = p.response(1);
+    assert_eq!((status, &body[..]), (200, &b"ok"[..]));
 }

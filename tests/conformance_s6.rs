@@ -703,3 +703,24 @@ fn s6_6_push_promise_from_a_client_is_connection_error_protocol() {
     p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
     s.assert_healthy();
 }
+
+#[test]
+fn s6_9_2_initial_window_size_increase_resumes_blocked_streams() {
+    let s = ConfServer::start();
+    let mut p = s.connect();
+    p.handshake_with(&[Setting::InitialWindowSize(0)]);
+    p.send_get(1, "/bytes/1000");
+    p.expect(
+        |f| matches!(f, Frame::Headers(h) if h.stream_id.0 == 1),
+        "HEADERS",
+    );
+    p.send(settings(&[Setting::InitialWindowSize(100)]));
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_millis(300);
+    while let Ok(f) = p.recv_within(deadline.saturating_duration_since(Instant::now())) {
+        if let Frame::Data(d) = f {
+            got += d.data.len();
+        }
+    }
+    assert_eq!(got, 100);
+}

@@ -463,3 +463,62 @@ fn rfc9110_9_3_2_head_response_has_no_content() {
     assert!(body.is_empty(), "{} body bytes", body.len());
     p.get_ok(3);
 }
+
+#[test]
+fn s5_1_2_no_push_when_the_client_allows_no_concurrent_streams() {
+    // §5.1.2: SETTINGS_MAX_CONCURRENT_STREAMS 0 from the client: the server
+    // may not open (push) any stream; the page comes alone.
+    use h2actor::frame::Setting;
+    let s = ConfServer::start();
+    let mut p = s.connect();
+    p.handshake_with(&[Setting::MaxConcurrentStreams(0)]);
+    p.expect(
+        |f| matches!(f, h2actor::frame::Frame::Settings(st) if st.ack),
+        "ACK",
+    );
+    p.send_headers(1, &get_fields("/push"), true);
+    let (status, _) = p.response(1);
+    assert_eq!(status, 200);
+    assert!(
+        p.log.iter().all(|l| !l.contains("PushPromise")),
+        "{:?}",
+        p.log
+    );
+}
+
+#[test]
+fn s8_3_1_path_not_starting_with_slash_is_malformed() {
+    // §8.3.1: :path is the path and query of the target URI (origin-form,
+    // RFC 9112 §3.2.1): it starts with '/', or is '*' for OPTIONS.
+    assert_malformed(&[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "localhost"),
+        (":path", "no-slash"),
+    ]);
+}
+
+#[test]
+fn s8_3_1_options_asterisk_is_allowed() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send(headers_frame(
+        1,
+        &lit_block(&[
+            (":method", "OPTIONS"),
+            (":scheme", "http"),
+            (":authority", "localhost"),
+            (":path", "*"),
+        ]),
+        true,
+        true,
+    ));
+    let (status, _) = p.response(1); // 404 from the demo server: not reset
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn s8_3_1_host_differing_from_authority() {
+    // §8.3.1: a server SHOULD treat it as malformed.
+    assert_malformed(&get_with(&[("host", "elsewhere.example")]));
+}
