@@ -7,7 +7,7 @@
 //!
 //! Same answers as the demo server for the benchmarked routes: `GET /` ->
 //! 200 `text/plain` `hello world\n`, `GET /bytes/N` -> N bytes sent under
-//! flow control in ~16 KiB chunks; anything else 404. For fairness with
+//! flow control in ~64 KiB chunks (as the demo server); anything else 404. For fairness with
 //! the single-threaded actix arbiter of `examples/server` it runs on a tokio
 //! multi-thread runtime with ONE worker thread (the accept loop and every
 //! connection share it), and binds with the same backlog of 1024.
@@ -19,7 +19,7 @@ use h2::server::SendResponse;
 use http::{Request, Response, StatusCode};
 
 const HELLO: &[u8] = b"hello world\n";
-const CHUNK: usize = 26 * 630;
+const CHUNK: usize = 26 * 2520;
 const MAX_BYTES: u64 = 1 << 30;
 
 fn main() {
