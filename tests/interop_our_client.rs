@@ -337,3 +337,41 @@ fn our_client_against_our_server_with_two_threads() {
         assert!(got[2].trailers.is_some());
     }
 }
+
+/// RFC 9113 §8.4 from the client side against nghttpd: `-p/=/style.css`
+/// pushes the stylesheet with the page; our client collects it.
+#[test]
+fn our_client_receives_push_from_nghttpd() {
+    let Some(nghttpd) = tool("nghttpd") else {
+        return;
+    };
+    let dir = TempDir::new("nghttpd-push");
+    dir.write("index.html", demo_server::HELLO);
+    dir.write("style.css", demo_server::PUSHED_CSS);
+    let port = support::free_port();
+    let _server = ChildGuard(
+        Command::new(nghttpd)
+            .args(["--no-tls", "-a", "127.0.0.1", "-p/=/style.css", "-d"])
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nghttpd"),
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    support::wait_for_port(addr, Duration::from_secs(10));
+    let got = fetch(
+        addr,
+        vec![Job::get(uri(addr, "/"))],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 2, "{got:?}");
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], demo_server::HELLO);
+    ok(&got[1]);
+    assert_eq!(got[1].pushed_by, Some(got[0].id));
+    assert_eq!(got[1].path, "/style.css");
+    assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
+}
