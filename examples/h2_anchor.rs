@@ -48,26 +48,31 @@ fn main() {
             "h2_anchor listening on {}",
             listener.local_addr().expect("addr")
         );
-        loop {
-            let Ok((tcp, _)) = listener.accept().await else {
-                continue;
-            };
-            let _ = tcp.set_nodelay(true);
-            tokio::spawn(async move {
-                let Ok(mut conn) = h2::server::handshake(tcp).await else {
-                    return;
+        // The accept loop runs as a task too, so everything shares the one
+        // worker thread (block_on's own future would run on the main thread).
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
                 };
-                while let Some(Ok((req, mut respond))) = conn.accept().await {
-                    // The hello answer needs no waiting: send it inline, as
-                    // h2's own examples do; streamed bodies get a task.
-                    if req.uri().path() == "/" {
-                        hello(&mut respond);
-                    } else {
-                        tokio::spawn(handle(req, respond));
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(async move {
+                    let Ok(mut conn) = h2::server::handshake(tcp).await else {
+                        return;
+                    };
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        // The hello answer needs no waiting: send it inline, as
+                        // h2's own examples do; streamed bodies get a task.
+                        if req.uri().path() == "/" {
+                            hello(&mut respond);
+                        } else {
+                            tokio::spawn(handle(req, respond));
+                        }
                     }
-                }
-            });
-        }
+                });
+            }
+        });
+        let _ = accept.await;
     });
 }
 
