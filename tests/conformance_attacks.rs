@@ -98,9 +98,17 @@ fn many_sequential_requests_on_one_connection_are_fine() {
     for i in 0..1000u32 {
         p.get_ok(2 * i + 1);
     }
-    // Streams are forgotten once closed: nothing accumulates per request.
-    let stats = s.stats(0).expect("stats");
-    assert!(stats.streams <= 1, "{stats:?}");
+    // Streams are forgotten once closed: nothing accumulates per request
+    // (the last one may still be finishing).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let stats = s.stats(0).expect("stats");
+        if stats.streams == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{stats:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -317,7 +325,7 @@ fn slow_reader_keeps_the_servers_write_buffer_bounded() {
         stats.write_buffer_high_water <= (256 << 10) + 16_384 + 9 + 4096,
         "{stats:?}"
     );
-    assert_eq!(stats.streams, 4, "{stats:?}");
+    assert!(stats.streams <= 4, "{stats:?}");
     // Now read a while: data flows, the buffer stays bounded.
     let deadline = Instant::now() + Duration::from_millis(300);
     while let Ok(_f) = p.recv_within(deadline.saturating_duration_since(Instant::now())) {}
