@@ -522,3 +522,66 @@ fn s8_3_1_host_differing_from_authority() {
     // §8.3.1: a server SHOULD treat it as malformed.
     assert_malformed(&get_with(&[("host", "elsewhere.example")]));
 }
+
+#[test]
+fn rfc8441_3_protocol_pseudo_header_without_enable_connect_protocol_is_malformed() {
+    // RFC 8441 §3/§5: :protocol is only allowed once the server sent
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (the demo server does not).
+    assert_malformed(&[
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "http"),
+        (":authority", "localhost"),
+        (":path", "/chat"),
+    ]);
+}
+
+#[test]
+fn s8_5_well_formed_connect_is_not_reset_as_malformed() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send(headers_frame(
+        1,
+        &lit_block(&[(":method", "CONNECT"), (":authority", "example.com:443")]),
+        true,
+        true,
+    ));
+    let (status, _) = p.response(1); // the demo server has no tunnels: 404
+    assert_eq!(status, 404);
+}
+
+fn pushed_stream(p: &mut Peer) -> u32 {
+    use h2actor::frame::Frame;
+    p.send_headers(1, &get_fields("/push"), true);
+    let f = p.expect(|f| matches!(f, Frame::PushPromise(_)), "PUSH_PROMISE");
+    let Frame::PushPromise(pp) = f else {
+        unreachable!()
+    };
+    pp.promised_id.0
+}
+
+#[test]
+fn s5_1_data_from_client_on_pushed_stream_is_stream_closed() {
+    // §8.4/§5.1: a pushed stream is half-closed (remote) for the server
+    // from the start: the client may not send DATA there.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let promised = pushed_stream(&mut p);
+    p.send(data(promised, b"no", true));
+    p.expect_stream_or_conn_error(promised, ErrorCode::STREAM_CLOSED);
+    s.assert_healthy();
+}
+
+#[test]
+fn s8_4_client_may_refuse_a_push_with_rst_stream() {
+    // §8.4.2: a client cancels a push with RST_STREAM (CANCEL or
+    // REFUSED_STREAM); the request stream and the connection go on.
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    let promised = pushed_stream(&mut p);
+    p.send(rst(promised, ErrorCode::REFUSED_STREAM));
+    let (status, _) = p.response(1);
+    assert_eq!(status, 200);
+    p.get_ok(3);
+    s.assert_healthy();
+}
