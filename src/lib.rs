@@ -157,7 +157,6 @@
 //! runs one actix arbiter per thread, each accepting and starting
 //! [`actor::Connection`] actors.
 #![warn(missing_docs)]
-#![allow(missing_docs)] // removed once every layer has landed
 
 pub mod actor;
 pub mod frame;

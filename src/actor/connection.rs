@@ -198,6 +198,7 @@ impl Connection {
 /// Configures and starts a [`Connection`].
 #[derive(Debug, Clone)]
 pub struct Builder {
+    /// Client (sends the preface, opens odd streams) or server.
     pub role: Role,
     /// Protocol settings and limits.
     pub config: Config,

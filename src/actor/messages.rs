@@ -32,12 +32,19 @@ pub enum SendError {
 /// handles all of them. Build it with [`Subscriber::new`].
 #[derive(Clone)]
 pub struct Subscriber {
+    /// Receives each request (server) or response head (client, 1xx included).
     pub headers: Recipient<RecvHeaders>,
+    /// Receives body chunks, in order, one `RecvData` per DATA payload.
     pub data: Recipient<RecvData>,
+    /// Receives trailers (a HEADERS with END_STREAM after the body).
     pub trailers: Recipient<RecvTrailers>,
+    /// Client: receives the server's PUSH_PROMISEs (RFC 9113 §8.4).
     pub promise: Recipient<RecvPromise>,
+    /// Receives stream resets, by either side or by a refusing GOAWAY.
     pub reset: Recipient<RecvReset>,
+    /// Receives the peer's GOAWAY frames (connection-level).
     pub go_away: Recipient<GoAway>,
+    /// Receives the one `Closed` when the connection actor stops.
     pub closed: Recipient<Closed>,
 }
 
@@ -49,6 +56,35 @@ impl std::fmt::Debug for Subscriber {
 
 impl Subscriber {
     /// All notifications to one actor.
+    ///
+    /// ```
+    /// use actix::prelude::*;
+    /// use h2actor::actor::*;
+    ///
+    /// /// Logs what arrives and ignores it.
+    /// struct Log;
+    /// impl Actor for Log {
+    ///     type Context = Context<Self>;
+    /// }
+    /// macro_rules! log_all {
+    ///     ($($m:ty),*) => {$(
+    ///         impl Handler<$m> for Log {
+    ///             type Result = ();
+    ///             fn handle(&mut self, msg: $m, _: &mut Context<Self>) {
+    ///                 println!("{msg:?}");
+    ///             }
+    ///         }
+    ///     )*};
+    /// }
+    /// log_all!(RecvHeaders, RecvData, RecvTrailers, RecvPromise, RecvReset, GoAway, Closed);
+    ///
+    /// # actix_rt::System::new().block_on(async {
+    /// let subscriber = Subscriber::new(&Log.start());
+    /// // Pass it to `Connection::builder(role).start(io, subscriber)`, to
+    /// // `OpenStream { subscriber: Some(..) }` or to `Subscribe(..)`.
+    /// # let _ = subscriber;
+    /// # });
+    /// ```
     pub fn new<A>(addr: &Addr<A>) -> Self
     where
         A: Actor<Context = Context<A>>
@@ -79,17 +115,41 @@ impl Subscriber {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), SendError>")]
 pub struct SendHeaders {
+    /// A request (client) or response (server; 1xx heads may precede the
+    /// final one); the pseudo-headers come from it (RFC 9113 §8.3).
     pub head: Head,
+    /// Set END_STREAM on the HEADERS: no body and no trailers follow.
     pub end_stream: bool,
 }
 
 /// Send body bytes (HTTP2.jl `ActSendData`). Resolves once all of `data` is
 /// inside the peer's flow-control window and handed to the write buffer: the
 /// backpressure to await. Large bodies are split to the peer's MAX_FRAME_SIZE.
+///
+/// ```no_run
+/// use actix::prelude::*;
+/// use bytes::Bytes;
+/// use h2actor::actor::{SendData, SendError, Stream};
+///
+/// /// Streams `chunks` as the body, one at a time: each `send` resolves only
+/// /// when the peer's window took the chunk, so memory stays bounded.
+/// async fn upload(stream: Addr<Stream>, chunks: Vec<Bytes>) -> Result<(), SendError> {
+///     let last = chunks.len().saturating_sub(1);
+///     for (i, data) in chunks.into_iter().enumerate() {
+///         let msg = SendData { data, end_stream: i == last };
+///         stream.send(msg).await.map_err(|_| SendError::ConnectionClosed)??;
+///     }
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), SendError>")]
 pub struct SendData {
+    /// The body bytes; any length (split into frames by the connection).
+    /// Empty with `end_stream` sends an empty DATA with END_STREAM.
     pub data: Bytes,
+    /// Set END_STREAM on the last DATA frame: the body (and the stream's
+    /// sending side) ends here.
     pub end_stream: bool,
 }
 
@@ -101,8 +161,13 @@ pub struct SendData {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), SendError>")]
 pub struct SendMessage {
+    /// The request or final response head, as in [`SendHeaders::head`].
     pub head: Head,
+    /// The whole body; empty for none (then the HEADERS or trailers end
+    /// the stream).
     pub body: Bytes,
+    /// Trailer fields sent after the body (no pseudo-headers, RFC 9113
+    /// §8.1); `None` to end the stream with the body.
     pub trailers: Option<HeaderMap>,
 }
 
@@ -110,6 +175,8 @@ pub struct SendMessage {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<(), SendError>")]
 pub struct SendTrailers {
+    /// The trailer fields (no pseudo-headers, RFC 9113 §8.1), sent as a
+    /// HEADERS frame with END_STREAM.
     pub trailers: HeaderMap,
 }
 
@@ -118,6 +185,8 @@ pub struct SendTrailers {
 #[derive(Debug, Message)]
 #[rtype(result = "Result<OpenedStream, SendError>")]
 pub struct Promise {
+    /// The request the pushed response answers: GET or HEAD, no body, with
+    /// an authority (RFC 9113 §8.4.1).
     pub request: http::Request<()>,
 }
 
@@ -125,6 +194,8 @@ pub struct Promise {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Reset {
+    /// The RST_STREAM error code, e.g. `CANCEL` when the answer is no
+    /// longer wanted (RFC 9113 §7).
     pub code: ErrorCode,
 }
 
@@ -133,6 +204,8 @@ pub struct Reset {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct ReleaseCapacity {
+    /// Bytes consumed (counted as `RecvData::data.len()`); more than the
+    /// stream holds unreleased is capped at that.
     pub n: usize,
 }
 
@@ -146,7 +219,9 @@ pub struct Subscribe(pub Subscriber);
 /// A stream opened by [`OpenStream`] or [`Promise`].
 #[derive(Debug, Clone)]
 pub struct OpenedStream {
+    /// The stream's id (odd when a client opened it, even when pushed).
     pub id: StreamId,
+    /// The stream's actor: send it [`SendHeaders`], [`SendData`], etc.
     pub stream: Addr<Stream>,
 }
 
@@ -156,6 +231,8 @@ pub struct OpenedStream {
 #[derive(Debug, Message, Default)]
 #[rtype(result = "Result<OpenedStream, SendError>")]
 pub struct OpenStream {
+    /// Where this stream's notifications go; `None` for the connection's
+    /// subscriber.
     pub subscriber: Option<Subscriber>,
 }
 
@@ -169,6 +246,8 @@ pub struct Ping;
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Close {
+    /// The GOAWAY error code: `NO_ERROR` for a normal shutdown (RFC 9113
+    /// §6.8).
     pub code: ErrorCode,
 }
 
@@ -190,9 +269,13 @@ pub struct SetSubscriber(pub Subscriber);
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvHeaders {
+    /// The stream's actor: answer or send more on it.
     pub stream: Addr<Stream>,
+    /// The stream's id.
     pub id: StreamId,
+    /// The request (server side) or response (client side).
     pub head: Head,
+    /// The peer set END_STREAM: no body or trailers follow.
     pub end_stream: bool,
 }
 
@@ -200,9 +283,14 @@ pub struct RecvHeaders {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvData {
+    /// The stream's actor.
     pub stream: Addr<Stream>,
+    /// The stream's id.
     pub id: StreamId,
+    /// One DATA frame's payload, padding removed; may be empty. With
+    /// `auto_release(false)` give its length back by [`ReleaseCapacity`].
     pub data: Bytes,
+    /// The peer set END_STREAM: the body is complete (no trailers follow).
     pub end_stream: bool,
 }
 
@@ -210,8 +298,11 @@ pub struct RecvData {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvTrailers {
+    /// The stream's actor.
     pub stream: Addr<Stream>,
+    /// The stream's id.
     pub id: StreamId,
+    /// The trailer fields.
     pub trailers: HeaderMap,
 }
 
@@ -219,9 +310,15 @@ pub struct RecvTrailers {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvPromise {
+    /// The actor of the stream the PUSH_PROMISE came on (the associated
+    /// request's stream).
     pub stream: Addr<Stream>,
+    /// The associated stream's id.
     pub id: StreamId,
+    /// The promised (even, reserved remote) stream: its response arrives
+    /// as notifications for `promised.id`; send it [`Reset`] to refuse.
     pub promised: OpenedStream,
+    /// The request the server will answer on the promised stream.
     pub request: http::Request<()>,
 }
 
@@ -230,8 +327,13 @@ pub struct RecvPromise {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvReset {
+    /// The stream's id.
     pub id: StreamId,
+    /// The RST_STREAM error code (`CANCEL` when the connection ended
+    /// without a connection error).
     pub code: ErrorCode,
+    /// True when the peer reset it, refused it by GOAWAY, or closed the
+    /// connection; false when this side did.
     pub remote: bool,
 }
 
@@ -239,8 +341,12 @@ pub struct RecvReset {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct GoAway {
+    /// The highest stream id the peer may have processed; our streams above
+    /// it were not and are reset with REFUSED_STREAM (RFC 9113 §6.8).
     pub last_stream_id: StreamId,
+    /// Why the peer closes: `NO_ERROR` for a graceful shutdown.
     pub code: ErrorCode,
+    /// Opaque diagnostic bytes from the peer (often text); may be empty.
     pub debug_data: Bytes,
 }
 
@@ -260,6 +366,7 @@ pub enum CloseReason {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Closed {
+    /// Why it stopped.
     pub reason: CloseReason,
 }
 
@@ -274,7 +381,9 @@ fn _assert_connection_is_actor(_: Addr<Connection>) {}
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct ReleaseStreamCapacity {
+    /// The stream the bytes were received on.
     pub id: StreamId,
+    /// Bytes consumed; capped at what the stream holds unreleased.
     pub n: usize,
 }
 

@@ -48,34 +48,97 @@ use crate::proto::{Config, Head, Role, UserError};
 pub const EVENT_CAPACITY: usize = 256;
 
 /// What the user asks the session to do (HTTP2.jl `Act*`).
+///
+/// A client sending a POST with a body and trailers, then a PING:
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use h2actor::actor::session::{Action, Event};
+/// use h2actor::actor::Session;
+/// use h2actor::proto::Config;
+/// use h2actor::Role;
+///
+/// #[actix_rt::main]
+/// async fn main() {
+///     let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await.unwrap();
+///     let mut session = Session::new(tcp, Role::Client, Config::default());
+///     let id = session.next_free_stream_identifier().await.unwrap();
+///     let request = http::Request::post("http://127.0.0.1:8080/upload")
+///         .header("te", "trailers")
+///         .body(())
+///         .unwrap();
+///     session.put_act(Action::SendHeaders { id, head: request.into(), end_stream: false });
+///     let data = Bytes::from_static(b"some bytes");
+///     session.put_act(Action::SendData { id, data, end_stream: false });
+///     let mut trailers = http::HeaderMap::new();
+///     trailers.insert("x-checksum", http::HeaderValue::from_static("1234"));
+///     session.put_act(Action::SendTrailers { id, trailers });
+///     session.put_act(Action::Ping);
+///     while let Some(evt) = session.take_evt().await {
+///         match evt {
+///             Event::PingAck { rtt } => println!("rtt {rtt:?}"),
+///             Event::Error { id, error } => eprintln!("stream {id}: {error}"),
+///             Event::Closed { .. } => break,
+///             other => println!("{other:?}"),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub enum Action {
     /// Send a request or response head (`ActSendHeaders`).
     SendHeaders {
+        /// The stream: from [`Session::next_free_stream_identifier`]
+        /// (client), an [`Event::RecvHeaders`] (server), or a promise.
         id: StreamId,
+        /// The request (client) or response (server; 1xx heads may precede
+        /// the final one).
         head: Head,
+        /// Set END_STREAM: no body or trailers follow.
         end_stream: bool,
     },
     /// Send body bytes (`ActSendData`).
     SendData {
+        /// The stream, after its head was put.
         id: StreamId,
+        /// The bytes, any length (split to the peer's MAX_FRAME_SIZE).
         data: Bytes,
+        /// Set END_STREAM on the last DATA frame.
         end_stream: bool,
     },
     /// Send trailers, ending the stream.
-    SendTrailers { id: StreamId, trailers: HeaderMap },
+    SendTrailers {
+        /// The stream, after its head (and body).
+        id: StreamId,
+        /// The trailer fields (no pseudo-headers, RFC 9113 §8.1).
+        trailers: HeaderMap,
+    },
     /// Server push on `id` (`ActPromise`): `promised_id` is the next even id.
     Promise {
+        /// The client-opened stream the push is associated with.
         id: StreamId,
+        /// The id the push will use: 2, 4, 6, … in the order of the
+        /// promises (RFC 9113 §5.1.1); another value is reported as
+        /// [`Event::Error`].
         promised_id: StreamId,
+        /// The request the push answers: GET or HEAD, no body, with an
+        /// authority (RFC 9113 §8.4.1).
         request: http::Request<()>,
     },
     /// Reset a stream.
-    Reset { id: StreamId, code: ErrorCode },
+    Reset {
+        /// The stream to reset.
+        id: StreamId,
+        /// The RST_STREAM error code, e.g. `CANCEL` (RFC 9113 §7).
+        code: ErrorCode,
+    },
     /// Send a PING; `Event::PingAck` answers.
     Ping,
     /// Graceful close with this code (as [`Session::close`]).
-    GoAway { code: ErrorCode },
+    GoAway {
+        /// The GOAWAY error code; `NO_ERROR` for a normal shutdown.
+        code: ErrorCode,
+    },
 }
 
 /// What the session reports (HTTP2.jl `Evt*`).
@@ -83,43 +146,78 @@ pub enum Action {
 pub enum Event {
     /// A request (server) or response (client) head (`EvtRecvHeaders`).
     RecvHeaders {
+        /// The stream's id (a server answers with actions on it).
         id: StreamId,
+        /// The request (server side) or response (client side; 1xx
+        /// included, each its own event).
         head: Head,
+        /// The peer set END_STREAM: no body or trailers follow.
         end_stream: bool,
     },
     /// Body bytes (`EvtRecvData`). Their flow-control credit goes back to
     /// the peer when this event is taken.
     RecvData {
+        /// The stream's id.
         id: StreamId,
+        /// One DATA frame's payload, padding removed; may be empty.
         data: Bytes,
+        /// The peer set END_STREAM: the body is complete.
         end_stream: bool,
     },
     /// Trailers; the stream's receiving side is done.
-    RecvTrailers { id: StreamId, trailers: HeaderMap },
+    RecvTrailers {
+        /// The stream's id.
+        id: StreamId,
+        /// The trailer fields.
+        trailers: HeaderMap,
+    },
     /// Client: the server promised a push on `promised_id` (`EvtPromise`).
     Promise {
+        /// The stream the PUSH_PROMISE came on (the associated request).
         id: StreamId,
+        /// The even id on which the pushed response will arrive as
+        /// `RecvHeaders`/`RecvData` events; `Action::Reset` refuses it.
         promised_id: StreamId,
+        /// The request the server will answer on `promised_id`.
         request: http::Request<()>,
     },
     /// A stream was reset (`remote`: by the peer, or refused by its GOAWAY).
     Reset {
+        /// The stream's id.
         id: StreamId,
+        /// The RST_STREAM error code (REFUSED_STREAM from a GOAWAY: safe to
+        /// retry, RFC 9113 §8.7).
         code: ErrorCode,
+        /// True when the peer reset or refused it, false when this side did.
         remote: bool,
     },
     /// The peer sent GOAWAY (`EvtGoaway`).
     GoAway {
+        /// The highest stream id the peer may have processed (RFC 9113
+        /// §6.8); streams above it are reported as `Reset`.
         last_stream_id: StreamId,
+        /// Why the peer closes: `NO_ERROR` for a graceful shutdown.
         code: ErrorCode,
+        /// Opaque diagnostic bytes from the peer; may be empty.
         debug_data: Bytes,
     },
     /// The answer to `Action::Ping`.
-    PingAck { rtt: Duration },
+    PingAck {
+        /// Time from queuing the PING to handling its ACK.
+        rtt: Duration,
+    },
     /// An action failed (`id` 0 for connection-level actions).
-    Error { id: StreamId, error: SendError },
+    Error {
+        /// The action's stream, or `StreamId::ZERO` for `Action::Ping`.
+        id: StreamId,
+        /// Why it failed.
+        error: SendError,
+    },
     /// The connection is over; `take_evt` returns `None` after this.
-    Closed { reason: CloseReason },
+    Closed {
+        /// Why it ended.
+        reason: CloseReason,
+    },
 }
 
 /// A stream the session knows.

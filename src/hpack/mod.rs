@@ -55,7 +55,10 @@ pub const DEFAULT_TABLE_SIZE: usize = 4096;
 /// the whole block (no allocation per field).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
+    /// The field name as sent (lowercase in HTTP/2, RFC 9113 §8.2.1; pseudo
+    /// headers start with `:`); checked by `proto`, not here.
     pub name: Bytes,
+    /// The field value, Huffman-decoded (RFC 7541 §5.2).
     pub value: Bytes,
     /// Came as "never indexed" (RFC 7541 §6.2.3): re-encode it the same way.
     pub never_index: bool,
@@ -90,7 +93,9 @@ impl Field {
 /// A field to encode, borrowed from the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldRef<'a> {
+    /// The field name; lowercase for HTTP/2 (RFC 9113 §8.2.1).
     pub name: &'a [u8],
+    /// The field value, raw bytes (the encoder picks Huffman or not).
     pub value: &'a [u8],
     /// Encode as "never indexed" (RFC 7541 §7.1.3). The encoder also does this
     /// by itself for `authorization`, `proxy-authorization` and short cookies.
@@ -126,20 +131,34 @@ impl<'a> FieldRef<'a> {
 /// (RFC 9113 §4.3) except [`DecoderError::HeaderListTooLarge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecoderError {
+    /// An integer (RFC 7541 §5.1) above [`integer::MAX_INT`] or with too
+    /// many continuation bytes.
     #[error("integer overflow")]
     IntegerOverflow,
+    /// The block ends inside a representation.
     #[error("truncated header block")]
     Truncated,
+    /// An index that is 0 or past the static plus dynamic table (RFC 7541
+    /// §2.3.3).
     #[error("index {0} out of range")]
     InvalidIndex(usize),
+    /// A Huffman string with the EOS symbol, or padding longer than 7 bits or
+    /// not all ones (RFC 7541 §5.2).
     #[error("invalid huffman code (EOS, or padding longer than 7 bits or not all ones)")]
     InvalidHuffman,
+    /// A dynamic table size update above our SETTINGS_HEADER_TABLE_SIZE
+    /// (RFC 7541 §6.3).
     #[error("dynamic table size update {0} above the allowed maximum")]
     SizeUpdateTooLarge(usize),
+    /// A dynamic table size update after the first field of the block (RFC
+    /// 7541 §4.2).
     #[error("dynamic table size update after the start of the block")]
     SizeUpdateNotAtStart,
+    /// We lowered SETTINGS_HEADER_TABLE_SIZE and the peer's next block did
+    /// not start with a size update acknowledging it (RFC 7541 §4.2).
     #[error("expected a dynamic table size update at the start of the block")]
     SizeUpdateMissing,
+    /// A string literal's length (RFC 7541 §5.2) runs past the block's end.
     #[error("string length exceeds the remaining block")]
     StringTooLong,
     /// The decoded list passed the limit (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE,

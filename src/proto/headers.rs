@@ -125,7 +125,10 @@ fn set_once(slot: &mut Option<Bytes>, f: &Field) -> Result<(), Malformed> {
 /// A received request head: the request and its content-length.
 #[derive(Debug)]
 pub struct RecvRequest {
+    /// The request: method, URI and headers from the field block.
     pub request: Request<()>,
+    /// The `content-length` value, when present (repeated equal values are
+    /// folded, §8.1.1); the body is checked against it.
     pub content_length: Option<u64>,
 }
 
@@ -233,7 +236,9 @@ pub fn request_from_fields(
 /// A received response head.
 #[derive(Debug)]
 pub struct RecvResponse {
+    /// The response: status and headers from the field block.
     pub response: Response<()>,
+    /// The `content-length` value, when present (§8.1.1).
     pub content_length: Option<u64>,
 }
 

@@ -97,7 +97,11 @@ pub enum Role {
 /// extension); responses carry `:status`.
 #[derive(Debug)]
 pub enum Head {
+    /// A request: sent by clients (and promised by servers, §8.4),
+    /// received by servers.
     Request(http::Request<()>),
+    /// A response (1xx informational or final): sent by servers, received
+    /// by clients.
     Response(http::Response<()>),
 }
 
@@ -122,9 +126,12 @@ pub struct Protocol(pub Bytes);
 /// one of these.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// SETTINGS_HEADER_TABLE_SIZE we advertise (decoder table cap).
+    /// SETTINGS_HEADER_TABLE_SIZE we advertise, in bytes as RFC 7541 §4.1
+    /// counts them: the most the peer's encoder may use for our decoder's
+    /// dynamic table (RFC 9113 §6.5.2). Default 4,096.
     pub header_table_size: u32,
-    /// SETTINGS_ENABLE_PUSH we advertise (clients; servers always send 0... or omit).
+    /// Client: SETTINGS_ENABLE_PUSH we advertise (false refuses server push
+    /// from the start). A server never sends it and ignores this value.
     pub enable_push: bool,
     /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise (peer-initiated streams).
     pub max_concurrent_streams: u32,
@@ -146,8 +153,9 @@ pub struct Config {
     pub max_send_buffer_per_stream: usize,
     /// Our PINGs awaiting ACK; the peer's PINGs whose ACKs are unsent.
     pub max_pending_pings: usize,
-    /// Locally opened streams waiting for headers/slot, reset streams kept to
-    /// recognise late frames, and other bookkeeping bounds.
+    /// How many closed (ended or reset) streams are remembered, so that late
+    /// frames on them are told apart from frames on never-opened ids (§5.1);
+    /// the oldest are forgotten first.
     pub max_reset_streams: usize,
     /// Bound on a field block being assembled from HEADERS + CONTINUATION.
     pub max_header_block_size: usize,
@@ -178,7 +186,10 @@ impl Default for Config {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("connection error {code} ({}): {reason}", if *remote { "from peer" } else { "local" })]
 pub struct ConnectionError {
+    /// The GOAWAY error code (RFC 9113 §7), sent or received.
     pub code: ErrorCode,
+    /// What went wrong, citing the rule broken (ours), or the peer's GOAWAY
+    /// debug data as text (theirs).
     pub reason: String,
     /// True when the peer closed the connection with this code.
     pub remote: bool,
@@ -187,28 +198,53 @@ pub struct ConnectionError {
 /// A user action the state machine refuses. The connection is unaffected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserError {
+    /// Client: the peer's SETTINGS_MAX_CONCURRENT_STREAMS streams are open
+    /// (RFC 9113 §5.1.2); retry when one closes. Server: no slot for a push.
     #[error("the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached")]
     StreamLimit,
+    /// Every id up to 2^31-1 was used (RFC 9113 §5.1.1): open a new
+    /// connection.
     #[error("stream ids exhausted")]
     StreamIdsExhausted,
+    /// No stream with this id is open: never opened, already closed, or
+    /// reset.
     #[error("stream {0} does not exist or is closed")]
     UnknownStream(StreamId),
+    /// The action is not allowed in the stream's current §5.1 state (e.g.
+    /// DATA after END_STREAM); `state` is the RFC's name for it.
     #[error("stream {id}: not allowed in state {state}")]
-    InvalidState { id: StreamId, state: &'static str },
+    InvalidState {
+        /// The stream (`StreamId::ZERO` for a connection-level action).
+        id: StreamId,
+        /// The state, as [`StreamState::name`] spells it, or what is amiss.
+        state: &'static str,
+    },
+    /// Client: a stream opened later already sent its HEADERS, and ids must
+    /// be used in increasing order (RFC 9113 §5.1.1).
     #[error("stream {0}: a higher stream id already sent its headers")]
     StreamIdOrder(StreamId),
+    /// Server: the client sent SETTINGS_ENABLE_PUSH = 0 (RFC 9113 §8.4).
     #[error("the peer disabled server push")]
     PushDisabled,
+    /// Only the named role may do this (e.g. only a client opens streams,
+    /// only a server pushes).
     #[error("only a {0:?} may do this")]
     WrongRole(Role),
+    /// The stream already has `Config::max_send_buffer_per_stream` bytes
+    /// queued; wait for `Event::DataSent` and retry.
     #[error("send buffer of stream {0} is full")]
     SendBufferFull(StreamId),
+    /// `Config::max_pending_pings` of our PINGs await their ACK.
     #[error("too many pings awaiting acknowledgement")]
     TooManyPings,
+    /// The message, header or setting breaks a rule of RFC 9113 (§8 for
+    /// messages, §6.5.2 for settings); the text names the rule.
     #[error("malformed message: {0}")]
     Malformed(&'static str),
+    /// A GOAWAY was sent or received (RFC 9113 §6.8): no new streams.
     #[error("connection is going away")]
     GoingAway,
+    /// The connection hit a connection error and accepts no more actions.
     #[error("connection is closed")]
     Closed,
 }
@@ -219,24 +255,38 @@ pub enum Event {
     /// A request (server side), or a response (client side; 1xx informational
     /// ones included, each its own event), on `id`.
     Headers {
+        /// The stream's id.
         id: StreamId,
+        /// The request or response.
         head: Head,
+        /// The peer set END_STREAM: no body or trailers follow.
         end_stream: bool,
     },
     /// Body bytes on `id`. Their length counts against our receive windows
     /// until given back with [`Connection::release_capacity`] (padding is
     /// given back by the state machine itself).
     Data {
+        /// The stream's id.
         id: StreamId,
+        /// One DATA frame's payload, padding removed; may be empty.
         data: Bytes,
+        /// The peer set END_STREAM: the body is complete.
         end_stream: bool,
     },
     /// Trailers (a HEADERS with END_STREAM after the head).
-    Trailers { id: StreamId, trailers: HeaderMap },
+    Trailers {
+        /// The stream's id.
+        id: StreamId,
+        /// The trailer fields (pseudo-headers are refused, §8.1).
+        trailers: HeaderMap,
+    },
     /// Client side: the server promised `promised_id` (reserved remote) on `id`.
     Promise {
+        /// The stream the PUSH_PROMISE came on (the associated request).
         id: StreamId,
+        /// The even id the pushed response will arrive on (§8.4).
         promised_id: StreamId,
+        /// The request the server will answer on `promised_id`.
         request: http::Request<()>,
     },
     /// The stream ended abnormally: reset by the peer (`remote`), or by us
@@ -244,25 +294,45 @@ pub enum Event {
     /// GOAWAY whose last stream id is below it (`code` REFUSED_STREAM,
     /// `remote` true: safe to retry on another connection).
     Reset {
+        /// The stream's id.
         id: StreamId,
+        /// The RST_STREAM error code (§7).
         code: ErrorCode,
+        /// True when the peer reset or refused it, false when we did.
         remote: bool,
     },
     /// The stream closed normally (both sides sent END_STREAM).
-    Closed { id: StreamId },
+    Closed {
+        /// The stream's id.
+        id: StreamId,
+    },
     /// `len` bytes given to `send_data` on `id` were written to the transmit
     /// buffer (the backpressure signal the user awaits).
-    DataSent { id: StreamId, len: usize },
+    DataSent {
+        /// The stream's id.
+        id: StreamId,
+        /// Body bytes written out (DATA payload, without padding).
+        len: usize,
+    },
     /// The peer sent GOAWAY.
     GoAway {
+        /// The highest stream id the peer may have processed (§6.8).
         last_stream_id: StreamId,
+        /// Why the peer closes: `NO_ERROR` for a graceful shutdown.
         code: ErrorCode,
+        /// Opaque diagnostic bytes from the peer; may be empty.
         debug_data: Bytes,
     },
     /// The ACK for one of our PINGs.
-    PingAck { payload: [u8; 8] },
+    PingAck {
+        /// The 8 opaque bytes given to [`Connection::ping`], echoed back.
+        payload: [u8; 8],
+    },
     /// The peer's SETTINGS frame was applied (and ACKed).
-    RemoteSettings { params: Vec<Setting> },
+    RemoteSettings {
+        /// The parameters, in the order the peer sent them.
+        params: Vec<Setting>,
+    },
     /// The peer acknowledged our SETTINGS.
     SettingsAcked,
 }

@@ -12,14 +12,24 @@ use super::Config;
 /// One side's settings, starting from the RFC defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SettingsState {
+    /// SETTINGS_HEADER_TABLE_SIZE: the most the other side's HPACK encoder
+    /// may use for this side's decoder table (RFC 7541 §4.2). Default 4,096.
     pub header_table_size: u32,
+    /// SETTINGS_ENABLE_PUSH: whether this side accepts PUSH_PROMISE (only a
+    /// client's value matters, §8.4). Default true.
     pub enable_push: bool,
     /// `u32::MAX` until the side says otherwise (no limit, §6.5.2).
     pub max_concurrent_streams: u32,
+    /// SETTINGS_INITIAL_WINDOW_SIZE: the flow-control window, in bytes, this
+    /// side grants each new stream for receiving (§6.9.2). Default 65,535.
     pub initial_window_size: u32,
+    /// SETTINGS_MAX_FRAME_SIZE: the largest frame payload, in bytes, this
+    /// side accepts (§4.2). Default 16,384.
     pub max_frame_size: u32,
     /// `u32::MAX` until the side says otherwise (unlimited, §6.5.2).
     pub max_header_list_size: u32,
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §3): this side accepts
+    /// extended CONNECT with `:protocol`. Default false.
     pub enable_connect_protocol: bool,
 }
 

@@ -12,12 +12,19 @@ use super::flow::FlowWindow;
 /// HEADERS are not sent yet; peer idle streams are never stored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamState {
+    /// Client: an id reserved by `open_stream` whose HEADERS are not sent yet.
     Idle,
+    /// Server: promised by our PUSH_PROMISE; its response is not sent yet.
     ReservedLocal,
+    /// Client: promised by the server's PUSH_PROMISE; its response is awaited.
     ReservedRemote,
+    /// Both sides may send.
     Open,
+    /// We sent END_STREAM; the peer may still send.
     HalfClosedLocal,
+    /// The peer sent END_STREAM; we may still send.
     HalfClosedRemote,
+    /// Both sides are done, or the stream was reset.
     Closed,
 }
 
@@ -98,7 +105,9 @@ pub enum SendPhase {
 /// One stream.
 #[derive(Debug)]
 pub struct Stream {
+    /// The stream id (31 bits, §5.1.1).
     pub id: u32,
+    /// Where the stream is in the §5.1 state machine.
     pub state: StreamState,
     /// What we may still send (the peer's window for us).
     pub send_window: FlowWindow,
@@ -110,6 +119,8 @@ pub struct Stream {
     pub unreleased: u32,
     /// Queued body chunks (the front may be partly sent).
     pub queue: VecDeque<Bytes>,
+    /// Bytes in `queue` not yet written (bounded by
+    /// `Config::max_send_buffer_per_stream`).
     pub queued_bytes: usize,
     /// END_STREAM goes on the last queued chunk (or an empty DATA).
     pub end_queued: bool,
@@ -119,15 +130,19 @@ pub struct Stream {
     pub end_sent: bool,
     /// In the connection's round-robin list of streams with sendable output.
     pub in_ready: bool,
+    /// Where the received message is: head or body (§8.1).
     pub recv_phase: RecvPhase,
+    /// Where the sent message is: head or body (§8.1).
     pub send_phase: SendPhase,
     /// content-length of the message being received (§8.1.1).
     pub expected_len: Option<u64>,
+    /// DATA payload bytes received so far, checked against `expected_len`.
     pub received_len: u64,
     /// Client: the request was HEAD (its response has no body, §8.1.1).
     pub head_request: bool,
     /// content-length of the message we send, and the DATA queued so far.
     pub send_expected: Option<u64>,
+    /// DATA payload bytes queued so far, checked against `send_expected`.
     pub sent_len: u64,
     /// Server: the stream's final response is not sent yet; a peer reset now
     /// counts toward the rapid-reset budget.
