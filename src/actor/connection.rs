@@ -230,32 +230,32 @@ impl Builder {
         self.config = config;
         self
     }
-    /// See [`Builder::skip_preface`].
+    /// Sets the field [`skip_preface`](field@Builder::skip_preface).
     pub fn skip_preface(mut self, skip: bool) -> Self {
         self.skip_preface = skip;
         self
     }
-    /// See [`Builder::auto_release`].
+    /// Sets the field [`auto_release`](field@Builder::auto_release).
     pub fn auto_release(mut self, auto: bool) -> Self {
         self.auto_release = auto;
         self
     }
-    /// See [`Builder::max_write_buffer`].
+    /// Sets the field [`max_write_buffer`](field@Builder::max_write_buffer).
     pub fn max_write_buffer(mut self, n: usize) -> Self {
         self.max_write_buffer = n;
         self
     }
-    /// See [`Builder::max_pending_open_streams`].
+    /// Sets the field [`max_pending_open_streams`](field@Builder::max_pending_open_streams).
     pub fn max_pending_open_streams(mut self, n: usize) -> Self {
         self.max_pending_open_streams = n;
         self
     }
-    /// See [`Builder::max_queued_sends`].
+    /// Sets the field [`max_queued_sends`](field@Builder::max_queued_sends).
     pub fn max_queued_sends(mut self, n: usize) -> Self {
         self.max_queued_sends = n;
         self
     }
-    /// See [`Builder::close_timeout`].
+    /// Sets the field [`close_timeout`](field@Builder::close_timeout).
     pub fn close_timeout(mut self, d: Duration) -> Self {
         self.close_timeout = d;
         self

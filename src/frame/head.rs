@@ -11,7 +11,7 @@ use super::{flags, kind, Error, PrioritySpec, StreamId, HEADER_LEN, MAX_MAX_FRAM
 pub struct Head {
     /// Payload length (24 bits).
     pub length: u32,
-    /// Frame type (see [`kind`](super::kind)).
+    /// Frame type (see [`kind`]).
     pub kind: u8,
     /// Flags byte, as on the wire (unknown flags included).
     pub flags: u8,

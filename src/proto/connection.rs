@@ -1615,7 +1615,6 @@ impl Connection {
         }
     }
 
-    /// True when `poll_transmit` has something to write.
     /// True when control frames (ACKs, RST_STREAM, WINDOW_UPDATE, GOAWAY)
     /// wait to be written: cheaper than [`Connection::wants_transmit`], for
     /// a caller that moves them to its write buffer as they appear.
@@ -1623,6 +1622,7 @@ impl Connection {
         !self.pending.is_empty()
     }
 
+    /// True when `poll_transmit` has something to write.
     pub fn wants_transmit(&self) -> bool {
         if !self.pending.is_empty() {
             return true;

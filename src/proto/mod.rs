@@ -133,16 +133,20 @@ pub struct Config {
     /// Client: SETTINGS_ENABLE_PUSH we advertise (false refuses server push
     /// from the start). A server never sends it and ignores this value.
     pub enable_push: bool,
-    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise (peer-initiated streams).
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise: how many streams the
+    /// peer may have open at once (§5.1.2); enforced from the start. Default 256.
     pub max_concurrent_streams: u32,
-    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise (per-stream receive window).
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's receive
+    /// window in bytes (§6.9.2), capped at 2^31-1. Default 1 MiB.
     pub initial_window_size: u32,
     /// Our connection-level receive window (raised from 65,535 by a
     /// WINDOW_UPDATE on stream 0 right after our SETTINGS).
     pub connection_window_size: u32,
-    /// SETTINGS_MAX_FRAME_SIZE we advertise.
+    /// SETTINGS_MAX_FRAME_SIZE we advertise: the largest frame payload in
+    /// bytes we accept, clamped to 16,384..=16,777,215 (§4.2, §6.5.2).
     pub max_frame_size: u32,
-    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce.
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise and enforce, in bytes as
+    /// RFC 7541 §4.1 counts them (name + value + 32 per field). Default 64 KiB.
     pub max_header_list_size: u32,
     /// Our own cap on the HPACK encoder's dynamic table.
     pub encoder_table_size: u32,
