@@ -1058,3 +1058,87 @@ async fn an_opened_stream_dropped_before_its_headers_is_released() {
     let ok = wait_until(5, || Stream::live_count() == 0).await;
     assert!(ok, "stream actors alive: {}", Stream::live_count());
 }
+
+#[actix_rt::test]
+async fn refused_senddata_without_a_listener_resets_the_stream_5_4_2() {
+    // A `do_send(SendData)` that the protocol refuses (here: more bytes than
+    // the content-length the request declared, RFC 9113 §8.1.1) has nobody
+    // to tell: the stream is reset with INTERNAL_ERROR instead of staying
+    // open until the peer gives up. The connection goes on.
+    let mut p = duplex_pair(server(), client());
+    let opened = p.client.send(OpenStream::default()).await.unwrap().unwrap();
+    let head = h2actor::Head::Request(
+        http::Request::post("http://localhost/echo")
+            .header("content-length", "3")
+            .body(())
+            .unwrap(),
+    );
+    opened
+        .stream
+        .send(SendHeaders {
+            head,
+            end_stream: false,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    opened.stream.do_send(SendData {
+        data: Bytes::from_static(b"far more than three bytes"),
+        end_stream: true,
+    });
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), p.server_notes.recv())
+            .await
+            .expect("the server saw no RST_STREAM: the stream was left open")
+            .unwrap();
+        if let Note::Reset { id, code, remote } = n {
+            assert_eq!(id, opened.id);
+            assert_eq!(code, ErrorCode::INTERNAL_ERROR);
+            assert!(remote);
+            break;
+        }
+    }
+    let got = request(&p.client, get("/"), None).await;
+    assert_eq!(&got.body[..], b"hello world\n");
+}
+
+#[actix_rt::test]
+async fn refused_senddata_with_a_listener_is_an_error_not_a_reset() {
+    // The same refusal, awaited: the caller gets the error and decides.
+    let p = duplex_pair(server(), client());
+    let opened = p.client.send(OpenStream::default()).await.unwrap().unwrap();
+    let head = h2actor::Head::Request(
+        http::Request::post("http://localhost/echo")
+            .header("content-length", "3")
+            .body(())
+            .unwrap(),
+    );
+    opened
+        .stream
+        .send(SendHeaders {
+            head,
+            end_stream: false,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let r = opened
+        .stream
+        .send(SendData {
+            data: Bytes::from_static(b"far more than three bytes"),
+            end_stream: true,
+        })
+        .await
+        .unwrap();
+    assert!(matches!(r, Err(SendError::User(_))), "{r:?}");
+    // Still open: a correct body goes through.
+    opened
+        .stream
+        .send(SendData {
+            data: Bytes::from_static(b"abc"),
+            end_stream: true,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+}

@@ -262,6 +262,12 @@ impl Builder {
     }
     /// Starts the connection actor over `io` on the current arbiter;
     /// notifications go to `subscriber`.
+    ///
+    /// For a `tokio::net::TcpStream`, call `set_nodelay(true)` first (the
+    /// [`super::Listener`] does): the writer already coalesces frames, and
+    /// with Nagle's algorithm a small WINDOW_UPDATE or PING ACK can wait for
+    /// the peer's delayed ACK (measured: a 1 KiB-window transfer took 12 s
+    /// instead of 0.2 s).
     pub fn start<IO>(self, io: IO, subscriber: Subscriber) -> Addr<Connection>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,

@@ -17,10 +17,15 @@ use super::messages::*;
 use super::{Connection, Stream};
 use std::rc::Rc;
 
+use crate::frame::{ErrorCode, StreamId};
+
 /// The reply of a message that may complete later (see the module docs).
 pub struct Reply<T> {
     core: WeakCore,
     inner: ReplyNow<T>,
+    /// The stream to reset when the action failed and nobody listens for the
+    /// reply (`do_send`): otherwise the stream would stay open for ever.
+    stream: Option<StreamId>,
 }
 
 impl<T> Reply<T> {
@@ -28,15 +33,46 @@ impl<T> Reply<T> {
         Reply {
             core: Rc::downgrade(core),
             inner,
+            stream: None,
         }
     }
     pub(crate) fn weak(core: WeakCore, inner: ReplyNow<T>) -> Self {
-        Reply { core, inner }
+        Reply {
+            core,
+            inner,
+            stream: None,
+        }
     }
     pub(crate) fn now(r: Result<T, SendError>) -> Self {
         Reply {
             core: WeakCore::new(),
             inner: ReplyNow::Now(r),
+            stream: None,
+        }
+    }
+    /// The reply of an action on stream `id` (see the `stream` field).
+    pub(crate) fn on_stream(mut self, core: &WeakCore, id: StreamId) -> Self {
+        if self.core.upgrade().is_none() {
+            self.core = core.clone();
+        }
+        self.stream = Some(id);
+        self
+    }
+    /// Nobody awaits this reply (`do_send`). A refused stream action would
+    /// otherwise go unseen and leave the stream open until the peer gives
+    /// up, so the stream is reset with INTERNAL_ERROR (RFC 9113 §5.4.2).
+    fn unheard(self) {
+        let (ReplyNow::Now(Err(err)), Some(id)) = (&self.inner, self.stream) else {
+            return;
+        };
+        if matches!(err, SendError::ConnectionClosed | SendError::Reset(_)) {
+            return; // the stream is over already
+        }
+        if let Some(core) = self.core.upgrade() {
+            if let Ok(mut c) = core.try_borrow_mut() {
+                tracing::warn!(stream = %id, error = %err, "refused action sent without awaiting its reply: resetting the stream");
+                c.user_reset(id, ErrorCode::INTERNAL_ERROR);
+            }
         }
     }
 }
@@ -49,7 +85,10 @@ macro_rules! reply_for {
                 _: &mut Context<$actor>,
                 tx: Option<OneshotSender<Result<$t, SendError>>>,
             ) {
-                let Some($tx) = tx else { return };
+                let Some($tx) = tx else {
+                    self.unheard();
+                    return;
+                };
                 match self.inner {
                     ReplyNow::Now(r) => {
                         let _ = $tx.send(r);
@@ -69,6 +108,8 @@ macro_rules! reply_for {
     };
 }
 
+reply_for!(Stream, SendHeaders, (), |core, slot, tx| core
+    .fill_unit(slot, tx));
 reply_for!(Stream, SendData, (), |core, slot, tx| core
     .fill_unit(slot, tx));
 reply_for!(Stream, SendTrailers, (), |core, slot, tx| core

@@ -21,6 +21,12 @@
 //! all its bytes, i.e. when they are inside the peer's window and in the
 //! write buffer. `SendHeaders`, `Promise` and `Reset` resolve when the
 //! protocol has accepted them (they are not flow-controlled).
+//!
+//! A refused action (`SendHeaders`, `SendData`, `SendMessage`,
+//! `SendTrailers`) sent with `do_send` has nobody to report its error to:
+//! the stream is then reset with INTERNAL_ERROR (RFC 9113 §5.4.2) rather
+//! than left open until the peer gives up. Awaited with `send`, the error
+//! is returned and the stream stays as it was.
 
 use actix::prelude::*;
 
@@ -97,9 +103,10 @@ impl Drop for Stream {
 }
 
 impl Handler<SendHeaders> for Stream {
-    type Result = Result<(), SendError>;
+    type Result = Reply<()>;
     fn handle(&mut self, msg: SendHeaders, _: &mut Self::Context) -> Self::Result {
-        self.with_core(
+        let (core, id) = (self.core.clone(), self.id);
+        Reply::now(self.with_core(
             || Err(SendError::ConnectionClosed),
             |c, id| {
                 let r = c.proto.send_headers(id, msg.head, msg.end_stream);
@@ -109,25 +116,27 @@ impl Handler<SendHeaders> for Stream {
                 c.kick();
                 r.map_err(Into::into)
             },
-        )
+        ))
+        .on_stream(&core, id)
     }
 }
 
 impl Handler<SendData> for Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendData, _: &mut Self::Context) -> Self::Result {
-        let core = self.core.clone();
+        let (core, weak, id) = (self.core.clone(), self.core.clone(), self.id);
         self.with_core(
             || Reply::now(Err(SendError::ConnectionClosed)),
             |c, id| Reply::weak(core, c.send_data(id, msg.data, msg.end_stream)),
         )
+        .on_stream(&weak, id)
     }
 }
 
 impl Handler<SendMessage> for Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendMessage, _: &mut Self::Context) -> Self::Result {
-        let core = self.core.clone();
+        let (core, weak, id) = (self.core.clone(), self.core.clone(), self.id);
         self.with_core(
             || Reply::now(Err(SendError::ConnectionClosed)),
             |c, id| {
@@ -159,17 +168,19 @@ impl Handler<SendMessage> for Stream {
                 Reply::weak(core, reply)
             },
         )
+        .on_stream(&weak, id)
     }
 }
 
 impl Handler<SendTrailers> for Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendTrailers, _: &mut Self::Context) -> Self::Result {
-        let core = self.core.clone();
+        let (core, weak, id) = (self.core.clone(), self.core.clone(), self.id);
         self.with_core(
             || Reply::now(Err(SendError::ConnectionClosed)),
             |c, id| Reply::weak(core, c.send_trailers(id, msg.trailers)),
         )
+        .on_stream(&weak, id)
     }
 }
 
