@@ -228,6 +228,13 @@ pub struct OpenedStream {
 /// Client: open a new stream (HTTP2.jl `next_free_stream_identifier`). Queued
 /// (boundedly) while the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached.
 /// Notifications for it go to `subscriber`, or to the connection's subscriber.
+///
+/// Stream ids go on the wire in increasing order (RFC 9113 §5.1.1): send
+/// the first HEADERS of opened streams in the order they were opened. A
+/// stream whose HEADERS would follow a higher id's is refused with
+/// `UserError::StreamIdOrder` (open and send its HEADERS together, e.g. with
+/// [`SendMessage`], and let bodies run concurrently). A stream dropped
+/// before its HEADERS gives its slot back.
 #[derive(Debug, Message, Default)]
 #[rtype(result = "Result<OpenedStream, SendError>")]
 pub struct OpenStream {
