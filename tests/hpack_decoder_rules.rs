@@ -205,6 +205,29 @@ fn size_update_missing_after_setting_reduced_then_raised_is_rejected() {
     dec.set_max_table_size(0);
     dec.set_max_table_size(4096);
     assert!(decode(&mut dec, &[0x20, 0x3f, 0xe1, 0x1f, 0x82]).is_ok());
+    // An update that only announces the final 4096, skipping the 0 in
+    // between, does not signal the smallest size: rejected.
+    let mut dec = Decoder::default();
+    dec.set_max_table_size(0);
+    dec.set_max_table_size(4096);
+    assert_eq!(
+        decode(&mut dec, &[0x3f, 0xe1, 0x1f, 0x82]),
+        Err(DecoderError::SizeUpdateMissing)
+    );
+}
+
+// RFC 7541 §4.2: after a reduction to 1024, an update to 2048 (still above
+// the smallest setting of the interval) does not acknowledge it.
+#[test]
+fn size_update_above_the_reduced_setting_does_not_acknowledge_it() {
+    let mut dec = Decoder::default();
+    dec.set_max_table_size(1024);
+    dec.set_max_table_size(4096);
+    // 2048 = 31 + 2017 = 0x3f 0xe1 0x0f
+    assert_eq!(
+        decode(&mut dec, &[0x3f, 0xe1, 0x0f, 0x82]),
+        Err(DecoderError::SizeUpdateMissing)
+    );
 }
 
 #[test]

@@ -84,9 +84,10 @@ impl Decoder {
 
         // RFC 7541 §4.2: size updates come first. When our setting dropped
         // below the table's current maximum since the last block, the peer
-        // must acknowledge it with an update here.
+        // must signal "the smallest maximum table size that occurs in that
+        // interval": one of the updates here must be at or below it.
         let required = self.min_setting < self.table.max_size();
-        let mut saw_update = false;
+        let mut smallest_update = usize::MAX;
         while let Some(&first) = src.get(b.pos) {
             if first & 0xe0 != 0x20 {
                 break;
@@ -96,9 +97,9 @@ impl Decoder {
                 return Err(DecoderError::SizeUpdateTooLarge(n));
             }
             self.table.set_max_size(n);
-            saw_update = true;
+            smallest_update = smallest_update.min(n);
         }
-        if required && !saw_update {
+        if required && smallest_update > self.min_setting {
             return Err(DecoderError::SizeUpdateMissing);
         }
         self.min_setting = self.max_table_size;
