@@ -9,6 +9,8 @@
 #   SERVERS="nghttpd h2" benches/h2load.sh   # a subset
 #   ROUNDS=3 benches/h2load.sh   # each workload 3 times, servers interleaved;
 #                                # the best round of each server is reported
+#   BEFORE_BIN=../old/target/release/examples/server SERVERS="ours before nghttpd" \
+#     benches/h2load.sh          # a before/after comparison in the same run
 #
 # Workloads (h2load from nghttp2-client, one client thread):
 #   1. request rate: h2load -n $N -c 16 -m 32 -t 1 http://.../          (12-byte body)
@@ -24,6 +26,7 @@ BIG=67108864
 PORT_OURS=${PORT_OURS:-18480}
 PORT_NGHTTPD=${PORT_NGHTTPD:-18481}
 PORT_H2=${PORT_H2:-18482}
+PORT_BEFORE=${PORT_BEFORE:-18483}
 RUN_LIMIT=${RUN_LIMIT:-600}   # seconds per h2load run
 SERVERS=${SERVERS:-ours nghttpd h2}
 ROUNDS=${ROUNDS:-1}
@@ -49,12 +52,13 @@ printf 'hello world\n' > "$tmp/index.html"
 mkdir -p "$tmp/bytes"
 head -c "$BIG" /dev/zero | tr '\0' 'a' > "$tmp/bytes/$BIG"
 
-declare -A PID PORT=([ours]=$PORT_OURS [nghttpd]=$PORT_NGHTTPD [h2]=$PORT_H2)
+declare -A PID PORT=([ours]=$PORT_OURS [nghttpd]=$PORT_NGHTTPD [h2]=$PORT_H2 [before]=$PORT_BEFORE)
 for s in $SERVERS; do
   case $s in
     ours) "$BIN/server" --addr "127.0.0.1:$PORT_OURS" 2>"$tmp/ours.log" & ;;
     nghttpd) nghttpd --no-tls -a 127.0.0.1 -d "$tmp" "$PORT_NGHTTPD" >"$tmp/nghttpd.log" 2>&1 & ;;
     h2) "$BIN/h2_anchor" --addr "127.0.0.1:$PORT_H2" 2>"$tmp/h2.log" & ;;
+    before) "${BEFORE_BIN:?BEFORE_BIN=path of an older examples/server}" --addr "127.0.0.1:$PORT_BEFORE" 2>"$tmp/before.log" & ;;
     *) echo "h2load.sh: unknown server $s" >&2; exit 2 ;;
   esac
   pids+=($!); PID[$s]=$!
@@ -113,11 +117,11 @@ ratio() { awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN { if (a > 0 && b > 0) printf 
 
 echo
 echo "h2load figures ($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); servers single-threaded, side by side; best of $ROUNDS round(s))"
-printf '%-34s %14s %14s %14s %10s %10s\n' workload h2actor nghttpd h2-crate ours/ngh ours/h2
-printf '%-34s %14s %14s %14s %10s %10s\n' "req/s  -n $N -c16 -m32 /" \
-  "${REQ[ours.rate]:--}" "${REQ[nghttpd.rate]:--}" "${REQ[h2.rate]:--}" \
-  "$(ratio "${REQ[ours.rate]:-}" "${REQ[nghttpd.rate]:-}")" "$(ratio "${REQ[ours.rate]:-}" "${REQ[h2.rate]:-}")"
-printf '%-34s %14s %14s %14s %10s %10s\n' "MB/s   -n 4 -c1 -m1 64 MiB" \
-  "${MBS[ours.big]:--}" "${MBS[nghttpd.big]:--}" "${MBS[h2.big]:--}" \
-  "$(ratio "${MBS[ours.big]:-}" "${MBS[nghttpd.big]:-}")" "$(ratio "${MBS[ours.big]:-}" "${MBS[h2.big]:-}")"
-printf '%-34s %14s %14s %14s\n' "peak RSS (KiB)" "$(rss "${PID[ours]:-none}")" "$(rss "${PID[nghttpd]:-none}")" "$(rss "${PID[h2]:-none}")"
+echo "ratios are against nghttpd when it ran"
+printf '%-10s %14s %8s %14s %8s %16s\n' server "req/s" ratio "64MiB MB/s" ratio "peak RSS (KiB)"
+for s in $SERVERS; do
+  printf '%-10s %14s %8s %14s %8s %16s\n' "$s" \
+    "${REQ[$s.rate]:--}" "$(ratio "${REQ[$s.rate]:-}" "${REQ[nghttpd.rate]:-}")" \
+    "${MBS[$s.big]:--}" "$(ratio "${MBS[$s.big]:-}" "${MBS[nghttpd.big]:-}")" \
+    "$(rss "${PID[$s]:-none}")"
+done

@@ -1,24 +1,485 @@
-//! The demo HTTP/2 server (h2c, prior knowledge).
+//! An HTTP/2 server (h2c, prior knowledge) written with h2actor's actors:
+//! the code to copy when you write your own.
 //!
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
+//! curl --http2-prior-knowledge http://127.0.0.1:8080/
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
 //! ```
 //!
-//! Routes: `GET /` (hello world), `GET /bytes/N` (N bytes under flow control),
-//! `POST /echo` (the body streamed back), `GET /push` (a page plus a pushed
-//! `/pushed.css` when the client allows push), `GET /trailers` (a body then
-//! the trailer `x-trailer-test: ok`), anything else 404. The handlers live in
-//! `tests/support/demo_server.rs`, shared with the interop tests.
+//! | request | response |
+//! |---|---|
+//! | `GET /` | 200 `text/plain` `hello world\n` |
+//! | `GET /bytes/N` | N bytes (`abc…z` repeated) streamed under flow control |
+//! | `POST /echo` | the request body streamed back as it arrives |
+//! | `GET /push` | a small page, plus `/pushed.css` pushed when the client allows push |
+//! | `GET /trailers` | a short body, then the trailer field `x-trailer-test: ok` |
+//! | `HEAD` on any of them | the header fields `GET` would send, no content |
+//! | anything else | 404 |
 //!
-//! `--threads N` runs the library's `Listener`: N arbiters (one thread each)
-//! accepting on one shared socket; a connection stays on the thread that
-//! accepted it. Without it, the main arbiter accepts and serves everything.
+//! How it is built: one [`Site`] actor per HTTP/2 connection is the
+//! subscriber of that connection's streams. It receives a `RecvHeaders` per
+//! request and answers on the request's stream (`msg.stream`, an
+//! `Addr<H2Stream>`) with `SendMessage` (a whole response), or
+//! `SendHeaders` + awaited `SendData` (a streamed one). It subscribes to
+//! `RecvData`, `RecvTrailers` and `RecvReset` too, for `/echo`.
+//!
+//! Backpressure: connections are built with `auto_release(false)`, so the
+//! receive windows reopen only as `/echo` hands each chunk on; every
+//! `SendData` of a streamed body is awaited before the next one is sent.
+//! `--threads N` runs h2actor's `Listener`: N arbiters (one thread each)
+//! accepting on one socket; a connection stays on the thread that took it.
+//!
+//! The interop tests include this file (`tests/support/mod.rs`), so they
+//! drive exactly the code the README's run command starts.
 
-#[path = "../tests/support/demo_server.rs"]
-mod demo_server;
-
+use std::collections::{HashMap, VecDeque};
+use std::io;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use h2actor::prelude::*;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+
+/// Body of `GET /`.
+pub const HELLO: &[u8] = b"hello world\n";
+/// Body of `GET /trailers`.
+pub const TRAILERS_BODY: &[u8] = b"trailers follow\n";
+/// Body of `GET /push`.
+pub const PUSH_PAGE: &[u8] =
+    b"<!doctype html>\n<html><head><link rel=\"stylesheet\" href=\"/pushed.css\"></head>\
+<body>pushed</body></html>\n";
+/// Path of the pushed resource.
+pub const PUSHED_PATH: &str = "/pushed.css";
+/// Body of the pushed resource.
+pub const PUSHED_CSS: &[u8] = b"body { color: green }\n";
+/// Largest `N` accepted by `/bytes/N` (1 GiB).
+pub const MAX_BYTES: u64 = 1 << 30;
+/// Size of each `SendData` of `/bytes/N`: about 64 KiB (the connection cuts
+/// it into frames), a multiple of 26 so every chunk is a slice of one shared
+/// buffer. Each awaited `SendData` costs a message round trip: 16 KiB
+/// chunks capped a 64 MiB download at ~0.7 GB/s here, 64 KiB ones did not.
+pub const CHUNK: usize = 26 * 2520;
+/// Listen backlog (the default 128 overflowed with 256 simultaneous connects).
+pub const BACKLOG: u32 = 1024;
+
+/// Byte `i` of every `/bytes/N` body.
+pub fn pattern_byte(i: u64) -> u8 {
+    b'a' + (i % 26) as u8
+}
+
+fn pattern_chunk() -> Bytes {
+    static CHUNK_BYTES: OnceLock<Bytes> = OnceLock::new();
+    CHUNK_BYTES
+        .get_or_init(|| {
+            (0..CHUNK as u64)
+                .map(pattern_byte)
+                .collect::<Vec<u8>>()
+                .into()
+        })
+        .clone()
+}
+
+// ------------------------------------------------------------------ routes
+
+/// What a `GET` route answers; a `HEAD` sends the same head without content
+/// (RFC 9110 §9.3.2).
+enum Answer {
+    /// A whole body known now.
+    Fixed(StatusCode, &'static str, Bytes),
+    /// `/bytes/N`: N bytes streamed under flow control.
+    Bytes(u64),
+    /// `/trailers`: a body, then trailers.
+    Trailers,
+    /// `/push`: the page, with `/pushed.css` pushed first.
+    Push,
+}
+
+fn route_get(path: &str) -> Answer {
+    match path {
+        "/" => Answer::Fixed(StatusCode::OK, "text/plain", Bytes::from_static(HELLO)),
+        "/trailers" => Answer::Trailers,
+        "/push" => Answer::Push,
+        p if p.starts_with("/bytes/") => match p["/bytes/".len()..].parse::<u64>() {
+            Ok(n) if n <= MAX_BYTES => Answer::Bytes(n),
+            _ => Answer::Fixed(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                Bytes::from(format!("/bytes/N takes 0 <= N <= {MAX_BYTES}\n")),
+            ),
+        },
+        _ => not_found(),
+    }
+}
+
+fn not_found() -> Answer {
+    Answer::Fixed(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        Bytes::from_static(b"not found\n"),
+    )
+}
+
+/// A response head; `len` becomes `content-length`.
+fn response(status: StatusCode, content_type: &'static str, len: Option<u64>) -> Response<()> {
+    let mut r = Response::new(());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(len) = len {
+        r.headers_mut()
+            .insert(CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    r
+}
+
+/// The head `answer` starts with.
+fn head_of(answer: &Answer) -> Response<()> {
+    match answer {
+        Answer::Fixed(status, ty, body) => response(*status, ty, Some(body.len() as u64)),
+        Answer::Bytes(n) => response(StatusCode::OK, "application/octet-stream", Some(*n)),
+        Answer::Trailers => response(StatusCode::OK, "text/plain", None),
+        Answer::Push => response(StatusCode::OK, "text/html", Some(PUSH_PAGE.len() as u64)),
+    }
+}
+
+// ------------------------------------------------------------- the actor
+
+/// The handler of one connection: the subscriber of all its streams.
+#[derive(Default)]
+pub struct Site {
+    /// `/echo` streams, keyed by their stream's address (ids repeat across
+    /// connections; an `Addr<H2Stream>` does not).
+    echoes: HashMap<Addr<H2Stream>, Echo>,
+}
+
+/// One `/echo` stream: received chunks waiting to be sent back, one in flight.
+#[derive(Default)]
+struct Echo {
+    queue: VecDeque<(Bytes, bool)>,
+    in_flight: bool,
+}
+
+impl Actor for Site {
+    type Context = Context<Self>;
+}
+
+impl Site {
+    /// The subscriber for a new connection: a new `Site` actor, subscribed
+    /// to what it handles (the rest takes h2actor's defaults).
+    pub fn subscriber() -> Subscriber {
+        let site = Site::default().start();
+        Subscriber::new(&site)
+            .data(&site)
+            .trailers(&site)
+            .reset(&site)
+            .closed(&site)
+    }
+
+    fn route(
+        &mut self,
+        stream: Addr<H2Stream>,
+        req: Request<()>,
+        end: bool,
+        ctx: &mut Context<Self>,
+    ) {
+        tracing::debug!(method = %req.method(), path = req.uri().path(), "request");
+        match *req.method() {
+            Method::GET => self.answer(stream, &req, route_get(req.uri().path()), ctx),
+            Method::HEAD => {
+                let head = head_of(&route_get(req.uri().path()));
+                stream.do_send(SendHeaders {
+                    head: head.into(),
+                    end_stream: true,
+                });
+            }
+            Method::POST if req.uri().path() == "/echo" => {
+                let head = response(StatusCode::OK, "application/octet-stream", None);
+                stream.do_send(SendHeaders {
+                    head: head.into(),
+                    end_stream: end,
+                });
+                if !end {
+                    self.echoes.insert(stream, Echo::default());
+                }
+            }
+            _ => self.answer(stream, &req, not_found(), ctx),
+        }
+    }
+
+    fn answer(
+        &mut self,
+        stream: Addr<H2Stream>,
+        req: &Request<()>,
+        answer: Answer,
+        ctx: &mut Context<Self>,
+    ) {
+        let head = head_of(&answer);
+        match answer {
+            // One message: HEADERS + DATA (+ END_STREAM).
+            Answer::Fixed(_, _, body) => stream.do_send(SendMessage::new(head).body(body)),
+            Answer::Bytes(n) => {
+                ctx.spawn(stream_bytes(stream, head, n).into_actor(self));
+            }
+            Answer::Trailers => {
+                // Three messages on purpose (`SendMessage` could do it in one).
+                stream.do_send(SendHeaders {
+                    head: head.into(),
+                    end_stream: false,
+                });
+                let data = Bytes::from_static(TRAILERS_BODY);
+                stream.do_send(SendData {
+                    data,
+                    end_stream: false,
+                });
+                let mut trailers = HeaderMap::new();
+                trailers.insert("x-trailer-test", HeaderValue::from_static("ok"));
+                stream.do_send(SendTrailers { trailers });
+            }
+            Answer::Push => {
+                ctx.spawn(push(stream, pushed_request(req)).into_actor(self));
+            }
+        }
+    }
+
+    /// Sends the next queued chunk of an echo stream back, if none is in
+    /// flight. Its bytes go back to the receive windows when it is handed
+    /// to `SendData`: at most one window plus one chunk is buffered.
+    fn pump(&mut self, stream: Addr<H2Stream>, ctx: &mut Context<Self>) {
+        let Some(echo) = self.echoes.get_mut(&stream) else {
+            return;
+        };
+        if echo.in_flight {
+            return;
+        }
+        let Some((data, end_stream)) = echo.queue.pop_front() else {
+            return;
+        };
+        echo.in_flight = true;
+        if !data.is_empty() {
+            stream.do_send(ReleaseCapacity { n: data.len() });
+        }
+        let send = stream.send(SendData { data, end_stream });
+        ctx.spawn(send.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(Ok(())) if !end_stream => {
+                if let Some(echo) = act.echoes.get_mut(&stream) {
+                    echo.in_flight = false;
+                }
+                act.pump(stream, ctx);
+            }
+            _ => {
+                act.echoes.remove(&stream);
+            }
+        }));
+    }
+}
+
+/// `/bytes/N`: N bytes in chunks of [`CHUNK`], each `SendData` awaited (it
+/// resolves once the chunk is inside the peer's window: backpressure).
+async fn stream_bytes(stream: Addr<H2Stream>, head: Response<()>, n: u64) {
+    let sent = stream
+        .send(SendHeaders {
+            head: head.into(),
+            end_stream: n == 0,
+        })
+        .await;
+    if !matches!(sent, Ok(Ok(()))) {
+        return;
+    }
+    let chunk = pattern_chunk();
+    let mut left = n;
+    while left > 0 {
+        let len = left.min(CHUNK as u64);
+        left -= len;
+        let data = chunk.slice(..len as usize);
+        let sent = stream
+            .send(SendData {
+                data,
+                end_stream: left == 0,
+            })
+            .await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::debug!(left, "/bytes stream ended early");
+            return;
+        }
+    }
+}
+
+/// The request a push of `/pushed.css` answers: same scheme and authority.
+fn pushed_request(req: &Request<()>) -> Option<Request<()>> {
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(http::header::HOST)?
+                .to_str()
+                .ok()
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    let uri = Uri::builder()
+        .scheme(req.uri().scheme_str().unwrap_or("http"))
+        .authority(authority)
+        .path_and_query(PUSHED_PATH)
+        .build()
+        .ok()?;
+    Request::get(uri).body(()).ok()
+}
+
+/// `/push`: PUSH_PROMISE first (RFC 9113 §8.4: before the response that
+/// refers to it), then the page, then the pushed response. A client that
+/// disabled push gets the page only.
+async fn push(stream: Addr<H2Stream>, request: Option<Request<()>>) {
+    let pushed = match request {
+        Some(request) => match stream.send(Promise { request }).await {
+            Ok(Ok(pushed)) => Some(pushed),
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "push not possible, page only");
+                None
+            }
+            Err(_) => return,
+        },
+        None => None,
+    };
+    let page = response(StatusCode::OK, "text/html", None);
+    stream.do_send(SendMessage::new(page).body(PUSH_PAGE));
+    if let Some(pushed) = pushed {
+        let css = response(StatusCode::OK, "text/css", None);
+        pushed.do_send(SendMessage::new(css).body(PUSHED_CSS));
+    }
+}
+
+impl Handler<RecvHeaders> for Site {
+    type Result = ();
+    fn handle(&mut self, msg: RecvHeaders, ctx: &mut Context<Self>) {
+        match msg.head {
+            Head::Request(req) => self.route(msg.stream, req, msg.end_stream, ctx),
+            // A server never receives a response: the protocol refuses it.
+            Head::Response(_) => msg.stream.do_send(Reset {
+                code: ErrorCode::PROTOCOL_ERROR,
+            }),
+        }
+    }
+}
+
+impl Handler<RecvData> for Site {
+    type Result = ();
+    fn handle(&mut self, msg: RecvData, ctx: &mut Context<Self>) {
+        if let Some(echo) = self.echoes.get_mut(&msg.stream) {
+            echo.queue.push_back((msg.data, msg.end_stream));
+            self.pump(msg.stream, ctx);
+        } else if !msg.data.is_empty() {
+            // A body nobody reads: give its bytes straight back.
+            msg.stream.do_send(ReleaseCapacity { n: msg.data.len() });
+        }
+    }
+}
+
+impl Handler<RecvTrailers> for Site {
+    type Result = ();
+    fn handle(&mut self, msg: RecvTrailers, ctx: &mut Context<Self>) {
+        if let Some(echo) = self.echoes.get_mut(&msg.stream) {
+            echo.queue.push_back((Bytes::new(), true));
+            self.pump(msg.stream, ctx);
+        }
+    }
+}
+
+impl Handler<RecvReset> for Site {
+    type Result = ();
+    fn handle(&mut self, msg: RecvReset, _: &mut Context<Self>) {
+        tracing::debug!(conn = %msg.conn, id = %msg.id, code = %msg.code, "stream reset");
+        // An upload the client gave up: forget it.
+        self.echoes.remove(&msg.stream);
+    }
+}
+
+impl Handler<Closed> for Site {
+    type Result = ();
+    fn handle(&mut self, msg: Closed, ctx: &mut Context<Self>) {
+        tracing::debug!(conn = %msg.conn, reason = ?msg.reason, "connection closed");
+        ctx.stop();
+    }
+}
+
+// -------------------------------------------------------------- serving
+
+/// The settings of every connection.
+pub fn builder() -> Builder {
+    Connection::builder(Role::Server).auto_release(false)
+}
+
+/// Serves one accepted connection on the current arbiter.
+pub fn start_connection(tcp: TcpStream) -> Addr<Connection> {
+    // The writer coalesces frames already; Nagle would only delay them.
+    let _ = tcp.set_nodelay(true);
+    builder().start(tcp, Site::subscriber())
+}
+
+/// Binds with an explicit backlog of [`BACKLOG`].
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
+/// Accepts connections forever on the current arbiter.
+pub async fn accept_loop(listener: TcpListener) {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _peer)) => {
+                start_connection(tcp);
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// A running server: its address, and (with several threads) the
+/// [`Listener`] whose arbiters must live as long as it serves.
+pub struct Serving {
+    /// The bound address (the port chosen when binding port 0).
+    pub addr: SocketAddr,
+    /// The multi-threaded acceptor, if any.
+    pub listener: Option<Listener>,
+}
+
+/// Starts serving `addr` inside a running actix system. One thread: the
+/// current arbiter accepts and runs every connection. More: h2actor's
+/// `Listener`, one arbiter per thread on one socket.
+pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
+    if threads <= 1 {
+        let listener = bind(addr)?;
+        let addr = listener.local_addr()?;
+        actix::spawn(accept_loop(listener));
+        return Ok(Serving {
+            addr,
+            listener: None,
+        });
+    }
+    let listener = Listener::bind(addr, threads, builder(), |_peer| Site::subscriber())?;
+    Ok(Serving {
+        addr: listener.local_addr(),
+        listener: Some(listener),
+    })
+}
+
+// ------------------------------------------------------------------ main
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N]";
 
@@ -52,7 +513,7 @@ fn main() {
 
     let system = actix::System::new();
     // `_serving` holds the listener's arbiters for as long as the system runs.
-    let _serving = match system.block_on(demo_server::serve(addr, threads)) {
+    let _serving = match system.block_on(serve(addr, threads)) {
         Ok(serving) => {
             tracing::info!(addr = %serving.addr, threads, "listening (h2c, prior knowledge)");
             serving

@@ -1,167 +1,131 @@
 //! # h2actor
 //!
-//! HTTP/2 (RFC 9113, HPACK RFC 7541) where every connection is an actix actor
-//! and every stream is a child actor.
+//! HTTP/2 (RFC 9113, HPACK RFC 7541) where every connection is an actix
+//! actor ([`Connection`]) and every stream is a child actor ([`H2Stream`]).
+//! You send a stream [`SendHeaders`], [`SendData`], [`SendMessage`],
+//! [`SendTrailers`] or [`Promise`]; a [`Subscriber`] actor of yours receives
+//! [`RecvHeaders`], [`RecvData`], [`RecvTrailers`], [`RecvPromise`],
+//! [`RecvReset`], [`GoAway`] and [`Closed`], each carrying its stream's
+//! handle and its connection's [`ConnectionId`]. Code that is not an actor
+//! uses [`Session`], the shape of the Julia package HTTP2.jl: `put_act`,
+//! `take_evt`, in the same vocabulary.
 //!
-//! | module | owns |
-//! |---|---|
-//! | [`frame`] | typed frames, decode/encode, the `FrameCodec` |
-//! | [`hpack`] | header compression contexts |
-//! | [`proto`] | the protocol state machine, without I/O |
-//! | [`actor`] | the `Connection` and `Stream` actors, messages, `Session`, `Listener` |
-//!
-//! # Quick start
-//!
-//! The API is the one of the Julia package HTTP2.jl: make a connection over
-//! any byte stream, put actions, take events. Below, HTTP2.jl's server and
-//! client examples ported twice: first with [`actor::Session`] (plain async
-//! code), then with actors. Each runs a client and a server over an
-//! in-memory `tokio::io::duplex` pipe; with TCP, pass a
-//! `tokio::net::TcpStream` instead (see `examples/server.rs`).
-//!
-//! ## With `Session` (HTTP2.jl's `put_act!` / `take_evt!`)
-//!
-//! ```
-//! use bytes::Bytes;
-//! use h2actor::actor::session::{Action, Event};
-//! use h2actor::actor::Session;
-//! use h2actor::proto::Config;
-//! use h2actor::{Head, Role};
-//!
-//! #[actix_rt::main]
-//! async fn main() {
-//!     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-//!
-//!     // Server: take a request, answer with a head and a body.
-//!     let mut server = Session::new(server_io, Role::Server, Config::default());
-//!     actix_rt::spawn(async move {
-//!         while let Some(evt) = server.take_evt().await {
-//!             if let Event::RecvHeaders { id, .. } = evt {
-//!                 let head = Head::Response(http::Response::new(()));
-//!                 server.put_act(Action::SendHeaders { id, head, end_stream: false });
-//!                 let data = Bytes::from_static(b"hello world\n");
-//!                 server.put_act(Action::SendData { id, data, end_stream: true });
-//!             }
-//!         }
-//!     });
-//!
-//!     // Client: one GET, then take the response events.
-//!     let mut client = Session::new(client_io, Role::Client, Config::default());
-//!     let id = client.next_free_stream_identifier().await.unwrap();
-//!     let request = http::Request::get("http://localhost/").body(()).unwrap();
-//!     client.put_act(Action::SendHeaders { id, head: request.into(), end_stream: true });
-//!     let mut body = Vec::new();
-//!     while let Some(evt) = client.take_evt().await {
-//!         match evt {
-//!             Event::RecvHeaders { head: Head::Response(r), .. } => assert_eq!(r.status(), 200),
-//!             Event::RecvData { data, end_stream, .. } => {
-//!                 body.extend_from_slice(&data);
-//!                 if end_stream {
-//!                     break;
-//!                 }
-//!             }
-//!             _ => {}
-//!         }
-//!     }
-//!     assert_eq!(body, b"hello world\n");
-//!     client.close();
-//! }
-//! ```
-//!
-//! ## With actors
-//!
-//! A subscriber is any actor that handles the notifications
-//! ([`actor::RecvHeaders`], [`actor::RecvData`], …). Each stream is an
-//! `Addr<`[`actor::Stream`]`>` to which you send [`actor::SendHeaders`],
-//! [`actor::SendData`] (its reply resolves when the bytes are inside the
-//! peer's flow-control window: await it for backpressure), and so on.
+//! One `use` brings every name a server or a client needs, and none of them
+//! clashes with `actix::prelude::*`:
 //!
 //! ```
 //! use actix::prelude::*;
-//! use bytes::Bytes;
-//! use h2actor::actor::*;
-//! use h2actor::{Head, Role};
+//! use h2actor::prelude::*;
+//! ```
 //!
-//! /// Answers every request with "hello world".
+//! # A server and a client
+//!
+//! The server answers every request with `hello world`; the client sends
+//! one GET and prints what comes back. They talk over an in-memory pipe
+//! here; `examples/server.rs` and `examples/client.rs` are the same over
+//! TCP (`tokio::net::TcpStream` in place of the pipe, or [`Listener`] for
+//! many connections on all cores).
+//!
+//! ```
+//! use actix::prelude::*;
+//! use h2actor::prelude::*;
+//!
+//! /// Answers every request. Handling `RecvHeaders` is enough: the other
+//! /// notifications take their defaults (see `Subscriber`).
 //! struct Hello;
 //! impl Actor for Hello {
 //!     type Context = Context<Self>;
 //! }
 //! impl Handler<RecvHeaders> for Hello {
 //!     type Result = ();
-//!     fn handle(&mut self, msg: RecvHeaders, _: &mut Context<Self>) {
-//!         let head = Head::Response(http::Response::new(()));
-//!         msg.stream.do_send(SendHeaders { head, end_stream: false });
-//!         let data = Bytes::from_static(b"hello world\n");
-//!         msg.stream.do_send(SendData { data, end_stream: true });
+//!     fn handle(&mut self, req: RecvHeaders, _: &mut Context<Self>) {
+//!         let response = http::Response::new(());
+//!         req.stream.do_send(SendMessage::new(response).body("hello world\n"));
 //!     }
 //! }
 //!
-//! /// Prints responses; forwards the body's end to a channel.
-//! struct Printer(tokio::sync::mpsc::UnboundedSender<Bytes>);
-//! impl Actor for Printer {
+//! /// Collects one response and hands it over when its body ends.
+//! struct Collect {
+//!     body: Vec<u8>,
+//!     done: Option<tokio::sync::oneshot::Sender<(http::StatusCode, Vec<u8>)>>,
+//!     status: http::StatusCode,
+//! }
+//! impl Actor for Collect {
 //!     type Context = Context<Self>;
 //! }
-//! impl Handler<RecvHeaders> for Printer {
+//! impl Handler<RecvHeaders> for Collect {
 //!     type Result = ();
 //!     fn handle(&mut self, msg: RecvHeaders, _: &mut Context<Self>) {
 //!         if let Head::Response(r) = msg.head {
-//!             println!("stream {}: {}", msg.id, r.status());
+//!             self.status = r.status();
 //!         }
 //!     }
 //! }
-//! impl Handler<RecvData> for Printer {
+//! impl Handler<RecvData> for Collect {
 //!     type Result = ();
 //!     fn handle(&mut self, msg: RecvData, _: &mut Context<Self>) {
-//!         let _ = self.0.send(msg.data);
-//!     }
-//! }
-//! // The other notifications are not used here.
-//! macro_rules! ignore {
-//!     ($($a:ty: $($m:ty),*;)*) => {$($(
-//!         impl Handler<$m> for $a {
-//!             type Result = ();
-//!             fn handle(&mut self, _: $m, _: &mut Context<Self>) {}
+//!         self.body.extend_from_slice(&msg.data);
+//!         if msg.end_stream {
+//!             if let Some(done) = self.done.take() {
+//!                 let _ = done.send((self.status, std::mem::take(&mut self.body)));
+//!             }
 //!         }
-//!     )*)*};
-//! }
-//! ignore! {
-//!     Hello: RecvData, RecvTrailers, RecvPromise, RecvReset, GoAway, Closed;
-//!     Printer: RecvTrailers, RecvPromise, RecvReset, GoAway, Closed;
+//!     }
 //! }
 //!
 //! #[actix_rt::main]
 //! async fn main() {
 //!     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
-//!     let server = Connection::builder(Role::Server)
+//!     let _server = Connection::builder(Role::Server)
 //!         .start(server_io, Subscriber::new(&Hello.start()));
 //!
-//!     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+//!     let (tx, rx) = tokio::sync::oneshot::channel();
+//!     let collect = Collect { body: Vec::new(), done: Some(tx), status: http::StatusCode::OK }.start();
 //!     let client = Connection::builder(Role::Client)
-//!         .start(client_io, Subscriber::new(&Printer(tx).start()));
-//!     let opened = client.send(OpenStream::default()).await.unwrap().unwrap();
+//!         .start(client_io, Subscriber::new(&collect).data(&collect));
 //!     let request = http::Request::get("http://localhost/").body(()).unwrap();
-//!     opened
-//!         .stream
-//!         .send(SendHeaders { head: request.into(), end_stream: true })
-//!         .await
-//!         .unwrap()
-//!         .unwrap();
-//!     assert_eq!(rx.recv().await.unwrap(), "hello world\n");
-//!     client.do_send(Close { code: h2actor::ErrorCode::NO_ERROR });
-//!     let _ = server;
+//!     client.send(SendRequest::new(request)).await.unwrap().unwrap();
+//!     let (status, body) = rx.await.unwrap();
+//!     assert_eq!(status, 200);
+//!     assert_eq!(body, b"hello world\n");
+//!     client.do_send(Close { code: ErrorCode::NO_ERROR });
 //! }
 //! ```
 //!
-//! Many connections on many cores: [`actor::Listener`] binds a socket and
-//! runs one actix arbiter per thread, each accepting and starting
-//! [`actor::Connection`] actors.
+//! The same with [`Session`] is in its docs.
+//!
+//! # Modules
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`actor`] | the `Connection` and `H2Stream` actors, the messages, `Session`, `Listener` |
+//! | [`frame`] | typed frames (RFC 9113 §4, §6): decode and encode over bytes, no I/O |
+//! | [`hpack`] | header compression (RFC 7541): encoder and decoder contexts |
+//! | [`transport`] | where byte streams meet frames: the frame codec |
+//!
+//! The protocol itself is a state machine without I/O (module `proto`,
+//! internal: not part of the API).
 #![warn(missing_docs)]
 
 pub mod actor;
 pub mod frame;
 pub mod hpack;
+#[doc(hidden)]
 pub mod proto;
 
-pub use frame::{ErrorCode, StreamId};
-pub use proto::{Head, Role};
+pub use actor::*;
+pub use frame::{ErrorCode, Setting, StreamId};
+pub use proto::{Config, ConnectionError, Head, Protocol, Role, UserError};
+
+/// Every name a server or a client needs, in one `use`; none clashes with
+/// `actix::prelude::*`.
+pub mod prelude {
+    pub use crate::actor::{
+        Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GoAway,
+        H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
+        RecvReset, RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendMessage,
+        SendRequest, SendTrailers, Session, Subscribe, Subscriber,
+    };
+    pub use crate::frame::{ErrorCode, StreamId};
+    pub use crate::proto::{Config, Head, Role};
+}

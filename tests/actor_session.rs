@@ -4,8 +4,10 @@
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use h2actor::actor::session::{Action, Event};
-use h2actor::actor::{CloseReason, Session};
+use h2actor::actor::{
+    CloseReason, Closed, Event, Promise, RecvData, RecvHeaders, RecvPromise, RecvReset,
+    RecvTrailers, Reset, SendData, SendHeaders, SendTrailers, Session,
+};
 use h2actor::proto::Config;
 use h2actor::{ErrorCode, Head, Role, StreamId};
 use http::{HeaderMap, HeaderValue, Request, Response};
@@ -34,81 +36,115 @@ async fn take(s: &mut Session) -> Event {
 /// first, `/trailers` ends with trailers.
 async fn serve(mut s: Session, big: usize) {
     while let Some(ev) = s.take_evt().await {
-        let Event::RecvHeaders {
+        let Event::RecvHeaders(RecvHeaders {
             id,
             head: Head::Request(req),
             ..
-        } = ev
+        }) = ev
         else {
             continue;
         };
         match req.uri().path() {
             "/big" => {
-                s.put_act(Action::SendHeaders {
+                s.put_act(
                     id,
-                    head: ok(),
-                    end_stream: false,
-                });
+                    SendHeaders {
+                        head: ok(),
+                        end_stream: false,
+                    },
+                )
+                .expect("headers");
                 let body: Bytes = (0..big).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
-                s.put_act(Action::SendData {
+                s.put_act(
                     id,
-                    data: body,
-                    end_stream: true,
-                });
+                    SendData {
+                        data: body,
+                        end_stream: true,
+                    },
+                )
+                .expect("data");
             }
             "/push" => {
-                s.put_act(Action::Promise {
+                let promised_id = s
+                    .put_act(
+                        id,
+                        Promise {
+                            request: Request::get("http://localhost/pushed").body(()).unwrap(),
+                        },
+                    )
+                    .expect("promise");
+                s.put_act(
                     id,
-                    promised_id: StreamId(2),
-                    request: Request::get("http://localhost/pushed").body(()).unwrap(),
-                });
-                s.put_act(Action::SendHeaders {
+                    SendHeaders {
+                        head: ok(),
+                        end_stream: false,
+                    },
+                )
+                .expect("headers");
+                s.put_act(
                     id,
-                    head: ok(),
-                    end_stream: false,
-                });
-                s.put_act(Action::SendData {
-                    id,
-                    data: Bytes::from_static(b"page"),
-                    end_stream: true,
-                });
-                s.put_act(Action::SendHeaders {
-                    id: StreamId(2),
-                    head: ok(),
-                    end_stream: false,
-                });
-                s.put_act(Action::SendData {
-                    id: StreamId(2),
-                    data: Bytes::from_static(b"pushed"),
-                    end_stream: true,
-                });
+                    SendData {
+                        data: Bytes::from_static(b"page"),
+                        end_stream: true,
+                    },
+                )
+                .expect("data");
+                s.put_act(
+                    promised_id,
+                    SendHeaders {
+                        head: ok(),
+                        end_stream: false,
+                    },
+                )
+                .expect("pushed headers");
+                s.put_act(
+                    promised_id,
+                    SendData {
+                        data: Bytes::from_static(b"pushed"),
+                        end_stream: true,
+                    },
+                )
+                .expect("pushed data");
             }
             "/trailers" => {
-                s.put_act(Action::SendHeaders {
+                s.put_act(
                     id,
-                    head: ok(),
-                    end_stream: false,
-                });
-                s.put_act(Action::SendData {
+                    SendHeaders {
+                        head: ok(),
+                        end_stream: false,
+                    },
+                )
+                .expect("headers");
+                s.put_act(
                     id,
-                    data: Bytes::from_static(b"body"),
-                    end_stream: false,
-                });
+                    SendData {
+                        data: Bytes::from_static(b"body"),
+                        end_stream: false,
+                    },
+                )
+                .expect("data");
                 let mut t = HeaderMap::new();
                 t.insert("x-trailer-test", HeaderValue::from_static("ok"));
-                s.put_act(Action::SendTrailers { id, trailers: t });
+                s.put_act(id, SendTrailers { trailers: t })
+                    .expect("trailers");
             }
             _ => {
-                s.put_act(Action::SendHeaders {
+                s.put_act(
                     id,
-                    head: ok(),
-                    end_stream: false,
-                });
-                s.put_act(Action::SendData {
+                    SendHeaders {
+                        head: ok(),
+                        end_stream: false,
+                    },
+                )
+                .expect("headers");
+                s.put_act(
                     id,
-                    data: Bytes::from_static(b"hello world\n"),
-                    end_stream: true,
-                });
+                    SendData {
+                        data: Bytes::from_static(b"hello world\n"),
+                        end_stream: true,
+                    },
+                )
+                .expect("data");
             }
         }
     }
@@ -127,28 +163,32 @@ async fn response(s: &mut Session, id: StreamId) -> (u16, BytesMut) {
     let mut body = BytesMut::new();
     loop {
         match take(s).await {
-            Event::RecvHeaders {
+            Event::RecvHeaders(RecvHeaders {
                 id: i,
                 head: Head::Response(r),
                 end_stream,
-            } if i == id => {
+                ..
+            }) if i == id => {
                 status = r.status().as_u16();
                 if end_stream {
                     return (status, body);
                 }
             }
-            Event::RecvData {
+            Event::RecvData(RecvData {
                 id: i,
                 data,
                 end_stream,
-            } if i == id => {
+                ..
+            }) if i == id => {
                 body.extend_from_slice(&data);
                 if end_stream {
                     return (status, body);
                 }
             }
-            Event::RecvTrailers { id: i, .. } if i == id => return (status, body),
-            Event::Error { id: i, error } if i == id => panic!("{error}"),
+            Event::RecvTrailers(RecvTrailers { id: i, .. }) if i == id => return (status, body),
+            // Our actions' errors come back from `put_act` at once; a stream
+            // that fails later shows as a reset.
+            Event::RecvReset(RecvReset { id: i, code, .. }) if i == id => panic!("reset: {code:?}"),
             _ => {}
         }
     }
@@ -159,11 +199,14 @@ async fn session_client_gets_the_servers_response() {
     let mut c = pair(Config::default(), 0);
     let id = c.next_free_stream_identifier().await.unwrap();
     assert_eq!(id, StreamId(1));
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/"),
-        end_stream: true,
-    });
+        SendHeaders {
+            head: get("/"),
+            end_stream: true,
+        },
+    )
+    .unwrap();
     let (status, body) = response(&mut c, id).await;
     assert_eq!(status, 200);
     assert_eq!(&body[..], b"hello world\n");
@@ -181,11 +224,14 @@ async fn session_large_body_is_released_as_events_are_taken() {
     let n = 1 << 20;
     let mut c = pair(cfg, n);
     let id = c.next_free_stream_identifier().await.unwrap();
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/big"),
-        end_stream: true,
-    });
+        SendHeaders {
+            head: get("/big"),
+            end_stream: true,
+        },
+    )
+    .unwrap();
     let (_, body) = response(&mut c, id).await;
     assert_eq!(body.len(), n);
     assert!(body.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
@@ -197,18 +243,21 @@ async fn session_concurrent_streams() {
     let mut ids = Vec::new();
     for _ in 0..20 {
         let id = c.next_free_stream_identifier().await.unwrap();
-        c.put_act(Action::SendHeaders {
+        c.put_act(
             id,
-            head: get("/"),
-            end_stream: true,
-        });
+            SendHeaders {
+                head: get("/"),
+                end_stream: true,
+            },
+        )
+        .unwrap();
         ids.push(id);
     }
     let mut done = 0;
     while done < ids.len() {
-        if let Event::RecvData {
+        if let Event::RecvData(RecvData {
             end_stream: true, ..
-        } = take(&mut c).await
+        }) = take(&mut c).await
         {
             done += 1;
         }
@@ -219,31 +268,36 @@ async fn session_concurrent_streams() {
 async fn session_push_promise_and_pushed_response() {
     let mut c = pair(Config::default(), 0);
     let id = c.next_free_stream_identifier().await.unwrap();
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/push"),
-        end_stream: true,
-    });
+        SendHeaders {
+            head: get("/push"),
+            end_stream: true,
+        },
+    )
+    .unwrap();
     let mut promised = None;
     let mut ended = 0;
     let mut pushed = BytesMut::new();
     while ended < 2 {
         match take(&mut c).await {
-            Event::Promise {
+            Event::RecvPromise(RecvPromise {
                 id: i,
                 promised_id,
                 request,
-            } => {
+                ..
+            }) => {
                 assert_eq!(i, id);
                 assert_eq!(promised_id, StreamId(2));
                 assert_eq!(request.uri().path(), "/pushed");
                 promised = Some(promised_id);
             }
-            Event::RecvData {
+            Event::RecvData(RecvData {
                 id: i,
                 data,
                 end_stream,
-            } => {
+                ..
+            }) => {
                 if Some(i) == promised {
                     pushed.extend_from_slice(&data);
                 }
@@ -251,7 +305,7 @@ async fn session_push_promise_and_pushed_response() {
                     ended += 1;
                 }
             }
-            Event::Error { error, .. } => panic!("{error}"),
+            Event::RecvReset(r) => panic!("{r:?}"),
             _ => {}
         }
     }
@@ -262,13 +316,16 @@ async fn session_push_promise_and_pushed_response() {
 async fn session_trailers() {
     let mut c = pair(Config::default(), 0);
     let id = c.next_free_stream_identifier().await.unwrap();
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/trailers"),
-        end_stream: true,
-    });
+        SendHeaders {
+            head: get("/trailers"),
+            end_stream: true,
+        },
+    )
+    .unwrap();
     loop {
-        if let Event::RecvTrailers { trailers, .. } = take(&mut c).await {
+        if let Event::RecvTrailers(RecvTrailers { trailers, .. }) = take(&mut c).await {
             assert_eq!(trailers.get("x-trailer-test").unwrap(), "ok");
             break;
         }
@@ -278,38 +335,40 @@ async fn session_trailers() {
 #[actix_rt::test]
 async fn session_ping_answers_with_ping_ack() {
     let mut c = pair(Config::default(), 0);
-    c.put_act(Action::Ping);
-    loop {
-        if let Event::PingAck { rtt } = take(&mut c).await {
-            assert!(rtt < Duration::from_secs(2));
-            break;
-        }
-    }
+    // The answer comes back from `ping` itself (no PingAck event any more).
+    let rtt = tokio::time::timeout(Duration::from_secs(10), c.ping())
+        .await
+        .expect("ping timed out")
+        .expect("ping");
+    assert!(rtt < Duration::from_secs(2));
 }
 
 #[actix_rt::test]
 async fn session_action_on_unknown_stream_is_an_error_event() {
     let mut c = pair(Config::default(), 0);
-    c.put_act(Action::SendData {
-        id: StreamId(99),
-        data: Bytes::from_static(b"x"),
-        end_stream: true,
-    });
-    match take(&mut c).await {
-        Event::Error { id, .. } => assert_eq!(id, StreamId(99)),
-        other => panic!("{other:?}"),
-    }
+    // The error comes back from `put_act` at once (no Error event any more).
+    let r = c.put_act(
+        StreamId(99),
+        SendData {
+            data: Bytes::from_static(b"x"),
+            end_stream: true,
+        },
+    );
+    assert!(r.is_err(), "{r:?}");
 }
 
 #[actix_rt::test]
 async fn session_close_ends_with_closed_then_none() {
     let mut c = pair(Config::default(), 0);
     let id = c.next_free_stream_identifier().await.unwrap();
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/"),
-        end_stream: true,
-    });
+        SendHeaders {
+            head: get("/"),
+            end_stream: true,
+        },
+    )
+    .unwrap();
     let _ = response(&mut c, id).await;
     c.close();
     loop {
@@ -317,7 +376,7 @@ async fn session_close_ends_with_closed_then_none() {
             .await
             .unwrap()
         {
-            Some(Event::Closed { reason }) => {
+            Some(Event::Closed(Closed { reason, .. })) => {
                 assert_eq!(reason, CloseReason::Done);
                 break;
             }
@@ -335,27 +394,34 @@ async fn session_close_ends_with_closed_then_none() {
 async fn session_reset_reaches_the_peer() {
     let (a, b) = tokio::io::duplex(64 << 10);
     let mut server = Session::new(a, Role::Server, Config::default());
-    let c = Session::new(b, Role::Client, Config::default());
+    let mut c = Session::new(b, Role::Client, Config::default());
     let id = c.next_free_stream_identifier().await.unwrap();
-    c.put_act(Action::SendHeaders {
+    c.put_act(
         id,
-        head: get("/"),
-        end_stream: false,
-    });
+        SendHeaders {
+            head: get("/"),
+            end_stream: false,
+        },
+    )
+    .unwrap();
     match take(&mut server).await {
-        Event::RecvHeaders { id: i, .. } => assert_eq!(i, id),
+        Event::RecvHeaders(RecvHeaders { id: i, .. }) => assert_eq!(i, id),
         other => panic!("{other:?}"),
     }
-    c.put_act(Action::Reset {
+    c.put_act(
         id,
-        code: ErrorCode::CANCEL,
-    });
+        Reset {
+            code: ErrorCode::CANCEL,
+        },
+    )
+    .unwrap();
     match take(&mut server).await {
-        Event::Reset {
+        Event::RecvReset(RecvReset {
             id: i,
             code,
             remote,
-        } => {
+            ..
+        }) => {
             assert_eq!(i, id);
             assert_eq!(code, ErrorCode::CANCEL);
             assert!(remote);

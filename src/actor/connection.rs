@@ -36,13 +36,13 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
-use super::core::{Core, CoreRef, Limits, WriteState};
-use super::messages::SendError;
+use super::core::{Core, CoreRef, Limits, OpenKind, WriteState};
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::StreamRunner;
+use super::session::EventQueue;
 use super::writer::{Writer, WriterDone};
-use super::Subscriber;
+use super::{H2Stream, Subscriber};
 use crate::frame::{CodecError, FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 use crate::proto::{self, Config, ConnectionError, Role};
 
@@ -77,21 +77,15 @@ impl Actor for Connection {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.self_addr = None;
-        let (reason, closed) = {
-            let mut c = self.core.borrow_mut();
-            c.set_reason(CloseReason::Done);
-            c.write_state = WriteState::Abort;
-            if let Some(w) = c.writer_waker.take() {
-                w.wake();
-            }
-            c.shutdown_all();
-            (
-                c.close_reason.clone().unwrap_or(CloseReason::Done),
-                c.subscriber.closed.clone(),
-            )
-        };
-        tracing::debug!(?reason, "connection closed");
-        closed.do_send(Closed { reason });
+        let mut c = self.core.borrow_mut();
+        c.set_reason(CloseReason::Done);
+        c.write_state = WriteState::Abort;
+        if let Some(w) = c.writer_waker.take() {
+            w.wake();
+        }
+        c.shutdown_all();
+        tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
+        c.deliver_closed();
     }
 }
 
@@ -266,9 +260,21 @@ impl Builder {
     /// For a `tokio::net::TcpStream`, call `set_nodelay(true)` first (the
     /// [`super::Listener`] does): the writer already coalesces frames, and
     /// with Nagle's algorithm a small WINDOW_UPDATE or PING ACK can wait for
-    /// the peer's delayed ACK (measured: a 1 KiB-window transfer took 12 s
-    /// instead of 0.2 s).
+    /// the peer's delayed ACK (BENCHMARKS.md has the figures).
     pub fn start<IO>(self, io: IO, subscriber: Subscriber) -> Addr<Connection>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        self.start_with(io, subscriber, None).0
+    }
+
+    /// As `start`; with `session`, every notification goes to that queue.
+    pub(crate) fn start_with<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+        session: Option<std::rc::Rc<EventQueue>>,
+    ) -> (Addr<Connection>, CoreRef)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
@@ -284,9 +290,11 @@ impl Builder {
             max_queued_sends: self.max_queued_sends,
         };
         let proto = proto::Connection::new(self.role, self.config);
-        let core = Core::new(proto, subscriber, self.auto_release, limits);
+        let core = Core::shared(proto, subscriber, self.auto_release, limits);
+        core.borrow_mut().session = session;
         let close_timeout = self.close_timeout;
-        Connection::create(move |ctx| {
+        let handle = core.clone();
+        let addr = Connection::create(move |ctx| {
             let addr = ctx.address();
             core.borrow_mut().conn = Some(addr.downgrade());
             actix_rt::spawn(Writer::new(write, core.clone()));
@@ -307,7 +315,8 @@ impl Builder {
                 reading: true,
                 lingering: false,
             }
-        })
+        });
+        (addr, handle)
     }
 }
 
@@ -448,9 +457,23 @@ impl Handler<WriterDone> for Connection {
 }
 
 impl Handler<OpenStream> for Connection {
-    type Result = Reply<OpenedStream>;
+    type Result = Reply<Addr<H2Stream>>;
     fn handle(&mut self, msg: OpenStream, _: &mut Self::Context) -> Self::Result {
-        let r = self.core.borrow_mut().open_stream(msg.subscriber);
+        let r = self
+            .core
+            .borrow_mut()
+            .open(OpenKind::Stream(msg.subscriber));
+        Reply::new(&self.core, r)
+    }
+}
+
+impl Handler<SendRequest> for Connection {
+    type Result = Reply<Addr<H2Stream>>;
+    fn handle(&mut self, msg: SendRequest, _: &mut Self::Context) -> Self::Result {
+        let r = self
+            .core
+            .borrow_mut()
+            .open(OpenKind::Request(Box::new(msg)));
         Reply::new(&self.core, r)
     }
 }
@@ -487,7 +510,7 @@ impl Handler<Close> for Connection {
 }
 
 impl Handler<UpdateSettings> for Connection {
-    type Result = Result<(), SendError>;
+    type Result = Result<(), Error>;
     fn handle(&mut self, msg: UpdateSettings, ctx: &mut Self::Context) -> Self::Result {
         let r = {
             let mut c = self.core.borrow_mut();
@@ -500,17 +523,10 @@ impl Handler<UpdateSettings> for Connection {
     }
 }
 
-impl Handler<SetSubscriber> for Connection {
+impl Handler<Subscribe> for Connection {
     type Result = ();
-    fn handle(&mut self, msg: SetSubscriber, _: &mut Self::Context) {
+    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
         self.core.borrow_mut().subscriber = msg.0;
-    }
-}
-
-impl Handler<ReleaseStreamCapacity> for Connection {
-    type Result = ();
-    fn handle(&mut self, msg: ReleaseStreamCapacity, _: &mut Self::Context) {
-        self.core.borrow_mut().release(msg.id, msg.n);
     }
 }
 

@@ -1,19 +1,25 @@
-//! Messages: user -> [`Stream`], user -> [`Connection`], and the notifications
-//! a subscriber receives.
+//! The vocabulary: what a user sends to an [`H2Stream`] or a [`Connection`],
+//! and the notifications ([`Event`]) a [`Subscriber`] receives. [`Session`]
+//! speaks the same words: its `take_evt` returns the same [`Event`]s and its
+//! `put_act` takes the same stream messages.
+//!
+//! [`Session`]: super::Session
+//! [`Connection`]: super::Connection
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::{Connection, Stream};
+use super::H2Stream;
 use crate::frame::{ErrorCode, Setting, StreamId};
 use crate::proto::{ConnectionError, Head, UserError};
 
-/// Why a message to a stream or connection failed.
+/// Why a message to a stream or a connection failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
+pub enum Error {
     /// The protocol refused the action (the connection is unaffected).
     #[error(transparent)]
     User(#[from] UserError),
@@ -23,69 +29,136 @@ pub enum SendError {
     /// The connection is gone.
     #[error("connection closed")]
     ConnectionClosed,
-    /// A bounded queue is full (e.g. too many streams waiting for a slot).
+    /// A bounded queue is full (too many streams waiting for a slot, too
+    /// many sends waiting on one stream, too many pings in flight).
     #[error("queue full")]
     QueueFull,
 }
 
-/// Where notifications go: a bundle of recipients, usually one actor that
-/// handles all of them. Build it with [`Subscriber::new`].
+impl From<MailboxError> for Error {
+    /// The actor that should have answered is gone: its connection closed.
+    fn from(_: MailboxError) -> Self {
+        Error::ConnectionClosed
+    }
+}
+
+/// Tells connections apart: stream ids repeat across connections, so an
+/// actor serving many of them keys its state by `(ConnectionId, StreamId)`
+/// or by the stream's `Addr<H2Stream>` (which is `Eq + Hash`). Unique within
+/// the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(u64);
+
+impl ConnectionId {
+    pub(crate) fn next() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        ConnectionId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "conn#{}", self.0)
+    }
+}
+
+// ------------------------------------------------------------------ Subscriber
+
+/// Where notifications go. [`Subscriber::new`] takes the actor that handles
+/// [`RecvHeaders`], the one notification every user needs; add the others
+/// you handle with the builder methods, on the same actor or another one.
+/// What nobody subscribed to gets a documented default:
+///
+/// | notification | default when not subscribed |
+/// |---|---|
+/// | [`RecvData`] | its bytes go back to the flow-control windows and are dropped |
+/// | [`RecvTrailers`] | dropped |
+/// | [`RecvPromise`] | the pushed stream is refused (RST_STREAM CANCEL) |
+/// | [`RecvReset`] | logged (`tracing` debug) |
+/// | [`GoAway`] | logged (`tracing` info) |
+/// | [`Closed`] | logged (`tracing` debug) |
+///
+/// ```
+/// use actix::prelude::*;
+/// use h2actor::prelude::*;
+///
+/// /// Answers every request with "hello world" (GETs have no body, so
+/// /// RecvHeaders is all it needs).
+/// struct Hello;
+/// impl Actor for Hello {
+///     type Context = Context<Self>;
+/// }
+/// impl Handler<RecvHeaders> for Hello {
+///     type Result = ();
+///     fn handle(&mut self, msg: RecvHeaders, _: &mut Context<Self>) {
+///         let response = http::Response::new(());
+///         msg.stream.do_send(SendMessage::new(response).body("hello world\n"));
+///     }
+/// }
+///
+/// # actix_rt::System::new().block_on(async {
+/// let subscriber = Subscriber::new(&Hello.start());
+/// // Pass it to `Connection::builder(role).start(io, subscriber)`.
+/// # let _ = subscriber;
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct Subscriber {
-    /// Receives each request (server) or response head (client, 1xx included).
-    pub headers: Recipient<RecvHeaders>,
-    /// Receives body chunks, in order, one `RecvData` per DATA payload.
-    pub data: Recipient<RecvData>,
-    /// Receives trailers (a HEADERS with END_STREAM after the body).
-    pub trailers: Recipient<RecvTrailers>,
-    /// Client: receives the server's PUSH_PROMISEs (RFC 9113 §8.4).
-    pub promise: Recipient<RecvPromise>,
-    /// Receives stream resets, by either side or by a refusing GOAWAY.
-    pub reset: Recipient<RecvReset>,
-    /// Receives the peer's GOAWAY frames (connection-level).
-    pub go_away: Recipient<GoAway>,
-    /// Receives the one `Closed` when the connection actor stops.
-    pub closed: Recipient<Closed>,
+    pub(crate) headers: Option<Recipient<RecvHeaders>>,
+    pub(crate) data: Option<Recipient<RecvData>>,
+    pub(crate) trailers: Option<Recipient<RecvTrailers>>,
+    pub(crate) promise: Option<Recipient<RecvPromise>>,
+    pub(crate) reset: Option<Recipient<RecvReset>>,
+    pub(crate) go_away: Option<Recipient<GoAway>>,
+    pub(crate) closed: Option<Recipient<Closed>>,
 }
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Subscriber")
+        f.debug_struct("Subscriber")
+            .field("data", &self.data.is_some())
+            .field("trailers", &self.trailers.is_some())
+            .field("promise", &self.promise.is_some())
+            .field("reset", &self.reset.is_some())
+            .field("go_away", &self.go_away.is_some())
+            .field("closed", &self.closed.is_some())
+            .finish()
     }
 }
 
 impl Subscriber {
-    /// All notifications to one actor.
-    ///
-    /// ```
-    /// use actix::prelude::*;
-    /// use h2actor::actor::*;
-    ///
-    /// /// Logs what arrives and ignores it.
-    /// struct Log;
-    /// impl Actor for Log {
-    ///     type Context = Context<Self>;
-    /// }
-    /// macro_rules! log_all {
-    ///     ($($m:ty),*) => {$(
-    ///         impl Handler<$m> for Log {
-    ///             type Result = ();
-    ///             fn handle(&mut self, msg: $m, _: &mut Context<Self>) {
-    ///                 println!("{msg:?}");
-    ///             }
-    ///         }
-    ///     )*};
-    /// }
-    /// log_all!(RecvHeaders, RecvData, RecvTrailers, RecvPromise, RecvReset, GoAway, Closed);
-    ///
-    /// # actix_rt::System::new().block_on(async {
-    /// let subscriber = Subscriber::new(&Log.start());
-    /// // Pass it to `Connection::builder(role).start(io, subscriber)`, to
-    /// // `OpenStream { subscriber: Some(..) }` or to `Subscribe(..)`.
-    /// # let _ = subscriber;
-    /// # });
-    /// ```
+    /// [`RecvHeaders`] to `addr`; the other notifications take their
+    /// defaults (see the type's docs) until you add them.
     pub fn new<A>(addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<RecvHeaders>,
+    {
+        Subscriber {
+            headers: Some(addr.clone().recipient()),
+            data: None,
+            trailers: None,
+            promise: None,
+            reset: None,
+            go_away: None,
+            closed: None,
+        }
+    }
+
+    /// Nobody: every notification takes its default (requests are refused).
+    pub(crate) fn none() -> Self {
+        Subscriber {
+            headers: None,
+            data: None,
+            trailers: None,
+            promise: None,
+            reset: None,
+            go_away: None,
+            closed: None,
+        }
+    }
+
+    /// Every notification to `addr` (it handles all seven).
+    pub fn all<A>(addr: &Addr<A>) -> Self
     where
         A: Actor<Context = Context<A>>
             + Handler<RecvHeaders>
@@ -96,24 +169,80 @@ impl Subscriber {
             + Handler<GoAway>
             + Handler<Closed>,
     {
-        Subscriber {
-            headers: addr.clone().recipient(),
-            data: addr.clone().recipient(),
-            trailers: addr.clone().recipient(),
-            promise: addr.clone().recipient(),
-            reset: addr.clone().recipient(),
-            go_away: addr.clone().recipient(),
-            closed: addr.clone().recipient(),
-        }
+        Subscriber::new(addr)
+            .data(addr)
+            .trailers(addr)
+            .promise(addr)
+            .reset(addr)
+            .go_away(addr)
+            .closed(addr)
+    }
+
+    /// [`RecvData`] to `addr`.
+    pub fn data<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<RecvData>,
+    {
+        self.data = Some(addr.clone().recipient());
+        self
+    }
+
+    /// [`RecvTrailers`] to `addr`.
+    pub fn trailers<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<RecvTrailers>,
+    {
+        self.trailers = Some(addr.clone().recipient());
+        self
+    }
+
+    /// [`RecvPromise`] to `addr` (client: accept server pushes).
+    pub fn promise<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<RecvPromise>,
+    {
+        self.promise = Some(addr.clone().recipient());
+        self
+    }
+
+    /// [`RecvReset`] to `addr`.
+    pub fn reset<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<RecvReset>,
+    {
+        self.reset = Some(addr.clone().recipient());
+        self
+    }
+
+    /// [`GoAway`] to `addr`.
+    pub fn go_away<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<GoAway>,
+    {
+        self.go_away = Some(addr.clone().recipient());
+        self
+    }
+
+    /// [`Closed`] to `addr`.
+    pub fn closed<A>(mut self, addr: &Addr<A>) -> Self
+    where
+        A: Actor<Context = Context<A>> + Handler<Closed>,
+    {
+        self.closed = Some(addr.clone().recipient());
+        self
     }
 }
 
-// ---------------------------------------------------------------- user -> Stream
+// ------------------------------------------------------------ user -> H2Stream
 
 /// Send a request or response head (HTTP2.jl `ActSendHeaders`). Resolves when
 /// the HEADERS are handed to the write buffer.
+///
+/// A client stream from [`OpenStream`] gets its stream id here, when its
+/// first HEADERS are written: streams opened from many tasks may send their
+/// heads in any order (RFC 9113 §5.1.1 is kept by construction).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), SendError>")]
+#[rtype(result = "Result<(), Error>")]
 pub struct SendHeaders {
     /// A request (client) or response (server; 1xx heads may precede the
     /// final one); the pseudo-headers come from it (RFC 9113 §8.3).
@@ -129,21 +258,20 @@ pub struct SendHeaders {
 /// ```no_run
 /// use actix::prelude::*;
 /// use bytes::Bytes;
-/// use h2actor::actor::{SendData, SendError, Stream};
+/// use h2actor::prelude::*;
 ///
 /// /// Streams `chunks` as the body, one at a time: each `send` resolves only
 /// /// when the peer's window took the chunk, so memory stays bounded.
-/// async fn upload(stream: Addr<Stream>, chunks: Vec<Bytes>) -> Result<(), SendError> {
+/// async fn upload(stream: Addr<H2Stream>, chunks: Vec<Bytes>) -> Result<(), Error> {
 ///     let last = chunks.len().saturating_sub(1);
 ///     for (i, data) in chunks.into_iter().enumerate() {
-///         let msg = SendData { data, end_stream: i == last };
-///         stream.send(msg).await.map_err(|_| SendError::ConnectionClosed)??;
+///         stream.send(SendData { data, end_stream: i == last }).await??;
 ///     }
 ///     Ok(())
 /// }
 /// ```
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), SendError>")]
+#[rtype(result = "Result<(), Error>")]
 pub struct SendData {
     /// The body bytes; any length (split into frames by the connection).
     /// Empty with `end_stream` sends an empty DATA with END_STREAM.
@@ -155,11 +283,18 @@ pub struct SendData {
 
 /// A whole message in one actor message: HEADERS, then `body` as DATA (if
 /// not empty), then `trailers` (if any); the last of them ends the stream.
-/// Same effect as `SendHeaders` + `SendData` + `SendTrailers`, with one
-/// message instead of up to three (what a server answering small requests
-/// wants). Resolves like `SendData`: when the body is in the write buffer.
+/// When the body is complete (no trailers, or trailers after it) and the
+/// head declares no `content-length`, one is added (RFC 9110 §8.6), so the
+/// peer knows the size up front. Resolves when the body is in the write
+/// buffer.
+///
+/// ```
+/// # use h2actor::prelude::*;
+/// let answer = SendMessage::new(http::Response::new(())).body("hello world\n");
+/// # let _ = answer;
+/// ```
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), SendError>")]
+#[rtype(result = "Result<(), Error>")]
 pub struct SendMessage {
     /// The request or final response head, as in [`SendHeaders::head`].
     pub head: Head,
@@ -171,26 +306,48 @@ pub struct SendMessage {
     pub trailers: Option<HeaderMap>,
 }
 
+impl SendMessage {
+    /// A message with this head, no body and no trailers.
+    pub fn new(head: impl Into<Head>) -> Self {
+        SendMessage {
+            head: head.into(),
+            body: Bytes::new(),
+            trailers: None,
+        }
+    }
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+    /// Sets the trailers.
+    pub fn trailers(mut self, trailers: HeaderMap) -> Self {
+        self.trailers = Some(trailers);
+        self
+    }
+}
+
 /// Send trailers after the body; ends the stream.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), SendError>")]
+#[rtype(result = "Result<(), Error>")]
 pub struct SendTrailers {
     /// The trailer fields (no pseudo-headers, RFC 9113 §8.1), sent as a
     /// HEADERS frame with END_STREAM.
     pub trailers: HeaderMap,
 }
 
-/// Server push (HTTP2.jl `ActPromise`): PUSH_PROMISE on this stream; returns the
-/// promised stream, on which to send the pushed response.
+/// Server push (HTTP2.jl `ActPromise`): PUSH_PROMISE on this stream; returns
+/// the promised stream, to which you send the pushed response.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<OpenedStream, SendError>")]
+#[rtype(result = "Result<Addr<H2Stream>, Error>")]
 pub struct Promise {
     /// The request the pushed response answers: GET or HEAD, no body, with
     /// an authority (RFC 9113 §8.4.1).
     pub request: http::Request<()>,
 }
 
-/// Reset the stream with RST_STREAM(code).
+/// Reset the stream with RST_STREAM(code). On a stream that has not sent its
+/// HEADERS yet nothing goes on the wire: the stream is just given up.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Reset {
@@ -209,47 +366,96 @@ pub struct ReleaseCapacity {
     pub n: usize,
 }
 
-/// Redirect this stream's notifications to another subscriber.
+/// Send to an [`H2Stream`]: its later notifications go to this subscriber.
+/// Send to a [`Connection`](super::Connection): new peer-initiated streams and the
+/// connection's own notifications ([`GoAway`], [`Closed`]) go to it.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Subscribe(pub Subscriber);
 
-// ------------------------------------------------------------ user -> Connection
+// ---------------------------------------------------------- user -> Connection
 
-/// A stream opened by [`OpenStream`] or [`Promise`].
-#[derive(Debug, Clone)]
-pub struct OpenedStream {
-    /// The stream's id (odd when a client opened it, even when pushed).
-    pub id: StreamId,
-    /// The stream's actor: send it [`SendHeaders`], [`SendData`], etc.
-    pub stream: Addr<Stream>,
-}
-
-/// Client: open a new stream (HTTP2.jl `next_free_stream_identifier`). Queued
-/// (boundedly) while the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached.
-/// Notifications for it go to `subscriber`, or to the connection's subscriber.
-///
-/// Stream ids go on the wire in increasing order (RFC 9113 §5.1.1): send
-/// the first HEADERS of opened streams in the order they were opened. A
-/// stream whose HEADERS would follow a higher id's is refused with
-/// `UserError::StreamIdOrder` (open and send its HEADERS together, e.g. with
-/// [`SendMessage`], and let bodies run concurrently). A stream dropped
-/// before its HEADERS gives its slot back.
+/// Client: open a stream (HTTP2.jl `next_free_stream_identifier`). Resolves
+/// with the stream's actor once the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+/// leaves room for it (waiting is bounded: `Error::QueueFull` beyond
+/// `Builder::max_pending_open_streams`). Its stream id is assigned when its
+/// first HEADERS are written, so streams opened from many tasks may send
+/// their heads in any order. A stream dropped (every `Addr` gone) or
+/// [`Reset`] before its HEADERS leaves no trace and frees its slot.
+/// Notifications for it go to `subscriber`, or to the connection's.
 #[derive(Debug, Message, Default)]
-#[rtype(result = "Result<OpenedStream, SendError>")]
+#[rtype(result = "Result<Addr<H2Stream>, Error>")]
 pub struct OpenStream {
     /// Where this stream's notifications go; `None` for the connection's
     /// subscriber.
     pub subscriber: Option<Subscriber>,
 }
 
+/// Client: a whole request in one message: open a stream (waiting for a
+/// slot like [`OpenStream`]), send the head, then `body` (if any); the
+/// stream ends after them when `end_stream` is set, else send more with
+/// [`SendData`] / [`SendTrailers`]. A complete body without a declared
+/// `content-length` gets one. Resolves with the stream's actor once the
+/// head is in the write buffer.
+///
+/// ```no_run
+/// use actix::prelude::*;
+/// use h2actor::prelude::*;
+///
+/// async fn post(conn: Addr<Connection>, sub: Subscriber) -> Result<Addr<H2Stream>, Error> {
+///     let request = http::Request::post("http://localhost/echo").body(()).unwrap();
+///     conn.send(SendRequest::new(request).body("ping").subscriber(sub)).await?
+/// }
+/// ```
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Addr<H2Stream>, Error>")]
+pub struct SendRequest {
+    /// The request head.
+    pub request: http::Request<()>,
+    /// The body, sent right after the head; `None` for none.
+    pub body: Option<Bytes>,
+    /// End the stream after the head and body (default true).
+    pub end_stream: bool,
+    /// Where the response's notifications go; `None` for the connection's
+    /// subscriber.
+    pub subscriber: Option<Subscriber>,
+}
+
+impl SendRequest {
+    /// A request with no body that ends its stream.
+    pub fn new(request: http::Request<()>) -> Self {
+        SendRequest {
+            request,
+            body: None,
+            end_stream: true,
+            subscriber: None,
+        }
+    }
+    /// Sets the body (sent right after the head).
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+    /// Keeps the stream open after the head and body: more [`SendData`] or
+    /// [`SendTrailers`] follow on the returned stream.
+    pub fn streaming(mut self) -> Self {
+        self.end_stream = false;
+        self
+    }
+    /// Sends the response's notifications to `subscriber`.
+    pub fn subscriber(mut self, subscriber: Subscriber) -> Self {
+        self.subscriber = Some(subscriber);
+        self
+    }
+}
+
 /// Send a PING; resolves with the round-trip time.
 #[derive(Debug, Message, Default)]
-#[rtype(result = "Result<Duration, SendError>")]
+#[rtype(result = "Result<Duration, Error>")]
 pub struct Ping;
 
 /// Graceful close (HTTP2.jl `close`): GOAWAY(code), let open streams finish,
-/// flush, then stop.
+/// flush, then stop. A second `Close` forces it.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct Close {
@@ -260,16 +466,29 @@ pub struct Close {
 
 /// Change local settings (applied when the peer acknowledges them).
 #[derive(Debug, Message)]
-#[rtype(result = "Result<(), SendError>")]
+#[rtype(result = "Result<(), Error>")]
 pub struct UpdateSettings(pub Vec<Setting>);
 
-/// Replace the connection's subscriber (for new peer-initiated streams and
-/// connection-level notifications).
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct SetSubscriber(pub Subscriber);
+/// Ask a connection for its [`ConnectionStats`] (tests, monitoring).
+#[derive(Debug, Message, Default)]
+#[rtype(result = "ConnectionStats")]
+pub struct GetStats;
 
-// ------------------------------------------------------ notifications -> subscriber
+/// A snapshot of a connection's buffers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Bytes in the write buffer now.
+    pub write_buffered: usize,
+    /// The most the write buffer ever held (stays near `max_write_buffer`).
+    pub write_buffer_high_water: usize,
+    /// Streams the connection still tracks.
+    pub streams: usize,
+    /// `SendData`/`SendTrailers` replies not given yet (waiting for the
+    /// peer's window or for room in the write buffer).
+    pub pending_sends: usize,
+}
+
+// ------------------------------------------------ notifications -> subscriber
 
 /// A request (server) or response (client, 1xx included) arrived
 /// (HTTP2.jl `EvtRecvHeaders`).
@@ -277,8 +496,10 @@ pub struct SetSubscriber(pub Subscriber);
 #[rtype(result = "()")]
 pub struct RecvHeaders {
     /// The stream's actor: answer or send more on it.
-    pub stream: Addr<Stream>,
-    /// The stream's id.
+    pub stream: Addr<H2Stream>,
+    /// The connection it came on.
+    pub conn: ConnectionId,
+    /// The stream's id (unique within `conn` only).
     pub id: StreamId,
     /// The request (server side) or response (client side).
     pub head: Head,
@@ -291,7 +512,9 @@ pub struct RecvHeaders {
 #[rtype(result = "()")]
 pub struct RecvData {
     /// The stream's actor.
-    pub stream: Addr<Stream>,
+    pub stream: Addr<H2Stream>,
+    /// The connection it came on.
+    pub conn: ConnectionId,
     /// The stream's id.
     pub id: StreamId,
     /// One DATA frame's payload, padding removed; may be empty. With
@@ -306,7 +529,9 @@ pub struct RecvData {
 #[rtype(result = "()")]
 pub struct RecvTrailers {
     /// The stream's actor.
-    pub stream: Addr<Stream>,
+    pub stream: Addr<H2Stream>,
+    /// The connection it came on.
+    pub conn: ConnectionId,
     /// The stream's id.
     pub id: StreamId,
     /// The trailer fields.
@@ -319,21 +544,30 @@ pub struct RecvTrailers {
 pub struct RecvPromise {
     /// The actor of the stream the PUSH_PROMISE came on (the associated
     /// request's stream).
-    pub stream: Addr<Stream>,
+    pub stream: Addr<H2Stream>,
+    /// The connection it came on.
+    pub conn: ConnectionId,
     /// The associated stream's id.
     pub id: StreamId,
     /// The promised (even, reserved remote) stream: its response arrives
-    /// as notifications for `promised.id`; send it [`Reset`] to refuse.
-    pub promised: OpenedStream,
+    /// as notifications for `promised_id`; send it [`Reset`] to refuse.
+    pub promised: Addr<H2Stream>,
+    /// The promised stream's id.
+    pub promised_id: StreamId,
     /// The request the server will answer on the promised stream.
     pub request: http::Request<()>,
 }
 
 /// The stream was reset. `remote` when the peer did it; a GOAWAY that refuses
-/// the stream shows as `code` REFUSED_STREAM with `remote` true (safe to retry).
+/// the stream shows as `code` REFUSED_STREAM with `remote` true (safe to
+/// retry). When the connection ends, every stream still open hears this.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvReset {
+    /// The stream's actor (to find what you kept for it).
+    pub stream: Addr<H2Stream>,
+    /// The connection it came on.
+    pub conn: ConnectionId,
     /// The stream's id.
     pub id: StreamId,
     /// The RST_STREAM error code (`CANCEL` when the connection ended
@@ -348,6 +582,8 @@ pub struct RecvReset {
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct GoAway {
+    /// The connection.
+    pub conn: ConnectionId,
     /// The highest stream id the peer may have processed; our streams above
     /// it were not and are reset with REFUSED_STREAM (RFC 9113 §6.8).
     pub last_stream_id: StreamId,
@@ -369,46 +605,46 @@ pub enum CloseReason {
     Io(String),
 }
 
-/// The connection actor stopped.
+/// The connection actor stopped: the last notification of a connection.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
 pub struct Closed {
+    /// The connection.
+    pub conn: ConnectionId,
     /// Why it stopped.
     pub reason: CloseReason,
 }
 
-#[allow(dead_code)]
-fn _assert_connection_is_actor(_: Addr<Connection>) {}
-
-// ------------------------------------------------------------ extra messages
-
-/// Give back `n` bytes of received DATA on stream `id`, addressed to the
-/// connection (works after the stream actor is gone: the connection window
-/// still counts those bytes). Only needed with `auto_release(false)`.
-#[derive(Debug, Message)]
-#[rtype(result = "()")]
-pub struct ReleaseStreamCapacity {
-    /// The stream the bytes were received on.
-    pub id: StreamId,
-    /// Bytes consumed; capped at what the stream holds unreleased.
-    pub n: usize,
+/// Any notification: what [`Session::take_evt`](super::Session::take_evt)
+/// returns (HTTP2.jl's `Evt*`), one variant per notification type.
+#[derive(Debug)]
+pub enum Event {
+    /// See [`RecvHeaders`].
+    RecvHeaders(RecvHeaders),
+    /// See [`RecvData`].
+    RecvData(RecvData),
+    /// See [`RecvTrailers`].
+    RecvTrailers(RecvTrailers),
+    /// See [`RecvPromise`].
+    RecvPromise(RecvPromise),
+    /// See [`RecvReset`].
+    RecvReset(RecvReset),
+    /// See [`GoAway`].
+    GoAway(GoAway),
+    /// See [`Closed`].
+    Closed(Closed),
 }
 
-/// Ask a connection for its [`ConnectionStats`] (tests, monitoring).
-#[derive(Debug, Message, Default)]
-#[rtype(result = "ConnectionStats")]
-pub struct GetStats;
-
-/// A snapshot of a connection's buffers.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ConnectionStats {
-    /// Bytes in the write buffer now.
-    pub write_buffered: usize,
-    /// The most the write buffer ever held (stays near `max_write_buffer`).
-    pub write_buffer_high_water: usize,
-    /// Streams the connection still tracks.
-    pub streams: usize,
-    /// `SendData`/`SendTrailers` replies not given yet (waiting for the
-    /// peer's window or for room in the write buffer).
-    pub pending_sends: usize,
+impl Event {
+    /// The stream the event is about (`None` for `GoAway` and `Closed`).
+    pub fn stream_id(&self) -> Option<StreamId> {
+        match self {
+            Event::RecvHeaders(m) => Some(m.id),
+            Event::RecvData(m) => Some(m.id),
+            Event::RecvTrailers(m) => Some(m.id),
+            Event::RecvPromise(m) => Some(m.id),
+            Event::RecvReset(m) => Some(m.id),
+            Event::GoAway(_) | Event::Closed(_) => None,
+        }
+    }
 }

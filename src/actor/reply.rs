@@ -1,5 +1,5 @@
 //! `Reply`: the response type of messages that may complete later
-//! (`SendData`, `SendTrailers`, `OpenStream`, `Ping`).
+//! (`SendData`, `SendTrailers`, `OpenStream`, `SendRequest`, `Ping`).
 //!
 //! Instead of a future per message (actix's `ResponseFuture` spawns a task
 //! even for `do_send`), the handler either answers at once or parks the
@@ -12,12 +12,14 @@ use std::time::Duration;
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::Context;
 
-use super::core::{CoreRef, ReplyNow, WeakCore};
+use actix::Addr;
+
+use super::core::{CoreRef, Later, ReplyNow, WeakCore};
 use super::messages::*;
-use super::{Connection, Stream};
+use super::{Connection, H2Stream};
 use std::rc::Rc;
 
-use crate::frame::{ErrorCode, StreamId};
+use crate::frame::StreamId;
 
 /// The reply of a message that may complete later (see the module docs).
 pub struct Reply<T> {
@@ -43,7 +45,7 @@ impl<T> Reply<T> {
             stream: None,
         }
     }
-    pub(crate) fn now(r: Result<T, SendError>) -> Self {
+    pub(crate) fn now(r: Result<T, Error>) -> Self {
         Reply {
             core: WeakCore::new(),
             inner: ReplyNow::Now(r),
@@ -65,14 +67,11 @@ impl<T> Reply<T> {
         let (ReplyNow::Now(Err(err)), Some(id)) = (&self.inner, self.stream) else {
             return;
         };
-        if matches!(err, SendError::ConnectionClosed | SendError::Reset(_)) {
+        if matches!(err, Error::ConnectionClosed | Error::Reset(_)) {
             return; // the stream is over already
         }
         if let Some(core) = self.core.upgrade() {
-            if let Ok(mut c) = core.try_borrow_mut() {
-                tracing::warn!(stream = %id, error = %err, "refused action sent without awaiting its reply: resetting the stream");
-                c.user_reset(id, ErrorCode::INTERNAL_ERROR);
-            }
+            core.run_or_defer(Later::Unheard { id });
         }
     }
 }
@@ -80,11 +79,7 @@ impl<T> Reply<T> {
 macro_rules! reply_for {
     ($actor:ty, $msg:ty, $t:ty, |$core:ident, $slot:ident, $tx:ident| $fill:expr) => {
         impl MessageResponse<$actor, $msg> for Reply<$t> {
-            fn handle(
-                self,
-                _: &mut Context<$actor>,
-                tx: Option<OneshotSender<Result<$t, SendError>>>,
-            ) {
+            fn handle(self, _: &mut Context<$actor>, tx: Option<OneshotSender<Result<$t, Error>>>) {
                 let Some($tx) = tx else {
                     self.unheard();
                     return;
@@ -99,7 +94,7 @@ macro_rules! reply_for {
                             $fill
                         }
                         None => {
-                            let _ = $tx.send(Err(SendError::ConnectionClosed));
+                            let _ = $tx.send(Err(Error::ConnectionClosed));
                         }
                     },
                 }
@@ -108,15 +103,19 @@ macro_rules! reply_for {
     };
 }
 
-reply_for!(Stream, SendHeaders, (), |core, slot, tx| core
+reply_for!(H2Stream, SendHeaders, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(Stream, SendData, (), |core, slot, tx| core
+reply_for!(H2Stream, SendData, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(Stream, SendTrailers, (), |core, slot, tx| core
+reply_for!(H2Stream, SendTrailers, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(Stream, SendMessage, (), |core, slot, tx| core
+reply_for!(H2Stream, SendMessage, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(Connection, OpenStream, OpenedStream, |core, slot, tx| {
+reply_for!(Connection, OpenStream, Addr<H2Stream>, |core, slot, tx| {
+    let _ = slot;
+    core.fill_open(tx)
+});
+reply_for!(Connection, SendRequest, Addr<H2Stream>, |core, slot, tx| {
     let _ = slot;
     core.fill_open(tx)
 });

@@ -1,9 +1,10 @@
-//! `StreamRunner`: drives the [`Stream`] child actors of one connection
+//! `StreamRunner`: drives the [`H2Stream`] child actors of one connection
 //! inside the connection actor's own task.
 //!
 //! `Actor::start` would spawn one tokio task per stream: an aligned
 //! allocation (`posix_memalign`, slow in glibc) plus scheduler work for each
-//! request, which showed as ~12% of the server's CPU in profiles. Instead a
+//! request (a visible share of the server's CPU in profiles, see
+//! BENCHMARKS.md). Instead a
 //! stream actor is built with `Context::new().into_future(..)` and its
 //! `ContextFut` is polled by this runner, an item of the connection's
 //! context: the stream actors of a connection share its task and its turns
@@ -25,9 +26,9 @@ use futures::future::CatchUnwind;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 
-use super::{Connection, Stream};
+use super::{Connection, H2Stream};
 
-type StreamFut = ContextFut<Stream, Context<Stream>>;
+type StreamFut = ContextFut<H2Stream, Context<H2Stream>>;
 
 /// New stream actors waiting to be picked up by the runner (filled from
 /// anywhere on the connection's thread, drained by the runner).

@@ -1,284 +1,149 @@
-//! `Session`: HTTP2.jl's shape (`put_act!`, `take_evt!`) for code that is not
-//! an actor.
+//! [`Session`]: HTTP2.jl's shape (`put_act!`, `take_evt!`) for code that is
+//! not an actor, in the same vocabulary as the actors: `put_act` takes the
+//! stream messages ([`SendHeaders`], [`SendData`], [`SendMessage`],
+//! [`SendTrailers`], [`Promise`], [`Reset`]) with a stream id, and
+//! `take_evt` returns the notifications as an [`Event`].
 //!
-//! Contract: `Session::new(io, role, config)` (must be called inside an actix
-//! system / `actix_rt`), `put_act(Action)` returns at once,
-//! `take_evt().await -> Option<Event>`, `next_free_stream_identifier().await`,
-//! `close()`. `Action` and `Event` mirror HTTP2.jl's `Act*`/`Evt*` with stream
-//! ids: `Action::{SendHeaders{id, head, end_stream}, SendData{id, data,
-//! end_stream}, SendTrailers{id, trailers}, Promise{id, promised_id, request},
-//! Reset{id, code}, Ping, GoAway{code}}`, `Event::{RecvHeaders{id, head,
-//! end_stream}, RecvData{id, data, end_stream}, RecvTrailers{id, trailers},
-//! Promise{id, promised_id, request}, Reset{id, code, remote}, GoAway{..},
-//! PingAck{rtt}, Error{..}, Closed{reason}}`.
-//!
-//! How it works: the session runs a [`Connection`] actor with
-//! `auto_release(false)` whose subscriber is a small sink actor that turns
-//! notifications into [`Event`]s on a bounded channel (kept in order: when
-//! the channel is full the sink waits, and since no received byte is given
-//! back to the flow-control windows before [`Session::take_evt`] returns
-//! it, a slow taker slows the peer instead of growing memory). `put_act`
-//! sends the action to the stream's actor and returns; a failure comes back
-//! later as [`Event::Error`]. The session keeps a map from stream id to
-//! stream actor while a stream is in use, so ids work as in HTTP2.jl.
-//!
-//! Server push: `Action::Promise { id, promised_id, request }` — the server's
-//! promised ids are 2, 4, 6, … in the order of the promises (RFC 9113
-//! §5.1.1); actions for `promised_id` may be put right after the promise
-//! (they wait until the promised stream exists). A `promised_id` other than
-//! the one the protocol assigns is reported as `Event::Error`.
+//! A session is a handle on a [`Connection`] actor (every connection is an
+//! actor) that takes the shortest way to it: the connection delivers events
+//! straight into the session's queue and actions act on the connection's
+//! state directly, on the same thread, with no mailbox, channel or extra
+//! task in between. The queue needs no bound of its own: DATA counts
+//! against the receive windows until `take_evt` returns it (a slow taker
+//! slows the peer), and every other event is bounded by the stream limits.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use actix::prelude::*;
+use actix::Addr;
 use bytes::Bytes;
-use http::HeaderMap;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::oneshot;
 
-use super::messages::{self as msg, CloseReason, SendError, Subscriber};
-use super::{Builder, Connection, Stream};
+use super::core::{CoreRef, OpenKind, ReplyNow};
+use super::messages::*;
+use super::{Builder, Connection, H2Stream};
 use crate::frame::{ErrorCode, StreamId};
-use crate::proto::{Config, Head, Role, UserError};
+use crate::proto::{Config, Role, UserError};
 
-/// Events buffered between the connection and [`Session::take_evt`].
-pub const EVENT_CAPACITY: usize = 256;
-
-/// What the user asks the session to do (HTTP2.jl `Act*`).
-///
-/// A client sending a POST with a body and trailers, then a PING:
-///
-/// ```no_run
-/// use bytes::Bytes;
-/// use h2actor::actor::session::{Action, Event};
-/// use h2actor::actor::Session;
-/// use h2actor::proto::Config;
-/// use h2actor::Role;
-///
-/// #[actix_rt::main]
-/// async fn main() {
-///     let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await.unwrap();
-///     let mut session = Session::new(tcp, Role::Client, Config::default());
-///     let id = session.next_free_stream_identifier().await.unwrap();
-///     let request = http::Request::post("http://127.0.0.1:8080/upload")
-///         .header("te", "trailers")
-///         .body(())
-///         .unwrap();
-///     session.put_act(Action::SendHeaders { id, head: request.into(), end_stream: false });
-///     let data = Bytes::from_static(b"some bytes");
-///     session.put_act(Action::SendData { id, data, end_stream: false });
-///     let mut trailers = http::HeaderMap::new();
-///     trailers.insert("x-checksum", http::HeaderValue::from_static("1234"));
-///     session.put_act(Action::SendTrailers { id, trailers });
-///     session.put_act(Action::Ping);
-///     while let Some(evt) = session.take_evt().await {
-///         match evt {
-///             Event::PingAck { rtt } => println!("rtt {rtt:?}"),
-///             Event::Error { id, error } => eprintln!("stream {id}: {error}"),
-///             Event::Closed { .. } => break,
-///             other => println!("{other:?}"),
-///         }
-///     }
-/// }
-/// ```
-#[derive(Debug)]
-pub enum Action {
-    /// Send a request or response head (`ActSendHeaders`).
-    SendHeaders {
-        /// The stream: from [`Session::next_free_stream_identifier`]
-        /// (client), an [`Event::RecvHeaders`] (server), or a promise.
-        id: StreamId,
-        /// The request (client) or response (server; 1xx heads may precede
-        /// the final one).
-        head: Head,
-        /// Set END_STREAM: no body or trailers follow.
-        end_stream: bool,
-    },
-    /// Send body bytes (`ActSendData`).
-    SendData {
-        /// The stream, after its head was put.
-        id: StreamId,
-        /// The bytes, any length (split to the peer's MAX_FRAME_SIZE).
-        data: Bytes,
-        /// Set END_STREAM on the last DATA frame.
-        end_stream: bool,
-    },
-    /// Send trailers, ending the stream.
-    SendTrailers {
-        /// The stream, after its head (and body).
-        id: StreamId,
-        /// The trailer fields (no pseudo-headers, RFC 9113 §8.1).
-        trailers: HeaderMap,
-    },
-    /// Server push on `id` (`ActPromise`): `promised_id` is the next even id.
-    Promise {
-        /// The client-opened stream the push is associated with.
-        id: StreamId,
-        /// The id the push will use: 2, 4, 6, … in the order of the
-        /// promises (RFC 9113 §5.1.1); another value is reported as
-        /// [`Event::Error`].
-        promised_id: StreamId,
-        /// The request the push answers: GET or HEAD, no body, with an
-        /// authority (RFC 9113 §8.4.1).
-        request: http::Request<()>,
-    },
-    /// Reset a stream.
-    Reset {
-        /// The stream to reset.
-        id: StreamId,
-        /// The RST_STREAM error code, e.g. `CANCEL` (RFC 9113 §7).
-        code: ErrorCode,
-    },
-    /// Send a PING; `Event::PingAck` answers.
-    Ping,
-    /// Graceful close with this code (as [`Session::close`]).
-    GoAway {
-        /// The GOAWAY error code; `NO_ERROR` for a normal shutdown.
-        code: ErrorCode,
-    },
-}
-
-/// What the session reports (HTTP2.jl `Evt*`).
-#[derive(Debug)]
-pub enum Event {
-    /// A request (server) or response (client) head (`EvtRecvHeaders`).
-    RecvHeaders {
-        /// The stream's id (a server answers with actions on it).
-        id: StreamId,
-        /// The request (server side) or response (client side; 1xx
-        /// included, each its own event).
-        head: Head,
-        /// The peer set END_STREAM: no body or trailers follow.
-        end_stream: bool,
-    },
-    /// Body bytes (`EvtRecvData`). Their flow-control credit goes back to
-    /// the peer when this event is taken.
-    RecvData {
-        /// The stream's id.
-        id: StreamId,
-        /// One DATA frame's payload, padding removed; may be empty.
-        data: Bytes,
-        /// The peer set END_STREAM: the body is complete.
-        end_stream: bool,
-    },
-    /// Trailers; the stream's receiving side is done.
-    RecvTrailers {
-        /// The stream's id.
-        id: StreamId,
-        /// The trailer fields.
-        trailers: HeaderMap,
-    },
-    /// Client: the server promised a push on `promised_id` (`EvtPromise`).
-    Promise {
-        /// The stream the PUSH_PROMISE came on (the associated request).
-        id: StreamId,
-        /// The even id on which the pushed response will arrive as
-        /// `RecvHeaders`/`RecvData` events; `Action::Reset` refuses it.
-        promised_id: StreamId,
-        /// The request the server will answer on `promised_id`.
-        request: http::Request<()>,
-    },
-    /// A stream was reset (`remote`: by the peer, or refused by its GOAWAY).
-    Reset {
-        /// The stream's id.
-        id: StreamId,
-        /// The RST_STREAM error code (REFUSED_STREAM from a GOAWAY: safe to
-        /// retry, RFC 9113 §8.7).
-        code: ErrorCode,
-        /// True when the peer reset or refused it, false when this side did.
-        remote: bool,
-    },
-    /// The peer sent GOAWAY (`EvtGoaway`).
-    GoAway {
-        /// The highest stream id the peer may have processed (RFC 9113
-        /// §6.8); streams above it are reported as `Reset`.
-        last_stream_id: StreamId,
-        /// Why the peer closes: `NO_ERROR` for a graceful shutdown.
-        code: ErrorCode,
-        /// Opaque diagnostic bytes from the peer; may be empty.
-        debug_data: Bytes,
-    },
-    /// The answer to `Action::Ping`.
-    PingAck {
-        /// Time from queuing the PING to handling its ACK.
-        rtt: Duration,
-    },
-    /// An action failed (`id` 0 for connection-level actions).
-    Error {
-        /// The action's stream, or `StreamId::ZERO` for `Action::Ping`.
-        id: StreamId,
-        /// Why it failed.
-        error: SendError,
-    },
-    /// The connection is over; `take_evt` returns `None` after this.
-    Closed {
-        /// Why it ended.
-        reason: CloseReason,
-    },
-}
-
-/// A stream the session knows.
-enum Known {
-    Ready {
-        addr: Addr<Stream>,
-        local_done: bool,
-        remote_done: bool,
-    },
-    /// A promised stream not created yet: actions wait here in order.
-    Pending(Vec<Action>),
-}
-
+/// The events of a session, filled by its connection (see the module docs).
 #[derive(Default)]
-struct Shared {
-    streams: HashMap<StreamId, Known>,
+pub(crate) struct EventQueue {
+    events: RefCell<VecDeque<Event>>,
+    waker: RefCell<Option<Waker>>,
+    closed: Cell<bool>,
 }
 
-impl Shared {
-    fn insert(&mut self, id: StreamId, addr: Addr<Stream>, local_done: bool, remote_done: bool) {
-        self.streams.insert(
-            id,
-            Known::Ready {
-                addr,
-                local_done,
-                remote_done,
-            },
-        );
+impl EventQueue {
+    pub fn push(&self, ev: Event) {
+        self.events.borrow_mut().push_back(ev);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
     }
-
-    /// Marks one side of `id` done; forgets the stream when both are.
-    fn done(&mut self, id: StreamId, local: bool) {
-        if let Some(Known::Ready {
-            local_done,
-            remote_done,
-            ..
-        }) = self.streams.get_mut(&id)
-        {
-            if local {
-                *local_done = true;
-            } else {
-                *remote_done = true;
-            }
-            if *local_done && *remote_done {
-                self.streams.remove(&id);
-            }
+    /// No event follows (the connection stopped).
+    pub fn close(&self) {
+        self.closed.set(true);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
         }
     }
 }
 
-/// The HTTP2.jl-shaped handle. See the module docs.
+/// A stream action for [`Session::put_act`] (HTTP2.jl's `Act*`): the same
+/// messages an [`H2Stream`] actor takes. Each converts with `into()`.
+#[derive(Debug)]
+pub enum Action {
+    /// `ActSendHeaders`.
+    SendHeaders(SendHeaders),
+    /// `ActSendData`.
+    SendData(SendData),
+    /// Head, body and trailers at once.
+    SendMessage(SendMessage),
+    /// Trailers, ending the stream.
+    SendTrailers(SendTrailers),
+    /// `ActPromise`: server push.
+    Promise(Promise),
+    /// RST_STREAM.
+    Reset(Reset),
+}
+
+macro_rules! action_from {
+    ($($m:ident),*) => {$(
+        impl From<$m> for Action {
+            fn from(m: $m) -> Self {
+                Action::$m(m)
+            }
+        }
+    )*};
+}
+action_from!(
+    SendHeaders,
+    SendData,
+    SendMessage,
+    SendTrailers,
+    Promise,
+    Reset
+);
+
+/// The HTTP2.jl-shaped handle (see the module docs). Created inside an
+/// actix system (`#[actix_rt::main]`, `System::new()`); not `Send`: it
+/// lives on the connection's thread.
+///
+/// ```
+/// use h2actor::prelude::*;
+///
+/// #[actix_rt::main]
+/// async fn main() {
+///     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
+///
+///     // Server: answer each request with "hello world".
+///     let mut server = Session::new(server_io, Role::Server, Config::default());
+///     actix_rt::spawn(async move {
+///         while let Some(evt) = server.take_evt().await {
+///             if let Event::RecvHeaders(req) = evt {
+///                 let answer = SendMessage::new(http::Response::new(())).body("hello world\n");
+///                 server.put_act(req.id, answer).unwrap();
+///             }
+///         }
+///     });
+///
+///     // Client: one GET (its id comes from `next_free_stream_identifier`).
+///     let mut client = Session::new(client_io, Role::Client, Config::default());
+///     let id = client.next_free_stream_identifier().await.unwrap();
+///     let request = http::Request::get("http://localhost/").body(()).unwrap();
+///     client.put_act(id, SendHeaders { head: request.into(), end_stream: true }).unwrap();
+///     let mut body = Vec::new();
+///     while let Some(evt) = client.take_evt().await {
+///         match evt {
+///             Event::RecvHeaders(h) => println!("{:?}", h.head),
+///             Event::RecvData(d) => {
+///                 body.extend_from_slice(&d.data);
+///                 if d.end_stream {
+///                     break;
+///                 }
+///             }
+///             _ => {}
+///         }
+///     }
+///     assert_eq!(body, b"hello world\n");
+/// }
+/// ```
 pub struct Session {
     conn: Addr<Connection>,
-    shared: Rc<RefCell<Shared>>,
-    events: mpsc::Receiver<Event>,
-    errors: mpsc::WeakSender<Event>,
+    core: CoreRef,
+    queue: Rc<EventQueue>,
+    /// Client: the slot held for the next stream (see
+    /// [`Session::next_free_stream_identifier`]).
+    next: Option<Addr<H2Stream>>,
 }
 
 impl Session {
-    /// A session over `io` (any byte stream) in `role` with `config`. Must be
-    /// called inside an actix system (`#[actix_rt::main]`, `System::new()`).
+    /// A session over `io` (any byte stream) in `role` with `config`.
     pub fn new<IO>(io: IO, role: Role, config: Config) -> Session
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -287,27 +152,21 @@ impl Session {
     }
 
     /// As [`Session::new`] with every [`Builder`] option (`auto_release` is
-    /// forced off: the session releases on `take_evt`).
+    /// ignored: a session gives DATA back when `take_evt` returns it).
     pub fn with_builder<IO>(io: IO, builder: Builder) -> Session
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let errors = tx.downgrade();
-        let shared = Rc::new(RefCell::new(Shared::default()));
-        let sink = Sink {
-            tx,
-            shared: shared.clone(),
-        }
-        .start();
-        let conn = builder
-            .auto_release(false)
-            .start(io, Subscriber::new(&sink));
+        let queue = Rc::new(EventQueue::default());
+        let (conn, core) =
+            builder
+                .auto_release(false)
+                .start_with(io, Subscriber::none(), Some(queue.clone()));
         Session {
             conn,
-            shared,
-            events: rx,
-            errors,
+            core,
+            queue,
+            next: None,
         }
     }
 
@@ -316,83 +175,163 @@ impl Session {
         &self.conn
     }
 
-    /// Client: opens the next stream and returns its id (HTTP2.jl
-    /// `next_free_stream_identifier`). Waits while the peer's stream limit is
-    /// reached (the wait is bounded: `SendError::QueueFull` beyond it).
-    pub async fn next_free_stream_identifier(&self) -> Result<StreamId, SendError> {
-        let opened = self
-            .conn
-            .send(msg::OpenStream::default())
-            .await
-            .map_err(|_| SendError::ConnectionClosed)??;
-        self.shared
-            .borrow_mut()
-            .insert(opened.id, opened.stream, false, false);
-        Ok(opened.id)
+    /// The connection's identity (as in every event).
+    pub fn id(&self) -> ConnectionId {
+        self.core.borrow().id
     }
 
-    /// Queues an action and returns at once (HTTP2.jl `put_act!`); a failure
-    /// comes back as [`Event::Error`].
-    pub fn put_act(&self, action: Action) {
-        match action {
-            Action::Ping => {
-                let req = self.conn.send(msg::Ping);
-                let errors = self.errors.clone();
-                actix_rt::spawn(async move {
-                    let ev = match req.await {
-                        Ok(Ok(rtt)) => Event::PingAck { rtt },
-                        Ok(Err(error)) => Event::Error {
-                            id: StreamId::ZERO,
-                            error,
-                        },
-                        Err(_) => Event::Error {
-                            id: StreamId::ZERO,
-                            error: SendError::ConnectionClosed,
-                        },
-                    };
-                    report(&errors, ev).await;
-                });
-            }
-            Action::GoAway { code } => self.conn.do_send(msg::Close { code }),
-            other => {
-                let id = action_stream(&other);
-                let known = {
-                    let mut sh = self.shared.borrow_mut();
-                    match sh.streams.get_mut(&id) {
-                        Some(Known::Ready { addr, .. }) => Some(addr.clone()),
-                        Some(Known::Pending(queue)) => {
-                            queue.push(other);
-                            return;
-                        }
-                        None => None,
-                    }
-                };
-                match known {
-                    Some(addr) => dispatch(&self.shared, &self.errors, id, addr, other),
-                    None => {
-                        let errors = self.errors.clone();
-                        actix_rt::spawn(async move {
-                            let error = SendError::User(UserError::UnknownStream(id));
-                            report(&errors, Event::Error { id, error }).await;
-                        });
-                    }
+    /// Client: the id the next new stream will use (HTTP2.jl
+    /// `next_free_stream_identifier`): put its first `SendHeaders` (or
+    /// `SendMessage`) on it. Waits while the peer's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS is reached, and holds that slot
+    /// until the head is put; calling it again before that returns the same
+    /// id.
+    pub async fn next_free_stream_identifier(&mut self) -> Result<StreamId, Error> {
+        if self.next.is_none() {
+            let r = self.core.borrow_mut().open(OpenKind::Stream(None));
+            let stream = match r {
+                ReplyNow::Now(r) => r?,
+                ReplyNow::Later(_) => {
+                    let (tx, rx) = oneshot::channel();
+                    self.core.borrow_mut().fill_open(tx);
+                    rx.await.map_err(|_| Error::ConnectionClosed)??
                 }
+            };
+            self.next = Some(stream);
+        }
+        Ok(self.core.borrow().proto.next_stream_id())
+    }
+
+    /// Does `action` on stream `id` now (HTTP2.jl `put_act!`) and returns
+    /// the id it applied to: `id` itself, or for a `Promise` the promised
+    /// stream's id. A refused action comes back as `Err` at once, with the
+    /// connection unaffected. `SendData` is taken whatever the peer's
+    /// window (it waits inside the connection, up to
+    /// `Builder::max_queued_sends` chunks per stream, then `QueueFull`); use
+    /// [`Session::send_data`] to wait for the window instead.
+    pub fn put_act(&mut self, id: StreamId, action: impl Into<Action>) -> Result<StreamId, Error> {
+        let mut c = self.core.borrow_mut();
+        let new_client_stream = c.proto.role() == Role::Client && !c.stream_is_open(id);
+        let head = match action.into() {
+            Action::SendHeaders(m) if new_client_stream => Some((m.head, m.end_stream, None)),
+            Action::SendMessage(m) if new_client_stream => {
+                let SendMessage {
+                    mut head,
+                    body,
+                    trailers,
+                } = m;
+                super::core::set_content_length(&mut head, body.len());
+                let end = body.is_empty() && trailers.is_none();
+                Some((head, end, Some((body, trailers))))
+            }
+            Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
+            Action::SendMessage(m) => {
+                let SendMessage {
+                    mut head,
+                    body,
+                    trailers,
+                } = m;
+                super::core::set_content_length(&mut head, body.len());
+                let end = body.is_empty() && trailers.is_none();
+                c.send_headers(id, head, end)?;
+                drop(c);
+                self.rest_of_message(id, body, trailers)?;
+                return Ok(id);
+            }
+            Action::SendData(m) => return now(c.send_data(id, m.data, m.end_stream)).map(|()| id),
+            Action::SendTrailers(m) => return now(c.send_trailers(id, m.trailers)).map(|()| id),
+            Action::Promise(m) => {
+                return c.push_promise(id, m.request).map(|(promised, _)| promised);
+            }
+            Action::Reset(m) => {
+                c.reset_stream(id, m.code, true);
+                return Ok(id);
+            }
+        };
+        let Some((head, end, rest)) = head else {
+            return Ok(id);
+        };
+        // A new client stream: its id must be the next one (§5.1.1).
+        if id != c.proto.next_stream_id() {
+            return Err(Error::User(UserError::StreamIdOrder(id)));
+        }
+        let opened = match self.next.take() {
+            Some(addr) => c.open_reserved(addr, None, head, end)?,
+            None => return Err(Error::User(UserError::StreamLimit)),
+        };
+        drop(c);
+        if let Some((body, trailers)) = rest {
+            self.rest_of_message(opened, body, trailers)?;
+        }
+        Ok(opened)
+    }
+
+    fn rest_of_message(
+        &mut self,
+        id: StreamId,
+        body: Bytes,
+        trailers: Option<http::HeaderMap>,
+    ) -> Result<(), Error> {
+        let mut c = self.core.borrow_mut();
+        if !body.is_empty() {
+            now(c.send_data(id, body, trailers.is_none()))?;
+        }
+        if let Some(t) = trailers {
+            now(c.send_trailers(id, t))?;
+        }
+        Ok(())
+    }
+
+    /// Sends body bytes and waits until they are inside the peer's
+    /// flow-control window and in the write buffer (backpressure).
+    pub async fn send_data(
+        &mut self,
+        id: StreamId,
+        data: Bytes,
+        end_stream: bool,
+    ) -> Result<(), Error> {
+        let r = self.core.borrow_mut().send_data(id, data, end_stream);
+        match r {
+            ReplyNow::Now(r) => r,
+            ReplyNow::Later(slot) => {
+                let (tx, rx) = oneshot::channel();
+                self.core.borrow_mut().fill_unit(slot, tx);
+                rx.await.map_err(|_| Error::ConnectionClosed)?
+            }
+        }
+    }
+
+    /// Sends a PING and waits for its ACK: the round-trip time.
+    pub async fn ping(&mut self) -> Result<Duration, Error> {
+        let r = self.core.borrow_mut().ping();
+        match r {
+            ReplyNow::Now(r) => r,
+            ReplyNow::Later(_) => {
+                let (tx, rx) = oneshot::channel();
+                self.core.borrow_mut().fill_ping(tx);
+                rx.await.map_err(|_| Error::ConnectionClosed)?
             }
         }
     }
 
     /// The next event (HTTP2.jl `take_evt!`); `None` once the connection is
-    /// closed and every event was taken. Taking a `RecvData` gives its bytes
-    /// back to the flow-control windows.
+    /// closed and every event was taken (the last one is `Event::Closed`).
+    /// Taking a `RecvData` gives its bytes back to the flow-control windows.
     pub async fn take_evt(&mut self) -> Option<Event> {
-        let ev = self.events.recv().await?;
-        if let Event::RecvData { id, data, .. } = &ev {
-            if !data.is_empty() {
-                self.conn.do_send(msg::ReleaseStreamCapacity {
-                    id: *id,
-                    n: data.len(),
-                });
+        let queue = self.queue.clone();
+        let ev = poll_fn(|cx| {
+            if let Some(ev) = queue.events.borrow_mut().pop_front() {
+                return Poll::Ready(Some(ev));
             }
+            if queue.closed.get() {
+                return Poll::Ready(None);
+            }
+            *queue.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await?;
+        if let Event::RecvData(d) = &ev {
+            self.core.borrow_mut().release(d.id, d.data.len());
         }
         Some(ev)
     }
@@ -400,284 +339,23 @@ impl Session {
     /// Graceful close (HTTP2.jl `close`): GOAWAY(NO_ERROR), let the open
     /// streams finish, then close. `take_evt` ends with `Event::Closed`.
     pub fn close(&self) {
-        self.conn.do_send(msg::Close {
+        self.conn.do_send(Close {
             code: ErrorCode::NO_ERROR,
         });
+    }
+}
+
+/// A reply that must be known now (a session does not wait for DATA to be
+/// written unless asked to with [`Session::send_data`]).
+fn now(r: ReplyNow<()>) -> Result<(), Error> {
+    match r {
+        ReplyNow::Now(r) => r,
+        ReplyNow::Later(_) => Ok(()),
     }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         self.close();
-    }
-}
-
-fn action_stream(a: &Action) -> StreamId {
-    match a {
-        Action::SendHeaders { id, .. }
-        | Action::SendData { id, .. }
-        | Action::SendTrailers { id, .. }
-        | Action::Promise { id, .. }
-        | Action::Reset { id, .. } => *id,
-        Action::Ping | Action::GoAway { .. } => StreamId::ZERO,
-    }
-}
-
-async fn report(errors: &mpsc::WeakSender<Event>, ev: Event) {
-    if let Some(tx) = errors.upgrade() {
-        let _ = tx.send(ev).await;
-    }
-}
-
-/// Sends `action` to the stream actor; failures become `Event::Error`.
-fn dispatch(
-    shared: &Rc<RefCell<Shared>>,
-    errors: &mpsc::WeakSender<Event>,
-    id: StreamId,
-    addr: Addr<Stream>,
-    action: Action,
-) {
-    let errors = errors.clone();
-    match action {
-        Action::SendHeaders {
-            head, end_stream, ..
-        } => {
-            if end_stream {
-                shared.borrow_mut().done(id, true);
-            }
-            let req = addr.send(msg::SendHeaders { head, end_stream });
-            actix_rt::spawn(async move { check(&errors, id, req.await).await });
-        }
-        Action::SendData {
-            data, end_stream, ..
-        } => {
-            if end_stream {
-                shared.borrow_mut().done(id, true);
-            }
-            let req = addr.send(msg::SendData { data, end_stream });
-            actix_rt::spawn(async move { check(&errors, id, req.await).await });
-        }
-        Action::SendTrailers { trailers, .. } => {
-            shared.borrow_mut().done(id, true);
-            let req = addr.send(msg::SendTrailers { trailers });
-            actix_rt::spawn(async move { check(&errors, id, req.await).await });
-        }
-        Action::Reset { code, .. } => {
-            shared.borrow_mut().streams.remove(&id);
-            addr.do_send(msg::Reset { code });
-        }
-        Action::Promise {
-            promised_id,
-            request,
-            ..
-        } => {
-            shared
-                .borrow_mut()
-                .streams
-                .insert(promised_id, Known::Pending(Vec::new()));
-            let req = addr.send(msg::Promise { request });
-            let shared = shared.clone();
-            actix_rt::spawn(async move {
-                let r = match req.await {
-                    Ok(r) => r,
-                    Err(_) => Err(SendError::ConnectionClosed),
-                };
-                let queued = match shared.borrow_mut().streams.remove(&promised_id) {
-                    Some(Known::Pending(q)) => q,
-                    _ => Vec::new(),
-                };
-                match r {
-                    Ok(opened) => {
-                        // The client never sends on a pushed stream.
-                        shared
-                            .borrow_mut()
-                            .insert(opened.id, opened.stream.clone(), false, true);
-                        if opened.id != promised_id {
-                            let error = SendError::User(UserError::InvalidState {
-                                id: promised_id,
-                                state: "not the next promised stream id",
-                            });
-                            report(&errors, Event::Error { id, error }).await;
-                        }
-                        for a in queued {
-                            let target = action_stream(&a);
-                            let addr = match shared.borrow().streams.get(&target) {
-                                Some(Known::Ready { addr, .. }) => Some(addr.clone()),
-                                _ => None,
-                            };
-                            match addr {
-                                Some(addr) => dispatch(&shared, &errors, target, addr, a),
-                                None => {
-                                    let error = SendError::User(UserError::UnknownStream(target));
-                                    report(&errors, Event::Error { id: target, error }).await;
-                                }
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        report(&errors, Event::Error { id, error }).await;
-                        for a in queued {
-                            let target = action_stream(&a);
-                            let error = SendError::User(UserError::UnknownStream(target));
-                            report(&errors, Event::Error { id: target, error }).await;
-                        }
-                    }
-                }
-            });
-        }
-        Action::Ping | Action::GoAway { .. } => {}
-    }
-}
-
-async fn check(
-    errors: &mpsc::WeakSender<Event>,
-    id: StreamId,
-    r: Result<Result<(), SendError>, MailboxError>,
-) {
-    let error = match r {
-        Ok(Ok(())) => return,
-        Ok(Err(e)) => e,
-        Err(_) => SendError::ConnectionClosed,
-    };
-    report(errors, Event::Error { id, error }).await;
-}
-
-/// The session's subscriber: notifications in, ordered events out.
-struct Sink {
-    tx: mpsc::Sender<Event>,
-    shared: Rc<RefCell<Shared>>,
-}
-
-impl Actor for Sink {
-    type Context = Context<Self>;
-}
-
-impl Sink {
-    /// Queues `ev`; while the channel is full the sink waits (and so does
-    /// every later notification: the order is kept).
-    fn emit(&mut self, ev: Event, ctx: &mut Context<Self>) {
-        match self.tx.try_send(ev) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(ev)) => {
-                let tx = self.tx.clone();
-                ctx.wait(
-                    async move {
-                        let _ = tx.send(ev).await;
-                    }
-                    .into_actor(self),
-                );
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-    }
-}
-
-impl Handler<msg::RecvHeaders> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::RecvHeaders, ctx: &mut Self::Context) {
-        {
-            let mut sh = self.shared.borrow_mut();
-            if !sh.streams.contains_key(&m.id) {
-                sh.insert(m.id, m.stream, false, false);
-            }
-            if m.end_stream {
-                sh.done(m.id, false);
-            }
-        }
-        self.emit(
-            Event::RecvHeaders {
-                id: m.id,
-                head: m.head,
-                end_stream: m.end_stream,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::RecvData> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::RecvData, ctx: &mut Self::Context) {
-        if m.end_stream {
-            self.shared.borrow_mut().done(m.id, false);
-        }
-        self.emit(
-            Event::RecvData {
-                id: m.id,
-                data: m.data,
-                end_stream: m.end_stream,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::RecvTrailers> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::RecvTrailers, ctx: &mut Self::Context) {
-        self.shared.borrow_mut().done(m.id, false);
-        self.emit(
-            Event::RecvTrailers {
-                id: m.id,
-                trailers: m.trailers,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::RecvPromise> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::RecvPromise, ctx: &mut Self::Context) {
-        self.shared
-            .borrow_mut()
-            .insert(m.promised.id, m.promised.stream, true, false);
-        self.emit(
-            Event::Promise {
-                id: m.id,
-                promised_id: m.promised.id,
-                request: m.request,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::RecvReset> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::RecvReset, ctx: &mut Self::Context) {
-        self.shared.borrow_mut().streams.remove(&m.id);
-        self.emit(
-            Event::Reset {
-                id: m.id,
-                code: m.code,
-                remote: m.remote,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::GoAway> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::GoAway, ctx: &mut Self::Context) {
-        self.emit(
-            Event::GoAway {
-                last_stream_id: m.last_stream_id,
-                code: m.code,
-                debug_data: m.debug_data,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<msg::Closed> for Sink {
-    type Result = ();
-    fn handle(&mut self, m: msg::Closed, ctx: &mut Self::Context) {
-        self.shared.borrow_mut().streams.clear();
-        self.emit(Event::Closed { reason: m.reason }, ctx);
-        // Stop once the event is queued: dropping `tx` ends `take_evt`.
-        ctx.wait(actix::fut::ready(()).map(|_, _: &mut Sink, ctx: &mut Context<Sink>| ctx.stop()));
     }
 }

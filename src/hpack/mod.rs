@@ -1,10 +1,6 @@
 //! HPACK (RFC 7541): header compression contexts. One [`Encoder`] and one
 //! [`Decoder`] per connection, owned by the connection's protocol state.
 //!
-//! CONTRACT (skeleton written first so the layers can be built in parallel):
-//! the names and signatures below are what `proto` uses. Implementations may
-//! add items and files but not change these signatures.
-//!
 //! Fields cross this layer as raw bytes ([`Field`], [`FieldRef`]) because
 //! pseudo-headers (`:path`, ...) are not `http::HeaderName`s; `proto` turns
 //! them into `http` types after the RFC 9113 §8 checks.

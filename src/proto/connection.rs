@@ -1730,9 +1730,28 @@ impl Connection {
         Ok(())
     }
 
+    /// The id `open_stream` assigns next (client), or the next promised id
+    /// (server).
+    pub fn next_stream_id(&self) -> StreamId {
+        StreamId(self.next_local_id)
+    }
+
     /// True when `open_stream` would succeed.
     pub fn can_open_stream(&self) -> bool {
         self.check_open().is_ok()
+    }
+
+    /// Client: how many more streams `open_stream` would accept now (0 while
+    /// the peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached, §5.1.2), or
+    /// why no stream can be opened at all (going away, ids exhausted, ...).
+    pub fn open_capacity(&self) -> Result<usize, UserError> {
+        match self.check_open() {
+            Ok(()) => {
+                Ok((self.peer.max_concurrent_streams as usize).saturating_sub(self.counts.local))
+            }
+            Err(UserError::StreamLimit) => Ok(0),
+            Err(e) => Err(e),
+        }
     }
 
     /// Checks a head against the peer's MAX_HEADER_LIST_SIZE (advisory,

@@ -79,6 +79,7 @@ pub use connection::{
 };
 pub use flow::FlowWindow;
 pub use settings::SettingsState;
+pub(crate) use store::IdBuildHasher;
 pub use stream::StreamState;
 
 /// Which end of the connection we are.

@@ -28,6 +28,10 @@ impl Hasher for IdHasher {
     }
 }
 
+/// The hasher of every stream-id keyed map in the crate (`u32` or
+/// `StreamId` keys; `StreamId`'s derived `Hash` goes through `write_u32`).
+pub type IdBuildHasher = BuildHasherDefault<IdHasher>;
+
 /// The stream table.
 pub type StreamMap = HashMap<u32, Stream, BuildHasherDefault<IdHasher>>;
 

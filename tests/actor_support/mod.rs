@@ -8,8 +8,8 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use h2actor::actor::SendMessage;
 use h2actor::actor::{
-    Closed, Connection, GoAway, OpenStream, Promise, RecvData, RecvHeaders, RecvPromise, RecvReset,
-    RecvTrailers, SendData, SendHeaders, SendTrailers, Stream, Subscriber,
+    Closed, Connection, GoAway, H2Stream, OpenStream, Promise, RecvData, RecvHeaders, RecvPromise,
+    RecvReset, RecvTrailers, SendData, SendHeaders, SendTrailers, Subscriber,
 };
 use h2actor::{ErrorCode, Head, StreamId};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -43,7 +43,7 @@ fn ok_head() -> Head {
     Head::Response(Response::new(()))
 }
 
-async fn stream_bytes(stream: Addr<Stream>, n: usize) {
+async fn stream_bytes(stream: Addr<H2Stream>, n: usize) {
     if !matches!(
         stream
             .send(SendHeaders {
@@ -131,11 +131,11 @@ impl Handler<RecvHeaders> for TestServer {
                         end_stream: true,
                     });
                     if let Ok(Ok(p)) = pushed {
-                        p.stream.do_send(SendHeaders {
+                        p.do_send(SendHeaders {
                             head: ok_head(),
                             end_stream: false,
                         });
-                        p.stream.do_send(SendData {
+                        p.do_send(SendData {
                             data: Bytes::from_static(b"pushed body"),
                             end_stream: true,
                         });
@@ -447,14 +447,13 @@ pub async fn collect(rx: &mut mpsc::UnboundedReceiver<Note>) -> Got {
 /// of `CHUNK`, each awaited.
 pub async fn request(conn: &Addr<Connection>, head: Head, body: Option<Bytes>) -> Got {
     let (col, mut rx) = Collector::start_new();
-    let opened = conn
+    let s = conn
         .send(OpenStream {
-            subscriber: Some(Subscriber::new(&col)),
+            subscriber: Some(Subscriber::all(&col)),
         })
         .await
         .expect("mailbox")
         .expect("open stream");
-    let s = opened.stream;
     let has_body = body.as_ref().is_some_and(|b| !b.is_empty());
     s.send(SendHeaders {
         head,

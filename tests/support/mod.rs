@@ -6,7 +6,12 @@
 //! `CI=true`, and otherwise is skipped with a message on stderr.
 #![allow(dead_code)]
 
+// The examples are the code a user copies; the tests drive them as they are.
+#[allow(dead_code)]
+#[path = "../../examples/client.rs"]
 pub mod demo_client;
+#[allow(dead_code)]
+#[path = "../../examples/server.rs"]
 pub mod demo_server;
 pub mod raw_peer;
 

@@ -1,0 +1,370 @@
+//! `Core`: the state of one connection, shared by its [`Connection`] actor,
+//! its [`H2Stream`] child actors, its writer task and its [`Session`]
+//! handle. All of them run on the same arbiter thread, so the sharing is an
+//! `Rc<`[`CoreCell`]`>`: a stream actor acts on the protocol directly (no
+//! extra message per action), and the writer pulls encoded frames from the
+//! protocol once per turn.
+//!
+//! No borrow of the core is held across an `.await` or while user code
+//! runs (notifications are queued with `do_send`/`send`, never handled
+//! synchronously). Work that arrives while the core is borrowed anyway
+//! (a stream actor dropped inside a turn, a delivery completing) is kept
+//! as a [`Later`] and done when that borrow ends: nothing is dropped with
+//! only a log line.
+//!
+//! The files: `table.rs` (the per-stream entries the actor layer keeps
+//! beside the protocol's own stream state), `send.rs` (stream actions:
+//! headers, data, trailers, push, reset, release), `open.rs` (opening client
+//! streams within the peer's limit, pings), `deliver.rs` (protocol events to
+//! notifications, in order, with the subscriber defaults).
+//!
+//! Bounds kept here: the write buffer (`max_write_buffer`, the writer stops
+//! pulling from the protocol above it), the queue of `OpenStream` /
+//! `SendRequest` waiting for a stream slot (`max_pending_open`), the
+//! `SendData`/`SendTrailers` waiting per stream for room in the protocol's
+//! send buffer (`max_queued_sends`), pending pings (the protocol's
+//! `max_pending_pings`), and notifications deferred behind a `RecvData` the
+//! subscriber has not handled yet (bounded by our receive window: their
+//! bytes are not released).
+//!
+//! [`Connection`]: super::Connection
+//! [`H2Stream`]: super::H2Stream
+//! [`Session`]: super::Session
+
+mod deliver;
+mod open;
+mod send;
+mod table;
+
+use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::collections::{HashMap, VecDeque};
+use std::ops::{Deref, DerefMut};
+use std::rc::{Rc, Weak};
+use std::task::Waker;
+
+use actix::WeakAddr;
+use bytes::BytesMut;
+
+use super::messages::*;
+use super::runner::SpawnerRef;
+use super::session::EventQueue;
+use super::Connection;
+use crate::frame::{ErrorCode, StreamId};
+use crate::proto::{self, IdBuildHasher};
+
+pub(crate) use send::set_content_length;
+pub(crate) use table::{OpenKind, ReplyNow};
+use table::{PendingOpen, PendingPing, StreamEntry};
+
+/// The shared core and the work deferred while it was borrowed.
+pub(crate) struct CoreCell {
+    cell: RefCell<Core>,
+    later: RefCell<Vec<Later>>,
+}
+
+pub(crate) type CoreRef = Rc<CoreCell>;
+pub(crate) type WeakCore = Weak<CoreCell>;
+
+/// Work that reached the core while it was borrowed (see the module docs).
+pub(crate) enum Later {
+    /// The subscriber finished handling a `RecvData` (auto-release mode).
+    DataHandled { id: StreamId, n: usize, ok: bool },
+    /// A stream actor stopped (or panicked) while its stream was open.
+    StreamGone { id: StreamId, panicked: bool },
+    /// A stream actor that never sent its HEADERS is gone: its slot frees.
+    Unreserve,
+    /// A refused stream action nobody awaited: reset the stream.
+    Unheard { id: StreamId },
+}
+
+/// A borrow of the core; on release it runs the [`Later`]s queued meanwhile.
+pub(crate) struct CoreGuard<'a> {
+    core: RefMut<'a, Core>,
+    later: &'a RefCell<Vec<Later>>,
+}
+
+impl Deref for CoreGuard<'_> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.core
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        loop {
+            let next = self.later.borrow_mut().pop();
+            match next {
+                Some(l) => self.core.run_later(l),
+                None => break,
+            }
+        }
+    }
+}
+
+impl CoreCell {
+    /// Borrows the core mutably (panics if it is borrowed: a bug, since no
+    /// borrow crosses an `.await` or user code).
+    pub fn borrow_mut(&self) -> CoreGuard<'_> {
+        CoreGuard {
+            core: self.cell.borrow_mut(),
+            later: &self.later,
+        }
+    }
+
+    /// Borrows the core to read it.
+    pub fn borrow(&self) -> Ref<'_, Core> {
+        self.cell.borrow()
+    }
+
+    /// Does `l` now, or when the current borrow ends.
+    pub fn run_or_defer(&self, l: Later) {
+        match self.cell.try_borrow_mut() {
+            Ok(core) => {
+                let mut guard = CoreGuard {
+                    core,
+                    later: &self.later,
+                };
+                guard.run_later(l);
+            }
+            Err(_) => self.later.borrow_mut().push(l),
+        }
+    }
+}
+
+/// Limits of the actor layer (the protocol's own limits live in `proto::Config`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_write_buffer: usize,
+    pub max_pending_open: usize,
+    pub max_queued_sends: usize,
+}
+
+/// What the writer does once the buffer is empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriteState {
+    /// Keep writing what the protocol produces.
+    Open,
+    /// Write what is left (the protocol's last frames included), then shut
+    /// the write half down and report.
+    Shutdown,
+    /// Stop now (the actor is gone or the transport failed).
+    Abort,
+}
+
+thread_local! {
+    static LIVE_STREAMS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Stream actors alive on the current thread (for leak checks).
+pub(crate) fn live_streams() -> usize {
+    LIVE_STREAMS.with(|c| c.get())
+}
+pub(crate) fn stream_born() {
+    LIVE_STREAMS.with(|c| c.set(c.get() + 1));
+}
+pub(crate) fn stream_died() {
+    LIVE_STREAMS.with(|c| c.set(c.get().saturating_sub(1)));
+}
+
+/// The shared connection state. See the module docs.
+pub(crate) struct Core {
+    pub proto: proto::Connection,
+    pub id: ConnectionId,
+    streams: HashMap<StreamId, StreamEntry, IdBuildHasher>,
+    pub subscriber: Subscriber,
+    /// A `Session` takes every notification from this queue instead.
+    pub session: Option<Rc<EventQueue>>,
+    pub auto_release: bool,
+    me: WeakCore,
+    pub conn: Option<WeakAddr<Connection>>,
+    /// Where new stream actors go (see `runner`).
+    pub spawner: SpawnerRef,
+    pub limits: Limits,
+    /// The coalescing write buffer (filled by `poll_transmit`, drained by the writer).
+    pub wbuf: BytesMut,
+    /// Largest size the write buffer reached (for tests of the bound).
+    pub wbuf_high_water: usize,
+    pub writer_waker: Option<Waker>,
+    pub write_state: WriteState,
+    opens: VecDeque<PendingOpen>,
+    /// Client streams opened (`OpenStream`) that have not sent HEADERS:
+    /// they hold a slot of the peer's MAX_CONCURRENT_STREAMS but no id yet.
+    reserved: usize,
+    pings: VecDeque<PendingPing>,
+    ping_seq: u64,
+    /// Our GOAWAY is out (graceful close in progress).
+    pub closing: bool,
+    /// Why the connection ends (first cause wins).
+    pub close_reason: Option<CloseReason>,
+    /// A stream slot may have freed: retry the queued opens.
+    slot_freed: bool,
+}
+
+impl Core {
+    pub fn shared(
+        proto: proto::Connection,
+        subscriber: Subscriber,
+        auto_release: bool,
+        limits: Limits,
+    ) -> CoreRef {
+        Rc::new_cyclic(|me| CoreCell {
+            cell: RefCell::new(Core {
+                proto,
+                id: ConnectionId::next(),
+                streams: HashMap::default(),
+                subscriber,
+                session: None,
+                auto_release,
+                me: me.clone(),
+                conn: None,
+                spawner: SpawnerRef::default(),
+                limits,
+                wbuf: BytesMut::with_capacity(limits.max_write_buffer.min(64 << 10) + 1024),
+                wbuf_high_water: 0,
+                writer_waker: None,
+                write_state: WriteState::Open,
+                opens: VecDeque::new(),
+                reserved: 0,
+                pings: VecDeque::new(),
+                ping_seq: 0,
+                closing: false,
+                close_reason: None,
+                slot_freed: false,
+            }),
+            later: RefCell::new(Vec::new()),
+        })
+    }
+
+    fn run_later(&mut self, l: Later) {
+        match l {
+            Later::DataHandled { id, n, ok } => self.data_handled(id, n, ok),
+            Later::StreamGone { id, panicked } => self.stream_actor_gone(id, panicked),
+            Later::Unreserve => self.unreserve(),
+            Later::Unheard { id } => {
+                tracing::warn!(conn = %self.id, stream = %id, "refused action sent without awaiting its reply: resetting the stream");
+                self.reset_stream(id, ErrorCode::INTERNAL_ERROR, true);
+            }
+        }
+    }
+
+    /// Number of streams with a live entry (open, or notifications pending).
+    pub fn stream_entries(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Send replies still pending, over all streams.
+    pub fn pending_sends(&self) -> usize {
+        self.streams.values().map(StreamEntry::pending_sends).sum()
+    }
+
+    pub fn set_reason(&mut self, reason: CloseReason) {
+        if self.close_reason.is_none() {
+            self.close_reason = Some(reason);
+        }
+    }
+
+    /// After any change to the protocol: deliver its events and wake the
+    /// writer if there is something to write (or to finish).
+    pub fn kick(&mut self) {
+        self.process_events();
+        if self.proto.wants_transmit()
+            || self.proto.is_finished()
+            || self.write_state != WriteState::Open
+        {
+            if let Some(w) = &self.writer_waker {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    /// Writer side: append encoded frames to the write buffer while it is
+    /// under its limit, delivering the events this produces (DataSent).
+    pub fn pull_transmit(&mut self) {
+        let limit = self.limits.max_write_buffer;
+        loop {
+            if self.wbuf.len() >= limit {
+                break;
+            }
+            self.proto.poll_transmit(&mut self.wbuf, limit);
+            self.process_events();
+            if !self.proto.wants_transmit() {
+                break;
+            }
+        }
+        if self.wbuf.len() > self.wbuf_high_water {
+            self.wbuf_high_water = self.wbuf.len();
+        }
+    }
+
+    // ------------------------------------------------------------ shutdown
+
+    /// The connection ends: every stream still open hears `RecvReset`,
+    /// every pending reply fails with `ConnectionClosed`.
+    pub fn shutdown_all(&mut self) {
+        let code = match &self.close_reason {
+            Some(CloseReason::Error(e)) => e.code,
+            _ => ErrorCode::CANCEL,
+        };
+        let remote = !matches!(&self.close_reason, Some(CloseReason::Error(e)) if !e.remote);
+        let streams = std::mem::take(&mut self.streams);
+        for (id, mut e) in streams {
+            e.fail_sends(&Error::ConnectionClosed);
+            if !e.closed {
+                self.deliver_reset_now(id, &e, code, remote);
+            }
+        }
+        for p in self.opens.drain(..) {
+            if let Some(tx) = p.tx {
+                let _ = tx.send(Err(Error::ConnectionClosed));
+            }
+        }
+        for p in self.pings.drain(..) {
+            if let Some(tx) = p.tx {
+                let _ = tx.send(Err(Error::ConnectionClosed));
+            }
+        }
+    }
+
+    /// Forced close: streams still open are reset (CANCEL) locally.
+    pub fn reset_all_streams(&mut self) {
+        let ids: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, e)| !e.closed)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(mut e) = self.streams.remove(&id) {
+                let _ = self.proto.reset(id, ErrorCode::CANCEL);
+                e.fail_sends(&Error::Reset(ErrorCode::CANCEL));
+                self.deliver_reset_now(id, &e, ErrorCode::CANCEL, false);
+            }
+        }
+    }
+
+    /// The connection actor stopped: the last notification.
+    pub fn deliver_closed(&mut self) {
+        let closed = Closed {
+            conn: self.id,
+            reason: self.close_reason.clone().unwrap_or(CloseReason::Done),
+        };
+        if let Some(q) = &self.session {
+            q.push(Event::Closed(closed));
+            q.close();
+            return;
+        }
+        match &self.subscriber.closed {
+            Some(r) => r.do_send(closed),
+            None => {
+                tracing::debug!(conn = %closed.conn, reason = ?closed.reason, "connection closed")
+            }
+        }
+    }
+}

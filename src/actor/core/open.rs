@@ -1,0 +1,178 @@
+//! Client streams within the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+//! (RFC 9113 §5.1.2), and pings.
+//!
+//! `OpenStream` reserves a slot and returns a stream actor without an id;
+//! the id is assigned when that stream's first HEADERS are written
+//! (`Core::open_reserved`), so ids reach the wire in increasing order
+//! whatever order the streams send their heads in (§5.1.1). `SendRequest`
+//! opens and writes the head in one step. Both wait, in one FIFO bounded by
+//! `max_pending_open`, while no slot is free.
+
+use std::time::{Duration, Instant};
+
+use actix::dev::OneshotSender;
+use actix::Addr;
+
+use super::super::messages::{Error, SendRequest};
+use super::super::H2Stream;
+use super::send::set_content_length;
+use super::table::{OpenKind, PendingOpen, PendingPing, ReplyNow, Slot};
+use super::{Core, WriteState};
+use crate::proto::{Head, UserError};
+
+impl Core {
+    /// Whether a new stream may start now: `Ok(true)` with a free slot,
+    /// `Ok(false)` while the peer's limit is reached, `Err` when none ever will.
+    fn slot_free(&self) -> Result<bool, Error> {
+        if self.closing || self.write_state != WriteState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        Ok(self.proto.open_capacity()? > self.reserved)
+    }
+
+    /// `OpenStream` / `SendRequest`: now if a slot is free, else queued
+    /// (boundedly, in order).
+    pub fn open(&mut self, kind: OpenKind) -> ReplyNow<Addr<H2Stream>> {
+        match self.slot_free() {
+            Err(e) => return ReplyNow::Now(Err(e)),
+            Ok(true) if self.opens.is_empty() => return ReplyNow::Now(self.admit(kind)),
+            Ok(_) => {}
+        }
+        if self.opens.len() >= self.limits.max_pending_open {
+            return ReplyNow::Now(Err(Error::QueueFull));
+        }
+        self.opens.push_back(PendingOpen { kind, tx: None });
+        ReplyNow::Later(Slot::Open)
+    }
+
+    /// Starts a stream in a free slot.
+    fn admit(&mut self, kind: OpenKind) -> Result<Addr<H2Stream>, Error> {
+        match kind {
+            OpenKind::Stream(subscriber) => {
+                self.reserved += 1;
+                Ok(H2Stream::start_reserved(
+                    self.me.clone(),
+                    &self.spawner,
+                    self.id,
+                    subscriber,
+                ))
+            }
+            OpenKind::Request(req) => self.start_request(*req),
+        }
+    }
+
+    fn start_request(&mut self, req: SendRequest) -> Result<Addr<H2Stream>, Error> {
+        let SendRequest {
+            request,
+            body,
+            end_stream,
+            subscriber,
+        } = req;
+        let mut head = Head::Request(request);
+        let body = body.unwrap_or_default();
+        if end_stream {
+            set_content_length(&mut head, body.len());
+        }
+        let headers_end = end_stream && body.is_empty();
+        let (id, addr) = self.open_with_head(None, subscriber, head, headers_end)?;
+        if !headers_end {
+            // An empty queue takes any size: this cannot wait.
+            if let ReplyNow::Now(Err(e)) = self.send_data(id, body, end_stream) {
+                self.reset_stream(id, crate::frame::ErrorCode::INTERNAL_ERROR, false);
+                return Err(e);
+            }
+        }
+        Ok(addr)
+    }
+
+    /// A stream that held a slot without sending HEADERS is gone.
+    pub(super) fn unreserve(&mut self) {
+        self.reserved = self.reserved.saturating_sub(1);
+        self.slot_freed = true;
+        self.kick();
+    }
+
+    /// A reserved stream was given up with `Reset` before its HEADERS.
+    pub fn give_up_reserved(&mut self) {
+        self.unreserve();
+    }
+
+    pub(super) fn retry_opens(&mut self) {
+        while let Some(front) = self.opens.front() {
+            if front.tx.as_ref().is_some_and(|t| t.is_closed()) {
+                self.opens.pop_front();
+                continue;
+            }
+            let r = match self.slot_free() {
+                Ok(false) => break,
+                Ok(true) => match self.opens.pop_front() {
+                    Some(p) => {
+                        let r = self.admit(p.kind);
+                        (p.tx, r)
+                    }
+                    None => break,
+                },
+                Err(e) => match self.opens.pop_front() {
+                    Some(p) => (p.tx, Err(e)),
+                    None => break,
+                },
+            };
+            if let (Some(tx), r) = r {
+                let _ = tx.send(r);
+            }
+        }
+    }
+
+    /// Fails every queued open (GOAWAY received: no new streams).
+    pub(super) fn fail_opens(&mut self, err: Error) {
+        for p in self.opens.drain(..) {
+            if let Some(tx) = p.tx {
+                let _ = tx.send(Err(err.clone()));
+            }
+        }
+    }
+
+    /// `Ping`: bounded by the protocol's pending-ping limit.
+    pub fn ping(&mut self) -> ReplyNow<Duration> {
+        if self.write_state != WriteState::Open {
+            return ReplyNow::Now(Err(Error::ConnectionClosed));
+        }
+        self.ping_seq = self.ping_seq.wrapping_add(1);
+        let payload = self.ping_seq.to_be_bytes();
+        match self.proto.ping(payload) {
+            Ok(()) => {
+                self.pings.push_back(PendingPing {
+                    payload,
+                    sent: Instant::now(),
+                    tx: None,
+                });
+                self.kick();
+                ReplyNow::Later(Slot::Ping)
+            }
+            Err(UserError::TooManyPings) => ReplyNow::Now(Err(Error::QueueFull)),
+            Err(e) => ReplyNow::Now(Err(e.into())),
+        }
+    }
+
+    pub(super) fn ping_acked(&mut self, payload: [u8; 8]) {
+        if let Some(i) = self.pings.iter().position(|p| p.payload == payload) {
+            if let Some(p) = self.pings.remove(i) {
+                if let Some(tx) = p.tx {
+                    let _ = tx.send(Ok(p.sent.elapsed()));
+                }
+            }
+        }
+    }
+
+    pub fn fill_open(&mut self, tx: OneshotSender<Result<Addr<H2Stream>, Error>>) {
+        if let Some(p) = self.opens.back_mut() {
+            p.tx = Some(tx);
+        }
+    }
+
+    pub fn fill_ping(&mut self, tx: OneshotSender<Result<Duration, Error>>) {
+        if let Some(p) = self.pings.back_mut() {
+            p.tx = Some(tx);
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Stream actions from [`H2Stream`](super::super::H2Stream) actors: the
+//! first HEADERS of a client stream (which assigns its id), DATA under the
+//! per-stream queue bound, trailers, push, reset, release; and the filling
+//! of deferred replies.
+
+use actix::dev::OneshotSender;
+use actix::Addr;
+use bytes::Bytes;
+use http::HeaderMap;
+
+use super::super::messages::{Error, Subscriber};
+use super::super::H2Stream;
+use super::table::{PendingSend, ReplyNow, Slot, StreamEntry, Waiting};
+use super::{Core, WriteState};
+use crate::frame::{ErrorCode, StreamId};
+use crate::proto::{Head, UserError};
+
+/// Adds `content-length` to a head whose complete body is `len` bytes, when
+/// the head declares none (RFC 9110 §8.6). Only for a non-empty body: an
+/// empty one may answer a HEAD or be a 204/304, whose length must not be 0.
+pub(crate) fn set_content_length(head: &mut Head, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let headers = match head {
+        Head::Request(r) => r.headers_mut(),
+        Head::Response(r) => r.headers_mut(),
+    };
+    headers
+        .entry(http::header::CONTENT_LENGTH)
+        .or_insert_with(|| http::HeaderValue::from(len as u64));
+}
+
+impl Core {
+    /// Opens a client stream now and writes its head (its id is the next
+    /// one: ids reach the wire in increasing order by construction). `addr`
+    /// is the stream's actor if it exists already (`OpenStream`), else one
+    /// is started. On a refused head the stream is dropped without a trace
+    /// (§5.1.1 lets the unused id go).
+    pub(super) fn open_with_head(
+        &mut self,
+        addr: Option<Addr<H2Stream>>,
+        subscriber: Option<Subscriber>,
+        head: Head,
+        end_stream: bool,
+    ) -> Result<(StreamId, Addr<H2Stream>), Error> {
+        if self.write_state != WriteState::Open {
+            return Err(Error::ConnectionClosed);
+        }
+        let id = self.proto.open_stream()?;
+        if let Err(e) = self.proto.send_headers(id, head, end_stream) {
+            let _ = self.proto.reset(id, ErrorCode::CANCEL);
+            return Err(e.into());
+        }
+        let addr = addr.unwrap_or_else(|| {
+            H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id))
+        });
+        self.streams
+            .insert(id, StreamEntry::new(addr.clone(), subscriber, true));
+        self.kick();
+        Ok((id, addr))
+    }
+
+    /// The first `SendHeaders`/`SendMessage` of a stream from `OpenStream`:
+    /// its slot was reserved, now it gets its id.
+    pub fn open_reserved(
+        &mut self,
+        addr: Addr<H2Stream>,
+        subscriber: Option<Subscriber>,
+        head: Head,
+        end_stream: bool,
+    ) -> Result<StreamId, Error> {
+        let r = self.open_with_head(Some(addr), subscriber, head, end_stream);
+        if r.is_ok() {
+            self.reserved = self.reserved.saturating_sub(1);
+        }
+        r.map(|(id, _)| id)
+    }
+
+    /// A later HEADERS (response, 1xx, or a pushed response's head).
+    pub fn send_headers(
+        &mut self,
+        id: StreamId,
+        head: Head,
+        end_stream: bool,
+    ) -> Result<(), Error> {
+        let r = self.proto.send_headers(id, head, end_stream);
+        if r.is_ok() {
+            // A pushed stream holds its actor from its first HEADERS on.
+            if let Some(e) = self.streams.get_mut(&id) {
+                if e.strong.is_none() {
+                    e.strong = e.weak.upgrade();
+                }
+            }
+        }
+        self.kick();
+        r.map_err(Into::into)
+    }
+
+    /// True while the stream has an entry that is not closed.
+    pub fn stream_is_open(&self, id: StreamId) -> bool {
+        self.streams.get(&id).is_some_and(|e| !e.closed)
+    }
+
+    pub fn set_stream_subscriber(&mut self, id: StreamId, s: Subscriber) {
+        if let Some(e) = self.streams.get_mut(&id) {
+            e.subscriber = Some(Box::new(s));
+        }
+    }
+
+    /// `SendData` from a stream actor.
+    pub fn send_data(&mut self, id: StreamId, data: Bytes, end_stream: bool) -> ReplyNow<()> {
+        let max_queued = self.limits.max_queued_sends;
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return ReplyNow::Now(Err(self.gone_error(id)));
+        };
+        if entry.closed {
+            return ReplyNow::Now(Err(Error::User(UserError::UnknownStream(id))));
+        }
+        let len = data.len();
+        if !entry.waiting.is_empty() {
+            if entry.waiting.len() >= max_queued {
+                return ReplyNow::Now(Err(Error::QueueFull));
+            }
+            entry.waiting.push_back(Waiting::Data {
+                data,
+                end_stream,
+                tx: None,
+            });
+            return ReplyNow::Later(Slot::Waiting(id));
+        }
+        // The protocol accepts any size on an empty queue; only keep a copy
+        // of the handle (a refcount) when it may refuse.
+        let retry = (entry.queued_total != entry.sent_total).then(|| data.clone());
+        match self.proto.send_data(id, data, end_stream) {
+            Ok(()) => {
+                entry.queued_total += len as u64;
+                let until = entry.queued_total;
+                let done = entry.sent_total >= until;
+                self.kick();
+                if done {
+                    return ReplyNow::Now(Ok(()));
+                }
+                ReplyNow::Later(Slot::Sending(id, until))
+            }
+            Err(UserError::SendBufferFull(_)) if retry.is_some() => {
+                if max_queued == 0 {
+                    return ReplyNow::Now(Err(Error::QueueFull));
+                }
+                entry.waiting.push_back(Waiting::Data {
+                    data: retry.unwrap_or_default(),
+                    end_stream,
+                    tx: None,
+                });
+                ReplyNow::Later(Slot::Waiting(id))
+            }
+            Err(e) => ReplyNow::Now(Err(e.into())),
+        }
+    }
+
+    /// `SendTrailers` from a stream actor (ordered after queued data).
+    pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> ReplyNow<()> {
+        let max_queued = self.limits.max_queued_sends.max(1);
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return ReplyNow::Now(Err(self.gone_error(id)));
+        };
+        if !entry.waiting.is_empty() {
+            if entry.waiting.len() >= max_queued {
+                return ReplyNow::Now(Err(Error::QueueFull));
+            }
+            entry
+                .waiting
+                .push_back(Waiting::Trailers { trailers, tx: None });
+            return ReplyNow::Later(Slot::Waiting(id));
+        }
+        let r = self.proto.send_trailers(id, trailers).map_err(Into::into);
+        self.kick();
+        ReplyNow::Now(r)
+    }
+
+    fn gone_error(&self, id: StreamId) -> Error {
+        if self.write_state != WriteState::Open {
+            Error::ConnectionClosed
+        } else {
+            Error::User(UserError::UnknownStream(id))
+        }
+    }
+
+    /// Moves waiting actions into the protocol as its send buffer frees.
+    pub(super) fn pump_waiting(&mut self, id: StreamId) {
+        let Some(entry) = self.streams.get_mut(&id) else {
+            return;
+        };
+        while let Some(w) = entry.waiting.pop_front() {
+            match w {
+                Waiting::Data {
+                    data,
+                    end_stream,
+                    tx,
+                } => {
+                    let len = data.len();
+                    match self.proto.send_data(id, data.clone(), end_stream) {
+                        Ok(()) => {
+                            entry.queued_total += len as u64;
+                            if let Some(tx) = tx {
+                                if entry.sent_total >= entry.queued_total {
+                                    let _ = tx.send(Ok(()));
+                                } else {
+                                    entry.sending.push_back(PendingSend {
+                                        until: entry.queued_total,
+                                        tx,
+                                    });
+                                }
+                            }
+                        }
+                        Err(UserError::SendBufferFull(_)) => {
+                            entry.waiting.push_front(Waiting::Data {
+                                data,
+                                end_stream,
+                                tx,
+                            });
+                            break;
+                        }
+                        Err(e) => {
+                            if let Some(tx) = tx {
+                                let _ = tx.send(Err(e.into()));
+                            }
+                        }
+                    }
+                }
+                Waiting::Trailers { trailers, tx } => {
+                    let r = self.proto.send_trailers(id, trailers).map_err(Into::into);
+                    if let Some(tx) = tx {
+                        let _ = tx.send(r);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Resets a stream from this side: RST_STREAM, pending sends fail, the
+    /// entry goes. The subscriber hears `RecvReset { remote: false }` (its
+    /// terminal notification) when the user asked for it (`Reset`, or a
+    /// refused action nobody awaited), not when nobody is left to tell.
+    pub fn reset_stream(&mut self, id: StreamId, code: ErrorCode, notify: bool) {
+        let _ = self.proto.reset(id, code);
+        if let Some(mut e) = self.streams.remove(&id) {
+            e.fail_sends(&Error::Reset(code));
+            self.give_back(id, e.deferred.iter().map(|n| n.data_len()).sum());
+            if notify && !e.closed {
+                self.deliver_reset_now(id, &e, code, false);
+            }
+        }
+        self.slot_freed = true;
+        self.kick();
+    }
+
+    /// A stream actor stopped or panicked while its stream was open.
+    pub(super) fn stream_actor_gone(&mut self, id: StreamId, panicked: bool) {
+        if self.stream_is_open(id) {
+            let code = if panicked {
+                ErrorCode::INTERNAL_ERROR
+            } else {
+                ErrorCode::CANCEL
+            };
+            tracing::debug!(conn = %self.id, %id, ?code, "stream actor gone: resetting its stream");
+            self.reset_stream(id, code, false);
+        }
+    }
+
+    /// Received bytes nobody will consume: back to the windows (in
+    /// auto-release mode; otherwise the user releases what it was given).
+    pub(super) fn give_back(&mut self, id: StreamId, n: usize) {
+        if n > 0 && self.auto_release {
+            self.proto.release_capacity(id, n);
+        }
+    }
+
+    pub fn release(&mut self, id: StreamId, n: usize) {
+        if n > 0 {
+            self.proto.release_capacity(id, n);
+            self.kick();
+        }
+    }
+
+    /// `Promise`: PUSH_PROMISE on `id`; the promised stream's actor is held
+    /// from its first HEADERS on (dropping it before releases the stream).
+    pub fn push_promise(
+        &mut self,
+        id: StreamId,
+        request: http::Request<()>,
+    ) -> Result<(StreamId, Addr<H2Stream>), Error> {
+        let pid = self.proto.push_promise(id, request)?;
+        let sub = self
+            .streams
+            .get(&id)
+            .and_then(|e| e.subscriber.as_deref().cloned());
+        let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(pid));
+        self.streams
+            .insert(pid, StreamEntry::new(addr.clone(), sub, false));
+        self.kick();
+        Ok((pid, addr))
+    }
+
+    /// Fills the sender of a deferred reply into its slot.
+    pub fn fill_unit(&mut self, slot: Slot, tx: OneshotSender<Result<(), Error>>) {
+        match slot {
+            Slot::Sending(id, until) => match self.streams.get_mut(&id) {
+                Some(e) if e.sent_total < until => e.sending.push_back(PendingSend { until, tx }),
+                Some(_) => {
+                    let _ = tx.send(Ok(()));
+                }
+                None => {
+                    let _ = tx.send(Err(Error::ConnectionClosed));
+                }
+            },
+            Slot::Waiting(id) => {
+                match self.streams.get_mut(&id).and_then(|e| e.waiting.back_mut()) {
+                    Some(w) => w.set_tx(tx),
+                    None => {
+                        let _ = tx.send(Err(Error::ConnectionClosed));
+                    }
+                }
+            }
+            Slot::Open | Slot::Ping => {}
+        }
+    }
+}

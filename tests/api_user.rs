@@ -1,0 +1,689 @@
+//! The user's API as a user meets it: each test here reproduces a finding
+//! of the new-user trial (issue 6) and checks its fix. Both preludes are
+//! glob-imported on purpose: every name below must resolve beside
+//! `actix::prelude::*` (finding 4: `Stream` and `SendError` clashed).
+
+mod support;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use h2actor::prelude::*;
+use http::{Request, Response, StatusCode};
+use support::demo_server::{self, Site};
+use support::in_actix;
+
+/// A tiny deterministic generator (no dependency needed for test jitter).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn get(path: &str) -> Request<()> {
+    Request::get(format!("http://localhost{path}"))
+        .body(())
+        .unwrap()
+}
+
+/// A server connection running the example server's `Site` over a pipe.
+fn serve_pipe(io: tokio::io::DuplexStream) -> Addr<Connection> {
+    demo_server::builder().start(io, Site::subscriber())
+}
+
+// ------------------------------------------------------------------ finding 1
+
+/// Counts what reaches a client per stream: heads, ends, resets.
+#[derive(Default)]
+struct Tally {
+    ends: HashMap<Addr<H2Stream>, u32>,
+    resets: HashMap<Addr<H2Stream>, u32>,
+    ids: Vec<StreamId>,
+    bodies: HashMap<Addr<H2Stream>, Vec<u8>>,
+}
+impl Actor for Tally {
+    type Context = Context<Self>;
+}
+impl Handler<RecvHeaders> for Tally {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, _: &mut Context<Self>) {
+        self.ids.push(m.id);
+        if m.end_stream {
+            *self.ends.entry(m.stream).or_default() += 1;
+        }
+    }
+}
+impl Handler<RecvData> for Tally {
+    type Result = ();
+    fn handle(&mut self, m: RecvData, _: &mut Context<Self>) {
+        self.bodies
+            .entry(m.stream.clone())
+            .or_default()
+            .extend_from_slice(&m.data);
+        if m.end_stream {
+            *self.ends.entry(m.stream).or_default() += 1;
+        }
+    }
+}
+impl Handler<RecvTrailers> for Tally {
+    type Result = ();
+    fn handle(&mut self, m: RecvTrailers, _: &mut Context<Self>) {
+        *self.ends.entry(m.stream).or_default() += 1;
+    }
+}
+impl Handler<RecvReset> for Tally {
+    type Result = ();
+    fn handle(&mut self, m: RecvReset, _: &mut Context<Self>) {
+        *self.resets.entry(m.stream).or_default() += 1;
+    }
+}
+
+/// What the tally holds now.
+#[derive(Message)]
+#[rtype(result = "(usize, usize, Vec<StreamId>)")]
+struct Counts;
+impl Handler<Counts> for Tally {
+    type Result = MessageResult<Counts>;
+    fn handle(&mut self, _: Counts, _: &mut Context<Self>) -> Self::Result {
+        let ends = self.ends.values().map(|n| *n as usize).sum();
+        let resets = self.resets.values().map(|n| *n as usize).sum();
+        MessageResult((ends, resets, self.ids.clone()))
+    }
+}
+
+fn tally_subscriber(t: &Addr<Tally>) -> Subscriber {
+    Subscriber::new(t).data(t).trailers(t).reset(t)
+}
+
+async fn wait_for_ends(t: &Addr<Tally>, want: usize) -> (usize, usize, Vec<StreamId>) {
+    for _ in 0..1000 {
+        let c = t.send(Counts).await.unwrap();
+        if c.0 + c.1 >= want {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    t.send(Counts).await.unwrap()
+}
+
+/// Finding 1 (RFC 9113 §5.1.1): 200 tasks each open a stream and send its
+/// head after a random number of yields. Ids are assigned when the HEADERS
+/// are written, so no interleaving fails; every request is answered, and
+/// the server saw ids strictly increasing. Twenty rounds.
+#[test]
+fn two_hundred_tasks_opening_streams_in_any_interleaving_all_succeed() {
+    in_actix(Duration::from_secs(60), async {
+        let mut rng = Lcg(7);
+        for round in 0..20 {
+            let (s_io, c_io) = tokio::io::duplex(1 << 16);
+            let _server = serve_pipe(s_io);
+            let tally = Tally::default().start();
+            let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+            let mut tasks = Vec::new();
+            for i in 0..200u64 {
+                let client = client.clone();
+                let yields = rng.next() % 4;
+                tasks.push(actix::spawn(async move {
+                    let stream = client.send(OpenStream::default()).await??;
+                    for _ in 0..yields {
+                        tokio::task::yield_now().await;
+                    }
+                    let head = get(if i % 2 == 0 { "/" } else { "/bytes/100" }).into();
+                    stream
+                        .send(SendHeaders {
+                            head,
+                            end_stream: true,
+                        })
+                        .await?
+                }));
+            }
+            let mut failures = 0;
+            for t in tasks {
+                if !matches!(t.await, Ok(Ok(()))) {
+                    failures += 1;
+                }
+            }
+            assert_eq!(
+                failures, 0,
+                "round {round}: {failures} of 200 requests failed"
+            );
+            let (ends, resets, ids) = wait_for_ends(&tally, 200).await;
+            assert_eq!(
+                (ends, resets),
+                (200, 0),
+                "round {round}: every request answered"
+            );
+            assert!(
+                ids.windows(2).all(|w| w[0] < w[1]),
+                "round {round}: ids ascend: {ids:?}"
+            );
+            client.do_send(Close {
+                code: ErrorCode::NO_ERROR,
+            });
+        }
+    });
+}
+
+/// Finding 1, the one-message request: `SendRequest` from 200 tasks at once.
+#[test]
+fn send_request_from_many_tasks_returns_each_stream() {
+    in_actix(Duration::from_secs(30), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let _server = serve_pipe(s_io);
+        let tally = Tally::default().start();
+        let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+        let mut tasks = Vec::new();
+        for _ in 0..200 {
+            let req = Request::post("http://localhost/echo").body(()).unwrap();
+            tasks.push(client.send(SendRequest::new(req).body("ping")));
+        }
+        let mut streams = Vec::new();
+        for t in tasks {
+            streams.push(t.await.unwrap().expect("request sent"));
+        }
+        let (ends, resets, _) = wait_for_ends(&tally, 200).await;
+        assert_eq!((ends, resets), (200, 0));
+        // Each returned handle is the stream its answer came on.
+        let bodies = tally.send(Bodies(streams)).await.unwrap();
+        assert!(bodies.iter().all(|b| b == b"ping"), "{bodies:?}");
+    });
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<Vec<u8>>")]
+struct Bodies(Vec<Addr<H2Stream>>);
+impl Handler<Bodies> for Tally {
+    type Result = MessageResult<Bodies>;
+    fn handle(&mut self, m: Bodies, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            m.0.iter()
+                .map(|s| self.bodies.get(s).cloned().unwrap_or_default())
+                .collect(),
+        )
+    }
+}
+
+/// Finding 1: under the server's SETTINGS_MAX_CONCURRENT_STREAMS of 2, a
+/// stream opened and dropped before its HEADERS gives its slot back, and
+/// one given up with `Reset` too; neither leaves a trace on the wire (the
+/// next stream to send its head is stream 1).
+#[test]
+fn a_stream_dropped_before_its_headers_gives_its_slot_back() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let config = Config {
+            max_concurrent_streams: 2,
+            ..Config::default()
+        };
+        let _server = demo_server::builder()
+            .config(config)
+            .start(s_io, Site::subscriber());
+        let tally = Tally::default().start();
+        let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+        // Let the server's SETTINGS arrive.
+        client.send(Ping).await.unwrap().unwrap();
+        let a = client.send(OpenStream::default()).await.unwrap().unwrap();
+        let b = client.send(OpenStream::default()).await.unwrap().unwrap();
+        // Both slots are held: a third open waits.
+        let third = client.send(OpenStream::default());
+        let third = tokio::time::timeout(Duration::from_millis(200), third).await;
+        assert!(third.is_err(), "a third stream must wait for a slot");
+        drop(a);
+        b.do_send(Reset {
+            code: ErrorCode::CANCEL,
+        });
+        let c = client.send(OpenStream::default()).await.unwrap().unwrap();
+        let d = client.send(OpenStream::default()).await.unwrap().unwrap();
+        c.send(SendHeaders {
+            head: get("/").into(),
+            end_stream: true,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        d.send(SendHeaders {
+            head: get("/").into(),
+            end_stream: true,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let (ends, _, ids) = wait_for_ends(&tally, 2).await;
+        assert_eq!(ends, 2);
+        assert_eq!(ids, vec![StreamId(1), StreamId(3)]);
+    });
+}
+
+// ------------------------------------------------------------------ terminal
+
+/// A server that answers by path: `/ok` 200, `/reset` RST_STREAM CANCEL,
+/// `/hang` nothing (the connection's end settles it).
+struct Fates;
+impl Actor for Fates {
+    type Context = Context<Self>;
+}
+impl Handler<RecvHeaders> for Fates {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, _: &mut Context<Self>) {
+        let Head::Request(req) = m.head else { return };
+        match req.uri().path() {
+            "/ok" => m
+                .stream
+                .do_send(SendMessage::new(Response::new(())).body("ok")),
+            "/reset" => m.stream.do_send(Reset {
+                code: ErrorCode::CANCEL,
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// Every stream a user opens ends in exactly one terminal notification
+/// (its response's end or `RecvReset`) or in an error reply, whatever
+/// happens to it: answered, reset by the server, reset by us, never
+/// answered until the connection closes, given up before its HEADERS.
+#[test]
+fn every_stream_ends_in_exactly_one_terminal_notification() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let server = Connection::builder(Role::Server).start(s_io, Subscriber::new(&Fates.start()));
+        let tally = Tally::default().start();
+        let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+        let paths = [
+            "/ok", "/reset", "/hang", "/ok", "/ours", "/hang", "/reset", "/ok",
+        ];
+        let mut streams = Vec::new();
+        let mut errors = 0;
+        for path in paths {
+            let stream = client.send(OpenStream::default()).await.unwrap().unwrap();
+            let sent = stream
+                .send(SendHeaders {
+                    head: get(path).into(),
+                    end_stream: path != "/ours",
+                })
+                .await;
+            if !matches!(sent, Ok(Ok(()))) {
+                errors += 1;
+            }
+            if path == "/ours" {
+                stream.do_send(Reset {
+                    code: ErrorCode::CANCEL,
+                });
+            }
+            streams.push(stream);
+        }
+        // Given up before its HEADERS: its SendHeaders is the error.
+        let early = client.send(OpenStream::default()).await.unwrap().unwrap();
+        early.do_send(Reset {
+            code: ErrorCode::CANCEL,
+        });
+        let r = early
+            .send(SendHeaders {
+                head: get("/ok").into(),
+                end_stream: true,
+            })
+            .await
+            .unwrap();
+        assert_eq!(r, Err(Error::Reset(ErrorCode::CANCEL)));
+        errors += 1;
+
+        let (ends, resets, _) = wait_for_ends(&tally, 6).await;
+        assert_eq!(
+            (ends, resets),
+            (3, 3),
+            "3 answered; 2 reset by the server, 1 by us"
+        );
+        // The connection ends: the two unanswered streams hear RecvReset.
+        server.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        server.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        let (ends, resets, _) = wait_for_ends(&tally, 8).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let per_stream = tally.send(PerStream(streams)).await.unwrap();
+        assert_eq!(per_stream, vec![1; paths.len()], "one terminal per stream");
+        assert_eq!((ends, resets, errors), (3, 5, 1));
+    });
+}
+
+#[derive(Message)]
+#[rtype(result = "Vec<u32>")]
+struct PerStream(Vec<Addr<H2Stream>>);
+impl Handler<PerStream> for Tally {
+    type Result = MessageResult<PerStream>;
+    fn handle(&mut self, m: PerStream, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            m.0.iter()
+                .map(|s| {
+                    self.ends.get(s).copied().unwrap_or(0)
+                        + self.resets.get(s).copied().unwrap_or(0)
+                })
+                .collect(),
+        )
+    }
+}
+
+// ------------------------------------------------------------------ finding 2
+
+/// Finding 2: a server that handles `RecvHeaders` only. Its request bodies
+/// take the default (released and dropped), so a 3 MB upload, larger than
+/// every receive window, completes and is answered.
+struct HeadersOnly;
+impl Actor for HeadersOnly {
+    type Context = Context<Self>;
+}
+impl Handler<RecvHeaders> for HeadersOnly {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, _: &mut Context<Self>) {
+        m.stream
+            .do_send(SendMessage::new(Response::new(())).body("hello world\n"));
+    }
+}
+
+#[test]
+fn a_subscriber_handling_only_recv_headers_serves_uploads_larger_than_the_window() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let _server =
+            Connection::builder(Role::Server).start(s_io, Subscriber::new(&HeadersOnly.start()));
+        let tally = Tally::default().start();
+        let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+        let req = Request::post("http://localhost/upload").body(()).unwrap();
+        let stream = client
+            .send(SendRequest::new(req).streaming())
+            .await
+            .unwrap()
+            .unwrap();
+        let chunk = Bytes::from(vec![7u8; 100_000]);
+        for i in 0..30 {
+            let data = chunk.clone();
+            stream
+                .send(SendData {
+                    data,
+                    end_stream: i == 29,
+                })
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let (ends, resets, _) = wait_for_ends(&tally, 1).await;
+        assert_eq!((ends, resets), (1, 0));
+    });
+}
+
+/// Finding 2: a client without a `RecvPromise` handler asks for `/push`:
+/// the push is refused by default and the page still arrives.
+#[test]
+fn unsubscribed_pushes_are_refused_and_the_page_arrives() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let _server = serve_pipe(s_io);
+        let tally = Tally::default().start();
+        let client = Connection::builder(Role::Client).start(c_io, tally_subscriber(&tally));
+        let page = client
+            .send(SendRequest::new(get("/push")))
+            .await
+            .unwrap()
+            .unwrap();
+        let (ends, resets, ids) = wait_for_ends(&tally, 1).await;
+        assert_eq!((ends, resets), (1, 0));
+        assert_eq!(
+            ids,
+            vec![StreamId(1)],
+            "the pushed response never reached us"
+        );
+        let bodies = tally.send(Bodies(vec![page])).await.unwrap();
+        assert_eq!(bodies[0], demo_server::PUSH_PAGE);
+    });
+}
+
+// ------------------------------------------------------------------ finding 3
+
+/// Records what one actor serving two connections sees.
+#[derive(Default)]
+struct Multi {
+    heads: Vec<(ConnectionId, StreamId, Addr<H2Stream>)>,
+    resets: Vec<(ConnectionId, StreamId, Addr<H2Stream>)>,
+    closed: Vec<ConnectionId>,
+}
+impl Actor for Multi {
+    type Context = Context<Self>;
+}
+impl Handler<RecvHeaders> for Multi {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, _: &mut Context<Self>) {
+        self.heads.push((m.conn, m.id, m.stream));
+    }
+}
+impl Handler<RecvReset> for Multi {
+    type Result = ();
+    fn handle(&mut self, m: RecvReset, _: &mut Context<Self>) {
+        self.resets.push((m.conn, m.id, m.stream));
+    }
+}
+impl Handler<Closed> for Multi {
+    type Result = ();
+    fn handle(&mut self, m: Closed, _: &mut Context<Self>) {
+        self.closed.push(m.conn);
+    }
+}
+type Seen = (
+    Vec<(ConnectionId, StreamId, Addr<H2Stream>)>,
+    Vec<(ConnectionId, StreamId, Addr<H2Stream>)>,
+    Vec<ConnectionId>,
+);
+#[derive(Message)]
+#[rtype(result = "Seen")]
+struct Dump;
+impl Handler<Dump> for Multi {
+    type Result = MessageResult<Dump>;
+    fn handle(&mut self, _: Dump, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.heads.clone(), self.resets.clone(), self.closed.clone()))
+    }
+}
+
+/// Finding 3: one actor serves two connections. Both requests are stream 1,
+/// told apart by their connection's identity and their stream's handle; an
+/// upload the client resets reaches the server as `RecvReset` carrying the
+/// same handle as its `RecvHeaders`, so the server can clean up; `Closed`
+/// says which connection ended.
+#[test]
+fn notifications_carry_the_stream_handle_and_the_connection_identity() {
+    in_actix(Duration::from_secs(20), async {
+        let multi = Multi::default().start();
+        let sub = Subscriber::new(&multi).reset(&multi).closed(&multi);
+        let mut clients = Vec::new();
+        for _ in 0..2 {
+            let (s_io, c_io) = tokio::io::duplex(1 << 16);
+            Connection::builder(Role::Server).start(s_io, sub.clone());
+            let client = Connection::builder(Role::Client)
+                .start(c_io, Subscriber::new(&Tally::default().start()));
+            let req = Request::post("http://localhost/upload").body(()).unwrap();
+            let stream = client
+                .send(SendRequest::new(req).body("part").streaming())
+                .await
+                .unwrap()
+                .unwrap();
+            clients.push((client, stream));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (heads, _, _) = multi.send(Dump).await.unwrap();
+        assert_eq!(heads.len(), 2);
+        assert_eq!((heads[0].1, heads[1].1), (StreamId(1), StreamId(1)));
+        assert_ne!(heads[0].0, heads[1].0, "two connections, two identities");
+        assert_ne!(heads[0].2, heads[1].2, "two streams, two handles");
+
+        // The first client gives up its upload.
+        clients[0].1.do_send(Reset {
+            code: ErrorCode::CANCEL,
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (_, resets, _) = multi.send(Dump).await.unwrap();
+        assert_eq!(resets.len(), 1);
+        let head_of_reset = heads
+            .iter()
+            .find(|h| h.2 == resets[0].2)
+            .expect("same handle");
+        assert_eq!(
+            (head_of_reset.0, head_of_reset.1),
+            (resets[0].0, resets[0].1)
+        );
+
+        let second_conn = heads.iter().find(|h| h.2 != resets[0].2).unwrap().0;
+        clients[1].0.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        clients[1].0.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, _, closed) = multi.send(Dump).await.unwrap();
+        assert_eq!(closed, vec![second_conn]);
+    });
+}
+
+// ------------------------------------------------------------------ finding 5
+
+/// Finding 5: `SendMessage` with a whole body and no `content-length` gets
+/// one (RFC 9110 §8.6); one the user set is kept.
+#[test]
+fn send_message_sets_content_length_when_the_body_is_complete() {
+    struct Lengths;
+    impl Actor for Lengths {
+        type Context = Context<Self>;
+    }
+    impl Handler<RecvHeaders> for Lengths {
+        type Result = ();
+        fn handle(&mut self, m: RecvHeaders, _: &mut Context<Self>) {
+            let Head::Request(req) = m.head else { return };
+            let resp = match req.uri().path() {
+                "/set" => Response::builder()
+                    .header("content-length", "5")
+                    .body(())
+                    .unwrap(),
+                _ => Response::new(()),
+            };
+            m.stream.do_send(SendMessage::new(resp).body("12345"));
+        }
+    }
+    let heads: Rc<RefCell<Vec<Response<()>>>> = Rc::default();
+    let seen = heads.clone();
+    in_actix(Duration::from_secs(20), async move {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        Connection::builder(Role::Server).start(s_io, Subscriber::new(&Lengths.start()));
+        let mut client = Session::new(c_io, Role::Client, Config::default());
+        for path in ["/unset", "/set"] {
+            let id = client.next_free_stream_identifier().await.unwrap();
+            client
+                .put_act(
+                    id,
+                    SendHeaders {
+                        head: get(path).into(),
+                        end_stream: true,
+                    },
+                )
+                .unwrap();
+            while let Some(evt) = client.take_evt().await {
+                if let Event::RecvHeaders(RecvHeaders {
+                    head: Head::Response(r),
+                    ..
+                }) = evt
+                {
+                    seen.borrow_mut().push(r);
+                    break;
+                }
+            }
+        }
+    });
+    let heads = heads.borrow();
+    for r in heads.iter() {
+        assert_eq!(r.status(), StatusCode::OK);
+        let lengths: Vec<_> = r.headers().get_all("content-length").iter().collect();
+        assert_eq!(lengths, ["5"], "exactly one content-length: {r:?}");
+    }
+}
+
+// ------------------------------------------------------------------ finding 6
+
+/// Finding 6: `HEAD` answers every route `GET` answers, with the header
+/// fields `GET` sends and no content (RFC 9110 §9.3.2).
+#[test]
+fn head_answers_every_get_route_with_its_header_fields() {
+    use support::demo_client::Job;
+    let server = support::TestServer::start();
+    let paths = ["/", "/bytes/100", "/trailers", "/push", "/nowhere"];
+    let job = |method: http::Method, path: &str| Job {
+        method,
+        uri: server.url(path).parse().unwrap(),
+        body: None,
+    };
+    let mut jobs: Vec<Job> = paths.iter().map(|p| job(http::Method::GET, p)).collect();
+    jobs.extend(paths.iter().map(|p| job(http::Method::HEAD, p)));
+    let options = support::demo_client::Options { enable_push: false };
+    let got = support::fetch(server.addr, jobs, options, Duration::from_secs(20));
+    let (gets, heads) = got.split_at(paths.len());
+    for ((path, get), head) in paths.iter().zip(gets).zip(heads) {
+        assert_eq!(head.error, None, "HEAD {path}");
+        assert_eq!(head.status, get.status, "HEAD {path}");
+        assert_eq!(
+            head.headers.get("content-length"),
+            get.headers.get("content-length"),
+            "HEAD {path}"
+        );
+        assert_eq!(
+            head.headers.get("content-type"),
+            get.headers.get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(head.body.is_empty(), "HEAD {path} has no content");
+    }
+    assert_eq!(gets[1].body.len(), 100);
+    assert_eq!(heads[1].headers["content-length"], "100");
+}
+
+/// The example client binary, built beside this test by `--all-targets`.
+fn example(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.is_file(),
+        "{} not built (run with --all-targets)",
+        path.display()
+    );
+    path
+}
+
+/// Finding 6: the example client keeps stdout to the body; status, header
+/// fields and trailers go to stderr under `-v`.
+#[test]
+fn example_client_prints_only_the_body_on_stdout() {
+    let server = support::TestServer::start();
+    let out = support::run(
+        std::process::Command::new(example("client")).args(["-v", &server.url("/trailers")]),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, demo_server::TRAILERS_BODY);
+    assert!(out.stderr.contains("x-trailer-test: ok"), "{}", out.stderr);
+    assert!(out.stderr.contains("-> 200"), "{}", out.stderr);
+    let out = support::run(
+        std::process::Command::new(example("client"))
+            .args([&server.url("/"), &server.url("/bytes/3")]),
+        Duration::from_secs(20),
+    );
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(out.stdout, b"hello world\nabc");
+    assert_eq!(out.stderr, "");
+}
