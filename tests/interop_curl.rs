@@ -6,6 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use support::harness::{self, Need::Program};
 use support::{demo_server, run, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -29,18 +30,16 @@ fn curl(curl: &std::path::Path, args: &[&str]) -> (Vec<u8>, String) {
     (out.stdout[..split].to_vec(), meta)
 }
 
-#[test]
 fn curl_get_root_over_h2c_prior_knowledge() {
-    let Some(curl_bin) = tool("curl") else { return };
+    let curl_bin = tool("curl");
     let server = TestServer::start();
     let (body, meta) = curl(&curl_bin, &[&server.url("/")]);
     assert_eq!(meta, "200 2", "status and HTTP version");
     assert_eq!(body, demo_server::HELLO);
 }
 
-#[test]
 fn curl_post_echo_returns_the_body() {
-    let Some(curl_bin) = tool("curl") else { return };
+    let curl_bin = tool("curl");
     let server = TestServer::start();
     let dir = TempDir::new("curl");
     let data = support::test_body(300_000);
@@ -56,9 +55,8 @@ fn curl_post_echo_returns_the_body() {
     );
 }
 
-#[test]
 fn curl_get_bytes_and_404() {
-    let Some(curl_bin) = tool("curl") else { return };
+    let curl_bin = tool("curl");
     let server = TestServer::start();
     let (body, meta) = curl(&curl_bin, &[&server.url("/bytes/1000000")]);
     assert_eq!(meta, "200 2");
@@ -69,4 +67,12 @@ fn curl_get_bytes_and_404() {
         .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
     let (_, meta) = curl(&curl_bin, &[&server.url("/nowhere")]);
     assert_eq!(meta, "404 2");
+}
+
+fn main() {
+    harness::main(harness::tests![
+        curl_get_root_over_h2c_prior_knowledge: [Program("curl")],
+        curl_post_echo_returns_the_body: [Program("curl")],
+        curl_get_bytes_and_404: [Program("curl")],
+    ]);
 }

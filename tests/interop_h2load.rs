@@ -6,6 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use support::harness::{self, Need::Program};
 use support::{run, tool, TestServer};
 
 /// Parses h2load's "requests: N total, N started, N done, N succeeded,
@@ -25,9 +26,8 @@ fn requests_line(out: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-#[test]
 fn h2load_100k_requests_10_connections_none_failed() {
-    let Some(bin) = tool("h2load") else { return };
+    let bin = tool("h2load");
     let server = TestServer::start();
     let out = run(
         Command::new(bin)
@@ -56,4 +56,10 @@ fn h2load_100k_requests_10_connections_none_failed() {
         out.status,
         out.stderr
     );
+}
+
+fn main() {
+    harness::main(harness::tests![
+        h2load_100k_requests_10_connections_none_failed: [Program("h2load")],
+    ]);
 }

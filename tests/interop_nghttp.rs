@@ -5,6 +5,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use support::harness::{self, Need::Program};
 use support::{demo_server, run, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -21,17 +22,15 @@ fn nghttp(bin: &std::path::Path, args: &[&str]) -> support::Output {
     out
 }
 
-#[test]
 fn nghttp_get_root() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let out = nghttp(&bin, &[&server.url("/")]);
     assert_eq!(out.stdout, demo_server::HELLO);
 }
 
-#[test]
 fn nghttp_post_echo_returns_the_body() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let dir = TempDir::new("nghttp");
     let data = support::test_body(2_000_000);
@@ -48,9 +47,8 @@ fn nghttp_post_echo_returns_the_body() {
 /// Both directions under tiny windows: nghttp advertises 1 KiB stream
 /// windows (`-w 10`, SETTINGS_INITIAL_WINDOW_SIZE, RFC 9113 §6.9.2) and a
 /// 64 KiB connection window, and uploads 3 MB to `/echo`.
-#[test]
 fn nghttp_post_echo_with_1_kib_windows() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let dir = TempDir::new("nghttp-small");
     let data = support::test_body(3_000_000);
@@ -77,9 +75,8 @@ fn nghttp_post_echo_with_1_kib_windows() {
 
 /// RFC 9113 §8.4: nghttp enables push by default; `/push` must arrive as a
 /// PUSH_PROMISE on stream 1 promising stream 2, then the pushed response.
-#[test]
 fn nghttp_receives_push_promise_and_pushed_response() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let out = nghttp(&bin, &["-nv", &server.url("/push")]);
     let log = out.stdout_str();
@@ -110,9 +107,8 @@ fn nghttp_receives_push_promise_and_pushed_response() {
 
 /// With push disabled (SETTINGS_ENABLE_PUSH = 0, RFC 9113 §6.5.2) the page
 /// comes alone.
-#[test]
 fn nghttp_without_push_gets_the_page_only() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let out = nghttp(&bin, &["-v", "--no-push", &server.url("/push")]);
     let log = out.stdout_str();
@@ -121,9 +117,8 @@ fn nghttp_without_push_gets_the_page_only() {
 }
 
 /// RFC 9113 §8.1: trailers as a HEADERS frame with END_STREAM after the DATA.
-#[test]
 fn nghttp_receives_trailers() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let out = nghttp(&bin, &["-v", &server.url("/trailers")]);
     let log = out.stdout_str();
@@ -136,9 +131,8 @@ fn nghttp_receives_trailers() {
 }
 
 /// Many concurrent streams on one connection (`-m` repeats each URI).
-#[test]
 fn nghttp_many_concurrent_streams() {
-    let Some(bin) = tool("nghttp") else { return };
+    let bin = tool("nghttp");
     let server = TestServer::start();
     let out = nghttp(
         &bin,
@@ -156,4 +150,16 @@ fn nghttp_many_concurrent_streams() {
         .filter(|l| l.contains("recv DATA frame") && l.contains("flags=0x01"))
         .count();
     assert_eq!(done, 100, "{log}");
+}
+
+fn main() {
+    harness::main(harness::tests![
+        nghttp_get_root: [Program("nghttp")],
+        nghttp_post_echo_returns_the_body: [Program("nghttp")],
+        nghttp_post_echo_with_1_kib_windows: [Program("nghttp")],
+        nghttp_receives_push_promise_and_pushed_response: [Program("nghttp")],
+        nghttp_without_push_gets_the_page_only: [Program("nghttp")],
+        nghttp_receives_trailers: [Program("nghttp")],
+        nghttp_many_concurrent_streams: [Program("nghttp")],
+    ]);
 }

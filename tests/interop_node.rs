@@ -6,6 +6,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
+use support::harness::{self, Need::Program};
 use support::{demo_server, run, tool, TempDir, TestServer};
 
 const CLIENT_JS: &str = r#"
@@ -44,9 +45,8 @@ function request(headers, body) {
 })().catch((e) => { console.error(e); process.exit(1); });
 "#;
 
-#[test]
 fn node_http2_client_get_echo_trailers() {
-    let Some(node) = tool("node") else { return };
+    let node = tool("node");
     let server = TestServer::start();
     let dir = TempDir::new("node-client");
     let script = dir.write("client.js", CLIENT_JS.as_bytes());
@@ -78,4 +78,10 @@ fn node_http2_client_get_echo_trailers() {
         std::str::from_utf8(demo_server::TRAILERS_BODY).unwrap()
     );
     assert_eq!(v["trailers"]["trailer"], "ok");
+}
+
+fn main() {
+    harness::main(harness::tests![
+        node_http2_client_get_echo_trailers: [Program("node")],
+    ]);
 }

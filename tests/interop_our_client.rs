@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, StatusCode, Uri};
 use support::demo_client::{Exchange, Job, Options};
+use support::harness::{self, Need::Program};
 use support::{demo_server, fetch, tool, ChildGuard, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -31,11 +32,8 @@ fn ok(ex: &Exchange) {
     );
 }
 
-#[test]
 fn our_client_against_nghttpd() {
-    let Some(nghttpd) = tool("nghttpd") else {
-        return;
-    };
+    let nghttpd = tool("nghttpd");
     let dir = TempDir::new("nghttpd");
     let file = support::test_body(3 << 20);
     dir.write("data.bin", &file);
@@ -111,7 +109,6 @@ async fn h2_server(listener: tokio::net::TcpListener) {
     }
 }
 
-#[test]
 fn our_client_against_h2_crate_server() {
     support::init_tracing();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -172,9 +169,8 @@ server.on('stream', (stream, headers) => {
 server.listen(0, '127.0.0.1', () => { console.log(server.address().port); });
 "#;
 
-#[test]
 fn our_client_against_node_http2_server() {
-    let Some(node) = tool("node") else { return };
+    let node = tool("node");
     let dir = TempDir::new("node-server");
     let script = dir.write("server.js", NODE_SERVER_JS.as_bytes());
     let mut child = ChildGuard(
@@ -229,7 +225,6 @@ fn our_client_against_node_http2_server() {
 
 /// RFC 9113 §8.4: our client (push enabled) receives the promise of
 /// `/pushed.css` on stream 1 and the pushed response on stream 2.
-#[test]
 fn our_client_receives_push_from_our_server() {
     let server = TestServer::start();
     let got = fetch(
@@ -249,7 +244,6 @@ fn our_client_receives_push_from_our_server() {
 }
 
 /// RFC 9113 §6.5.2 SETTINGS_ENABLE_PUSH = 0: the server must not push.
-#[test]
 fn our_client_without_push_gets_the_page_only() {
     let server = TestServer::start();
     let got = fetch(
@@ -265,7 +259,6 @@ fn our_client_without_push_gets_the_page_only() {
 
 /// Our client and our server on every route at once: concurrent streams,
 /// a large download, an echo, trailers, a 404.
-#[test]
 fn our_client_against_our_server_all_routes() {
     let server = TestServer::start();
     let a = server.addr;
@@ -312,7 +305,6 @@ fn our_client_against_our_server_all_routes() {
 
 /// `--threads 2`: the library's `Listener` with two arbiters; eight
 /// connections at once, each with a few streams, all answered.
-#[test]
 fn our_client_against_our_server_with_two_threads() {
     let server = TestServer::start_threads(2);
     let a = server.addr;
@@ -340,11 +332,8 @@ fn our_client_against_our_server_with_two_threads() {
 
 /// RFC 9113 §8.4 from the client side against nghttpd: `-p/=/style.css`
 /// pushes the stylesheet with the page; our client collects it.
-#[test]
 fn our_client_receives_push_from_nghttpd() {
-    let Some(nghttpd) = tool("nghttpd") else {
-        return;
-    };
+    let nghttpd = tool("nghttpd");
     let dir = TempDir::new("nghttpd-push");
     dir.write("index.html", demo_server::HELLO);
     dir.write("style.css", demo_server::PUSHED_CSS);
@@ -374,4 +363,17 @@ fn our_client_receives_push_from_nghttpd() {
     assert_eq!(got[1].pushed_by, Some(got[0].id));
     assert_eq!(got[1].path, "/style.css");
     assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
+}
+
+fn main() {
+    harness::main(harness::tests![
+        our_client_against_nghttpd: [Program("nghttpd")],
+        our_client_against_h2_crate_server,
+        our_client_against_node_http2_server: [Program("node")],
+        our_client_receives_push_from_our_server,
+        our_client_without_push_gets_the_page_only,
+        our_client_against_our_server_all_routes,
+        our_client_against_our_server_with_two_threads,
+        our_client_receives_push_from_nghttpd: [Program("nghttpd")],
+    ]);
 }

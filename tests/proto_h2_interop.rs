@@ -4,6 +4,9 @@
 //! accepts what a real implementation writes (flow control with small
 //! windows, large bodies both ways, trailers, many concurrent streams).
 
+#[path = "support/harness.rs"]
+mod harness;
+
 use std::collections::{HashMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
@@ -191,7 +194,7 @@ async fn read_body(mut body: h2::RecvStream) -> (Vec<u8>, Option<HeaderMap>) {
     (out, trailers)
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn h2_client_gets_hello_world_from_proto_server() {
     let (a, b) = tokio::io::duplex(1 << 16);
     let server = server_task(b, Config::default());
@@ -208,7 +211,7 @@ async fn h2_client_gets_hello_world_from_proto_server() {
     assert!(conn.error().is_none());
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn h2_client_echo_of_several_mib_with_1_kib_windows() {
     let (a, b) = tokio::io::duplex(1 << 16);
     let small = Config {
@@ -245,7 +248,7 @@ async fn h2_client_echo_of_several_mib_with_1_kib_windows() {
     assert!(conn.error().is_none());
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn h2_client_many_concurrent_downloads_and_trailers() {
     let (a, b) = tokio::io::duplex(1 << 16);
     let server = server_task(b, Config::default());
@@ -282,7 +285,7 @@ async fn h2_client_many_concurrent_downloads_and_trailers() {
     assert!(conn.error().is_none());
 }
 
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn h2_client_reset_mid_body_leaves_connection_usable() {
     let (a, b) = tokio::io::duplex(1 << 16);
     let server = server_task(b, Config::default());
@@ -307,7 +310,7 @@ async fn h2_client_reset_mid_body_leaves_connection_usable() {
 }
 
 /// Our client against an h2 server: GET with a body, POST echo.
-#[tokio::test]
+#[tokio::main(flavor = "current_thread")]
 async fn proto_client_against_h2_server() {
     let (a, b) = tokio::io::duplex(1 << 16);
     tokio::spawn(async move {
@@ -391,22 +394,6 @@ async fn proto_client_against_h2_server() {
     assert!(results[&post].2);
 }
 
-/// Whether an external tool may be skipped (it must exist when CI=true).
-fn tool(name: &str) -> bool {
-    let found = std::process::Command::new(name)
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is required when CI=true"
-        );
-        eprintln!("skipping: {name} not installed");
-    }
-    found
-}
-
 /// A TCP listener serving every connection with the bare state machine.
 async fn tcp_server() -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -455,11 +442,8 @@ async fn run(cmd: &'static str, args: Vec<String>, stdin: Vec<u8>) -> std::proce
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn nghttp_client_against_proto_server() {
-    if !tool("nghttp") {
-        return;
-    }
     let addr = tcp_server().await;
     let out = run(
         "nghttp",
@@ -490,11 +474,8 @@ async fn nghttp_client_against_proto_server() {
     assert!(out.stdout.iter().all(|&b| b == b'q'));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn h2load_against_proto_server_has_no_failures() {
-    if !tool("h2load") {
-        return;
-    }
     // PROTO_H2LOAD="-n 1200000 -c 16 -m 32 -t 1" for a measurement
     // (cargo test --release --test proto_h2_interop h2load -- --nocapture).
     let args = std::env::var("PROTO_H2LOAD").unwrap_or_else(|_| "-n 20000 -c 4 -m 16".into());
@@ -515,4 +496,17 @@ async fn h2load_against_proto_server_has_no_failures() {
         text.contains(&format!("{n} succeeded, 0 failed, 0 errored")),
         "{text}"
     );
+}
+
+fn main() {
+    use harness::Need::Program;
+    harness::main(harness::tests![
+        h2_client_gets_hello_world_from_proto_server,
+        h2_client_echo_of_several_mib_with_1_kib_windows,
+        h2_client_many_concurrent_downloads_and_trailers,
+        h2_client_reset_mid_body_leaves_connection_usable,
+        proto_client_against_h2_server,
+        nghttp_client_against_proto_server: [Program("nghttp")],
+        h2load_against_proto_server_has_no_failures: [Program("h2load")],
+    ]);
 }

@@ -1,9 +1,11 @@
 //! Shared helpers of the interop tests: the demo server started in-process,
 //! external tools run with a deadline, temporary directories, child guards.
 //!
-//! Tools: a test that needs an external program (curl, nghttp, nghttpd,
-//! h2load, node) calls [`tool`]; when the program is missing it FAILS if
-//! `CI=true`, and otherwise is skipped with a message on stderr.
+//! Tools: a target whose tests need an external program (curl, nghttp,
+//! nghttpd, h2load, node) is `harness = false` and runs them with
+//! [`harness::main`], listing each test's programs; a test whose program is
+//! missing shows as ignored with the reason, or FAILS if `CI=true`. The test
+//! body finds the program with [`tool`].
 #![allow(dead_code)]
 
 // The examples are the code a user copies; the tests drive them as they are.
@@ -13,6 +15,7 @@ pub mod demo_client;
 #[allow(dead_code)]
 #[path = "../../examples/server.rs"]
 pub mod demo_server;
+pub mod harness;
 pub mod raw_peer;
 
 use std::io::Read;
@@ -34,21 +37,10 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// The path of the external program `name`, or `None` (test skipped) when it
-/// is not installed. Panics instead when `CI=true`: in CI every peer must run.
-pub fn tool(name: &str) -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is required in CI (CI=true) but is not installed");
-        }
-        eprintln!("SKIPPED: {name} is not installed (install it to run this interop test)");
-    }
-    found
+/// The path of the external program `name`, which the test listed as
+/// `Program(name)` (so the harness made sure it is there).
+pub fn tool(name: &str) -> PathBuf {
+    harness::program(name)
 }
 
 /// What a finished program printed.
