@@ -5,9 +5,10 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`frame`] | typed frames, decode/encode, the `FrameCodec` |
+//! | [`frame`] | typed frames, decode/encode (pure, no I/O) |
 //! | [`hpack`] | header compression contexts |
 //! | [`proto`] | the protocol state machine, without I/O |
+//! | [`transport`] | byte streams meet frames: the `FrameCodec` |
 //! | [`actor`] | the `Connection` and `Stream` actors, messages, `Session`, `Listener` |
 //!
 //! # Quick start
@@ -162,6 +163,7 @@ pub mod actor;
 pub mod frame;
 pub mod hpack;
 pub mod proto;
+pub mod transport;
 
 pub use frame::{ErrorCode, StreamId};
 pub use proto::{Head, Role};
