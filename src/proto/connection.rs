@@ -9,6 +9,12 @@
 //! in turn, within both flow-control windows. HPACK blocks are encoded in
 //! the order they reach the wire (trailers queued behind DATA are encoded
 //! when they are written), so the peer's decoder stays in sync.
+//!
+//! This file holds the struct, `new`, the accessors and the helpers every
+//! path shares; the rest of the `impl` is split by concern into
+//! `connection/` (`recv`, `recv_headers`, `transmit`, `actions`,
+//! `shutdown`, `upgrade`). Flood counters live in `FloodGuards`. No clock
+//! is read here: time comes in as `now`.
 
 use std::collections::VecDeque;
 use std::time::Instant;
