@@ -3,6 +3,12 @@
 //! is played by hand with its own HPACK contexts) and decodes what
 //! `poll_transmit` wrote; the end-to-end ones pipe a client `Connection`
 //! into a server `Connection`.
+//!
+//! One file per concern, as the code is split: `settings` (§3.4, §6.5),
+//! `recv` (§5.1 states, stream 0, PING), `recv_headers` (§4.3, §6.10, §8 as
+//! received), `flow` (§6.9), `transmit`, `actions` (user actions and their
+//! errors), `push` (§8.4), `guards` (§10.5, rapid reset), `shutdown`
+//! (§6.8), `upgrade` (RFC 7540 §3.2), `e2e`. This file is the harness.
 
 use std::time::{Duration, Instant};
 
