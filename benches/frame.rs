@@ -10,9 +10,9 @@ use std::hint::black_box;
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use h2actor::frame::{
-    encode_data_head, encode_header_block, BlockStart, Frame, FrameCodec, StreamId,
-    DEFAULT_MAX_FRAME_SIZE,
+    encode_data_head, encode_header_block, BlockStart, Frame, StreamId, DEFAULT_MAX_FRAME_SIZE,
 };
+use h2actor::transport::FrameCodec;
 use tokio_util::codec::Decoder;
 
 const FRAME: usize = 16 * 1024;

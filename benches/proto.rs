@@ -6,6 +6,7 @@
 //!     cargo bench --bench proto -- --warm-up-time 1 --measurement-time 3
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -15,19 +16,21 @@ use http::{Request, Response};
 
 /// Moves everything `from` has to write into `to`.
 fn pipe(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut) {
+    // One clock read per batch, as an event loop would do per read.
+    let now = Instant::now();
     from.poll_transmit(buf, 1 << 20);
     if buf.starts_with(PREFACE) {
         let _ = buf.split_to(PREFACE.len());
     }
     while let Ok(Some(f)) = Frame::decode(buf, to.local_max_frame_size()) {
-        to.recv_frame(f).expect("clean exchange");
+        to.recv_frame(f, now).expect("clean exchange");
     }
     buf.clear();
 }
 
 fn pair() -> (Connection, Connection, BytesMut) {
-    let mut c = Connection::new(Role::Client, Config::default());
-    let mut s = Connection::new(Role::Server, Config::default());
+    let mut c = Connection::new(Role::Client, Config::default(), Instant::now());
+    let mut s = Connection::new(Role::Server, Config::default(), Instant::now());
     let mut buf = BytesMut::with_capacity(1 << 20);
     for _ in 0..3 {
         pipe(&mut c, &mut s, &mut buf);

@@ -112,6 +112,7 @@ pub mod frame;
 pub mod hpack;
 #[doc(hidden)]
 pub mod proto;
+pub mod transport;
 
 pub use actor::*;
 pub use frame::{ErrorCode, Setting, StreamId};

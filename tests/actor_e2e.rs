@@ -506,7 +506,8 @@ async fn non_reading_peer_keeps_the_write_buffer_bounded_and_senddata_pending() 
     .encode(&mut out);
     raw.write_all(&out).await.unwrap();
     // A request through our own encoder: use a client proto to build it.
-    let mut proto = h2actor::proto::Connection::new(Role::Client, Config::default());
+    let mut proto =
+        h2actor::proto::Connection::new(Role::Client, Config::default(), std::time::Instant::now());
     let id = proto.open_stream().unwrap();
     proto
         .send_headers(id, get("/bytes/100000000"), true)

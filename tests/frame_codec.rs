@@ -4,6 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 use h2actor::frame::*;
+use h2actor::transport::{CodecError, FrameCodec};
 use tokio_util::codec::{Decoder, Encoder};
 
 fn sid(n: u32) -> StreamId {

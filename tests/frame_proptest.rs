@@ -3,6 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 use h2actor::frame::*;
+use h2actor::transport::FrameCodec;
 use proptest::prelude::*;
 use tokio_util::codec::Decoder;
 

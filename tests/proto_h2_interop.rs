@@ -8,10 +8,11 @@
 mod harness;
 
 use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use h2actor::frame::FrameCodec;
 use h2actor::proto::{Config, Connection, Event, Head, Role, UserError};
+use h2actor::transport::FrameCodec;
 use h2actor::{ErrorCode, StreamId};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
@@ -149,8 +150,8 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
                 Err(e) => panic!("codec: {e}"),
             };
             let r = match item {
-                Ok(frame) => conn.recv_frame(frame),
-                Err(malformed) => conn.recv_malformed(malformed),
+                Ok(frame) => conn.recv_frame(frame, Instant::now()),
+                Err(malformed) => conn.recv_malformed(malformed, Instant::now()),
             };
             r.expect("no connection error with a conforming peer");
         }
@@ -163,9 +164,11 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
 fn server_task(io: DuplexStream, config: Config) -> tokio::task::JoinHandle<Connection> {
     tokio::spawn(async move {
         let mut app = ServerApp::default();
-        drive(Connection::new(Role::Server, config), io, move |c, ev| {
-            app.on_event(c, ev)
-        })
+        drive(
+            Connection::new(Role::Server, config, Instant::now()),
+            io,
+            move |c, ev| app.on_event(c, ev),
+        )
         .await
     })
 }
@@ -335,7 +338,7 @@ async fn proto_client_against_h2_server() {
         }
     });
     let mut results: HashMap<StreamId, (u16, Vec<u8>, bool)> = HashMap::new();
-    let mut client = Connection::new(Role::Client, Config::default());
+    let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
     let get = client.open_stream().unwrap();
     client
         .send_headers(
@@ -407,7 +410,7 @@ async fn tcp_server() -> std::net::SocketAddr {
             tokio::spawn(async move {
                 let mut app = ServerApp::default();
                 let conn = drive(
-                    Connection::new(Role::Server, Config::default()),
+                    Connection::new(Role::Server, Config::default(), Instant::now()),
                     sock,
                     move |c, ev| app.on_event(c, ev),
                 )

@@ -8,7 +8,9 @@ use bytes::{Bytes, BytesMut};
 use h2actor::frame::*;
 use h2actor::hpack;
 use h2actor::proto::{Config, Connection, Event, Head, Role};
+use h2actor::transport::FrameCodec;
 use proptest::prelude::*;
+use std::time::Instant;
 use tokio_util::codec::Decoder;
 
 #[derive(Debug, Clone)]
@@ -184,9 +186,9 @@ fn run(role: Role, ops: Vec<Op>) {
         max_header_list_size: 500,
         ..Config::default()
     };
-    let mut c = Connection::new(role, config);
+    let mut c = Connection::new(role, config, Instant::now());
     let mut enc = hpack::Encoder::default();
-    let _ = c.recv_frame(Frame::Settings(Settings::default()));
+    let _ = c.recv_frame(Frame::Settings(Settings::default()), Instant::now());
     let mut failed = false;
     for op in ops {
         let op_kind = if matches!(
@@ -213,93 +215,132 @@ fn run(role: Role, ops: Vec<Op>) {
                 let b = block(&mut enc, kind);
                 match split {
                     Some(at) if at < b.len() => c
-                        .recv_frame(Frame::Headers(Headers {
+                        .recv_frame(
+                            Frame::Headers(Headers {
+                                stream_id: StreamId(id),
+                                block: b.slice(..at),
+                                end_stream,
+                                end_headers: false,
+                                priority: None,
+                                pad_len: None,
+                            }),
+                            Instant::now(),
+                        )
+                        .and_then(|_| {
+                            c.recv_frame(
+                                Frame::Continuation(Continuation {
+                                    stream_id: StreamId(id),
+                                    block: b.slice(at..),
+                                    end_headers: true,
+                                }),
+                                Instant::now(),
+                            )
+                        }),
+                    _ => c.recv_frame(
+                        Frame::Headers(Headers {
                             stream_id: StreamId(id),
-                            block: b.slice(..at),
+                            block: b,
                             end_stream,
-                            end_headers: false,
+                            end_headers: true,
                             priority: None,
                             pad_len: None,
-                        }))
-                        .and_then(|_| {
-                            c.recv_frame(Frame::Continuation(Continuation {
-                                stream_id: StreamId(id),
-                                block: b.slice(at..),
-                                end_headers: true,
-                            }))
                         }),
-                    _ => c.recv_frame(Frame::Headers(Headers {
-                        stream_id: StreamId(id),
-                        block: b,
-                        end_stream,
-                        end_headers: true,
-                        priority: None,
-                        pad_len: None,
-                    })),
+                        Instant::now(),
+                    ),
                 }
             }
-            Op::Garbage { id, block } => c.recv_frame(Frame::Headers(Headers {
-                stream_id: StreamId(id),
-                block: Bytes::from(block),
-                end_stream: false,
-                end_headers: true,
-                priority: None,
-                pad_len: None,
-            })),
+            Op::Garbage { id, block } => c.recv_frame(
+                Frame::Headers(Headers {
+                    stream_id: StreamId(id),
+                    block: Bytes::from(block),
+                    end_stream: false,
+                    end_headers: true,
+                    priority: None,
+                    pad_len: None,
+                }),
+                Instant::now(),
+            ),
             Op::Data {
                 id,
                 len,
                 end_stream,
                 pad,
-            } => c.recv_frame(Frame::Data(Data {
-                stream_id: StreamId(id),
-                data: Bytes::from(vec![0u8; len]),
-                end_stream,
-                pad_len: pad,
-            })),
-            Op::Window { id, inc } => c.recv_frame(Frame::WindowUpdate(WindowUpdate {
-                stream_id: StreamId(id),
-                increment: inc,
-            })),
-            Op::Rst { id, code } => c.recv_frame(Frame::RstStream(RstStream {
-                stream_id: StreamId(id),
-                error_code: ErrorCode(code),
-            })),
-            Op::Settings(params) => c.recv_frame(Frame::Settings(Settings { ack: false, params })),
-            Op::SettingsAck => c.recv_frame(Frame::Settings(Settings::ack())),
-            Op::Ping(ack) => c.recv_frame(Frame::Ping(Ping {
-                ack,
-                payload: [1; 8],
-            })),
-            Op::GoAway(last) => c.recv_frame(Frame::GoAway(GoAway {
-                last_stream_id: StreamId(last),
-                error_code: ErrorCode::NO_ERROR,
-                debug_data: Bytes::new(),
-            })),
-            Op::Priority(id) => c.recv_frame(Frame::Priority(Priority {
-                stream_id: StreamId(id),
-                spec: PrioritySpec {
-                    dependency: StreamId(0),
-                    exclusive: false,
-                    weight: 1,
-                },
-            })),
+            } => c.recv_frame(
+                Frame::Data(Data {
+                    stream_id: StreamId(id),
+                    data: Bytes::from(vec![0u8; len]),
+                    end_stream,
+                    pad_len: pad,
+                }),
+                Instant::now(),
+            ),
+            Op::Window { id, inc } => c.recv_frame(
+                Frame::WindowUpdate(WindowUpdate {
+                    stream_id: StreamId(id),
+                    increment: inc,
+                }),
+                Instant::now(),
+            ),
+            Op::Rst { id, code } => c.recv_frame(
+                Frame::RstStream(RstStream {
+                    stream_id: StreamId(id),
+                    error_code: ErrorCode(code),
+                }),
+                Instant::now(),
+            ),
+            Op::Settings(params) => c.recv_frame(
+                Frame::Settings(Settings { ack: false, params }),
+                Instant::now(),
+            ),
+            Op::SettingsAck => c.recv_frame(Frame::Settings(Settings::ack()), Instant::now()),
+            Op::Ping(ack) => c.recv_frame(
+                Frame::Ping(Ping {
+                    ack,
+                    payload: [1; 8],
+                }),
+                Instant::now(),
+            ),
+            Op::GoAway(last) => c.recv_frame(
+                Frame::GoAway(GoAway {
+                    last_stream_id: StreamId(last),
+                    error_code: ErrorCode::NO_ERROR,
+                    debug_data: Bytes::new(),
+                }),
+                Instant::now(),
+            ),
+            Op::Priority(id) => c.recv_frame(
+                Frame::Priority(Priority {
+                    stream_id: StreamId(id),
+                    spec: PrioritySpec {
+                        dependency: StreamId(0),
+                        exclusive: false,
+                        weight: 1,
+                    },
+                }),
+                Instant::now(),
+            ),
             Op::Push { id, promised } => {
                 let b = block(&mut enc, 0);
-                c.recv_frame(Frame::PushPromise(PushPromise {
-                    stream_id: StreamId(id),
-                    promised_id: StreamId(promised),
-                    block: b,
-                    end_headers: true,
-                    pad_len: None,
-                }))
+                c.recv_frame(
+                    Frame::PushPromise(PushPromise {
+                        stream_id: StreamId(id),
+                        promised_id: StreamId(promised),
+                        block: b,
+                        end_headers: true,
+                        pad_len: None,
+                    }),
+                    Instant::now(),
+                )
             }
-            Op::Unknown(id) => c.recv_frame(Frame::Unknown(Unknown {
-                kind: 0xee,
-                flags: 0,
-                stream_id: StreamId(id),
-                payload: Bytes::new(),
-            })),
+            Op::Unknown(id) => c.recv_frame(
+                Frame::Unknown(Unknown {
+                    kind: 0xee,
+                    flags: 0,
+                    stream_id: StreamId(id),
+                    payload: Bytes::new(),
+                }),
+                Instant::now(),
+            ),
             Op::Respond { id, end_stream } => {
                 let _ = c.send_headers(
                     StreamId(id),
@@ -379,7 +420,7 @@ proptest! {
     fn arbitrary_bytes_through_codec_and_state_machine_never_panic(
         input in proptest::collection::vec(any::<u8>(), 0..400)
     ) {
-        let mut c = Connection::new(Role::Server, Config::default());
+        let mut c = Connection::new(Role::Server, Config::default(), Instant::now());
         let mut codec = FrameCodec::server(c.local_max_frame_size());
         let mut buf = BytesMut::from(&PREFACE[..]);
         // a valid SETTINGS first half of the time
@@ -390,12 +431,12 @@ proptest! {
         loop {
             match codec.decode(&mut buf) {
                 Ok(Some(Ok(f))) => {
-                    if c.recv_frame(f).is_err() {
+                    if c.recv_frame(f, Instant::now()).is_err() {
                         break;
                     }
                 }
                 Ok(Some(Err(e))) => {
-                    if c.recv_malformed(e).is_err() {
+                    if c.recv_malformed(e, Instant::now()).is_err() {
                         break;
                     }
                 }

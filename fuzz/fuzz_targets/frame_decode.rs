@@ -4,7 +4,8 @@
 #![no_main]
 
 use bytes::BytesMut;
-use h2actor::frame::{Frame, FrameCodec, PREFACE};
+use h2actor::frame::{Frame, PREFACE};
+use h2actor::transport::FrameCodec;
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 

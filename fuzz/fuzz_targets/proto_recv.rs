@@ -1,77 +1,257 @@
-//! Arbitrary bytes from a peer into the protocol state machine, through the
-//! codec, in both roles: never panics, the output always decodes, and
-//! `wants_transmit` is false after an unlimited `poll_transmit`.
+//! The protocol state machine driven by arbitrary input in both roles: peer
+//! bytes (through the codec) interleaved with user actions and a fake clock.
+//! The input is an opcode stream; each opcode takes its arguments from the
+//! bytes after it. After every step: never panics, our output always
+//! decodes, and `wants_transmit` is false after an unlimited
+//! `poll_transmit`.
 #![no_main]
 
+use std::time::{Duration, Instant};
+
 use bytes::{Bytes, BytesMut};
-use h2actor::frame::{Frame, FrameCodec, Settings, MAX_MAX_FRAME_SIZE, PREFACE};
+use h2actor::frame::{ErrorCode, Frame, Setting, Settings, StreamId, MAX_MAX_FRAME_SIZE, PREFACE};
 use h2actor::proto::{Config, Connection, Event, Head, Role};
+use h2actor::transport::FrameCodec;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use tokio_util::codec::Decoder;
 
-fn transmit(c: &mut Connection) {
+/// Input bytes, consumed front to back; zeros once exhausted.
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn take(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (a, b) = self.0.split_at(n);
+        self.0 = b;
+        a
+    }
+}
+
+/// Everything the connection wants to write, decoded as the peer would.
+fn transmit(c: &mut Connection, limit: usize) {
     let mut out = BytesMut::new();
-    c.poll_transmit(&mut out, usize::MAX);
+    c.poll_transmit(&mut out, limit);
     if out.starts_with(PREFACE) {
         let _ = out.split_to(PREFACE.len());
     }
     while let Some(_f) = Frame::decode(&mut out, MAX_MAX_FRAME_SIZE).expect("our output decodes") {}
-    assert!(out.is_empty());
-    assert!(!c.wants_transmit());
+    assert!(out.is_empty(), "poll_transmit wrote a partial frame");
+    if limit == usize::MAX {
+        assert!(!c.wants_transmit(), "wants_transmit after an unlimited poll_transmit");
+    }
+}
+
+fn pick(ids: &[StreamId], b: u8) -> StreamId {
+    if ids.is_empty() {
+        StreamId(1 + 2 * (b as u32 % 4))
+    } else {
+        ids[b as usize % ids.len()]
+    }
+}
+
+fn setting(kind: u8, v: u8) -> Setting {
+    let v32 = v as u32;
+    match kind % 8 {
+        0 => Setting::HeaderTableSize(v32 * 64),
+        1 => Setting::EnablePush(v & 1 == 1),
+        2 => Setting::MaxConcurrentStreams(v32 % 8),
+        3 => Setting::InitialWindowSize(if v == 255 { 1 << 31 } else { v32 * 1000 }),
+        4 => Setting::MaxFrameSize(if v == 0 { 100 } else { 16_384 + v32 * 1024 }),
+        5 => Setting::MaxHeaderListSize(v32 * 32),
+        6 => Setting::EnableConnectProtocol(v & 1 == 1),
+        _ => Setting::NoRfc7540Priorities(v & 1 == 1),
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cfg, input)) = data.split_first() else {
-        return;
-    };
+    let mut input = Input(data);
+    let cfg = input.byte();
     let role = if cfg & 1 == 0 { Role::Server } else { Role::Client };
     let config = Config {
         max_concurrent_streams: 4,
         initial_window_size: if cfg & 2 == 0 { 65_535 } else { 100 },
         max_header_list_size: 1000,
         max_header_block_size: 4000,
+        max_send_buffer_per_stream: 4096,
+        max_pending_pings: 4,
+        max_reset_streams: 8,
         ..Config::default()
     };
-    let mut c = Connection::new(role, config);
-    if role == Role::Client {
-        // some requests for the peer to answer
-        for _ in 0..3 {
-            if let Ok(id) = c.open_stream() {
-                let req = http::Request::post("http://a/").body(()).unwrap();
-                let _ = c.send_headers(id, Head::Request(req), cfg & 4 == 0);
-            }
+    let t0 = Instant::now();
+    let mut now = t0;
+    let mut c = Connection::new(role, config, now);
+    let mut ids: Vec<StreamId> = Vec::new();
+    if cfg & 32 != 0 {
+        let settings = (role == Role::Server).then(Vec::new);
+        if let Ok(id) = c.upgrade(settings, cfg & 64 != 0) {
+            ids.push(id);
         }
     }
     let mut codec = FrameCodec::new(c.local_max_frame_size());
-    let mut buf = BytesMut::new();
+    let mut peer = BytesMut::new();
     if cfg & 8 == 0 {
-        Frame::Settings(Settings::default()).encode(&mut buf);
+        Frame::Settings(Settings::default()).encode(&mut peer);
     }
-    buf.extend_from_slice(input);
-    loop {
-        codec.set_max_frame_size(c.local_max_frame_size());
-        let r = match codec.decode(&mut buf) {
-            Ok(Some(Ok(f))) => c.recv_frame(f),
-            Ok(Some(Err(e))) => c.recv_malformed(e),
-            Ok(None) | Err(_) => break,
-        };
-        // the user answers everything it sees
+    let mut steps = 0;
+    while !input.0.is_empty() && steps < 4096 {
+        steps += 1;
+        let op = input.byte();
+        match op % 16 {
+            // Feed the next chunk of peer bytes, decoding what is complete.
+            0..=3 => {
+                let n = input.byte() as usize + 1;
+                peer.extend_from_slice(input.take(n));
+                loop {
+                    codec.set_max_frame_size(c.local_max_frame_size());
+                    let r = match codec.decode(&mut peer) {
+                        Ok(Some(Ok(f))) => c.recv_frame(f, now),
+                        Ok(Some(Err(e))) => c.recv_malformed(e, now),
+                        Ok(None) => break,
+                        Err(_) => {
+                            peer.clear();
+                            break;
+                        }
+                    };
+                    if r.is_err() {
+                        break;
+                    }
+                }
+            }
+            // Open a stream and send a head (client), or answer one (server).
+            4 => {
+                let a = input.byte();
+                let end = a & 1 == 1;
+                match role {
+                    Role::Client => {
+                        if let Ok(id) = c.open_stream() {
+                            ids.push(id);
+                            let method = match a >> 1 & 3 {
+                                0 => Method::GET,
+                                1 => Method::POST,
+                                2 => Method::HEAD,
+                                _ => Method::CONNECT,
+                            };
+                            let mut b = Request::builder().method(method).uri("http://a/x");
+                            if a & 8 != 0 {
+                                b = b.header("content-length", (a >> 4).to_string());
+                            }
+                            if a & 128 != 0 {
+                                b = b.header("connection", "close");
+                            }
+                            let _ = c.send_headers(id, Head::Request(b.body(()).unwrap()), end);
+                        }
+                    }
+                    Role::Server => {
+                        let id = pick(&ids, input.byte());
+                        let status = [200, 204, 304, 100, 103, 404, 101, 500][(a >> 1 & 7) as usize];
+                        let mut r = Response::new(());
+                        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+                        if a & 16 != 0 {
+                            r.headers_mut()
+                                .insert("content-length", HeaderValue::from(a as u32 >> 5));
+                        }
+                        let _ = c.send_headers(id, Head::Response(r), end);
+                    }
+                }
+            }
+            // Send data.
+            5 => {
+                let id = pick(&ids, input.byte());
+                let a = input.byte();
+                let len = (a as usize >> 1) * 37;
+                let _ = c.send_data(id, Bytes::from(vec![b'x'; len]), a & 1 == 1);
+            }
+            // Send trailers.
+            6 => {
+                let id = pick(&ids, input.byte());
+                let a = input.byte();
+                let mut t = HeaderMap::new();
+                t.insert("x-checksum", HeaderValue::from(a as u32));
+                if a & 1 == 1 {
+                    t.insert("connection", HeaderValue::from_static("close"));
+                }
+                let _ = c.send_trailers(id, t);
+            }
+            // Reset.
+            7 => {
+                let id = pick(&ids, input.byte());
+                let _ = c.reset(id, ErrorCode(input.byte() as u32 % 14));
+            }
+            // Release capacity.
+            8 => {
+                let id = pick(&ids, input.byte());
+                let n = input.byte() as usize * 256;
+                c.release_capacity(id, n);
+            }
+            // Ping.
+            9 => {
+                let b = input.byte();
+                let _ = c.ping([b; 8]);
+            }
+            // Update settings.
+            10 => {
+                let n = input.byte() % 3 + 1;
+                let params = (0..n).map(|_| setting(input.byte(), input.byte())).collect();
+                let _ = c.update_settings(params, now);
+            }
+            // GOAWAY, plain or in two steps.
+            11 => {
+                if input.byte() & 1 == 0 {
+                    c.go_away(ErrorCode(input.byte() as u32 % 14), Bytes::new());
+                } else {
+                    c.go_away_graceful(now);
+                }
+            }
+            // Time passes: handle_timeout(now + k s).
+            12 => {
+                now += Duration::from_secs(input.byte() as u64 % 16);
+                let _ = c.handle_timeout(now);
+            }
+            // Server push.
+            13 => {
+                let id = pick(&ids, input.byte());
+                let a = input.byte();
+                let method = if a & 1 == 0 { Method::GET } else { Method::POST };
+                let req = Request::builder()
+                    .method(method)
+                    .uri(if a & 2 == 0 { "http://a/p" } else { "/p" })
+                    .body(())
+                    .unwrap();
+                if let Ok(p) = c.push_promise(id, req) {
+                    ids.push(p);
+                }
+            }
+            // A bounded write, as a socket with little room would take.
+            14 => transmit(&mut c, input.byte() as usize * 64),
+            // An unlimited write.
+            _ => transmit(&mut c, usize::MAX),
+        }
         while let Some(ev) = c.poll_event() {
             match ev {
-                Event::Headers { id, head: Head::Request(_), .. } => {
-                    let _ = c.send_headers(id, Head::Response(http::Response::new(())), false);
-                    let _ = c.send_data(id, Bytes::from_static(b"hello"), true);
-                }
-                Event::Data { id, data, .. } => c.release_capacity(id, data.len()),
+                Event::Headers { id, .. } => ids.push(id),
+                Event::Promise { promised_id, .. } => ids.push(promised_id),
+                Event::Data { id, data, .. } if cfg & 4 == 0 => c.release_capacity(id, data.len()),
                 _ => {}
             }
         }
+        if ids.len() > 64 {
+            ids.drain(..32);
+        }
         if cfg & 16 != 0 {
-            transmit(&mut c);
+            transmit(&mut c, usize::MAX);
         }
-        if r.is_err() {
-            break;
-        }
+        let _ = c.is_finished();
+        let _ = c.poll_timeout();
     }
-    transmit(&mut c);
+    transmit(&mut c, usize::MAX);
 });

@@ -43,8 +43,9 @@ use super::runner::StreamRunner;
 use super::session::EventQueue;
 use super::writer::{Writer, WriterDone};
 use super::{H2Stream, Subscriber};
-use crate::frame::{CodecError, FrameCodec, DEFAULT_MAX_FRAME_SIZE};
+use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use crate::proto::{self, Config, ConnectionError, Role};
+use crate::transport::{CodecError, FrameCodec};
 
 /// Frames handled per turn before the reader yields to other work.
 const FRAMES_PER_TURN: usize = 64;
@@ -289,7 +290,7 @@ impl Builder {
             max_pending_open: self.max_pending_open_streams,
             max_queued_sends: self.max_queued_sends,
         };
-        let proto = proto::Connection::new(self.role, self.config);
+        let proto = proto::Connection::new(self.role, self.config, Instant::now());
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
         let close_timeout = self.close_timeout;
@@ -351,8 +352,8 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     Ok(Some(item)) => {
                         let mut c = act.core.borrow_mut();
                         let r = match item {
-                            Ok(frame) => c.proto.recv_frame(frame),
-                            Err(malformed) => c.proto.recv_malformed(malformed),
+                            Ok(frame) => c.proto.recv_frame(frame, Instant::now()),
+                            Err(malformed) => c.proto.recv_malformed(malformed, Instant::now()),
                         };
                         // Control frames the peer asked for (PING and
                         // SETTINGS ACKs, RST_STREAMs) go to the write buffer
@@ -372,7 +373,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     Ok(None) => None,
                     Err(CodecError::Frame(e)) => {
                         let mut c = act.core.borrow_mut();
-                        let r = c.proto.recv_malformed(e.clone());
+                        let r = c.proto.recv_malformed(e.clone(), Instant::now());
                         c.kick();
                         // A connection-scoped malformation always ends the
                         // connection, whatever the protocol answered.
@@ -514,7 +515,7 @@ impl Handler<UpdateSettings> for Connection {
     fn handle(&mut self, msg: UpdateSettings, ctx: &mut Self::Context) -> Self::Result {
         let r = {
             let mut c = self.core.borrow_mut();
-            let r = c.proto.update_settings(msg.0);
+            let r = c.proto.update_settings(msg.0, Instant::now());
             c.kick();
             r
         };

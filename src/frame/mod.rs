@@ -5,8 +5,9 @@
 //! exactly what RFC 9113 says about that frame and an `encode`; `head.rs`
 //! holds the 9-byte header, padding and the write fast paths
 //! ([`encode_data_head`], [`encode_header_block`]); `error.rs` the error
-//! codes and the connection/stream scope of each malformation; `codec.rs` the
-//! tokio-util [`FrameCodec`] (with the server's preface check).
+//! codes and the connection/stream scope of each malformation. Cutting a
+//! byte stream into frames (the tokio-util `FrameCodec`) is the business of
+//! [`crate::transport`].
 //!
 //! Decoding never copies a payload: the frame is split off the read buffer
 //! and DATA payloads and field block fragments are `Bytes` slices of it.
@@ -48,7 +49,6 @@
 
 use bytes::{Buf, BytesMut};
 
-mod codec;
 mod continuation;
 mod data;
 mod error;
@@ -63,7 +63,6 @@ mod settings;
 mod unknown;
 mod window_update;
 
-pub use codec::{CodecError, FrameCodec};
 pub use continuation::Continuation;
 pub use data::Data;
 pub use error::{Error, ErrorCode};

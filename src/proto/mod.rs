@@ -8,17 +8,39 @@
 //! sockets, so every rule is tested by driving it frame by frame; the actor
 //! layer is a thin shell that moves bytes and messages.
 //!
-//! CONTRACT (skeleton written first so that `proto` and `actor` can be built
-//! in parallel): these names and signatures are what `actor` uses.
-//! Implementations may add items (and split this file) but not change these.
+//! Time comes in as `now: Instant` on every entry point that needs it
+//! ([`Connection::new`], [`Connection::recv_frame`],
+//! [`Connection::recv_malformed`], [`Connection::update_settings`],
+//! [`Connection::go_away_graceful`], [`Connection::handle_timeout`]); no
+//! clock is read inside `proto`, so a test moves time by adding to `now`.
 //!
 //! ## Files
-//! - `connection.rs`: the state machine (receive path, send path, user actions).
+//! - `connection.rs`: the [`Connection`] struct, `new`, accessors,
+//!   `poll_event`, and the helpers every path shares (connection and stream
+//!   errors, closing streams, giving back receive credit, stream counts).
+//!   Its `impl` continues by concern in `connection/`:
+//!   - `recv.rs`: `recv_frame` dispatch and malformed frames, DATA,
+//!     RST_STREAM, SETTINGS (and applying them), PING, GOAWAY,
+//!     WINDOW_UPDATE.
+//!   - `recv_headers.rs`: field blocks (HEADERS, PUSH_PROMISE,
+//!     CONTINUATION), HPACK decoding, requests, responses, trailers and
+//!     promises as received.
+//!   - `transmit.rs`: `poll_transmit`, `wants_transmit`.
+//!   - `actions.rs`: the user actions (`open_stream`, `send_headers`,
+//!     `send_data`, `send_trailers`, `push_promise`, `reset`,
+//!     `release_capacity`, `ping`, `update_settings`).
+//!   - `shutdown.rs`: timers (`poll_timeout`, `handle_timeout`), `go_away`,
+//!     `go_away_graceful`, `is_finished`.
+//!   - `upgrade.rs`: HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2).
+//! - `guards.rs`: `FloodGuards`, every flood counter (§10.5, rapid reset).
 //! - `stream.rs`: stream states (§5.1) and per-stream bookkeeping.
 //! - `flow.rs`: [`FlowWindow`], signed windows with checked arithmetic (§6.9).
 //! - `settings.rs`: settings in effect on each side, value checks (§6.5.2).
 //! - `headers.rs`: §8 message checks and fields <-> `http` types.
-//! - `store.rs`: the stream table and the bounded memory of closed streams.
+//! - `store.rs`: the stream table, the bounded memory of closed streams, and
+//!   the crate's one hasher for stream ids (`IdBuildHasher`).
+//! - `tests/`: rule-by-rule tests, one file per concern, each test named
+//!   after the RFC section it checks.
 //!
 //! ## Choices where the RFC leaves room
 //! - Our settings take effect when acknowledged, except
@@ -67,6 +89,7 @@ use crate::frame::{ErrorCode, Setting, StreamId};
 
 mod connection;
 pub mod flow;
+mod guards;
 pub mod headers;
 pub mod settings;
 mod store;
@@ -74,12 +97,13 @@ pub mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use connection::{
-    Connection, CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS, MAX_QUEUED_CHUNKS,
-};
+pub use connection::{Connection, MAX_QUEUED_CHUNKS};
 pub use flow::FlowWindow;
+pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
 pub use settings::SettingsState;
-pub(crate) use store::IdBuildHasher;
+/// The crate's one hasher for stream-id keys (`u32` or `StreamId`).
+#[allow(unused_imports)] // for `actor`, which switches to it next
+pub(crate) use store::{IdBuildHasher, IdHasher};
 pub use stream::StreamState;
 
 /// Which end of the connection we are.

@@ -1,10 +1,12 @@
 //! `FrameCodec`: the tokio-util `Decoder`/`Encoder` over [`Frame`], with the
-//! server's check of the client preface (RFC 9113 §3.4).
+//! server's check of the client preface (RFC 9113 §3.4). The frame format
+//! itself (and every check of it) is in [`crate::frame`]; this file only
+//! cuts a read buffer into frames and writes frames into a write buffer.
 
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use super::{peek_head, Error, Frame, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN, PREFACE};
+use crate::frame::{peek_head, Error, Frame, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN, PREFACE};
 
 /// Codec failure that ends the connection: I/O, or a connection error
 /// (including a bad client preface, PROTOCOL_ERROR, for a server codec).

@@ -1,0 +1,152 @@
+//! The send path: [`Connection::poll_transmit`] writes pending control
+//! frames and field blocks, then DATA across ready streams in turn within
+//! both flow-control windows (§5.2, §6.9); trailers queued behind DATA are
+//! HPACK-encoded only when written, so blocks reach the wire in encoding
+//! order (§4.3).
+
+use bytes::{Buf, BytesMut};
+
+use crate::frame::{self, encode_data_head, encode_header_block, BlockStart, StreamId};
+
+use super::{recount, Connection};
+use crate::proto::headers;
+use crate::proto::Event;
+
+impl Connection {
+    /// Appends bytes to write to `dst` until it holds at least `limit` bytes
+    /// or nothing is left to send: control frames first, then HEADERS, then
+    /// DATA across streams in turn, within the flow-control windows.
+    pub fn poll_transmit(&mut self, dst: &mut BytesMut, limit: usize) {
+        if !self.pending.is_empty() {
+            if dst.is_empty() {
+                std::mem::swap(dst, &mut self.pending);
+            } else {
+                dst.extend_from_slice(&self.pending);
+                self.pending.clear();
+            }
+        }
+        self.guards.flushed();
+        if self.error.is_some() {
+            return;
+        }
+        let max_frame = self.peer.max_frame_size as usize;
+        // Once the connection window is found shut, one full rotation of the
+        // list still writes what needs no window (trailers, empty END_STREAM)
+        // and keeps the order; then we stop.
+        let mut rotation_left: Option<usize> = None;
+        while dst.len() < limit {
+            if let Some(left) = rotation_left.as_mut() {
+                if *left == 0 {
+                    break;
+                }
+                *left -= 1;
+            }
+            let Some(id) = self.ready.pop_front() else {
+                break;
+            };
+            let Some(s) = self.streams.get_mut(&id) else {
+                continue;
+            };
+            if !s.in_ready {
+                continue;
+            }
+            if s.queue.is_empty() {
+                s.in_ready = false;
+                if let Some(t) = s.trailers.take() {
+                    self.hpack_buf.clear();
+                    self.encoder
+                        .encode(headers::regular_fields(&t, false), &mut self.hpack_buf);
+                    encode_header_block(
+                        dst,
+                        StreamId(id),
+                        BlockStart::Headers {
+                            end_stream: true,
+                            priority: None,
+                        },
+                        &self.hpack_buf,
+                        self.peer.max_frame_size,
+                    );
+                    s.end_sent = true;
+                } else if s.end_queued && !s.end_sent {
+                    encode_data_head(dst, StreamId(id), 0, true);
+                    s.end_sent = true;
+                }
+                recount(&mut self.counts, self.role, s);
+                self.maybe_finish(id);
+                continue;
+            }
+            let window = self.conn_send.available().min(s.send_window.available()) as usize;
+            if window == 0 {
+                if s.send_window.available() == 0 {
+                    // Parked until a WINDOW_UPDATE or SETTINGS reopens it.
+                    s.in_ready = false;
+                    continue;
+                }
+                // The connection window is shut: DATA waits everywhere.
+                self.ready.push_back(id);
+                if rotation_left.is_none() {
+                    rotation_left = Some(self.ready.len() - 1);
+                }
+                continue;
+            }
+            let queue_len = s.queue.len();
+            let Some(front) = s.queue.front_mut() else {
+                continue;
+            };
+            // Frames stay near `limit` (a peer allowing 16 MiB frames does
+            // not make us overrun the caller's write buffer).
+            let room = (limit - dst.len()).max(frame::DEFAULT_MAX_FRAME_SIZE as usize);
+            let n = front.len().min(window).min(max_frame).min(room);
+            let last_chunk = n == front.len() && queue_len == 1;
+            let end = last_chunk && s.end_queued && s.trailers.is_none();
+            encode_data_head(dst, StreamId(id), n as u32, end);
+            dst.extend_from_slice(&front[..n]);
+            if n == front.len() {
+                s.queue.pop_front();
+            } else {
+                front.advance(n);
+            }
+            s.queued_bytes -= n;
+            s.send_window.consume(n as u32);
+            self.conn_send.consume(n as u32);
+            self.guards.useful_frame();
+            self.events.push_back(Event::DataSent {
+                id: StreamId(id),
+                len: n,
+            });
+            if end {
+                s.end_sent = true;
+            }
+            if s.has_output() {
+                self.ready.push_back(id);
+            } else {
+                s.in_ready = false;
+            }
+            recount(&mut self.counts, self.role, s);
+            self.maybe_finish(id);
+        }
+    }
+
+    /// True when control frames (ACKs, RST_STREAM, WINDOW_UPDATE, GOAWAY)
+    /// wait to be written: cheaper than [`Connection::wants_transmit`], for
+    /// a caller that moves them to its write buffer as they appear.
+    pub fn has_pending_control(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// True when `poll_transmit` has something to write.
+    pub fn wants_transmit(&self) -> bool {
+        if !self.pending.is_empty() {
+            return true;
+        }
+        if self.error.is_some() {
+            return false;
+        }
+        let conn_open = self.conn_send.available() > 0;
+        self.ready.iter().any(|id| {
+            self.streams.get(id).is_some_and(|s| {
+                s.in_ready && (s.queue.is_empty() || (conn_open && s.send_window.available() > 0))
+            })
+        })
+    }
+}

@@ -1,0 +1,283 @@
+//! Flow control (§5.2, §6.9): both windows, in both directions, and SETTINGS_INITIAL_WINDOW_SIZE changes (§6.9.2).
+
+use super::*;
+
+const HEADER_END: usize = 9 + 4;
+
+#[test]
+fn s6_9_window_update_of_zero_on_connection_is_connection_error_protocol() {
+    let (mut s, _) = server();
+    let mut buf = BytesMut::new();
+    window_update(0, 1).encode(&mut buf);
+    buf[HEADER_END - 1] = 0; // increment 1 -> 0
+    let err = Frame::decode(&mut buf, 16_384).unwrap_err();
+    let r = s.recv_malformed(err, t0());
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
+fn s6_9_window_update_of_zero_on_stream_is_stream_error_protocol() {
+    let (mut s, _) = server_with_open_stream();
+    let mut buf = BytesMut::new();
+    window_update(1, 1).encode(&mut buf);
+    buf[HEADER_END - 1] = 0;
+    let err = Frame::decode(&mut buf, 16_384).unwrap_err();
+    s.recv_malformed(err, t0()).unwrap();
+    let frames = drain(&mut s);
+    assert_eq!(rst_code(&frames, 1), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(goaway_code(&frames).is_none());
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::Reset {
+            code: ErrorCode::PROTOCOL_ERROR,
+            remote: false,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn s6_9_1_connection_window_overflow_is_connection_error_flow_control() {
+    let (mut s, _) = server();
+    let r = s.recv_frame(window_update(0, frame::MAX_WINDOW_SIZE), t0());
+    assert_conn_error(&mut s, r, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn s6_9_1_stream_window_overflow_is_stream_error_flow_control() {
+    let (mut s, _) = server_with_open_stream();
+    s.recv_frame(window_update(1, frame::MAX_WINDOW_SIZE), t0())
+        .unwrap();
+    let frames = drain(&mut s);
+    assert_eq!(rst_code(&frames, 1), Some(ErrorCode::FLOW_CONTROL_ERROR));
+    assert!(goaway_code(&frames).is_none());
+}
+
+#[test]
+fn s6_9_1_data_beyond_connection_window_is_connection_error_flow_control() {
+    let config = Config {
+        connection_window_size: 65_535,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    s.recv_frame(headers(3, p.block(POST), false), t0())
+        .unwrap();
+    let mut r = Ok(());
+    for i in 0..5 {
+        r = s.recv_frame(data_n(1 + 2 * (i % 2), 16_000, false), t0());
+        if r.is_err() {
+            break;
+        }
+    }
+    assert_conn_error(&mut s, r, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn s6_9_1_data_beyond_stream_window_is_stream_error_flow_control() {
+    let config = Config {
+        initial_window_size: 1000,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    events(&mut s);
+    s.recv_frame(data_n(1, 1000, false), t0()).unwrap();
+    s.recv_frame(data_n(1, 1, false), t0()).unwrap();
+    let frames = drain(&mut s);
+    assert_eq!(rst_code(&frames, 1), Some(ErrorCode::FLOW_CONTROL_ERROR));
+    assert!(goaway_code(&frames).is_none());
+}
+
+#[test]
+fn s6_9_padding_counts_toward_windows_and_is_released() {
+    let config = Config {
+        initial_window_size: 1000,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    events(&mut s);
+    // 10 data + 1 pad length + 255 padding = 266 per frame
+    let padded = |n| {
+        Frame::Data(Data {
+            stream_id: StreamId(1),
+            data: Bytes::from(vec![b'p'; n]),
+            end_stream: false,
+            pad_len: Some(255),
+        })
+    };
+    s.recv_frame(padded(10), t0()).unwrap();
+    s.recv_frame(padded(10), t0()).unwrap();
+    // the padding (2 * 256) reached half the stream window: given back
+    let frames = drain(&mut s);
+    assert!(frames.contains(&window_update(1, 512)), "{frames:?}");
+    let evs = events(&mut s);
+    assert_eq!(
+        body_of(&evs, StreamId(1)).0.len(),
+        20,
+        "padding never delivered"
+    );
+    // without that update this would overflow the 1000-byte window
+    for _ in 0..3 {
+        s.recv_frame(padded(10), t0()).unwrap();
+    }
+    assert!(rst_code(&drain(&mut s), 1).is_none());
+}
+
+#[test]
+fn s6_9_release_capacity_sends_batched_window_updates() {
+    let config = Config {
+        initial_window_size: 10_000,
+        connection_window_size: 65_535,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    for _ in 0..4 {
+        s.recv_frame(data_n(1, 2_000, false), t0()).unwrap();
+    }
+    assert!(drain(&mut s).is_empty(), "nothing before the user releases");
+    s.release_capacity(StreamId(1), 2_000);
+    assert!(drain(&mut s).is_empty(), "below half the window: batched");
+    s.release_capacity(StreamId(1), 4_000);
+    assert_eq!(drain(&mut s), vec![window_update(1, 6_000)]);
+    // releasing more than was received is capped
+    s.release_capacity(StreamId(1), 1_000_000);
+    assert!(drain(&mut s).is_empty());
+}
+
+#[test]
+fn s6_9_connection_window_update_when_half_released() {
+    let config = Config {
+        connection_window_size: 65_535,
+        initial_window_size: 65_535,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    s.recv_frame(headers(3, p.block(POST), false), t0())
+        .unwrap();
+    s.recv_frame(data_n(1, 16_384, false), t0()).unwrap();
+    s.recv_frame(data_n(3, 16_384, false), t0()).unwrap();
+    s.release_capacity(StreamId(1), 16_384);
+    assert!(drain(&mut s).is_empty());
+    s.release_capacity(StreamId(3), 16_384);
+    let frames = drain(&mut s);
+    assert!(frames.contains(&window_update(0, 32_768)), "{frames:?}");
+}
+
+#[test]
+fn s6_9_unreleased_data_of_a_reset_stream_returns_to_the_connection() {
+    let config = Config {
+        connection_window_size: 65_535,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    s.recv_frame(data_n(1, 16_384, false), t0()).unwrap();
+    s.recv_frame(data_n(1, 16_384, false), t0()).unwrap();
+    s.recv_frame(rst(1, ErrorCode::CANCEL), t0()).unwrap();
+    assert!(drain(&mut s).contains(&window_update(0, 32_768)));
+}
+
+#[test]
+fn s6_9_sending_respects_the_stream_window() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(100)]);
+    s.send_data(StreamId(1), Bytes::from(vec![1u8; 250]), true)
+        .unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 100, false)]);
+    assert!(!s.wants_transmit());
+    s.recv_frame(window_update(1, 100), t0()).unwrap();
+    assert!(s.wants_transmit());
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 100, false)]);
+    s.recv_frame(window_update(1, 1000), t0()).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 50, true)]);
+    let evs = events(&mut s);
+    let sent: usize = evs
+        .iter()
+        .map(|e| match e {
+            Event::DataSent { len, .. } => *len,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(sent, 250);
+    assert!(matches!(evs.last(), Some(Event::Closed { .. })));
+}
+
+#[test]
+fn s6_9_sending_respects_the_connection_window() {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
+    for id in [1, 3] {
+        s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.send_headers(StreamId(id), response(200), false).unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; 50_000]), true)
+            .unwrap();
+    }
+    let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
+    assert_eq!(sent, 65_535, "the default connection window");
+    assert!(!s.wants_transmit());
+    s.recv_frame(window_update(0, 100_000), t0()).unwrap();
+    let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
+    assert_eq!(sent, 100_000 - 65_535);
+}
+
+#[test]
+fn s6_9_2_initial_window_size_change_adjusts_open_streams_and_may_go_negative() {
+    let (mut s, _) = server_responding(vec![]);
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 60_000]), false)
+        .unwrap();
+    drain(&mut s);
+    assert_eq!(s.send_capacity(StreamId(1)), Some(5_535));
+    s.recv_frame(settings(vec![Setting::InitialWindowSize(16_384)]), t0())
+        .unwrap();
+    // 5,535 - 49,151 = -43,616
+    assert_eq!(s.send_capacity(StreamId(1)), Some(0));
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 10]), true)
+        .unwrap();
+    assert!(data_lens(&drain(&mut s)).is_empty());
+    s.recv_frame(window_update(1, 43_616), t0()).unwrap();
+    assert!(
+        data_lens(&drain(&mut s)).is_empty(),
+        "window back to exactly 0"
+    );
+    s.recv_frame(window_update(1, 10), t0()).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 10, true)]);
+}
+
+#[test]
+fn s6_9_2_initial_window_size_increase_wakes_blocked_streams() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), true)
+        .unwrap();
+    assert!(data_lens(&drain(&mut s)).is_empty());
+    s.recv_frame(settings(vec![Setting::InitialWindowSize(10)]), t0())
+        .unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 5, true)]);
+}
+
+#[test]
+fn s6_9_2_initial_window_size_overflowing_a_stream_window_is_flow_control_error() {
+    let (mut s, _) = server_responding(vec![]);
+    s.recv_frame(window_update(1, frame::MAX_WINDOW_SIZE - 65_535), t0())
+        .unwrap();
+    let r = s.recv_frame(settings(vec![Setting::InitialWindowSize(65_536)]), t0());
+    assert_conn_error(&mut s, r, ErrorCode::FLOW_CONTROL_ERROR);
+}
+
+#[test]
+fn s6_9_window_update_on_half_closed_local_stream_reopens_sending_of_nothing() {
+    // a peer may send WINDOW_UPDATE after our END_STREAM (§5.1 half-closed)
+    let (mut c, _) = client_with_open_stream();
+    c.send_data(StreamId(1), Bytes::from_static(b"done"), true)
+        .unwrap();
+    drain(&mut c);
+    c.recv_frame(window_update(1, 1000), t0()).unwrap();
+    assert!(drain(&mut c).is_empty());
+}

@@ -1,0 +1,176 @@
+//! What `poll_transmit` writes: frame sizes (§4.2), DATA order and limits, trailers behind DATA (§8.1).
+
+use super::*;
+
+#[test]
+fn s6_5_2_max_frame_size_splits_data() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true)
+        .unwrap();
+    assert_eq!(
+        data_lens(&drain(&mut s)),
+        vec![(1, 16_384, false), (1, 16_384, false), (1, 7_232, true)]
+    );
+}
+
+#[test]
+fn s6_5_2_peer_max_frame_size_is_used_for_data() {
+    let (mut s, _) = server_responding(vec![
+        Setting::InitialWindowSize(1 << 20),
+        Setting::MaxFrameSize(32_768),
+    ]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true)
+        .unwrap();
+    assert_eq!(
+        data_lens(&drain(&mut s)),
+        vec![(1, 32_768, false), (1, 7_232, true)]
+    );
+}
+
+#[test]
+fn s6_10_large_field_block_is_split_into_continuations() {
+    let (mut s, mut p) = server_with(Config::default(), vec![]);
+    s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
+    let mut resp = Response::builder().status(200);
+    for i in 0..10 {
+        resp = resp.header(format!("x-h{i}"), "v".repeat(3000));
+    }
+    s.send_headers(StreamId(1), Head::Response(resp.body(()).unwrap()), true)
+        .unwrap();
+    let frames = drain(&mut s);
+    let Frame::Headers(h) = &frames[0] else {
+        panic!()
+    };
+    assert!(!h.end_headers);
+    assert!(h.end_stream);
+    let mut block = BytesMut::from(&h.block[..]);
+    for f in &frames[1..] {
+        let Frame::Continuation(c) = f else {
+            panic!("only CONTINUATION may follow: {f:?}")
+        };
+        block.extend_from_slice(&c.block);
+    }
+    assert!(matches!(frames.last(), Some(Frame::Continuation(c)) if c.end_headers));
+    assert_eq!(p.decode(&block).len(), 11);
+}
+
+#[test]
+fn data_is_sent_round_robin_across_streams() {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    for id in [1, 3, 5] {
+        s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.send_headers(StreamId(id), response(200), false).unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; 40_000]), true)
+            .unwrap();
+    }
+    let order: Vec<u32> = data_lens(&drain(&mut s)).iter().map(|d| d.0).collect();
+    assert_eq!(order, vec![1, 3, 5, 1, 3, 5, 1, 3, 5]);
+}
+
+#[test]
+fn poll_transmit_stops_near_limit() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true)
+        .unwrap();
+    let mut buf = BytesMut::new();
+    s.poll_transmit(&mut buf, 20_000);
+    assert!(buf.len() >= 20_000 && buf.len() < 20_000 + 16_384 + 9);
+    assert!(s.wants_transmit());
+}
+
+#[test]
+fn data_sent_reported_only_when_written() {
+    let (mut s, _) = server_responding(vec![]);
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false)
+        .unwrap();
+    assert!(events(&mut s).is_empty());
+    drain(&mut s);
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::DataSent {
+            id: StreamId(1),
+            len: 5
+        }]
+    ));
+}
+
+#[test]
+fn s8_1_trailers_are_sent_after_queued_data() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(3)]);
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false)
+        .unwrap();
+    let mut t = HeaderMap::new();
+    t.insert("x-trailer-test", HeaderValue::from_static("ok"));
+    s.send_trailers(StreamId(1), t).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 3, false)]);
+    s.recv_frame(window_update(1, 10), t0()).unwrap();
+    let frames = drain(&mut s);
+    assert_eq!(data_lens(&frames), vec![(1, 2, false)]);
+    let Some(Frame::Headers(h)) = frames.last() else {
+        panic!("{frames:?}")
+    };
+    assert!(h.end_stream);
+    assert!(matches!(events(&mut s).last(), Some(Event::Closed { .. })));
+}
+
+#[test]
+fn data_frames_stay_near_the_transmit_limit_with_huge_peer_frames() {
+    let (mut s, _) = server_responding(vec![
+        Setting::InitialWindowSize(frame::MAX_WINDOW_SIZE),
+        Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE),
+    ]);
+    s.recv_frame(window_update(0, 1 << 30), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 4 << 20]), true)
+        .unwrap();
+    let mut buf = BytesMut::new();
+    s.poll_transmit(&mut buf, 100_000);
+    assert!(buf.len() <= 100_000 + 9, "{}", buf.len());
+}
+
+#[test]
+fn end_stream_goes_out_while_the_connection_window_is_shut() {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
+    for id in [1, 3] {
+        s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.send_headers(StreamId(id), response(200), false).unwrap();
+    }
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 70_000]), true)
+        .unwrap();
+    let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
+    assert_eq!(sent, 65_535);
+    // stream 1 waits for the connection window; stream 3 ends with no data
+    s.send_data(StreamId(3), Bytes::new(), true).unwrap();
+    assert!(s.wants_transmit());
+    assert_eq!(data_lens(&drain(&mut s)), vec![(3, 0, true)]);
+    assert_eq!(s.queued_bytes(StreamId(1)), 70_000 - 65_535);
+    s.recv_frame(window_update(0, 10_000), t0()).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 70_000 - 65_535, true)]);
+}
+
+#[test]
+fn empty_data_with_end_stream_is_sent_without_window() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
+    s.send_data(StreamId(1), Bytes::new(), true).unwrap();
+    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 0, true)]);
+}
+
+#[test]
+fn s8_1_request_trailers_from_client_are_sent_after_body() {
+    let (mut c, mut p) = client_with_open_stream();
+    c.send_data(StreamId(1), Bytes::from_static(b"body"), false)
+        .unwrap();
+    let mut t = HeaderMap::new();
+    t.insert("grpc-status", HeaderValue::from_static("0"));
+    c.send_trailers(StreamId(1), t).unwrap();
+    let frames = drain(&mut c);
+    assert_eq!(data_lens(&frames), vec![(1, 4, false)]);
+    let Some(Frame::Headers(h)) = frames.last() else {
+        panic!("{frames:?}")
+    };
+    assert!(h.end_stream);
+    let _ = &mut p;
+}
