@@ -448,11 +448,11 @@ fn client_codec_has_no_preface() {
 
 #[test]
 fn head_parse_and_encode_are_inverse() {
-    let h = Head::new(0xab, 0xcd, sid(0x7fff_ffff), 0x00ab_cdef);
+    let h = FrameHead::new(0xab, 0xcd, sid(0x7fff_ffff), 0x00ab_cdef);
     let mut b = BytesMut::new();
     h.encode(&mut b);
     assert_eq!(b.len(), HEADER_LEN);
-    assert_eq!(Head::parse(b[..].try_into().unwrap()), h);
+    assert_eq!(FrameHead::parse(b[..].try_into().unwrap()), h);
     assert_eq!(peek_head(&b), Some(h));
     assert_eq!(peek_head(&b[..8]), None);
 }

@@ -36,11 +36,11 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
-use super::core::{Core, CoreRef, Limits, OpenKind, WriteState};
+use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, WriteState};
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::StreamRunner;
-use super::session::EventQueue;
+
 use super::writer::{Writer, WriterDone};
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;

@@ -325,6 +325,35 @@ impl SendMessage {
         self.trailers = Some(trailers);
         self
     }
+
+    /// The head (with `content-length` added as documented), whether the
+    /// HEADERS end the stream, the body and the trailers.
+    pub(crate) fn into_parts(self) -> (Head, bool, Bytes, Option<HeaderMap>) {
+        let SendMessage {
+            mut head,
+            body,
+            trailers,
+        } = self;
+        set_content_length(&mut head, body.len());
+        let headers_end = body.is_empty() && trailers.is_none();
+        (head, headers_end, body, trailers)
+    }
+}
+
+/// Adds `content-length` to a head whose complete body is `len` bytes, when
+/// the head declares none (RFC 9110 §8.6). Only for a non-empty body: an
+/// empty one may answer a HEAD or be a 204/304, whose length must not be 0.
+pub(crate) fn set_content_length(head: &mut Head, len: usize) {
+    if len == 0 {
+        return;
+    }
+    let headers = match head {
+        Head::Request(r) => r.headers_mut(),
+        Head::Response(r) => r.headers_mut(),
+    };
+    headers
+        .entry(http::header::CONTENT_LENGTH)
+        .or_insert_with(|| http::HeaderValue::from(len as u64));
 }
 
 /// Send trailers after the body; ends the stream.

@@ -12,11 +12,8 @@
 //! against the receive windows until `take_evt` returns it (a slow taker
 //! slows the peer), and every other event is bounded by the stream limits.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use actix::Addr;
@@ -24,35 +21,11 @@ use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
 
-use super::core::{CoreRef, OpenKind, ReplyNow};
+use super::core::{CoreRef, EventQueue, OpenKind, ReplyNow};
 use super::messages::*;
 use super::{Builder, Connection, H2Stream};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{Config, Role, UserError};
-
-/// The events of a session, filled by its connection (see the module docs).
-#[derive(Default)]
-pub(crate) struct EventQueue {
-    events: RefCell<VecDeque<Event>>,
-    waker: RefCell<Option<Waker>>,
-    closed: Cell<bool>,
-}
-
-impl EventQueue {
-    pub fn push(&self, ev: Event) {
-        self.events.borrow_mut().push_back(ev);
-        if let Some(w) = self.waker.borrow_mut().take() {
-            w.wake();
-        }
-    }
-    /// No event follows (the connection stopped).
-    pub fn close(&self) {
-        self.closed.set(true);
-        if let Some(w) = self.waker.borrow_mut().take() {
-            w.wake();
-        }
-    }
-}
 
 /// A stream action for [`Session::put_act`] (HTTP2.jl's `Act*`): the same
 /// messages an [`H2Stream`] actor takes. Each converts with `into()`.
@@ -215,24 +188,12 @@ impl Session {
         let head = match action.into() {
             Action::SendHeaders(m) if new_client_stream => Some((m.head, m.end_stream, None)),
             Action::SendMessage(m) if new_client_stream => {
-                let SendMessage {
-                    mut head,
-                    body,
-                    trailers,
-                } = m;
-                super::core::set_content_length(&mut head, body.len());
-                let end = body.is_empty() && trailers.is_none();
+                let (head, end, body, trailers) = m.into_parts();
                 Some((head, end, Some((body, trailers))))
             }
             Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
             Action::SendMessage(m) => {
-                let SendMessage {
-                    mut head,
-                    body,
-                    trailers,
-                } = m;
-                super::core::set_content_length(&mut head, body.len());
-                let end = body.is_empty() && trailers.is_none();
+                let (head, end, body, trailers) = m.into_parts();
                 c.send_headers(id, head, end)?;
                 drop(c);
                 self.rest_of_message(id, body, trailers)?;
@@ -319,17 +280,7 @@ impl Session {
     /// Taking a `RecvData` gives its bytes back to the flow-control windows.
     pub async fn take_evt(&mut self) -> Option<Event> {
         let queue = self.queue.clone();
-        let ev = poll_fn(|cx| {
-            if let Some(ev) = queue.events.borrow_mut().pop_front() {
-                return Poll::Ready(Some(ev));
-            }
-            if queue.closed.get() {
-                return Poll::Ready(None);
-            }
-            *queue.waker.borrow_mut() = Some(cx.waker().clone());
-            Poll::Pending
-        })
-        .await?;
+        let ev = poll_fn(|cx| queue.poll_pop(cx)).await?;
         if let Event::RecvData(d) = &ev {
             self.core.borrow_mut().release(d.id, d.data.len());
         }

@@ -219,15 +219,10 @@ impl Handler<SendData> for H2Stream {
 impl Handler<SendMessage> for H2Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
-        let SendMessage {
-            mut head,
-            body,
-            trailers,
-        } = msg;
+        let (head, headers_end, body, trailers) = msg.into_parts();
         let has_body = !body.is_empty();
         let has_trailers = trailers.is_some();
-        super::core::set_content_length(&mut head, body.len());
-        if let Err(e) = self.head(ctx, head, !has_body && !has_trailers) {
+        if let Err(e) = self.head(ctx, head, headers_end) {
             return self.reply_for(Err(e));
         }
         let weak = self.core.clone();

@@ -4,7 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{flags, kind, Error, Head, StreamId};
+use super::{flags, kind, Error, FrameHead, StreamId};
 
 /// CONTINUATION, RFC 9113 §6.10.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +19,7 @@ pub struct Continuation {
 
 impl Continuation {
     /// Validates and parses a CONTINUATION payload (§6.10).
-    pub fn load(head: Head, payload: Bytes) -> Result<Continuation, Error> {
+    pub fn load(head: FrameHead, payload: Bytes) -> Result<Continuation, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("CONTINUATION on stream 0"));
         }
@@ -38,7 +38,7 @@ impl Continuation {
             0
         };
         let len = self.block.len() as u32;
-        Head::new(kind::CONTINUATION, f, self.stream_id, len).encode(dst);
+        FrameHead::new(kind::CONTINUATION, f, self.stream_id, len).encode(dst);
         dst.put_slice(&self.block);
     }
 }

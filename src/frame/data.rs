@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::head::{pad_overhead, put_padding, strip_padding};
-use super::{flags, kind, Error, Head, StreamId};
+use super::{flags, kind, Error, FrameHead, StreamId};
 
 /// DATA, RFC 9113 §6.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +28,7 @@ impl Data {
     }
 
     /// Validates and parses a DATA payload (§6.1).
-    pub fn load(head: Head, mut payload: Bytes) -> Result<Data, Error> {
+    pub fn load(head: FrameHead, mut payload: Bytes) -> Result<Data, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("DATA on stream 0"));
         }
@@ -56,7 +56,7 @@ impl Data {
             };
         let len = self.data.len() as u32 + extra;
         dst.reserve(super::HEADER_LEN + len as usize);
-        Head::new(kind::DATA, f, self.stream_id, len).encode(dst);
+        FrameHead::new(kind::DATA, f, self.stream_id, len).encode(dst);
         if let Some(n) = self.pad_len {
             dst.put_u8(n);
         }

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{kind, Error, ErrorCode, Head, StreamId};
+use super::{kind, Error, ErrorCode, FrameHead, StreamId};
 
 /// GOAWAY, RFC 9113 §6.8.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +17,7 @@ pub struct GoAway {
 
 impl GoAway {
     /// Validates and parses a GOAWAY payload (§6.8).
-    pub fn load(head: Head, mut payload: Bytes) -> Result<GoAway, Error> {
+    pub fn load(head: FrameHead, mut payload: Bytes) -> Result<GoAway, Error> {
         if !head.stream_id.is_zero() {
             return Err(Error::protocol("GOAWAY on a stream other than 0"));
         }
@@ -38,7 +38,7 @@ impl GoAway {
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
         let len = 8 + self.debug_data.len() as u32;
-        Head::new(kind::GOAWAY, 0, StreamId::ZERO, len).encode(dst);
+        FrameHead::new(kind::GOAWAY, 0, StreamId::ZERO, len).encode(dst);
         dst.put_u32(self.last_stream_id.0 & StreamId::MAX.0);
         dst.put_u32(self.error_code.0);
         dst.put_slice(&self.debug_data);

@@ -8,7 +8,7 @@ use super::{flags, kind, Error, PrioritySpec, StreamId, HEADER_LEN, MAX_MAX_FRAM
 
 /// The 9-byte frame header, RFC 9113 §4.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
+pub struct FrameHead {
     /// Payload length (24 bits).
     pub length: u32,
     /// Frame type (see [`kind`]).
@@ -19,10 +19,10 @@ pub struct Head {
     pub stream_id: StreamId,
 }
 
-impl Head {
+impl FrameHead {
     /// A header for a frame of `kind` with `flags` and `length` on `stream_id`.
-    pub fn new(kind: u8, flags: u8, stream_id: StreamId, length: u32) -> Head {
-        Head {
+    pub fn new(kind: u8, flags: u8, stream_id: StreamId, length: u32) -> FrameHead {
+        FrameHead {
             length,
             kind,
             flags,
@@ -32,8 +32,8 @@ impl Head {
 
     /// Parses the header from its 9 bytes. The reserved bit of the stream id
     /// is ignored, as §4.1 requires.
-    pub fn parse(b: &[u8; HEADER_LEN]) -> Head {
-        Head {
+    pub fn parse(b: &[u8; HEADER_LEN]) -> FrameHead {
+        FrameHead {
             length: u32::from_be_bytes([0, b[0], b[1], b[2]]),
             kind: b[3],
             flags: b[4],
@@ -65,7 +65,7 @@ impl Head {
 /// protocol layer writes DATA without building a [`Data`](super::Data).
 pub fn encode_data_head(dst: &mut BytesMut, stream_id: StreamId, len: u32, end_stream: bool) {
     let f = if end_stream { flags::END_STREAM } else { 0 };
-    Head::new(kind::DATA, f, stream_id, len).encode(dst);
+    FrameHead::new(kind::DATA, f, stream_id, len).encode(dst);
 }
 
 /// What opens a field block, for [`encode_header_block`].
@@ -126,7 +126,7 @@ pub fn encode_header_block(
     // one reservation for every frame header of the block
     let frames = 1 + rest.len().div_ceil(max);
     dst.reserve(block.len() + prefix + frames * HEADER_LEN);
-    Head::new(kind, fl, stream_id, (prefix + first) as u32).encode(dst);
+    FrameHead::new(kind, fl, stream_id, (prefix + first) as u32).encode(dst);
     match start {
         BlockStart::Headers {
             priority: Some(p), ..
@@ -142,7 +142,7 @@ pub fn encode_header_block(
         } else {
             0
         };
-        Head::new(kind::CONTINUATION, f, stream_id, n as u32).encode(dst);
+        FrameHead::new(kind::CONTINUATION, f, stream_id, n as u32).encode(dst);
         dst.put_slice(&rest[..n]);
         rest = &rest[n..];
     }

@@ -4,7 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::head::{pad_overhead, put_padding, strip_padding};
-use super::{flags, kind, Error, Head, PrioritySpec, StreamId};
+use super::{flags, kind, Error, FrameHead, PrioritySpec, StreamId};
 
 /// HEADERS, RFC 9113 §6.2. Carries a field block fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct Headers {
 
 impl Headers {
     /// Validates and parses a HEADERS payload (§6.2).
-    pub fn load(head: Head, mut payload: Bytes) -> Result<Headers, Error> {
+    pub fn load(head: FrameHead, mut payload: Bytes) -> Result<Headers, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("HEADERS on stream 0"));
         }
@@ -77,7 +77,7 @@ impl Headers {
         };
         let len = self.block.len() as u32 + extra + prio;
         dst.reserve(super::HEADER_LEN + len as usize);
-        Head::new(kind::HEADERS, f, self.stream_id, len).encode(dst);
+        FrameHead::new(kind::HEADERS, f, self.stream_id, len).encode(dst);
         if let Some(n) = self.pad_len {
             dst.put_u8(n);
         }

@@ -40,11 +40,6 @@
 //! }
 //! ```
 //!
-//! CONTRACT (skeleton written first so that `hpack`, `proto` and `actor` can be
-//! built in parallel): the public names and signatures below are what the other
-//! layers use. Implementations may add items, split files (one file per frame
-//! type), but must not change these signatures without updating every user.
-
 #![warn(missing_docs)]
 
 use bytes::{Buf, BytesMut};
@@ -67,7 +62,7 @@ pub use continuation::Continuation;
 pub use data::Data;
 pub use error::{Error, ErrorCode};
 pub use goaway::GoAway;
-pub use head::{encode_data_head, encode_header_block, BlockStart, Head};
+pub use head::{encode_data_head, encode_header_block, BlockStart, FrameHead};
 pub use headers::Headers;
 pub use ping::Ping;
 pub use priority::{Priority, PrioritySpec};
@@ -211,7 +206,7 @@ impl Frame {
 
     /// Validates and parses a payload whose header has been read: the
     /// per-type checks of RFC 9113 §6 (the frame size limit is the caller's).
-    pub fn load(head: Head, payload: bytes::Bytes) -> Result<Frame, Error> {
+    pub fn load(head: FrameHead, payload: bytes::Bytes) -> Result<Frame, Error> {
         Ok(match head.kind {
             kind::DATA => Frame::Data(Data::load(head, payload)?),
             kind::HEADERS => Frame::Headers(Headers::load(head, payload)?),
@@ -261,9 +256,9 @@ impl Frame {
 }
 
 /// The header at the front of `src`, if all 9 bytes are there.
-pub fn peek_head(src: &[u8]) -> Option<Head> {
+pub fn peek_head(src: &[u8]) -> Option<FrameHead> {
     let b: &[u8; HEADER_LEN] = src.get(..HEADER_LEN)?.try_into().ok()?;
-    Some(Head::parse(b))
+    Some(FrameHead::parse(b))
 }
 
 macro_rules! from_frame {

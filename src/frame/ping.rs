@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{flags, kind, Error, Head, StreamId};
+use super::{flags, kind, Error, FrameHead, StreamId};
 
 /// PING, RFC 9113 §6.7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Ping {
 
 impl Ping {
     /// Validates and parses a PING payload (§6.7).
-    pub fn load(head: Head, payload: &Bytes) -> Result<Ping, Error> {
+    pub fn load(head: FrameHead, payload: &Bytes) -> Result<Ping, Error> {
         if !head.stream_id.is_zero() {
             return Err(Error::protocol("PING on a stream other than 0"));
         }
@@ -31,7 +31,7 @@ impl Ping {
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
         let f = if self.ack { flags::ACK } else { 0 };
-        Head::new(kind::PING, f, StreamId::ZERO, 8).encode(dst);
+        FrameHead::new(kind::PING, f, StreamId::ZERO, 8).encode(dst);
         dst.put_slice(&self.payload);
     }
 }

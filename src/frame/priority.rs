@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{kind, Error, ErrorCode, Head, StreamId};
+use super::{kind, Error, ErrorCode, FrameHead, StreamId};
 
 /// Priority fields (RFC 9113 §5.3.2 / §6.3); parsed and ignored by the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub struct Priority {
 
 impl Priority {
     /// Validates and parses a PRIORITY payload (§6.3).
-    pub fn load(head: Head, payload: &Bytes) -> Result<Priority, Error> {
+    pub fn load(head: FrameHead, payload: &Bytes) -> Result<Priority, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("PRIORITY on stream 0"));
         }
@@ -66,7 +66,7 @@ impl Priority {
 
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
-        Head::new(kind::PRIORITY, 0, self.stream_id, 5).encode(dst);
+        FrameHead::new(kind::PRIORITY, 0, self.stream_id, 5).encode(dst);
         self.spec.encode(dst);
     }
 }

@@ -4,7 +4,7 @@
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use super::head::{pad_overhead, put_padding, strip_padding};
-use super::{flags, kind, Error, Head, StreamId};
+use super::{flags, kind, Error, FrameHead, StreamId};
 
 /// PUSH_PROMISE, RFC 9113 §6.6.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub struct PushPromise {
 
 impl PushPromise {
     /// Validates and parses a PUSH_PROMISE payload (§6.6).
-    pub fn load(head: Head, mut payload: Bytes) -> Result<PushPromise, Error> {
+    pub fn load(head: FrameHead, mut payload: Bytes) -> Result<PushPromise, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("PUSH_PROMISE on stream 0"));
         }
@@ -59,7 +59,7 @@ impl PushPromise {
             };
         let len = self.block.len() as u32 + extra + 4;
         dst.reserve(super::HEADER_LEN + len as usize);
-        Head::new(kind::PUSH_PROMISE, f, self.stream_id, len).encode(dst);
+        FrameHead::new(kind::PUSH_PROMISE, f, self.stream_id, len).encode(dst);
         if let Some(n) = self.pad_len {
             dst.put_u8(n);
         }

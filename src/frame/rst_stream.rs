@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{kind, Error, ErrorCode, Head, StreamId};
+use super::{kind, Error, ErrorCode, FrameHead, StreamId};
 
 /// RST_STREAM, RFC 9113 §6.4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct RstStream {
 
 impl RstStream {
     /// Validates and parses a RST_STREAM payload (§6.4).
-    pub fn load(head: Head, payload: &Bytes) -> Result<RstStream, Error> {
+    pub fn load(head: FrameHead, payload: &Bytes) -> Result<RstStream, Error> {
         if head.stream_id.is_zero() {
             return Err(Error::protocol("RST_STREAM on stream 0"));
         }
@@ -30,7 +30,7 @@ impl RstStream {
 
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
-        Head::new(kind::RST_STREAM, 0, self.stream_id, 4).encode(dst);
+        FrameHead::new(kind::RST_STREAM, 0, self.stream_id, 4).encode(dst);
         dst.put_u32(self.error_code.0);
     }
 }

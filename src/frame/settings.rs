@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{flags, kind, Error, ErrorCode, Head, StreamId};
+use super::{flags, kind, Error, ErrorCode, FrameHead, StreamId};
 use super::{DEFAULT_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE, MAX_WINDOW_SIZE};
 
 /// One known SETTINGS parameter, RFC 9113 §6.5.2 (+ RFC 8441 §3, RFC 9218 §2.1).
@@ -122,7 +122,7 @@ impl Settings {
     }
 
     /// Validates and parses a SETTINGS payload (§6.5).
-    pub fn load(head: Head, payload: &Bytes) -> Result<Settings, Error> {
+    pub fn load(head: FrameHead, payload: &Bytes) -> Result<Settings, Error> {
         if !head.stream_id.is_zero() {
             return Err(Error::protocol("SETTINGS on a stream other than 0"));
         }
@@ -149,7 +149,7 @@ impl Settings {
         let f = if self.ack { flags::ACK } else { 0 };
         let len = 6 * self.params.len() as u32;
         dst.reserve(super::HEADER_LEN + len as usize);
-        Head::new(kind::SETTINGS, f, StreamId::ZERO, len).encode(dst);
+        FrameHead::new(kind::SETTINGS, f, StreamId::ZERO, len).encode(dst);
         for s in &self.params {
             let (id, v) = s.to_id();
             dst.put_u16(id);

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{Head, StreamId};
+use super::{FrameHead, StreamId};
 
 /// A frame of a type this crate does not know; RFC 9113 §4.1 says to ignore it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub struct Unknown {
 
 impl Unknown {
     /// Keeps the frame as it is: nothing to validate.
-    pub fn load(head: Head, payload: Bytes) -> Unknown {
+    pub fn load(head: FrameHead, payload: Bytes) -> Unknown {
         Unknown {
             kind: head.kind,
             flags: head.flags,
@@ -32,7 +32,7 @@ impl Unknown {
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
         let len = self.payload.len() as u32;
-        Head::new(self.kind, self.flags, self.stream_id, len).encode(dst);
+        FrameHead::new(self.kind, self.flags, self.stream_id, len).encode(dst);
         dst.put_slice(&self.payload);
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{kind, Error, ErrorCode, Head, StreamId, MAX_WINDOW_SIZE};
+use super::{kind, Error, ErrorCode, FrameHead, StreamId, MAX_WINDOW_SIZE};
 
 /// WINDOW_UPDATE, RFC 9113 §6.9. `stream_id` 0 means the connection window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct WindowUpdate {
 
 impl WindowUpdate {
     /// Validates and parses a WINDOW_UPDATE payload (§6.9).
-    pub fn load(head: Head, payload: &Bytes) -> Result<WindowUpdate, Error> {
+    pub fn load(head: FrameHead, payload: &Bytes) -> Result<WindowUpdate, Error> {
         let Ok(b) = <[u8; 4]>::try_from(&payload[..]) else {
             // §6.9: connection error whatever the stream.
             return Err(Error::frame_size("WINDOW_UPDATE length not 4"));
@@ -38,7 +38,7 @@ impl WindowUpdate {
 
     /// Appends the frame.
     pub fn encode(&self, dst: &mut BytesMut) {
-        Head::new(kind::WINDOW_UPDATE, 0, self.stream_id, 4).encode(dst);
+        FrameHead::new(kind::WINDOW_UPDATE, 0, self.stream_id, 4).encode(dst);
         dst.put_u32(self.increment & MAX_WINDOW_SIZE);
     }
 }

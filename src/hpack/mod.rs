@@ -32,9 +32,11 @@
 
 mod decoder;
 mod encoder;
+#[doc(hidden)]
 pub mod huffman;
 #[allow(dead_code)] // EMIT is used by the tests only
 mod huffman_table;
+#[doc(hidden)]
 pub mod integer;
 pub mod static_table;
 mod table;

@@ -21,8 +21,8 @@ use actix::Addr;
 use bytes::{BufMut, Bytes, BytesMut};
 use h2actor::actor::{Connection, ConnectionStats, GetStats};
 use h2actor::frame::{
-    Continuation, Data, ErrorCode, Frame, GoAway, Head, Headers, Ping, PrioritySpec, RstStream,
-    Setting, Settings, StreamId, WindowUpdate, MAX_MAX_FRAME_SIZE, PREFACE,
+    Continuation, Data, ErrorCode, Frame, FrameHead, GoAway, Headers, Ping, PrioritySpec,
+    RstStream, Setting, Settings, StreamId, WindowUpdate, MAX_MAX_FRAME_SIZE, PREFACE,
 };
 use h2actor::hpack::{self, Decoder, Encoder, Field, FieldRef};
 
@@ -184,7 +184,7 @@ pub fn sid(n: u32) -> StreamId {
 /// A raw frame: header + payload exactly as given (any type, flags, length).
 pub fn raw_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     let mut b = BytesMut::new();
-    Head::new(kind, flags, StreamId(stream), payload.len() as u32).encode(&mut b);
+    FrameHead::new(kind, flags, StreamId(stream), payload.len() as u32).encode(&mut b);
     b.put_slice(payload);
     b.to_vec()
 }

@@ -33,8 +33,11 @@
 
 mod deliver;
 mod open;
+mod queue;
 mod send;
 mod table;
+
+pub(crate) use queue::EventQueue;
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
 use std::collections::{HashMap, VecDeque};
@@ -47,12 +50,10 @@ use bytes::BytesMut;
 
 use super::messages::*;
 use super::runner::SpawnerRef;
-use super::session::EventQueue;
 use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, IdBuildHasher};
 
-pub(crate) use send::set_content_length;
 pub(crate) use table::{OpenKind, ReplyNow};
 use table::{PendingOpen, PendingPing, StreamEntry};
 

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use actix::dev::OneshotSender;
 use actix::Addr;
 
-use super::super::messages::{Error, SendRequest};
+use super::super::messages::{set_content_length, Error, SendRequest};
 use super::super::H2Stream;
-use super::send::set_content_length;
 use super::table::{OpenKind, PendingOpen, PendingPing, ReplyNow, Slot};
 use super::{Core, WriteState};
 use crate::proto::{Head, UserError};

@@ -15,22 +15,6 @@ use super::{Core, WriteState};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{Head, UserError};
 
-/// Adds `content-length` to a head whose complete body is `len` bytes, when
-/// the head declares none (RFC 9110 §8.6). Only for a non-empty body: an
-/// empty one may answer a HEAD or be a 204/304, whose length must not be 0.
-pub(crate) fn set_content_length(head: &mut Head, len: usize) {
-    if len == 0 {
-        return;
-    }
-    let headers = match head {
-        Head::Request(r) => r.headers_mut(),
-        Head::Response(r) => r.headers_mut(),
-    };
-    headers
-        .entry(http::header::CONTENT_LENGTH)
-        .or_insert_with(|| http::HeaderValue::from(len as u64));
-}
-
 impl Core {
     /// Opens a client stream now and writes its head (its id is the next
     /// one: ids reach the wire in increasing order by construction). `addr`

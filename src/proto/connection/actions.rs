@@ -76,7 +76,9 @@ impl Connection {
     /// why no stream can be opened at all (going away, ids exhausted, ...).
     pub fn open_capacity(&self) -> Result<usize, UserError> {
         match self.check_open() {
-            Ok(()) => Ok((self.peer.max_concurrent_streams as usize).saturating_sub(self.counts.local)),
+            Ok(()) => {
+                Ok((self.peer.max_concurrent_streams as usize).saturating_sub(self.counts.local))
+            }
             Err(UserError::StreamLimit) => Ok(0),
             Err(e) => Err(e),
         }
