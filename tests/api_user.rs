@@ -687,3 +687,46 @@ fn example_client_prints_only_the_body_on_stdout() {
     assert_eq!(out.stdout, b"hello world\nabc");
     assert_eq!(out.stderr, "");
 }
+
+/// A handler that answers every request alike with `SendMessage` also
+/// answers HEAD correctly: the head with the body's length, no content
+/// (RFC 9110 §9.3.2), no reset. Found by the scratch-crate trial: `curl -I`
+/// got RST_STREAM INTERNAL_ERROR.
+#[test]
+fn send_message_answers_head_requests_without_the_body() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let _server =
+            Connection::builder(Role::Server).start(s_io, Subscriber::new(&HeadersOnly.start()));
+        let mut client = Session::new(c_io, Role::Client, Config::default());
+        let id = client.next_free_stream_identifier().await.unwrap();
+        let head = Request::head("http://localhost/").body(()).unwrap().into();
+        client
+            .put_act(
+                id,
+                SendHeaders {
+                    head,
+                    end_stream: true,
+                },
+            )
+            .unwrap();
+        match client.take_evt().await {
+            Some(Event::RecvHeaders(h)) => {
+                assert!(h.end_stream, "no content follows");
+                let Head::Response(r) = h.head else {
+                    panic!("a response")
+                };
+                assert_eq!(r.status(), StatusCode::OK);
+                assert_eq!(r.headers()["content-length"], "12");
+            }
+            other => panic!("{other:?}"),
+        }
+        client.close();
+        while let Some(evt) = client.take_evt().await {
+            assert!(
+                matches!(evt, Event::Closed(_) | Event::GoAway(_)),
+                "{evt:?}"
+            );
+        }
+    });
+}

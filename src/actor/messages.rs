@@ -285,7 +285,9 @@ pub struct SendData {
 /// not empty), then `trailers` (if any); the last of them ends the stream.
 /// When the body is complete (no trailers, or trailers after it) and the
 /// head declares no `content-length`, one is added (RFC 9110 §8.6), so the
-/// peer knows the size up front. Resolves when the body is in the write
+/// peer knows the size up front. A response to a HEAD request (or a 204 or
+/// 304) goes without its body, as RFC 9110 §9.3.2 wants: a handler can
+/// answer HEAD and GET alike. Resolves when the body is in the write
 /// buffer.
 ///
 /// ```
@@ -327,14 +329,23 @@ impl SendMessage {
     }
 
     /// The head (with `content-length` added as documented), whether the
-    /// HEADERS end the stream, the body and the trailers.
-    pub(crate) fn into_parts(self) -> (Head, bool, Bytes, Option<HeaderMap>) {
+    /// HEADERS end the stream, the body and the trailers. `head_request`:
+    /// the response answers a HEAD, so the body is not sent (its length is
+    /// still declared, as GET would); nor is it for a 204 or 304.
+    pub(crate) fn into_parts(self, head_request: bool) -> (Head, bool, Bytes, Option<HeaderMap>) {
         let SendMessage {
             mut head,
-            body,
+            mut body,
             trailers,
         } = self;
-        set_content_length(&mut head, body.len());
+        let bodiless = matches!(&head, Head::Response(r)
+            if r.status() == http::StatusCode::NO_CONTENT || r.status() == http::StatusCode::NOT_MODIFIED);
+        if !bodiless {
+            set_content_length(&mut head, body.len());
+        }
+        if head_request || bodiless {
+            body = Bytes::new();
+        }
         let headers_end = body.is_empty() && trailers.is_none();
         (head, headers_end, body, trailers)
     }

@@ -219,7 +219,11 @@ impl Handler<SendData> for H2Stream {
 impl Handler<SendMessage> for H2Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
-        let (head, headers_end, body, trailers) = msg.into_parts();
+        let head_request = match (self.id, self.core.upgrade()) {
+            (Some(id), Some(core)) => core.borrow().proto.is_head_request(id),
+            _ => false,
+        };
+        let (head, headers_end, body, trailers) = msg.into_parts(head_request);
         let has_body = !body.is_empty();
         let has_trailers = trailers.is_some();
         if let Err(e) = self.head(ctx, head, headers_end) {

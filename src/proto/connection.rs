@@ -208,7 +208,13 @@ impl Connection {
         self.local
     }
 
-    /// The state of stream `id`, if we keep it.
+    /// The request on `id` was a HEAD: its response has no content
+    /// (RFC 9110 §9.3.2, RFC 9113 §8.1.1).
+    pub fn is_head_request(&self, id: StreamId) -> bool {
+        self.streams.get(&id.0).is_some_and(|s| s.head_request)
+    }
+
+    /// The §5.1 state of stream `id`, if we still track it.
     pub fn stream_state(&self, id: StreamId) -> Option<StreamState> {
         self.streams.get(&id.0).map(|s| s.state)
     }
