@@ -50,7 +50,7 @@ use crate::transport::{CodecError, FrameCodec};
 /// Frames handled per turn before the reader yields to other work.
 const FRAMES_PER_TURN: usize = 64;
 /// Longest wait for the peer's close after our last frame is out.
-pub const LINGER: Duration = Duration::from_millis(500);
+pub(crate) const LINGER: Duration = Duration::from_millis(500);
 /// Free space kept in the read buffer before each read.
 const READ_RESERVE: usize = 32 << 10;
 
@@ -190,67 +190,74 @@ impl Connection {
     }
 }
 
-/// Configures and starts a [`Connection`].
+/// Configures and starts a [`Connection`]: `Connection::builder(role)`,
+/// then the setters below (each documents its default), then `start`.
+///
+/// ```no_run
+/// # use h2actor::prelude::*;
+/// # fn f(tcp: tokio::net::TcpStream, subscriber: Subscriber) {
+/// let config = Config { max_concurrent_streams: 100, ..Config::default() };
+/// let conn = Connection::builder(Role::Server)
+///     .config(config)
+///     .max_write_buffer(128 << 10)
+///     .start(tcp, subscriber);
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
-    /// Client (sends the preface, opens odd streams) or server.
-    pub role: Role,
-    /// Protocol settings and limits.
-    pub config: Config,
-    /// Server: the client preface was already consumed (HTTP/1.1 upgrade).
-    pub skip_preface: bool,
-    /// Give received DATA back to the flow-control windows as soon as it is
-    /// delivered to the subscriber (default), or only on `ReleaseCapacity`.
-    ///
-    /// "Delivered" means handled: the connection `send`s each `RecvData` and
-    /// releases its bytes when the subscriber's handler has run, so a slow
-    /// subscriber slows the peer instead of growing its mailbox.
-    pub auto_release: bool,
-    /// Bytes buffered for writing before the connection stops pulling from
-    /// the protocol (write backpressure).
-    pub max_write_buffer: usize,
-    /// Client: `OpenStream`s waiting for a stream slot (beyond: `QueueFull`).
-    pub max_pending_open_streams: usize,
-    /// Per stream: `SendData`/`SendTrailers` waiting while the protocol's
-    /// send buffer for the stream is full (beyond: `QueueFull`). A
-    /// `SendData` is accepted at once when nothing of the stream is pending.
-    pub max_queued_sends: usize,
-    /// How long a graceful close (or the final flush) may take before it is forced.
-    pub close_timeout: Duration,
+    pub(crate) role: Role,
+    config: Config,
+    skip_preface: bool,
+    auto_release: bool,
+    max_write_buffer: usize,
+    max_pending_open_streams: usize,
+    max_queued_sends: usize,
+    close_timeout: Duration,
 }
 
 impl Builder {
-    /// Protocol settings and limits.
+    /// Protocol settings and limits (default: `Config::default()`).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self
     }
-    /// Sets the field [`skip_preface`](field@Builder::skip_preface).
+    /// Server: the client preface was already consumed (HTTP/1.1 upgrade).
+    /// Default false.
     pub fn skip_preface(mut self, skip: bool) -> Self {
         self.skip_preface = skip;
         self
     }
-    /// Sets the field [`auto_release`](field@Builder::auto_release).
+    /// Give received DATA back to the flow-control windows once the
+    /// subscriber has handled its `RecvData` (default true), or only on
+    /// `ReleaseCapacity` (false). With true, the connection `send`s each
+    /// `RecvData` and releases its bytes when the handler has run, so a slow
+    /// subscriber slows the peer instead of growing its mailbox.
     pub fn auto_release(mut self, auto: bool) -> Self {
         self.auto_release = auto;
         self
     }
-    /// Sets the field [`max_write_buffer`](field@Builder::max_write_buffer).
+    /// Bytes buffered for writing before the connection stops pulling from
+    /// the protocol (write backpressure). Default 256 KiB.
     pub fn max_write_buffer(mut self, n: usize) -> Self {
         self.max_write_buffer = n;
         self
     }
-    /// Sets the field [`max_pending_open_streams`](field@Builder::max_pending_open_streams).
+    /// Client: `OpenStream`s and `SendRequest`s waiting for a stream slot
+    /// (beyond: `Error::QueueFull`). Default 1,024.
     pub fn max_pending_open_streams(mut self, n: usize) -> Self {
         self.max_pending_open_streams = n;
         self
     }
-    /// Sets the field [`max_queued_sends`](field@Builder::max_queued_sends).
+    /// Per stream: `SendData`/`SendTrailers` waiting while the protocol's
+    /// send buffer for the stream is full (beyond: `Error::QueueFull`). A
+    /// `SendData` is accepted at once when nothing of the stream is
+    /// pending. Default 16.
     pub fn max_queued_sends(mut self, n: usize) -> Self {
         self.max_queued_sends = n;
         self
     }
-    /// Sets the field [`close_timeout`](field@Builder::close_timeout).
+    /// How long a graceful close (or the final flush) may take before it is
+    /// forced. Default 5 s.
     pub fn close_timeout(mut self, d: Duration) -> Self {
         self.close_timeout = d;
         self

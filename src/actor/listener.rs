@@ -31,7 +31,7 @@ use tokio::net::TcpSocket;
 use super::{Builder, Subscriber};
 
 /// Listen backlog (see the module docs).
-pub const BACKLOG: u32 = 1024;
+pub(crate) const BACKLOG: u32 = 1024;
 
 /// A multi-threaded acceptor. Dropping it stops its arbiters (and with them
 /// the connections they run).

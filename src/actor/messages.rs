@@ -75,7 +75,7 @@ impl std::fmt::Display for ConnectionId {
 /// | [`RecvTrailers`] | dropped |
 /// | [`RecvPromise`] | the pushed stream is refused (RST_STREAM CANCEL) |
 /// | [`RecvReset`] | logged (`tracing` debug) |
-/// | [`GoAway`] | logged (`tracing` info) |
+/// | [`GoAway`] | logged (`tracing` debug for NO_ERROR, info with an error code) |
 /// | [`Closed`] | logged (`tracing` debug) |
 ///
 /// ```

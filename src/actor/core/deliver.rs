@@ -209,6 +209,11 @@ impl Core {
         }
         match &self.subscriber.go_away {
             Some(r) => r.do_send(msg),
+            // A graceful GOAWAY is routine (every client that leaves sends
+            // one): debug; one with an error code says something went wrong.
+            None if msg.code == ErrorCode::NO_ERROR => {
+                tracing::debug!(conn = %msg.conn, last_stream_id = %msg.last_stream_id, "GOAWAY from the peer")
+            }
             None => {
                 tracing::info!(conn = %msg.conn, last_stream_id = %msg.last_stream_id, code = %msg.code, "GOAWAY from the peer")
             }
