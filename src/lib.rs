@@ -130,3 +130,8 @@ pub mod prelude {
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::proto::{Config, Head, Role};
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

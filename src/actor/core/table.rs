@@ -3,6 +3,14 @@
 //! bytes to be written, and the notifications kept back to keep their order.
 //! An entry lives from the stream's first HEADERS (sent or received) until
 //! its last notification is out; the protocol's entry may go earlier.
+//!
+//! Why beside, not inside, the protocol's table (`proto::store`): the
+//! protocol forgets a stream the moment both sides are done or it is
+//! reset (that is what its limits and the §5.1 rules count), while a
+//! notification of that stream may still be waiting behind a `RecvData`
+//! the subscriber has not handled. This table holds only what the actor
+//! layer needs (the actor, the subscriber, reply slots, kept-back
+//! notifications), never protocol state.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
