@@ -730,3 +730,35 @@ fn send_message_answers_head_requests_without_the_body() {
         }
     });
 }
+
+/// HTTP2.jl's client shape with `Session`: `put_act` on the next id opens
+/// the stream even without `next_free_stream_identifier` first; a skipped
+/// or reused id is refused at once (RFC 9113 §5.1.1), the connection goes on.
+#[test]
+fn session_put_act_opens_the_next_stream_and_refuses_ids_out_of_order() {
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let _server = serve_pipe(s_io);
+        let mut client = Session::new(c_io, Role::Client, Config::default());
+        let head = || SendHeaders {
+            head: get("/").into(),
+            end_stream: true,
+        };
+        assert_eq!(client.put_act(StreamId(1), head()), Ok(StreamId(1)));
+        assert_eq!(
+            client.put_act(StreamId(7), head()),
+            Err(Error::User(h2actor::UserError::StreamIdOrder(StreamId(7))))
+        );
+        assert_eq!(client.next_free_stream_identifier().await, Ok(StreamId(3)));
+        assert_eq!(client.put_act(StreamId(3), head()), Ok(StreamId(3)));
+        let mut ended = Vec::new();
+        while ended.len() < 2 {
+            if let Some(Event::RecvData(d)) = client.take_evt().await {
+                if d.end_stream {
+                    ended.push(d.id);
+                }
+            }
+        }
+        assert_eq!(ended, [StreamId(1), StreamId(3)]);
+    });
+}

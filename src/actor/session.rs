@@ -216,10 +216,15 @@ impl Session {
         if id != c.proto.next_stream_id() {
             return Err(Error::User(UserError::StreamIdOrder(id)));
         }
-        let opened = match self.next.take() {
-            Some(addr) => c.open_reserved(addr, None, head, end)?,
-            None => return Err(Error::User(UserError::StreamLimit)),
+        // The slot held by `next_free_stream_identifier`, or one free now.
+        let slot = match self.next.take() {
+            Some(addr) => addr,
+            None => match c.reserve_now()? {
+                Some(addr) => addr,
+                None => return Err(Error::User(UserError::StreamLimit)),
+            },
         };
+        let opened = c.open_reserved(slot, None, head, end)?;
         drop(c);
         if let Some((body, trailers)) = rest {
             self.rest_of_message(opened, body, trailers)?;

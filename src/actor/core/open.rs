@@ -44,6 +44,14 @@ impl Core {
         ReplyNow::Later(Slot::Open)
     }
 
+    /// A slot now, without queueing: `Ok(None)` while none is free.
+    pub fn reserve_now(&mut self) -> Result<Option<Addr<H2Stream>>, Error> {
+        if !self.slot_free()? || !self.opens.is_empty() {
+            return Ok(None);
+        }
+        self.admit(OpenKind::Stream(None)).map(Some)
+    }
+
     /// Starts a stream in a free slot.
     fn admit(&mut self, kind: OpenKind) -> Result<Addr<H2Stream>, Error> {
         match kind {
