@@ -468,24 +468,45 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let failed = print(
+        &exchanges,
+        verbose,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr(),
+    );
+    if failed {
+        std::process::exit(1);
+    }
+}
+
+/// Writes the bodies to `out`, in order, and nothing else; with `verbose`,
+/// each exchange's status line, header fields and trailers to `err`, where
+/// errors always go. Returns true if an exchange failed (or none ran).
+pub fn print(
+    exchanges: &[Exchange],
+    verbose: bool,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> bool {
     let mut failed = exchanges.is_empty();
-    let mut out = std::io::stdout().lock();
-    for ex in &exchanges {
+    for ex in exchanges {
         if verbose {
             let pushed = ex
                 .pushed_by
                 .map(|by| format!(" (pushed on stream {by})"))
                 .unwrap_or_default();
             let status = ex.status.map_or_else(|| "-".to_owned(), |s| s.to_string());
-            eprintln!(
+            let _ = writeln!(
+                err,
                 "[stream {}] {} {} -> {status}{pushed}",
                 ex.id, ex.method, ex.path
             );
             for (name, value) in &ex.headers {
-                eprintln!("{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+                let _ = writeln!(err, "{name}: {}", String::from_utf8_lossy(value.as_bytes()));
             }
             for (name, value) in ex.trailers.iter().flatten() {
-                eprintln!(
+                let _ = writeln!(
+                    err,
                     "(trailer) {name}: {}",
                     String::from_utf8_lossy(value.as_bytes())
                 );
@@ -494,13 +515,15 @@ fn main() {
         let _ = out.write_all(&ex.body);
         if let Some(e) = &ex.error {
             failed = true;
-            eprintln!("client: [stream {}] {} {}: {e}", ex.id, ex.method, ex.path);
+            let _ = writeln!(
+                err,
+                "client: [stream {}] {} {}: {e}",
+                ex.id, ex.method, ex.path
+            );
         }
     }
     let _ = out.flush();
-    if failed {
-        std::process::exit(1);
-    }
+    failed
 }
 
 fn exit_usage(why: &str) -> ! {

@@ -652,40 +652,31 @@ fn head_answers_every_get_route_with_its_header_fields() {
     assert_eq!(heads[1].headers["content-length"], "100");
 }
 
-/// The example client binary, built beside this test by `--all-targets`.
-fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.is_file(),
-        "{} not built (run with --all-targets)",
-        path.display()
-    );
-    path
-}
-
 /// Finding 6: the example client keeps stdout to the body; status, header
-/// fields and trailers go to stderr under `-v`.
+/// fields and trailers go to stderr under `-v` (its `print`, as `main`
+/// calls it).
 #[test]
 fn example_client_prints_only_the_body_on_stdout() {
+    use support::demo_client::{print, Job, Options};
     let server = support::TestServer::start();
-    let out = support::run(
-        std::process::Command::new(example("client")).args(["-v", &server.url("/trailers")]),
+    let jobs = ["/trailers", "/", "/bytes/3"].map(|p| Job::get(server.url(p).parse().unwrap()));
+    let got = support::fetch(
+        server.addr,
+        jobs.to_vec(),
+        Options::default(),
         Duration::from_secs(20),
     );
-    assert!(out.status.success(), "{}", out.stderr);
-    assert_eq!(out.stdout, demo_server::TRAILERS_BODY);
-    assert!(out.stderr.contains("x-trailer-test: ok"), "{}", out.stderr);
-    assert!(out.stderr.contains("-> 200"), "{}", out.stderr);
-    let out = support::run(
-        std::process::Command::new(example("client"))
-            .args([&server.url("/"), &server.url("/bytes/3")]),
-        Duration::from_secs(20),
-    );
-    assert!(out.status.success(), "{}", out.stderr);
-    assert_eq!(out.stdout, b"hello world\nabc");
-    assert_eq!(out.stderr, "");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert!(!print(&got, true, &mut out, &mut err), "no exchange failed");
+    let expected = [demo_server::TRAILERS_BODY, b"hello world\n", b"abc"].concat();
+    assert_eq!(out, expected, "stdout holds the bodies and nothing else");
+    let err = String::from_utf8(err).unwrap();
+    assert!(err.contains("(trailer) x-trailer-test: ok"), "{err}");
+    assert!(err.contains("GET /trailers -> 200"), "{err}");
+    let (mut out, mut quiet) = (Vec::new(), Vec::new());
+    assert!(!print(&got, false, &mut out, &mut quiet));
+    assert_eq!(out, expected);
+    assert!(quiet.is_empty(), "without -v nothing else is printed");
 }
 
 /// A handler that answers every request alike with `SendMessage` also
