@@ -69,8 +69,34 @@ fn curl_get_bytes_and_404() {
     assert_eq!(meta, "404 2");
 }
 
+/// `curl -I` (HEAD) on every route GET answers: the header fields GET
+/// sends, no content, a clean end of stream (RFC 9110 §9.3.2). Was a 404
+/// for `/bytes/100` (issue 6, finding 6).
+fn curl_head_on_every_get_route() {
+    let curl_bin = tool("curl");
+    let server = TestServer::start();
+    for (path, length) in [("/", "12"), ("/bytes/100", "100"), ("/push", "")] {
+        let out = run(
+            Command::new(&curl_bin)
+                .args(["-sS", "--http2-prior-knowledge", "--max-time", "20", "-I"])
+                .arg(server.url(path)),
+            LIMIT,
+        );
+        assert!(out.status.success(), "curl -I {path}: {}", out.stderr);
+        let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+        assert!(head.starts_with("http/2 200"), "{path}: {head}");
+        if !length.is_empty() {
+            assert!(
+                head.contains(&format!("content-length: {length}\r\n")),
+                "{path}: {head}"
+            );
+        }
+    }
+}
+
 fn main() {
     harness::main(harness::tests![
+        curl_head_on_every_get_route: [Program("curl")],
         curl_get_root_over_h2c_prior_knowledge: [Program("curl")],
         curl_post_echo_returns_the_body: [Program("curl")],
         curl_get_bytes_and_404: [Program("curl")],
