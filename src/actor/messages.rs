@@ -328,26 +328,20 @@ impl SendMessage {
         self
     }
 
-    /// The head (with `content-length` added as documented), whether the
-    /// HEADERS end the stream, the body and the trailers. `head_request`:
-    /// the response answers a HEAD, so the body is not sent (its length is
-    /// still declared, as GET would); nor is it for a 204 or 304.
-    pub(crate) fn into_parts(self, head_request: bool) -> (Head, bool, Bytes, Option<HeaderMap>) {
-        let SendMessage {
-            mut head,
-            mut body,
-            trailers,
-        } = self;
-        let bodiless = matches!(&head, Head::Response(r)
+    /// Makes the message what goes on the wire: `content-length` added as
+    /// documented; no body for a response to a HEAD (`head_request`; its
+    /// length is still declared, as GET would) or for a 204 or 304.
+    /// Returns whether the HEADERS end the stream.
+    pub(crate) fn prepare(&mut self, head_request: bool) -> bool {
+        let bodiless = matches!(&self.head, Head::Response(r)
             if r.status() == http::StatusCode::NO_CONTENT || r.status() == http::StatusCode::NOT_MODIFIED);
         if !bodiless {
-            set_content_length(&mut head, body.len());
+            set_content_length(&mut self.head, self.body.len());
         }
         if head_request || bodiless {
-            body = Bytes::new();
+            self.body = Bytes::new();
         }
-        let headers_end = body.is_empty() && trailers.is_none();
-        (head, headers_end, body, trailers)
+        self.body.is_empty() && self.trailers.is_none()
     }
 }
 

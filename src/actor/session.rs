@@ -188,12 +188,24 @@ impl Session {
         let head = match action.into() {
             Action::SendHeaders(m) if new_client_stream => Some((m.head, m.end_stream, None)),
             Action::SendMessage(m) if new_client_stream => {
-                let (head, end, body, trailers) = m.into_parts(false);
+                let mut m = m;
+                let end = m.prepare(false);
+                let SendMessage {
+                    head,
+                    body,
+                    trailers,
+                } = m;
                 Some((head, end, Some((body, trailers))))
             }
             Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
             Action::SendMessage(m) => {
-                let (head, end, body, trailers) = m.into_parts(c.proto.is_head_request(id));
+                let mut m = m;
+                let end = m.prepare(c.proto.is_head_request(id));
+                let SendMessage {
+                    head,
+                    body,
+                    trailers,
+                } = m;
                 c.send_headers(id, head, end)?;
                 drop(c);
                 self.rest_of_message(id, body, trailers)?;

@@ -32,7 +32,7 @@
 
 use actix::prelude::*;
 
-use super::core::{self, Later, ReplyNow, WeakCore};
+use super::core::{self, Later, WeakCore};
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::{Spawner, SpawnerRef};
@@ -53,7 +53,7 @@ pub struct H2Stream {
     /// Given up (`Reset`) before its HEADERS: every action fails with this.
     abandoned: Option<ErrorCode>,
     /// The subscriber chosen at `OpenStream`, until the stream has an id.
-    subscriber: Option<Subscriber>,
+    subscriber: Option<Box<Subscriber>>,
     /// Set while one of our handlers runs: if the actor is dropped with it
     /// set, a handler panicked (reset with INTERNAL_ERROR).
     busy: bool,
@@ -110,7 +110,7 @@ impl H2Stream {
             id: None,
             reserved: true,
             abandoned: None,
-            subscriber,
+            subscriber: subscriber.map(Box::new),
             busy: false,
         };
         H2Stream::start(core, spawner, this)
@@ -159,7 +159,7 @@ impl H2Stream {
             let Some(core) = self.core.upgrade() else {
                 return Err(Error::ConnectionClosed);
             };
-            let sub = self.subscriber.clone();
+            let sub = self.subscriber.as_deref().cloned();
             let id = core
                 .borrow_mut()
                 .open_reserved(ctx.address(), sub, head, end_stream)?;
@@ -219,36 +219,23 @@ impl Handler<SendData> for H2Stream {
 impl Handler<SendMessage> for H2Stream {
     type Result = Reply<()>;
     fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
-        let head_request = match (self.id, self.core.upgrade()) {
-            (Some(id), Some(core)) => core.borrow().proto.is_head_request(id),
-            _ => false,
-        };
-        let (head, headers_end, body, trailers) = msg.into_parts(head_request);
-        let has_body = !body.is_empty();
-        let has_trailers = trailers.is_some();
+        let weak = self.core.clone();
+        if !self.reserved {
+            let r = self.with_id(|c, id| Ok(Reply::weak(weak, c.send_message(id, msg)?)));
+            return self.reply_for(r);
+        }
+        // A client stream's first message: the head opens it.
+        let mut msg = msg;
+        let headers_end = msg.prepare(false);
+        let SendMessage {
+            head,
+            body,
+            trailers,
+        } = msg;
         if let Err(e) = self.head(ctx, head, headers_end) {
             return self.reply_for(Err(e));
         }
-        let weak = self.core.clone();
-        let r = self.with_id(|c, id| {
-            let mut reply = ReplyNow::Now(Ok(()));
-            if has_body {
-                reply = c.send_data(id, body, !has_trailers);
-                if let ReplyNow::Now(Err(e)) = reply {
-                    return Err(e);
-                }
-            }
-            if let Some(trailers) = trailers {
-                // Queued after the body (the stream's queue keeps order).
-                match c.send_trailers(id, trailers) {
-                    ReplyNow::Now(Err(e)) => return Err(e),
-                    ReplyNow::Later(slot) if !has_body => reply = ReplyNow::Later(slot),
-                    _ => {}
-                }
-            }
-            c.kick();
-            Ok(Reply::weak(weak, reply))
-        });
+        let r = self.with_id(|c, id| Ok(Reply::weak(weak, c.send_rest(id, body, trailers)?)));
         self.reply_for(r)
     }
 }
@@ -301,7 +288,7 @@ impl Handler<Subscribe> for H2Stream {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
         if self.id.is_none() {
-            self.subscriber = Some(msg.0);
+            self.subscriber = Some(Box::new(msg.0));
             return;
         }
         let _ = self.with_id(|c, id| {

@@ -8,7 +8,7 @@ use actix::Addr;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::super::messages::{Error, Subscriber};
+use super::super::messages::{Error, SendMessage, Subscriber};
 use super::super::H2Stream;
 use super::table::{PendingSend, ReplyNow, Slot, StreamEntry, Waiting};
 use super::{Core, WriteState};
@@ -68,17 +68,67 @@ impl Core {
         head: Head,
         end_stream: bool,
     ) -> Result<(), Error> {
-        let r = self.proto.send_headers(id, head, end_stream);
-        if r.is_ok() {
-            // A pushed stream holds its actor from its first HEADERS on.
-            if let Some(e) = self.streams.get_mut(&id) {
-                if e.strong.is_none() {
-                    e.strong = e.weak.upgrade();
-                }
+        let r = self.put_headers(id, head, end_stream);
+        self.kick();
+        r
+    }
+
+    /// `send_headers` without the kick (the caller kicks once at the end).
+    fn put_headers(&mut self, id: StreamId, head: Head, end_stream: bool) -> Result<(), Error> {
+        self.proto.send_headers(id, head, end_stream)?;
+        // A pushed stream holds its actor from its first HEADERS on.
+        if let Some(e) = self.streams.get_mut(&id) {
+            if e.strong.is_none() {
+                e.strong = e.weak.upgrade();
+            }
+        }
+        Ok(())
+    }
+
+    /// `SendMessage` on a stream with an id: head, body, trailers, one kick.
+    pub fn send_message(
+        &mut self,
+        id: StreamId,
+        mut msg: SendMessage,
+    ) -> Result<ReplyNow<()>, Error> {
+        let headers_end = msg.prepare(self.proto.is_head_request(id));
+        let SendMessage {
+            head,
+            body,
+            trailers,
+        } = msg;
+        if let Err(e) = self.put_headers(id, head, headers_end) {
+            self.kick();
+            return Err(e);
+        }
+        self.send_rest(id, body, trailers)
+    }
+
+    /// The body and trailers of a `SendMessage` whose head is sent.
+    pub fn send_rest(
+        &mut self,
+        id: StreamId,
+        body: Bytes,
+        trailers: Option<HeaderMap>,
+    ) -> Result<ReplyNow<()>, Error> {
+        let has_body = !body.is_empty();
+        let mut reply = ReplyNow::Now(Ok(()));
+        if has_body {
+            reply = self.send_data(id, body, trailers.is_none());
+            if let ReplyNow::Now(Err(e)) = reply {
+                return Err(e);
+            }
+        }
+        if let Some(trailers) = trailers {
+            // Queued after the body (the stream's queue keeps order).
+            match self.send_trailers(id, trailers) {
+                ReplyNow::Now(Err(e)) => return Err(e),
+                ReplyNow::Later(slot) if !has_body => reply = ReplyNow::Later(slot),
+                _ => {}
             }
         }
         self.kick();
-        r.map_err(Into::into)
+        Ok(reply)
     }
 
     /// True while the stream has an entry that is not closed.
