@@ -102,8 +102,7 @@ pub use flow::FlowWindow;
 pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
 pub use settings::SettingsState;
 /// The crate's one hasher for stream-id keys (`u32` or `StreamId`).
-#[allow(unused_imports)] // for `actor`, which switches to it next
-pub(crate) use store::{IdBuildHasher, IdHasher};
+pub(crate) use store::IdBuildHasher;
 pub use stream::StreamState;
 
 /// Which end of the connection we are.
