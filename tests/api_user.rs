@@ -504,9 +504,10 @@ fn notifications_carry_the_stream_handle_and_the_connection_identity() {
         let multi = Multi::default().start();
         let sub = Subscriber::new(&multi).reset(&multi).closed(&multi);
         let mut clients = Vec::new();
+        let mut servers = Vec::new();
         for _ in 0..2 {
             let (s_io, c_io) = tokio::io::duplex(1 << 16);
-            Connection::builder(Role::Server).start(s_io, sub.clone());
+            servers.push(Connection::builder(Role::Server).start(s_io, sub.clone()));
             let client = Connection::builder(Role::Client)
                 .start(c_io, Subscriber::new(&Tally::default().start()));
             let req = Request::post("http://localhost/upload").body(()).unwrap();
@@ -523,6 +524,15 @@ fn notifications_carry_the_stream_handle_and_the_connection_identity() {
         assert_eq!((heads[0].1, heads[1].1), (StreamId(1), StreamId(1)));
         assert_ne!(heads[0].0, heads[1].0, "two connections, two identities");
         assert_ne!(heads[0].2, heads[1].2, "two streams, two handles");
+        // The identity is also what the connection's stats report.
+        let mut ids = Vec::new();
+        for s in &servers {
+            ids.push(s.send(h2actor::GetStats).await.unwrap().conn);
+        }
+        ids.sort();
+        let mut seen: Vec<_> = heads.iter().map(|h| h.0).collect();
+        seen.sort();
+        assert_eq!(ids, seen);
 
         // The first client gives up its upload.
         clients[0].1.do_send(Reset {

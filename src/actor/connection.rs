@@ -543,6 +543,7 @@ impl Handler<GetStats> for Connection {
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
         let c = self.core.borrow();
         MessageResult(ConnectionStats {
+            conn: c.id,
             write_buffered: c.wbuf.len(),
             write_buffer_high_water: c.wbuf_high_water,
             streams: c.stream_entries(),

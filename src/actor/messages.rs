@@ -46,7 +46,7 @@ impl From<MailboxError> for Error {
 /// actor serving many of them keys its state by `(ConnectionId, StreamId)`
 /// or by the stream's `Addr<H2Stream>` (which is `Eq + Hash`). Unique within
 /// the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ConnectionId(u64);
 
 impl ConnectionId {
@@ -516,6 +516,8 @@ pub struct GetStats;
 /// A snapshot of a connection's buffers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConnectionStats {
+    /// The connection's identity, as its notifications carry it.
+    pub conn: ConnectionId,
     /// Bytes in the write buffer now.
     pub write_buffered: usize,
     /// The most the write buffer ever held (stays near `max_write_buffer`).
