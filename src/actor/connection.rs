@@ -205,7 +205,7 @@ impl Connection {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
-    pub(crate) role: Role,
+    role: Role,
     config: Config,
     skip_preface: bool,
     auto_release: bool,

@@ -185,32 +185,19 @@ impl Session {
     pub fn put_act(&mut self, id: StreamId, action: impl Into<Action>) -> Result<StreamId, Error> {
         let mut c = self.core.borrow_mut();
         let new_client_stream = c.proto.role() == Role::Client && !c.stream_is_open(id);
-        let head = match action.into() {
-            Action::SendHeaders(m) if new_client_stream => Some((m.head, m.end_stream, None)),
-            Action::SendMessage(m) if new_client_stream => {
-                let mut m = m;
+        let (head, end, rest) = match action.into() {
+            Action::SendHeaders(m) if new_client_stream => (m.head, m.end_stream, None),
+            Action::SendMessage(mut m) if new_client_stream => {
                 let end = m.prepare(false);
                 let SendMessage {
                     head,
                     body,
                     trailers,
                 } = m;
-                Some((head, end, Some((body, trailers))))
+                (head, end, Some((body, trailers)))
             }
             Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
-            Action::SendMessage(m) => {
-                let mut m = m;
-                let end = m.prepare(c.proto.is_head_request(id));
-                let SendMessage {
-                    head,
-                    body,
-                    trailers,
-                } = m;
-                c.send_headers(id, head, end)?;
-                drop(c);
-                self.rest_of_message(id, body, trailers)?;
-                return Ok(id);
-            }
+            Action::SendMessage(m) => return now(c.send_message(id, m)?).map(|()| id),
             Action::SendData(m) => return now(c.send_data(id, m.data, m.end_stream)).map(|()| id),
             Action::SendTrailers(m) => return now(c.send_trailers(id, m.trailers)).map(|()| id),
             Action::Promise(m) => {
@@ -220,9 +207,6 @@ impl Session {
                 c.reset_stream(id, m.code, true);
                 return Ok(id);
             }
-        };
-        let Some((head, end, rest)) = head else {
-            return Ok(id);
         };
         // A new client stream: its id must be the next one (§5.1.1).
         if id != c.proto.next_stream_id() {
@@ -237,27 +221,10 @@ impl Session {
             },
         };
         let opened = c.open_reserved(slot, None, head, end)?;
-        drop(c);
         if let Some((body, trailers)) = rest {
-            self.rest_of_message(opened, body, trailers)?;
+            now(c.send_rest(opened, body, trailers)?)?;
         }
         Ok(opened)
-    }
-
-    fn rest_of_message(
-        &mut self,
-        id: StreamId,
-        body: Bytes,
-        trailers: Option<http::HeaderMap>,
-    ) -> Result<(), Error> {
-        let mut c = self.core.borrow_mut();
-        if !body.is_empty() {
-            now(c.send_data(id, body, trailers.is_none()))?;
-        }
-        if let Some(t) = trailers {
-            now(c.send_trailers(id, t))?;
-        }
-        Ok(())
     }
 
     /// Sends body bytes and waits until they are inside the peer's

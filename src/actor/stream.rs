@@ -64,8 +64,7 @@ impl Actor for H2Stream {
 }
 
 impl H2Stream {
-    fn start(core: WeakCore, spawner: &SpawnerRef, this: H2Stream) -> Addr<H2Stream> {
-        let _ = core;
+    fn start(spawner: &SpawnerRef, this: H2Stream) -> Addr<H2Stream> {
         let mut ctx = Context::new();
         // Unbounded mailbox: a user's `send()`s are then never parked and
         // re-ordered behind later `do_send`s. What it holds is bounded by
@@ -86,7 +85,7 @@ impl H2Stream {
         id: Option<StreamId>,
     ) -> Addr<H2Stream> {
         let this = H2Stream {
-            core: core.clone(),
+            core,
             conn,
             id,
             reserved: false,
@@ -94,7 +93,7 @@ impl H2Stream {
             subscriber: None,
             busy: false,
         };
-        H2Stream::start(core, spawner, this)
+        H2Stream::start(spawner, this)
     }
 
     /// A client stream holding a slot; its id comes with its first HEADERS.
@@ -105,7 +104,7 @@ impl H2Stream {
         subscriber: Option<Subscriber>,
     ) -> Addr<H2Stream> {
         let this = H2Stream {
-            core: core.clone(),
+            core,
             conn,
             id: None,
             reserved: true,
@@ -113,7 +112,7 @@ impl H2Stream {
             subscriber: subscriber.map(Box::new),
             busy: false,
         };
-        H2Stream::start(core, spawner, this)
+        H2Stream::start(spawner, this)
     }
 
     /// Stream actors alive on the current thread (each arbiter is one
@@ -263,7 +262,7 @@ impl Handler<Reset> for H2Stream {
             self.reserved = false;
             self.abandoned = Some(msg.code);
             if let Some(core) = self.core.upgrade() {
-                core.borrow_mut().give_up_reserved();
+                core.borrow_mut().unreserve();
             }
             return;
         }

@@ -321,11 +321,7 @@ impl Core {
                 self.deliver_reset_now(id, &e, code, remote);
             }
         }
-        for p in self.opens.drain(..) {
-            if let Some(tx) = p.tx {
-                let _ = tx.send(Err(Error::ConnectionClosed));
-            }
-        }
+        self.fail_opens(Error::ConnectionClosed);
         for p in self.pings.drain(..) {
             if let Some(tx) = p.tx {
                 let _ = tx.send(Err(Error::ConnectionClosed));

@@ -92,16 +92,12 @@ impl Core {
         Ok(addr)
     }
 
-    /// A stream that held a slot without sending HEADERS is gone.
-    pub(super) fn unreserve(&mut self) {
+    /// A stream that held a slot without sending HEADERS is gone, or was
+    /// given up with `Reset`.
+    pub fn unreserve(&mut self) {
         self.reserved = self.reserved.saturating_sub(1);
         self.slot_freed = true;
         self.kick();
-    }
-
-    /// A reserved stream was given up with `Reset` before its HEADERS.
-    pub fn give_up_reserved(&mut self) {
-        self.unreserve();
     }
 
     pub(super) fn retry_opens(&mut self) {

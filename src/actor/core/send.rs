@@ -91,7 +91,9 @@ impl Core {
         id: StreamId,
         mut msg: SendMessage,
     ) -> Result<ReplyNow<()>, Error> {
-        let headers_end = msg.prepare(self.proto.is_head_request(id));
+        // Only a body can be dropped for a HEAD: look it up only then.
+        let head_request = !msg.body.is_empty() && self.proto.is_head_request(id);
+        let headers_end = msg.prepare(head_request);
         let SendMessage {
             head,
             body,
