@@ -11,7 +11,7 @@
 //! meanwhile later notifications of that stream wait here (in order), so a
 //! slow subscriber slows the peer instead of growing its mailbox.
 
-use actix::{Addr, Message, Recipient};
+use actix::{Message, Recipient};
 use bytes::Bytes;
 
 use super::super::messages::*;
@@ -21,13 +21,17 @@ use super::{Core, Later, WeakCore};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event as ProtoEvent, UserError};
 
-/// What became of a notification.
+/// What became of a notification, for the caller to finish.
 enum Outcome {
     Delivered,
     /// A `RecvData` is with the subscriber; later notes of its stream wait.
     InFlight,
-    /// The recipient is gone: reset the stream.
-    Gone,
+    /// Unsubscribed DATA: give its bytes back to the windows.
+    Dropped(usize),
+    /// Unsubscribed push: refuse the promised stream.
+    Refuse(StreamId),
+    /// The recipient is gone: give back what it held unread, reset the stream.
+    Gone(usize),
 }
 
 impl Core {
@@ -172,20 +176,8 @@ impl Core {
             head,
             end_stream,
         };
-        if let Some(q) = &self.session {
-            q.push(Event::RecvHeaders(msg));
-            return;
-        }
-        let delivered = match &self.sub_of(id).headers {
-            Some(r) => send_to(r, msg),
-            None => {
-                tracing::debug!(conn = %self.id, %id, "no subscriber for headers: refusing the stream");
-                false
-            }
-        };
-        if !delivered {
-            self.subscriber_gone(id);
-        }
+        let outcome = self.route(self.sub_of(id), Event::RecvHeaders(msg));
+        self.finish(id, outcome);
     }
 
     fn on_go_away(&mut self, last_stream_id: StreamId, code: ErrorCode, debug_data: Bytes) {
@@ -203,21 +195,7 @@ impl Core {
             code,
             debug_data,
         };
-        if let Some(q) = &self.session {
-            q.push(Event::GoAway(msg));
-            return;
-        }
-        match &self.subscriber.go_away {
-            Some(r) => r.do_send(msg),
-            // A graceful GOAWAY is routine (every client that leaves sends
-            // one): debug; one with an error code says something went wrong.
-            None if msg.code == ErrorCode::NO_ERROR => {
-                tracing::debug!(conn = %msg.conn, last_stream_id = %msg.last_stream_id, "GOAWAY from the peer")
-            }
-            None => {
-                tracing::info!(conn = %msg.conn, last_stream_id = %msg.last_stream_id, code = %msg.code, "GOAWAY from the peer")
-            }
-        }
+        self.route(&self.subscriber, Event::GoAway(msg));
     }
 
     fn sub_of(&self, id: StreamId) -> &Subscriber {
@@ -253,124 +231,120 @@ impl Core {
             self.subscriber_gone(id);
             return;
         };
+        let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
+        let outcome = self.route(sub, note.into_event(self.id, id, stream));
+        self.finish(id, outcome);
+    }
+
+    /// Hands `ev` to the session queue, to `sub`'s recipient for it, or to
+    /// the default (see [`Subscriber`]). With auto-release a `RecvData` is
+    /// sent with `send()` and its bytes go back to the windows when the
+    /// subscriber has *handled* it, so a slow subscriber slows the peer.
+    fn route(&self, sub: &Subscriber, ev: Event) -> Outcome {
+        if let Some(q) = &self.session {
+            q.push(ev);
+            return Outcome::Delivered;
+        }
         let conn = self.id;
-        let outcome = if let Some(q) = &self.session {
-            q.push(session_event(conn, id, stream, note));
-            Outcome::Delivered
-        } else {
-            let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
-            match note {
-                Note::Data { data, end_stream } => {
-                    self.deliver_data(sub.data.clone(), id, stream, data, end_stream)
+        match ev {
+            Event::RecvHeaders(m) => match &sub.headers {
+                Some(r) => sent(send_to(r, m), 0),
+                None => {
+                    tracing::debug!(%conn, id = %m.id, "no subscriber for headers: refusing the stream");
+                    Outcome::Gone(0)
                 }
-                Note::DataBuf { buf, end_stream } => {
-                    self.deliver_data(sub.data.clone(), id, stream, buf.freeze(), end_stream)
-                }
-                Note::Trailers(trailers) => match &sub.trailers {
-                    Some(r) => sent(send_to(
-                        r,
-                        RecvTrailers {
-                            stream,
-                            conn,
-                            id,
-                            trailers,
-                        },
-                    )),
-                    None => Outcome::Delivered,
-                },
-                Note::Promise {
-                    promised,
-                    promised_id,
-                    request,
-                } => match &sub.promise {
-                    Some(r) => sent(send_to(
-                        r,
-                        RecvPromise {
-                            stream,
-                            conn,
-                            id,
-                            promised,
-                            promised_id,
-                            request,
-                        },
-                    )),
-                    None => {
-                        tracing::debug!(%conn, %promised_id, "push not subscribed: refused");
-                        self.reset_stream(promised_id, ErrorCode::CANCEL, false);
+            },
+            Event::RecvData(m) => {
+                let (id, n) = (m.id, m.data.len());
+                match &sub.data {
+                    None => Outcome::Dropped(n),
+                    Some(r) if !r.connected() => Outcome::Gone(n),
+                    Some(r) if !self.auto_release => {
+                        r.do_send(m);
                         Outcome::Delivered
                     }
-                },
-                Note::Reset { code, remote } => {
-                    let msg = RecvReset {
-                        stream,
-                        conn,
-                        id,
-                        code,
-                        remote,
-                    };
-                    if let Some(r) = &sub.reset {
-                        send_to(r, msg);
-                    } else {
-                        tracing::debug!(%conn, %id, %code, remote, "stream reset");
+                    Some(r) => {
+                        let req = r.send(m);
+                        let me: WeakCore = self.me.clone();
+                        actix_rt::spawn(async move {
+                            let ok = req.await.is_ok();
+                            if let Some(core) = me.upgrade() {
+                                core.run_or_defer(Later::DataHandled { id, n, ok });
+                            }
+                        });
+                        Outcome::InFlight
                     }
-                    Outcome::Delivered
                 }
             }
-        };
+            Event::RecvTrailers(m) => match &sub.trailers {
+                Some(r) => sent(send_to(r, m), 0),
+                None => Outcome::Delivered,
+            },
+            Event::RecvPromise(m) => match &sub.promise {
+                Some(r) => sent(send_to(r, m), 0),
+                None => {
+                    tracing::debug!(%conn, promised_id = %m.promised_id, "push not subscribed: refused");
+                    Outcome::Refuse(m.promised_id)
+                }
+            },
+            Event::RecvReset(m) => {
+                match &sub.reset {
+                    Some(r) => {
+                        send_to(r, m);
+                    }
+                    None => {
+                        tracing::debug!(%conn, id = %m.id, code = %m.code, remote = m.remote, "stream reset")
+                    }
+                }
+                Outcome::Delivered
+            }
+            Event::GoAway(m) => {
+                match &sub.go_away {
+                    Some(r) => r.do_send(m),
+                    // A graceful GOAWAY is routine (every client that leaves
+                    // sends one); one with an error code says something
+                    // went wrong.
+                    None if m.code == ErrorCode::NO_ERROR => {
+                        tracing::debug!(%conn, last_stream_id = %m.last_stream_id, "GOAWAY from the peer")
+                    }
+                    None => {
+                        tracing::info!(%conn, last_stream_id = %m.last_stream_id, code = %m.code, "GOAWAY from the peer")
+                    }
+                }
+                Outcome::Delivered
+            }
+            Event::Closed(m) => {
+                match &sub.closed {
+                    Some(r) => r.do_send(m),
+                    None => tracing::debug!(%conn, reason = ?m.reason, "connection closed"),
+                }
+                Outcome::Delivered
+            }
+        }
+    }
+
+    /// Does what `route` left for stream `id`.
+    fn finish(&mut self, id: StreamId, outcome: Outcome) {
         match outcome {
+            Outcome::Delivered => {}
             Outcome::InFlight => {
                 if let Some(e) = self.streams.get_mut(&id) {
                     e.data_in_flight = true;
                 }
             }
-            Outcome::Delivered => {}
-            Outcome::Gone => self.subscriber_gone(id),
-        }
-    }
-
-    /// Delivers DATA. With auto-release the bytes go back to the windows
-    /// when the subscriber has *handled* the message (`send` + completion),
-    /// so a slow subscriber slows the peer; later notes wait meanwhile.
-    /// Unsubscribed DATA is released and dropped.
-    fn deliver_data(
-        &mut self,
-        to: Option<Recipient<RecvData>>,
-        id: StreamId,
-        stream: Addr<H2Stream>,
-        data: Bytes,
-        end_stream: bool,
-    ) -> Outcome {
-        let n = data.len();
-        let Some(to) = to else {
-            if n > 0 {
-                self.proto.release_capacity(id, n);
+            Outcome::Dropped(n) => {
+                if n > 0 {
+                    self.proto.release_capacity(id, n);
+                }
             }
-            return Outcome::Delivered;
-        };
-        if !to.connected() {
-            self.give_back(id, n);
-            return Outcome::Gone;
-        }
-        let msg = RecvData {
-            stream,
-            conn: self.id,
-            id,
-            data,
-            end_stream,
-        };
-        if !self.auto_release {
-            to.do_send(msg);
-            return Outcome::Delivered;
-        }
-        let req = to.send(msg);
-        let me: WeakCore = self.me.clone();
-        actix_rt::spawn(async move {
-            let ok = req.await.is_ok();
-            if let Some(core) = me.upgrade() {
-                core.run_or_defer(Later::DataHandled { id, n, ok });
+            Outcome::Refuse(promised_id) => {
+                self.reset_stream(promised_id, ErrorCode::CANCEL, false)
             }
-        });
-        Outcome::InFlight
+            Outcome::Gone(n) => {
+                self.give_back(id, n);
+                self.subscriber_gone(id);
+            }
+        }
     }
 
     /// The subscriber finished handling a `RecvData` (auto-release mode).
@@ -436,62 +410,20 @@ impl Core {
             code,
             remote,
         };
-        if let Some(q) = &self.session {
-            q.push(Event::RecvReset(msg));
-            return;
-        }
         let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
-        match &sub.reset {
-            Some(r) => {
-                send_to(r, msg);
-            }
-            None => tracing::debug!(conn = %self.id, %id, %code, "stream reset: connection ended"),
-        }
+        self.route(sub, Event::RecvReset(msg));
     }
-}
 
-/// A note as a `Session` event (the session releases DATA when it is taken).
-fn session_event(conn: ConnectionId, id: StreamId, stream: Addr<H2Stream>, note: Note) -> Event {
-    match note {
-        Note::Data { data, end_stream } => Event::RecvData(RecvData {
-            stream,
-            conn,
-            id,
-            data,
-            end_stream,
-        }),
-        Note::DataBuf { buf, end_stream } => Event::RecvData(RecvData {
-            stream,
-            conn,
-            id,
-            data: buf.freeze(),
-            end_stream,
-        }),
-        Note::Trailers(trailers) => Event::RecvTrailers(RecvTrailers {
-            stream,
-            conn,
-            id,
-            trailers,
-        }),
-        Note::Promise {
-            promised,
-            promised_id,
-            request,
-        } => Event::RecvPromise(RecvPromise {
-            stream,
-            conn,
-            id,
-            promised,
-            promised_id,
-            request,
-        }),
-        Note::Reset { code, remote } => Event::RecvReset(RecvReset {
-            stream,
-            conn,
-            id,
-            code,
-            remote,
-        }),
+    /// The connection actor stopped: `Closed`, its last notification.
+    pub fn deliver_closed(&mut self) {
+        let closed = Closed {
+            conn: self.id,
+            reason: self.close_reason.clone().unwrap_or(CloseReason::Done),
+        };
+        self.route(&self.subscriber, Event::Closed(closed));
+        if let Some(q) = &self.session {
+            q.close();
+        }
     }
 }
 
@@ -508,10 +440,11 @@ where
     }
 }
 
-fn sent(ok: bool) -> Outcome {
+/// `Delivered`, or `Gone` with the `unread` bytes the recipient held.
+fn sent(ok: bool, unread: usize) -> Outcome {
     if ok {
         Outcome::Delivered
     } else {
-        Outcome::Gone
+        Outcome::Gone(unread)
     }
 }

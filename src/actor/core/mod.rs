@@ -345,23 +345,4 @@ impl Core {
             }
         }
     }
-
-    /// The connection actor stopped: the last notification.
-    pub fn deliver_closed(&mut self) {
-        let closed = Closed {
-            conn: self.id,
-            reason: self.close_reason.clone().unwrap_or(CloseReason::Done),
-        };
-        if let Some(q) = &self.session {
-            q.push(Event::Closed(closed));
-            q.close();
-            return;
-        }
-        match &self.subscriber.closed {
-            Some(r) => r.do_send(closed),
-            None => {
-                tracing::debug!(conn = %closed.conn, reason = ?closed.reason, "connection closed")
-            }
-        }
-    }
 }

@@ -20,7 +20,10 @@ use actix::{Addr, WeakAddr};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
-use super::super::messages::{Error, SendRequest, Subscriber};
+use super::super::messages::{
+    ConnectionId, Error, Event, RecvData, RecvPromise, RecvReset, RecvTrailers, SendRequest,
+    Subscriber,
+};
 use super::super::H2Stream;
 use crate::frame::{ErrorCode, StreamId};
 
@@ -111,6 +114,51 @@ pub(super) enum Note {
 }
 
 impl Note {
+    /// The notification this note becomes.
+    pub fn into_event(self, conn: ConnectionId, id: StreamId, stream: Addr<H2Stream>) -> Event {
+        match self {
+            Note::Data { data, end_stream } => Event::RecvData(RecvData {
+                stream,
+                conn,
+                id,
+                data,
+                end_stream,
+            }),
+            Note::DataBuf { buf, end_stream } => Event::RecvData(RecvData {
+                stream,
+                conn,
+                id,
+                data: buf.freeze(),
+                end_stream,
+            }),
+            Note::Trailers(trailers) => Event::RecvTrailers(RecvTrailers {
+                stream,
+                conn,
+                id,
+                trailers,
+            }),
+            Note::Promise {
+                promised,
+                promised_id,
+                request,
+            } => Event::RecvPromise(RecvPromise {
+                stream,
+                conn,
+                id,
+                promised,
+                promised_id,
+                request,
+            }),
+            Note::Reset { code, remote } => Event::RecvReset(RecvReset {
+                stream,
+                conn,
+                id,
+                code,
+                remote,
+            }),
+        }
+    }
+
     /// Received bytes this note holds (to give back if it is dropped).
     pub fn data_len(&self) -> usize {
         match self {
