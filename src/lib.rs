@@ -116,7 +116,9 @@ pub mod transport;
 
 pub use actor::*;
 pub use frame::{ErrorCode, Setting, StreamId};
-pub use proto::{Config, ConnectionError, Head, Protocol, Role, UserError};
+pub use proto::{
+    Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,
+};
 
 /// Every name a server or a client needs, in one `use`; none clashes with
 /// `actix::prelude::*`.

@@ -19,7 +19,13 @@
 //!   socket with unread input sends RST, and a peer receiving RST may drop
 //!   our last frames (the GOAWAY) before its application reads them.
 //! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
-//! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`.
+//! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`,
+//!   re-armed after every turn and whenever the writer or a stream's
+//!   message moves the next deadline earlier (`ArmTimer`). The deadlines
+//!   are [`Timeouts`] (handshake, idle, keepalive, stalled streams) and the
+//!   protocol's own (SETTINGS ACK, graceful shutdown); a timeout that ends
+//!   the connection flushes its GOAWAY and is reported in `Closed` as
+//!   [`CloseReason::Timeout`].
 //!
 //! Closing: `Close` queues GOAWAY and lets the streams finish; the writer
 //! flushes everything, shuts the write half down and sends `WriterDone`,
@@ -44,7 +50,7 @@ use super::runner::StreamRunner;
 use super::writer::{Writer, WriterDone};
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
-use crate::proto::{self, Config, ConnectionError, Role};
+use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
 use crate::transport::{CodecError, FrameCodec};
 
 /// Frames handled per turn before the reader yields to other work.
@@ -102,11 +108,18 @@ impl Connection {
             max_pending_open_streams: 1024,
             max_queued_sends: 16,
             close_timeout: Duration::from_secs(5),
+            timeouts: None,
         }
     }
 
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
-        let next = self.core.borrow().proto.poll_timeout();
+        let next = {
+            let mut c = self.core.borrow_mut();
+            c.rearm_requested = false;
+            let next = c.proto.poll_timeout();
+            c.timer_at = next;
+            next
+        };
         if self.timer.as_ref().map(|t| t.0) == next {
             return;
         }
@@ -120,6 +133,11 @@ impl Connection {
                 let r = {
                     let mut c = act.core.borrow_mut();
                     let r = c.proto.handle_timeout(Instant::now());
+                    if let Some(t) = c.proto.timed_out() {
+                        // Before the connection error's own reason: the
+                        // timeout is the cause the user needs.
+                        c.set_reason(CloseReason::Timeout(t));
+                    }
                     c.kick();
                     r
                 };
@@ -195,14 +213,31 @@ impl Connection {
 ///
 /// ```no_run
 /// # use h2actor::prelude::*;
+/// # use std::time::Duration;
+/// # use h2actor::Timeouts;
 /// # fn f(tcp: tokio::net::TcpStream, subscriber: Subscriber) {
 /// let config = Config { max_concurrent_streams: 100, ..Config::default() };
 /// let conn = Connection::builder(Role::Server)
 ///     .config(config)
 ///     .max_write_buffer(128 << 10)
+///     .timeouts(Timeouts { idle: Some(Duration::from_secs(120)), ..Timeouts::default() })
 ///     .start(tcp, subscriber);
 /// # }
 /// ```
+///
+/// # Limits and timeouts
+///
+/// Every connection sheds peers that would otherwise hold it forever
+/// ([`Timeouts`], all on by default, each can be turned off):
+///
+/// | timeout | default | what happens |
+/// |---|---|---|
+/// | handshake: the peer's preface and first SETTINGS | 10 s | GOAWAY PROTOCOL_ERROR, `Closed` with `CloseReason::Timeout(Timeout::Handshake)` |
+/// | idle: no stream at all | 60 s | GOAWAY NO_ERROR (a server: two-step, so a crossing request is served), then `Closed` with `Timeout(Idle)` |
+/// | keepalive: the peer silent | PING after 30 s, 20 s to answer | GOAWAY NO_ERROR, `Closed` with `Timeout(Keepalive)`; open streams hear `RecvReset` CANCEL |
+/// | stalled stream: DATA queued, send window shut | 30 s | RST_STREAM CANCEL on that stream; its pending `SendData` replies fail with `Error::Reset(CANCEL)`; the subscriber hears `RecvReset { remote: false }` |
+/// | SETTINGS ACK (`Config::settings_timeout`) | 10 s | GOAWAY SETTINGS_TIMEOUT |
+/// | the final flush of a closing connection ([`Builder::close_timeout`]) | 5 s | the socket is closed anyway |
 #[derive(Debug, Clone)]
 pub struct Builder {
     role: Role,
@@ -213,12 +248,22 @@ pub struct Builder {
     max_pending_open_streams: usize,
     max_queued_sends: usize,
     close_timeout: Duration,
+    timeouts: Option<Timeouts>,
 }
 
 impl Builder {
     /// Protocol settings and limits (default: `Config::default()`).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+    /// The connection's deadlines: handshake, idle, keepalive and stalled
+    /// streams (default: `Timeouts::default()`, see [`Timeouts`] for each
+    /// value and what happens when it passes; the table above sums them
+    /// up). Takes precedence over `Config::timeouts`, whatever the order of
+    /// the calls.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = Some(timeouts);
         self
     }
     /// Server: the client preface was already consumed (HTTP/1.1 upgrade).
@@ -297,7 +342,11 @@ impl Builder {
             max_pending_open: self.max_pending_open_streams,
             max_queued_sends: self.max_queued_sends,
         };
-        let proto = proto::Connection::new(self.role, self.config, Instant::now());
+        let mut config = self.config;
+        if let Some(t) = self.timeouts {
+            config.timeouts = t;
+        }
+        let proto = proto::Connection::new(self.role, config, Instant::now());
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
         let close_timeout = self.close_timeout;
@@ -444,6 +493,19 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
 }
 
 // ------------------------------------------------------------------ handlers
+
+/// The next deadline moved earlier outside a turn of the actor (the writer
+/// or a stream's message changed the protocol): re-arm the timer.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct ArmTimer;
+
+impl Handler<ArmTimer> for Connection {
+    type Result = ();
+    fn handle(&mut self, _: ArmTimer, ctx: &mut Self::Context) {
+        self.arm_timer(ctx);
+    }
+}
 
 impl Handler<WriterDone> for Connection {
     type Result = ();

@@ -644,6 +644,10 @@ pub enum CloseReason {
     Error(ConnectionError),
     /// The transport failed.
     Io(String),
+    /// One of the connection's [`Timeouts`](crate::Timeouts) ended it:
+    /// `Idle` after a graceful GOAWAY NO_ERROR (streams that crossed it were
+    /// served), `Handshake` and `Keepalive` after a GOAWAY naming the cause.
+    Timeout(crate::Timeout),
 }
 
 /// The connection actor stopped: the last notification of a connection.

@@ -39,6 +39,7 @@ mod actions;
 mod recv;
 mod recv_headers;
 mod shutdown;
+mod timers;
 mod transmit;
 mod upgrade;
 
@@ -113,6 +114,8 @@ pub struct Connection {
     /// final one goes when the PING sent with it comes back, or at this
     /// deadline.
     shutdown_deadline: Option<Instant>,
+    /// The deadlines of `Config::timeouts` (see `timers.rs`).
+    timers: timers::Timers,
     error: Option<ConnectionError>,
 }
 
@@ -168,6 +171,7 @@ impl Connection {
             goaway_sent: None,
             goaway_recv: None,
             shutdown_deadline: None,
+            timers: timers::Timers::new(now),
             error: None,
             config,
         };
@@ -326,6 +330,7 @@ impl Connection {
         let (was_active, was_reserved) = s.counted;
         s.state = StreamState::Closed;
         s.clear_queue();
+        self.timers_stream_removed(&mut s);
         uncount(&mut self.counts, self.role, id, was_active, was_reserved);
         let unreleased = s.unreleased;
         self.release_conn(unreleased);

@@ -187,6 +187,9 @@ pub struct Config {
     pub max_reset_streams: usize,
     /// Bound on a field block being assembled from HEADERS + CONTINUATION.
     pub max_header_block_size: usize,
+    /// Deadlines that shed silent, idle, dead and stalled peers; see
+    /// [`Timeouts`] for each default. Default `Timeouts::default()`.
+    pub timeouts: Timeouts,
 }
 
 impl Default for Config {
@@ -205,7 +208,166 @@ impl Default for Config {
             max_pending_pings: 16,
             max_reset_streams: 1024,
             max_header_block_size: 256 << 10,
+            timeouts: Timeouts::default(),
         }
+    }
+}
+
+/// Per-connection deadlines, all driven by the `now` the state machine is
+/// given (no clock is read inside). `None` (or a zero duration) turns one
+/// off. The defaults suit a server facing the internet and are safe for a
+/// client; the table in the README repeats them.
+///
+/// | field | default | when it fires |
+/// |---|---|---|
+/// | `handshake` | 10 s | GOAWAY PROTOCOL_ERROR, connection closed |
+/// | `idle` | 60 s | GOAWAY NO_ERROR (server: in two steps), closed when done |
+/// | `keepalive` | PING after 30 s of silence, 20 s for the ACK | GOAWAY NO_ERROR, connection closed |
+/// | `stalled_stream` | 30 s | RST_STREAM CANCEL on that stream |
+///
+/// ```
+/// use std::time::Duration;
+/// use h2actor::{Config, Timeouts};
+///
+/// // A server for slow mobile clients: longer idle time, no keepalive.
+/// let config = Config {
+///     timeouts: Timeouts {
+///         idle: Some(Duration::from_secs(300)),
+///         keepalive: None,
+///         ..Timeouts::default()
+///     },
+///     ..Config::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// How long the peer has, from the connection's start, to send its
+    /// connection preface and first SETTINGS frame (RFC 9113 §3.4: a server
+    /// waits for the client's preface, a client for the server's SETTINGS).
+    /// When it passes, the connection ends with GOAWAY PROTOCOL_ERROR (a
+    /// missing preface is treated as an invalid one, §3.4). Default 10 s.
+    pub handshake: Option<Duration>,
+    /// How long the connection may have no stream at all (open, half-closed,
+    /// reserved, or a client's id not yet used) before it is shut down
+    /// gracefully with GOAWAY NO_ERROR (§6.8): a server does the two-step
+    /// shutdown (so a request crossing the GOAWAY is still served), a client
+    /// sends one GOAWAY. The connection closes once no stream is left. The
+    /// clock starts when the connection starts and again each time its last
+    /// stream ends, so a peer that sends its preface and then nothing is
+    /// closed too. Default 60 s. A client that keeps a connection for later
+    /// requests sets `None` (or a longer time) here.
+    pub idle: Option<Duration>,
+    /// Liveness checks: after [`Keepalive::interval`] without any frame from
+    /// the peer, a PING goes out; if no frame at all (the ACK or any other)
+    /// arrives within [`Keepalive::timeout`], the peer is taken for dead and
+    /// the connection ends with GOAWAY NO_ERROR. Default: PING after 30 s,
+    /// 20 s for the answer, so a vanished peer is noticed within 50 s. The
+    /// cost is one 17-byte PING per 30 s of silence.
+    ///
+    /// Servers that police PING rates (gRPC's keepalive enforcement allows
+    /// one PING per 5 minutes by default) answer frequent PINGs with GOAWAY
+    /// ENHANCE_YOUR_CALM: a client of such a server sets `None` or an
+    /// interval of at least 5 minutes.
+    pub keepalive: Option<Keepalive>,
+    /// How long a stream may have DATA queued while its send window, or the
+    /// connection's, stays at zero or below (the peer does not read, or
+    /// does not give credit back) before it is reset with RST_STREAM CANCEL.
+    /// Its queued DATA is freed and the sender's pending `SendData` replies
+    /// fail with `Error::Reset(CANCEL)`. When the connection window is the
+    /// one shut, every stream with DATA queued is reset. The clock restarts
+    /// each time the window opens (a slow reader is not reset, one that
+    /// stops reading is). Default 30 s.
+    ///
+    /// CANCEL (§7: "the stream is no longer needed") and not
+    /// FLOW_CONTROL_ERROR: a peer may keep its window closed as long as it
+    /// likes (§5.2.2), which breaks no rule; this is our decision to give up,
+    /// as Go's `WriteTimeout` or nginx's `send_timeout` are.
+    pub stalled_stream: Option<Duration>,
+}
+
+/// PING-based liveness checks: see [`Timeouts::keepalive`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Silence from the peer (no frame of any kind) before a PING is sent.
+    /// Default 30 s. Zero turns keepalive off.
+    pub interval: Duration,
+    /// How long the peer then has to send any frame (the PING ACK, normally)
+    /// before the connection is closed as dead. Default 20 s. Zero turns
+    /// keepalive off.
+    pub timeout: Duration,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Keepalive {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Some(Duration::from_secs(10)),
+            idle: Some(Duration::from_secs(60)),
+            keepalive: Some(Keepalive::default()),
+            stalled_stream: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Every deadline off (only SETTINGS_TIMEOUT, `Config::settings_timeout`,
+    /// and the graceful shutdown's deadline remain).
+    pub const fn disabled() -> Self {
+        Timeouts {
+            handshake: None,
+            idle: None,
+            keepalive: None,
+            stalled_stream: None,
+        }
+    }
+
+    pub(crate) fn handshake(&self) -> Option<Duration> {
+        self.handshake.filter(|d| !d.is_zero())
+    }
+
+    pub(crate) fn idle(&self) -> Option<Duration> {
+        self.idle.filter(|d| !d.is_zero())
+    }
+
+    pub(crate) fn keepalive(&self) -> Option<Keepalive> {
+        self.keepalive
+            .filter(|k| !k.interval.is_zero() && !k.timeout.is_zero())
+    }
+
+    pub(crate) fn stalled_stream(&self) -> Option<Duration> {
+        self.stalled_stream.filter(|d| !d.is_zero())
+    }
+}
+
+/// Which of the [`Timeouts`] ended the connection
+/// ([`Connection::timed_out`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timeout {
+    /// No connection preface and SETTINGS from the peer in time
+    /// ([`Timeouts::handshake`]).
+    Handshake,
+    /// No stream for [`Timeouts::idle`]: shut down gracefully.
+    Idle,
+    /// No answer to a keepalive PING in time ([`Timeouts::keepalive`]).
+    Keepalive,
+}
+
+impl std::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Timeout::Handshake => "no connection preface in time",
+            Timeout::Idle => "idle: no stream for the idle timeout",
+            Timeout::Keepalive => "no answer to a keepalive PING in time",
+        })
     }
 }
 

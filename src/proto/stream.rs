@@ -2,6 +2,7 @@
 //! the send queue and what the message layer (§8) needs to check the body.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -149,6 +150,20 @@ pub struct Stream {
     pub peer_initiated: bool,
     /// What the connection's counters hold for it: (active, reserved remote).
     pub counted: (bool, bool),
+    /// DATA queued while the stream's send window is shut: since when
+    /// (`Timeouts::stalled_stream`).
+    pub stall: Stall,
+}
+
+/// Whether a stream waits for send window with DATA queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stall {
+    /// Not stalled.
+    No,
+    /// Stalled, noticed where no `now` was given: stamped with the next one.
+    Unstamped,
+    /// Stalled since this instant.
+    Since(Instant),
 }
 
 impl Stream {
@@ -176,6 +191,7 @@ impl Stream {
             sent_len: 0,
             peer_initiated: false,
             counted: (false, false),
+            stall: Stall::No,
         }
     }
 

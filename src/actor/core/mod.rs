@@ -44,10 +44,12 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::{Deref, DerefMut};
 use std::rc::{Rc, Weak};
 use std::task::Waker;
+use std::time::Instant;
 
 use actix::WeakAddr;
 use bytes::BytesMut;
 
+use super::connection::ArmTimer;
 use super::messages::*;
 use super::runner::SpawnerRef;
 use super::Connection;
@@ -206,6 +208,10 @@ pub(crate) struct Core {
     pub close_reason: Option<CloseReason>,
     /// A stream slot may have freed: retry the queued opens.
     slot_freed: bool,
+    /// When the actor's timer fires (kept by `Connection::arm_timer`).
+    pub timer_at: Option<Instant>,
+    /// An `ArmTimer` is on its way to the actor.
+    pub rearm_requested: bool,
 }
 
 impl Core {
@@ -238,6 +244,8 @@ impl Core {
                 closing: false,
                 close_reason: None,
                 slot_freed: false,
+                timer_at: None,
+                rearm_requested: false,
             }),
             later: RefCell::new(Vec::new()),
         })
@@ -275,6 +283,7 @@ impl Core {
     /// writer if there is something to write (or to finish).
     pub fn kick(&mut self) {
         self.process_events();
+        self.sync_timers();
         if self.proto.wants_transmit()
             || self.proto.is_finished()
             || self.write_state != WriteState::Open
@@ -302,6 +311,29 @@ impl Core {
         if self.wbuf.len() > self.wbuf_high_water {
             self.wbuf_high_water = self.wbuf.len();
         }
+        self.sync_timers();
+    }
+
+    /// The protocol noticed, where no time was given (the writer found a
+    /// stream's window shut, a stream's last frame ended the last stream),
+    /// something its timers must date: give it the time, and have the
+    /// actor re-arm its timer if the next deadline is now earlier.
+    fn sync_timers(&mut self) {
+        if !self.proto.needs_time() {
+            return;
+        }
+        self.proto.observe_time(Instant::now());
+        let earlier = match (self.proto.poll_timeout(), self.timer_at) {
+            (Some(next), Some(armed)) => next < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if earlier && !self.rearm_requested {
+            if let Some(addr) = self.conn.as_ref().and_then(|w| w.upgrade()) {
+                self.rearm_requested = true;
+                addr.do_send(ArmTimer);
+            }
+        }
     }
 
     // ------------------------------------------------------------ shutdown
@@ -313,7 +345,13 @@ impl Core {
             Some(CloseReason::Error(e)) => e.code,
             _ => ErrorCode::CANCEL,
         };
-        let remote = !matches!(&self.close_reason, Some(CloseReason::Error(e)) if !e.remote);
+        // Closed by the peer (or the transport), or by us (our error, our
+        // timeout).
+        let remote = match &self.close_reason {
+            Some(CloseReason::Error(e)) => e.remote,
+            Some(CloseReason::Timeout(_)) => false,
+            _ => true,
+        };
         let streams = std::mem::take(&mut self.streams);
         for (id, mut e) in streams {
             e.fail_sends(&Error::ConnectionClosed);

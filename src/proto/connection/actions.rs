@@ -507,6 +507,7 @@ impl Connection {
     /// Sends new local settings (applied when the peer ACKs them). `now`
     /// starts their SETTINGS_TIMEOUT (§6.5.3).
     pub fn update_settings(&mut self, params: Vec<Setting>, now: Instant) -> Result<(), UserError> {
+        self.observe_time(now);
         self.check_usable()?;
         for p in &params {
             settings::check_value(p).map_err(|(_, r)| UserError::Malformed(r))?;

@@ -14,7 +14,7 @@ use crate::frame::{
 };
 
 use super::shutdown::SHUTDOWN_PING;
-use super::{recount, Connection};
+use super::{recount, timers, Connection};
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, SendPhase, StreamState};
@@ -28,6 +28,7 @@ impl Connection {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        self.saw_peer(now);
         trace!(?frame, "recv");
         // §3.4: the peer's connection preface starts with a SETTINGS frame.
         if !self.peer_settings_seen && !matches!(&frame, Frame::Settings(s) if !s.ack) {
@@ -49,7 +50,7 @@ impl Connection {
         let r = match frame {
             Frame::Data(d) => self.recv_data(d, now),
             Frame::Headers(h) => self.recv_headers(h),
-            Frame::Priority(_) => self.cheap_frame(now), // §5.3.2: parsed and ignored
+            Frame::Priority(p) => self.recv_priority(p, now),
             Frame::RstStream(r) => self.recv_rst(r, now),
             Frame::Settings(s) => self.recv_settings(s, now),
             Frame::PushPromise(p) => self.recv_push_promise(p),
@@ -59,6 +60,8 @@ impl Connection {
             Frame::Continuation(c) => self.recv_continuation(c),
             Frame::Unknown(_) => self.cheap_frame(now), // §4.1, §5.5: ignored
         };
+        // Date what the frame changed (a stream ended, a window shut).
+        self.observe_time(now);
         r.and_then(|()| self.check_rst_flood())
     }
 
@@ -80,6 +83,7 @@ impl Connection {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        self.saw_peer(now);
         match err {
             frame::Error::Connection { code, reason } => Err(self.conn_error(code, reason)),
             frame::Error::Stream {
@@ -109,9 +113,29 @@ impl Connection {
                     self.last_peer_id = id;
                 }
                 self.stream_error(id, code, reason);
+                self.observe_time(now);
                 self.check_rst_flood()
             }
         }
+    }
+
+    /// PRIORITY (§6.3): the scheme is deprecated and ignored (§5.3.2),
+    /// except that a stream may not depend on itself: a stream error
+    /// PROTOCOL_ERROR (RFC 7540 §5.3.1; RFC 9113 dropped the text with the
+    /// scheme, but nghttp2, h2o and h2spec still enforce it), answered on
+    /// that stream even if it is idle.
+    fn recv_priority(&mut self, p: frame::Priority, now: Instant) -> Result<(), ConnectionError> {
+        if p.spec.dependency != p.stream_id {
+            return self.cheap_frame(now);
+        }
+        self.recv_malformed(
+            frame::Error::Stream {
+                stream_id: p.stream_id,
+                code: ErrorCode::PROTOCOL_ERROR,
+                reason: "PRIORITY: a stream cannot depend on itself (RFC 7540 §5.3.1)",
+            },
+            now,
+        )
     }
 
     fn recv_data(&mut self, d: frame::Data, now: Instant) -> Result<(), ConnectionError> {
@@ -314,6 +338,9 @@ impl Connection {
                             overflow = true;
                             break;
                         }
+                        if st.send_window.available() > 0 {
+                            timers::unstall(st, &mut self.timers);
+                        }
                         if delta > 0 && st.has_output() && !st.in_ready {
                             wake.push(*id);
                         }
@@ -463,6 +490,9 @@ impl Connection {
                     "connection window above 2^31-1 (§6.9.1)",
                 ));
             }
+            if self.conn_send.available() > 0 {
+                self.conn_unstalled();
+            }
             return Ok(());
         }
         let Some(s) = self.streams.get_mut(&id) else {
@@ -487,6 +517,9 @@ impl Connection {
                 "stream window above 2^31-1 (§6.9.1)",
             );
             return Ok(());
+        }
+        if s.send_window.available() > 0 {
+            timers::unstall(s, &mut self.timers);
         }
         self.mark_ready(id);
         Ok(())

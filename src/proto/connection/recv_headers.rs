@@ -29,9 +29,21 @@ pub(super) struct PartialBlock {
 
 #[derive(Debug, Clone, Copy)]
 enum BlockKind {
-    Headers { end_stream: bool },
-    PushPromise { promised: u32 },
+    Headers {
+        end_stream: bool,
+        /// The PRIORITY flag names the stream itself (RFC 7540 §5.3.1).
+        self_dep: bool,
+    },
+    PushPromise {
+        promised: u32,
+    },
 }
+
+/// RFC 7540 §5.3.1: "A stream cannot depend on itself. An endpoint MUST
+/// treat this as a stream error of type PROTOCOL_ERROR." RFC 9113 dropped
+/// the text with the priority scheme (§5.3.2), but nghttp2, h2o and h2spec
+/// still enforce it.
+const SELF_DEPENDENCY: &str = "HEADERS: a stream cannot depend on itself (RFC 7540 §5.3.1)";
 
 fn is_informational(s: StatusCode) -> bool {
     s.is_informational()
@@ -46,6 +58,7 @@ impl Connection {
         self.guards.useful_frame();
         let kind = BlockKind::Headers {
             end_stream: h.end_stream,
+            self_dep: h.priority.is_some_and(|p| p.dependency == h.stream_id),
         };
         if h.end_headers {
             return self.on_block(id, kind, h.block);
@@ -126,9 +139,10 @@ impl Connection {
             }
         };
         let r = match kind {
-            BlockKind::Headers { end_stream } => {
-                self.on_headers(id, end_stream, &fields, too_large)
-            }
+            BlockKind::Headers {
+                end_stream,
+                self_dep,
+            } => self.on_headers(id, end_stream, &fields, too_large, self_dep),
             BlockKind::PushPromise { promised } => {
                 self.on_push_promise(id, promised, &fields, too_large)
             }
@@ -144,10 +158,11 @@ impl Connection {
         end_stream: bool,
         fields: &[Field],
         too_large: bool,
+        self_dep: bool,
     ) -> Result<(), ConnectionError> {
         let max_concurrent = self.local.max_concurrent_streams as usize;
         let Some(s) = self.streams.get_mut(&id) else {
-            return self.on_headers_unknown(id, end_stream, fields, too_large);
+            return self.on_headers_unknown(id, end_stream, fields, too_large, self_dep);
         };
         match s.state {
             StreamState::Idle | StreamState::ReservedLocal => {
@@ -184,6 +199,10 @@ impl Connection {
         let Some(s) = self.streams.get_mut(&id) else {
             return Ok(());
         };
+        if self_dep {
+            self.stream_error(id, ErrorCode::PROTOCOL_ERROR, SELF_DEPENDENCY);
+            return Ok(());
+        }
         if too_large {
             self.stream_error(id, ErrorCode::CANCEL, "header list larger than our limit");
             return Ok(());
@@ -283,6 +302,7 @@ impl Connection {
         end_stream: bool,
         fields: &[Field],
         too_large: bool,
+        self_dep: bool,
     ) -> Result<(), ConnectionError> {
         let peer_may_open = self.role == Role::Server && !self.is_local_id(id);
         if !self.is_idle(id) {
@@ -320,6 +340,12 @@ impl Connection {
         }
         self.guards
             .peer_stream_opened(self.local.max_concurrent_streams);
+        if self_dep {
+            // The block was decoded (HPACK state follows); the request is
+            // refused before anyone sees it.
+            self.stream_error(id, ErrorCode::PROTOCOL_ERROR, SELF_DEPENDENCY);
+            return Ok(());
+        }
         if too_large {
             // §8.2 / RFC 6585: answer 431 and stop reading the request.
             self.refuse_431(id, end_stream);

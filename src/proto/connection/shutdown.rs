@@ -15,7 +15,12 @@ use crate::proto::ConnectionError;
 pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2a-shut";
 
 impl Connection {
-    /// When `handle_timeout` must next be called (the SETTINGS ACK deadline).
+    /// When `handle_timeout` must next be called: the earliest of the
+    /// SETTINGS ACK deadline, the graceful shutdown's deadline and the
+    /// [`Timeouts`](crate::proto::Timeouts) (handshake, idle, keepalive,
+    /// stalled streams). `None` when no timer runs (or after a connection
+    /// error). A time not after the last `now` given means "now": some
+    /// transition waits for the time (see [`Connection::needs_time`]).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.error.is_some() {
             return None;
@@ -24,18 +29,22 @@ impl Connection {
             .pending_settings
             .front()
             .map(|(_, sent)| *sent + self.config.settings_timeout);
-        match (settings, self.shutdown_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [settings, self.shutdown_deadline, self.timers_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
-    /// Fires expired timers; a missing SETTINGS ACK is a connection error
-    /// SETTINGS_TIMEOUT.
+    /// Fires the timers that have expired at `now`; cheap when none has.
+    /// A missing SETTINGS ACK is a connection error SETTINGS_TIMEOUT; the
+    /// [`Timeouts`](crate::proto::Timeouts) act as their docs say (on `Err`,
+    /// [`Connection::timed_out`] tells which one ended the connection).
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ConnectionError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        self.observe_time(now);
+        self.fire_handshake(now)?;
         if self.shutdown_deadline.is_some_and(|d| now >= d) {
             // No PING ACK in time: close the door anyway.
             self.shutdown_deadline = None;
@@ -51,7 +60,7 @@ impl Connection {
                 "SETTINGS not acknowledged in time (§6.5.3)",
             ));
         }
-        Ok(())
+        self.fire_timers(now)
     }
 
     /// The two-step graceful shutdown of RFC 9113 §6.8: a GOAWAY with last
@@ -63,6 +72,7 @@ impl Connection {
         if self.error.is_some() || self.goaway_sent.is_some() {
             return;
         }
+        self.observe_time(now);
         Frame::GoAway(GoAway {
             last_stream_id: StreamId::MAX,
             error_code: ErrorCode::NO_ERROR,

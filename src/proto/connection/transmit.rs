@@ -8,7 +8,7 @@ use bytes::{Buf, BytesMut};
 
 use crate::frame::{self, encode_data_head, encode_header_block, BlockStart, StreamId};
 
-use super::{recount, Connection};
+use super::{recount, timers, Connection};
 use crate::proto::headers;
 use crate::proto::Event;
 
@@ -77,12 +77,18 @@ impl Connection {
             }
             let window = self.conn_send.available().min(s.send_window.available()) as usize;
             if window == 0 {
+                let watch_stalls = self.config.timeouts.stalled_stream().is_some();
                 if s.send_window.available() == 0 {
-                    // Parked until a WINDOW_UPDATE or SETTINGS reopens it.
+                    // Parked until a WINDOW_UPDATE or SETTINGS reopens it;
+                    // reset if that takes too long.
                     s.in_ready = false;
+                    if watch_stalls {
+                        timers::stall(s, &mut self.timers);
+                    }
                     continue;
                 }
                 // The connection window is shut: DATA waits everywhere.
+                self.conn_stalled();
                 self.ready.push_back(id);
                 if rotation_left.is_none() {
                     rotation_left = Some(self.ready.len() - 1);

@@ -31,6 +31,7 @@ mod recv;
 mod recv_headers;
 mod settings;
 mod shutdown;
+mod timers;
 mod transmit;
 mod upgrade;
 
@@ -190,6 +191,15 @@ fn server_with(config: Config, peer_params: Vec<Setting>) -> (Connection, Peer) 
 
 fn server() -> (Connection, Peer) {
     server_with(Config::default(), vec![])
+}
+
+/// `Config::default()` without the [`Timeouts`], for tests of the other
+/// timers that let much time pass.
+fn no_timeouts() -> Config {
+    Config {
+        timeouts: Timeouts::disabled(),
+        ..Config::default()
+    }
 }
 
 /// A client that has exchanged SETTINGS with the peer.

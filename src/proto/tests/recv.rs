@@ -471,3 +471,136 @@ fn s5_1_rst_stream_on_reserved_remote_closes_it() {
     c.recv_frame(rst(2, ErrorCode::CANCEL), t0()).unwrap();
     assert_eq!(c.stream_state(StreamId(2)), None);
 }
+
+fn priority_frame(id: u32, dependency: u32) -> Frame {
+    Frame::Priority(Priority {
+        stream_id: StreamId(id),
+        spec: PrioritySpec {
+            dependency: StreamId(dependency),
+            exclusive: false,
+            weight: 15,
+        },
+    })
+}
+
+fn headers_depending_on(id: u32, block: Bytes, dependency: u32, end_headers: bool) -> Frame {
+    Frame::Headers(Headers {
+        stream_id: StreamId(id),
+        block,
+        end_stream: true,
+        end_headers,
+        priority: Some(PrioritySpec {
+            dependency: StreamId(dependency),
+            exclusive: false,
+            weight: 10,
+        }),
+        pad_len: None,
+    })
+}
+
+#[test]
+fn rfc7540_s5_3_1_priority_on_idle_stream_depending_on_itself_is_reset_on_that_stream() {
+    let (mut s, mut p) = server();
+    s.recv_frame(priority_frame(3, 3), t0()).unwrap();
+    let frames = drain(&mut s);
+    assert_eq!(frames, vec![rst(3, ErrorCode::PROTOCOL_ERROR)]);
+    assert!(events(&mut s).is_empty(), "the user never knew stream 3");
+    // The connection goes on.
+    s.recv_frame(headers(5, p.block(GET), true), t0()).unwrap();
+    assert!(matches!(events(&mut s)[..], [Event::Headers { id, .. }] if id == StreamId(5)));
+    assert!(s.error().is_none());
+}
+
+#[test]
+fn rfc7540_s5_3_1_priority_on_open_stream_depending_on_itself_resets_it() {
+    let (mut s, _) = server_with_open_stream();
+    s.recv_frame(priority_frame(1, 1), t0()).unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: false }] if id == StreamId(1)
+    ));
+    assert_eq!(s.stream_state(StreamId(1)), None);
+}
+
+#[test]
+fn rfc7540_s5_3_1_headers_depending_on_itself_is_reset_and_hpack_stays_in_sync() {
+    let (mut s, mut p) = server();
+    // The peer's encoder indexes these fields: the next block refers to
+    // them, so our decoder must have decoded the refused one.
+    let fields: &[(&str, &str)] = &[
+        (":method", "GET"),
+        (":scheme", "http"),
+        (":authority", "example.com"),
+        (":path", "/"),
+        ("x-custom", "a value worth indexing"),
+    ];
+    s.recv_frame(headers_depending_on(1, p.block(fields), 1, true), t0())
+        .unwrap();
+    assert_eq!(drain(&mut s), vec![rst(1, ErrorCode::PROTOCOL_ERROR)]);
+    assert!(events(&mut s).is_empty(), "the request is not delivered");
+    s.recv_frame(headers(3, p.block(fields), true), t0())
+        .unwrap();
+    match &events(&mut s)[..] {
+        [Event::Headers {
+            id,
+            head: Head::Request(r),
+            ..
+        }] => {
+            assert_eq!(*id, StreamId(3));
+            assert_eq!(r.headers()["x-custom"], "a value worth indexing");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rfc7540_s5_3_1_headers_with_continuation_depending_on_itself_is_reset() {
+    let (mut s, mut p) = server();
+    let block = p.block(GET);
+    let (a, b) = block.split_at(3);
+    s.recv_frame(
+        headers_depending_on(1, Bytes::copy_from_slice(a), 1, false),
+        t0(),
+    )
+    .unwrap();
+    s.recv_frame(
+        Frame::Continuation(Continuation {
+            stream_id: StreamId(1),
+            block: Bytes::copy_from_slice(b),
+            end_headers: true,
+        }),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(drain(&mut s), vec![rst(1, ErrorCode::PROTOCOL_ERROR)]);
+    assert!(events(&mut s).is_empty());
+}
+
+#[test]
+fn rfc7540_s5_3_1_trailers_depending_on_itself_reset_the_stream() {
+    let (mut s, mut p) = server_with_open_stream();
+    s.recv_frame(
+        headers_depending_on(1, p.block(&[("x-trailer", "1")]), 1, true),
+        t0(),
+    )
+    .unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::Reset {
+            code: ErrorCode::PROTOCOL_ERROR,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn rfc7540_s5_3_1_depending_on_another_stream_is_still_fine() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers_depending_on(1, p.block(GET), 3, true), t0())
+        .unwrap();
+    assert!(matches!(events(&mut s)[..], [Event::Headers { .. }]));
+    s.recv_frame(priority_frame(3, 1), t0()).unwrap();
+    assert!(drain(&mut s).is_empty());
+}

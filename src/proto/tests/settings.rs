@@ -119,7 +119,7 @@ fn s6_5_3_settings_timeout_on_a_fake_clock_fires_after_eleven_seconds() {
 
 #[test]
 fn s6_5_3_update_settings_timer_starts_at_the_now_given() {
-    let (mut s, _) = server();
+    let (mut s, _) = server_with(no_timeouts(), vec![]);
     let later = t0() + Duration::from_secs(100);
     s.update_settings(vec![Setting::MaxFrameSize(32_768)], later)
         .unwrap();
@@ -133,7 +133,7 @@ fn s6_5_3_update_settings_timer_starts_at_the_now_given() {
 
 #[test]
 fn s6_5_3_ack_clears_the_settings_timer() {
-    let (c, _) = client();
+    let (c, _) = client_with(no_timeouts(), vec![]);
     assert_eq!(c.poll_timeout(), None);
 }
 

@@ -220,7 +220,7 @@ fn s6_8_two_step_shutdown_accepts_in_flight_streams_until_the_ping_ack() {
 
 #[test]
 fn s6_8_two_step_shutdown_without_ping_ack_finishes_at_the_deadline() {
-    let (mut s, _) = server();
+    let (mut s, _) = server_with(no_timeouts(), vec![]);
     s.go_away_graceful(t0());
     drain(&mut s);
     assert!(!s.is_finished());
@@ -235,7 +235,7 @@ fn s6_8_two_step_shutdown_without_ping_ack_finishes_at_the_deadline() {
 fn s6_8_graceful_shutdown_deadline_on_a_fake_clock() {
     // The final GOAWAY goes `settings_timeout` (10 s) after the `now` given
     // to go_away_graceful: not before, and at once when 11 s have passed.
-    let (mut s, mut p) = server();
+    let (mut s, mut p) = server_with(no_timeouts(), vec![]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
     let start = t0() + Duration::from_secs(60);
     s.go_away_graceful(start);
