@@ -66,8 +66,17 @@ pub struct ConfServer {
     thread: Option<JoinHandle<()>>,
 }
 
+/// Starts one accepted connection (on the server's actix thread).
+pub type StartConn = Arc<dyn Fn(tokio::net::TcpStream) -> Addr<Connection> + Send + Sync>;
+
 impl ConfServer {
     pub fn start() -> Self {
+        Self::start_with(Arc::new(demo_server::start_connection))
+    }
+
+    /// As `start`, each accepted connection started by `start_conn` (the
+    /// demo site with other settings or timeouts, another subscriber).
+    pub fn start_with(start_conn: StartConn) -> Self {
         super::init_tracing();
         install_panic_hook();
         let name = format!(
@@ -87,7 +96,7 @@ impl ConfServer {
                     actix::spawn(async move {
                         loop {
                             if let Ok((tcp, _)) = listener.accept().await {
-                                let conn = demo_server::start_connection(tcp);
+                                let conn = start_conn(tcp);
                                 conns2.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
                             }
                         }

@@ -308,6 +308,9 @@ impl Connection {
             s.end_queued = true;
             s.state = s.state.close_local();
         }
+        // Queued behind a shut window, `poll_transmit` may not run at all:
+        // the stall clock starts here.
+        self.check_stall(id.0);
         self.mark_ready(id.0);
         self.recount(id.0);
         Ok(())

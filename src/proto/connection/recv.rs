@@ -333,6 +333,7 @@ impl Connection {
                     self.peer.initial_window_size = n;
                     let mut overflow = false;
                     let mut wake = Vec::new();
+                    let stalls_on = self.config.timeouts.stalled_stream().is_some();
                     for (id, st) in self.streams.iter_mut() {
                         if st.send_window.adjust(delta).is_err() {
                             overflow = true;
@@ -340,6 +341,8 @@ impl Connection {
                         }
                         if st.send_window.available() > 0 {
                             timers::unstall(st, &mut self.timers);
+                        } else if stalls_on {
+                            timers::watch_stall(st, false, &mut self.timers);
                         }
                         if delta > 0 && st.has_output() && !st.in_ready {
                             wake.push(*id);

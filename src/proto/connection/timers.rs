@@ -83,6 +83,26 @@ pub(super) fn stall(s: &mut Stream, t: &mut Timers) {
     t.unstamped.push(s.id);
 }
 
+/// The connection window is shut with DATA queued somewhere.
+pub(super) fn conn_stall(t: &mut Timers) {
+    if t.conn_stall == Stall::No {
+        t.conn_stall = Stall::Unstamped;
+    }
+}
+
+/// If `s` has DATA queued: its own window shut stalls it, else the
+/// connection's shut window stalls the connection.
+pub(super) fn watch_stall(s: &mut Stream, conn_shut: bool, t: &mut Timers) {
+    if s.queue.is_empty() {
+        return;
+    }
+    if s.send_window.available() == 0 {
+        stall(s, t);
+    } else if conn_shut {
+        conn_stall(t);
+    }
+}
+
 /// `s`'s send window opened, or it ended: it is no longer stalled.
 pub(super) fn unstall(s: &mut Stream, t: &mut Timers) {
     match s.stall {
@@ -160,8 +180,22 @@ impl Connection {
 
     /// The connection window is shut with DATA queued (no `now` here).
     pub(super) fn conn_stalled(&mut self) {
-        if self.timers.conn_stall == Stall::No && self.config.timeouts.stalled_stream().is_some() {
-            self.timers.conn_stall = Stall::Unstamped;
+        if self.config.timeouts.stalled_stream().is_some() {
+            conn_stall(&mut self.timers);
+        }
+    }
+
+    /// Starts the stall clock of `id` (or the connection's) if it has DATA
+    /// queued behind a shut window. Called where windows shrink or DATA is
+    /// queued; a shut window with DATA queued makes `wants_transmit` false,
+    /// so `poll_transmit` alone would never see it.
+    pub(super) fn check_stall(&mut self, id: u32) {
+        if self.config.timeouts.stalled_stream().is_none() {
+            return;
+        }
+        let conn_shut = self.conn_send.available() == 0;
+        if let Some(s) = self.streams.get_mut(&id) {
+            watch_stall(s, conn_shut, &mut self.timers);
         }
     }
 

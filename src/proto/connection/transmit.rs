@@ -115,6 +115,12 @@ impl Connection {
             s.queued_bytes -= n;
             s.send_window.consume(n as u32);
             self.conn_send.consume(n as u32);
+            if self.config.timeouts.stalled_stream().is_some() {
+                // A window used up with DATA left: the writer will not be
+                // woken for it again until credit comes.
+                let conn_shut = self.conn_send.available() == 0;
+                timers::watch_stall(s, conn_shut, &mut self.timers);
+            }
             self.guards.useful_frame();
             self.events.push_back(Event::DataSent {
                 id: StreamId(id),

@@ -439,3 +439,39 @@ fn zero_durations_turn_timeouts_off() {
     s.handle_timeout(t0() + secs(3600)).unwrap();
     assert!(drain(&mut s).is_empty());
 }
+
+#[test]
+fn s6_9_stall_starts_when_data_is_queued_behind_a_shut_window() {
+    // A shut window with DATA queued makes `wants_transmit` false: a driver
+    // never calls `poll_transmit`, yet the stall clock must start.
+    let (mut s, mut p) = server_with(only_stalled(30), vec![Setting::InitialWindowSize(0)]);
+    s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
+    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_data(StreamId(1), Bytes::from_static(b"xyz"), true)
+        .unwrap();
+    assert!(!s.wants_transmit() || s.has_pending_control());
+    assert!(s.needs_time());
+    s.observe_time(t0() + secs(2));
+    assert_eq!(s.poll_timeout(), Some(t0() + secs(32)));
+}
+
+#[test]
+fn s6_9_2_settings_shutting_a_window_start_the_stall_clock() {
+    let (mut s, mut p) = server_with(only_stalled(30), vec![]);
+    s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
+    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_data(StreamId(1), Bytes::from_static(b"queued"), true)
+        .unwrap();
+    assert!(!s.needs_time(), "the window is open");
+    // Before anything is written, the peer shuts every stream window.
+    s.recv_frame(
+        settings(vec![Setting::InitialWindowSize(0)]),
+        t0() + secs(1),
+    )
+    .unwrap();
+    assert_eq!(s.poll_timeout(), Some(t0() + secs(31)));
+    let frames = drain(&mut s);
+    assert!(data_lens(&frames).is_empty(), "{frames:?}");
+    s.handle_timeout(t0() + secs(31)).unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::CANCEL));
+}
