@@ -520,11 +520,14 @@ fn s5_1_2_streams_above_max_concurrent_streams_are_refused() {
 // ---------------------------------------------------------------------------
 // §5.3 priority (deprecated by RFC 9113)
 
+// RFC 7540 §5.3.1: "A stream cannot depend on itself. An endpoint MUST
+// treat this as a stream error of type PROTOCOL_ERROR." RFC 9113 deprecates
+// the priority scheme and dropped the sentence, but nghttp2, h2o and h2spec
+// still hold peers to it; so do we. The stream is reset, the connection
+// stays usable.
+
 #[test]
-fn s5_3_headers_depending_on_itself_is_ignored_under_rfc_9113() {
-    // RFC 7540 §5.3.1 made a self-dependency a stream error PROTOCOL_ERROR;
-    // RFC 9113 §5.3 deprecates the scheme and drops that rule (priority
-    // fields are parsed and ignored), so the request is served.
+fn rfc7540_s5_3_1_headers_depending_on_itself_is_stream_error_protocol() {
     let s = ConfServer::start();
     let mut p = s.peer();
     let block = p.encode(&get_fields("/"));
@@ -536,16 +539,60 @@ fn s5_3_headers_depending_on_itself_is_ignored_under_rfc_9113() {
         1,
         &payload,
     ));
-    let (status, _) = p.response(1);
-    assert_eq!(status, 200);
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+    // HPACK state is intact (the refused block was decoded) and the
+    // connection serves the next stream.
+    p.get_ok(3);
+    s.assert_healthy();
 }
 
 #[test]
-fn s5_3_priority_depending_on_itself_is_ignored_under_rfc_9113() {
+fn rfc7540_s5_3_1_exclusive_self_dependency_is_stream_error_protocol_too() {
     let s = ConfServer::start();
     let mut p = s.peer();
-    p.send(priority(1, 1));
+    let block = p.encode(&get_fields("/"));
+    let mut payload = vec![0x80, 0, 0, 3, 0]; // E flag, depends on stream 3
+    payload.extend(block);
+    p.send_raw(&raw_frame(
+        kind::HEADERS,
+        flags::END_STREAM | flags::END_HEADERS | flags::PRIORITY,
+        3,
+        &payload,
+    ));
+    p.expect_rst(3, ErrorCode::PROTOCOL_ERROR);
+    p.get_ok(5);
+}
+
+#[test]
+fn rfc7540_s5_3_1_priority_on_idle_stream_depending_on_itself_is_reset_on_that_stream() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
     p.send(priority(3, 3));
+    p.expect_rst(3, ErrorCode::PROTOCOL_ERROR);
+    p.assert_alive();
+    p.get_ok(5);
+    s.assert_healthy();
+}
+
+#[test]
+fn rfc7540_s5_3_1_priority_on_open_stream_depending_on_itself_resets_it() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    // POST /echo without END_STREAM: the stream stays open.
+    let mut post = get_fields("/echo");
+    post[0].1 = "POST".into();
+    p.send_headers(1, &post, false);
+    p.send(priority(1, 1));
+    p.expect_rst(1, ErrorCode::PROTOCOL_ERROR);
+    p.get_ok(3);
+}
+
+#[test]
+fn s5_3_priority_depending_on_another_stream_is_ignored() {
+    let s = ConfServer::start();
+    let mut p = s.peer();
+    p.send(priority(1, 3));
+    p.send(priority(5, 0));
     p.assert_alive();
     p.get_ok(1);
 }

@@ -94,8 +94,48 @@ fn curl_head_on_every_get_route() {
     }
 }
 
+/// curl keeps its connection for the next transfer; the server's idle
+/// timeout (300 ms here) ends it with GOAWAY NO_ERROR between the two
+/// transfers (`--rate 2/s`: 500 ms apart). curl must exit 0 with both
+/// bodies, the second over a new connection (`%{num_connects}` = 1).
+/// (Without the timeout, curl 7.88 reuses the h2c connection and fails
+/// with "(16) Error in the HTTP2 framing layer", see the module docs.)
+fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
+    use std::sync::Arc;
+    let curl_bin = tool("curl");
+    let server = support::raw_peer::ConfServer::start_with(Arc::new(|tcp| {
+        let _ = tcp.set_nodelay(true);
+        let timeouts = h2actor::Timeouts {
+            idle: Some(Duration::from_millis(300)),
+            ..h2actor::Timeouts::disabled()
+        };
+        demo_server::builder()
+            .timeouts(timeouts)
+            .start(tcp, demo_server::Site::subscriber())
+    }));
+    let url = format!("http://{}/", server.addr);
+    let out = run(
+        Command::new(&curl_bin)
+            .args(["-sS", "--http2-prior-knowledge", "--max-time", "20"])
+            .args(["--rate", "2/s"])
+            .args(["-w", "|%{http_code} %{num_connects}\n"])
+            .args([&url, &url]),
+        LIMIT,
+    );
+    assert!(out.status.success(), "curl failed: {}", out.stderr);
+    let text = out.stdout_str();
+    let hello = String::from_utf8_lossy(demo_server::HELLO);
+    assert_eq!(
+        text,
+        format!("{hello}|200 1\n{hello}|200 1\n"),
+        "two transfers, each on its own connection"
+    );
+    assert_eq!(server.accepted(), 2);
+}
+
 fn main() {
     harness::main(harness::tests![
+        curl_sees_the_idle_timeout_end_its_connection_cleanly: [Program("curl")],
         curl_head_on_every_get_route: [Program("curl")],
         curl_get_root_over_h2c_prior_knowledge: [Program("curl")],
         curl_post_echo_returns_the_body: [Program("curl")],
