@@ -28,6 +28,8 @@
 //! | `OpenStream`/`SendRequest` waiting for a slot (peer's MAX_CONCURRENT_STREAMS) | `Builder::max_pending_open_streams` | `Error::QueueFull` |
 //! | unanswered `Ping`s | `Config::max_pending_pings` | `Error::QueueFull` |
 //! | received DATA not yet handled (or not taken from a `Session`) | the receive windows (`Config::initial_window_size`, `connection_window_size`) | the peer must wait (flow control) |
+//! | time a stream's DATA may wait for a shut send window | `Timeouts::stalled_stream` (30 s) | RST_STREAM CANCEL, its DATA freed, pending `SendData` fail with `Error::Reset` |
+//! | time without streams, a silent peer, no preface | `Timeouts::idle` (60 s), `keepalive` (30 s + 20 s), `handshake` (10 s) | GOAWAY and close (see [`Builder`]) |
 //!
 //! Receive side: with `auto_release` (the default) a `RecvData` is sent to
 //! the subscriber with `send()` and its bytes go back to the windows when
