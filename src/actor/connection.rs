@@ -112,17 +112,29 @@ impl Connection {
         }
     }
 
+    /// Arms one `run_later` for the protocol's next deadline. A timer
+    /// already armed for an earlier time is kept: deadlines that only move
+    /// later (keepalive, pushed back by every frame received) would
+    /// otherwise cost a new timer per read turn; the early one fires,
+    /// finds nothing due (cheap) and arms the real one.
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
         let next = {
             let mut c = self.core.borrow_mut();
             c.rearm_requested = false;
             let next = c.proto.poll_timeout();
+            let armed = self.timer.as_ref().map(|t| t.0);
+            let keep = match (armed, next) {
+                (Some(a), Some(n)) => a <= n,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            if keep {
+                c.timer_at = armed;
+                return;
+            }
             c.timer_at = next;
             next
         };
-        if self.timer.as_ref().map(|t| t.0) == next {
-            return;
-        }
         if let Some((_, h)) = self.timer.take() {
             ctx.cancel_future(h);
         }

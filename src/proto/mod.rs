@@ -330,20 +330,20 @@ impl Timeouts {
         }
     }
 
-    pub(crate) fn handshake(&self) -> Option<Duration> {
+    pub(crate) fn handshake_limit(&self) -> Option<Duration> {
         self.handshake.filter(|d| !d.is_zero())
     }
 
-    pub(crate) fn idle(&self) -> Option<Duration> {
+    pub(crate) fn idle_limit(&self) -> Option<Duration> {
         self.idle.filter(|d| !d.is_zero())
     }
 
-    pub(crate) fn keepalive(&self) -> Option<Keepalive> {
+    pub(crate) fn keepalive_on(&self) -> Option<Keepalive> {
         self.keepalive
             .filter(|k| !k.interval.is_zero() && !k.timeout.is_zero())
     }
 
-    pub(crate) fn stalled_stream(&self) -> Option<Duration> {
+    pub(crate) fn stall_limit(&self) -> Option<Duration> {
         self.stalled_stream.filter(|d| !d.is_zero())
     }
 }

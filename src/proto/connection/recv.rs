@@ -333,7 +333,7 @@ impl Connection {
                     self.peer.initial_window_size = n;
                     let mut overflow = false;
                     let mut wake = Vec::new();
-                    let stalls_on = self.config.timeouts.stalled_stream().is_some();
+                    let stalls_on = self.config.timeouts.stall_limit().is_some();
                     for (id, st) in self.streams.iter_mut() {
                         if st.send_window.adjust(delta).is_err() {
                             overflow = true;

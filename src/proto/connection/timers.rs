@@ -138,7 +138,7 @@ impl Connection {
     /// the time: call [`Connection::observe_time`], then
     /// [`Connection::poll_timeout`] may be earlier than before.
     pub fn needs_time(&self) -> bool {
-        (self.config.timeouts.idle().is_some()
+        (self.config.timeouts.idle_limit().is_some()
             && self.streams.is_empty()
             && self.timers.idle_since.is_none())
             || !self.timers.unstamped.is_empty()
@@ -180,7 +180,7 @@ impl Connection {
 
     /// The connection window is shut with DATA queued (no `now` here).
     pub(super) fn conn_stalled(&mut self) {
-        if self.config.timeouts.stalled_stream().is_some() {
+        if self.config.timeouts.stall_limit().is_some() {
             conn_stall(&mut self.timers);
         }
     }
@@ -190,7 +190,7 @@ impl Connection {
     /// queued; a shut window with DATA queued makes `wants_transmit` false,
     /// so `poll_transmit` alone would never see it.
     pub(super) fn check_stall(&mut self, id: u32) {
-        if self.config.timeouts.stalled_stream().is_none() {
+        if self.config.timeouts.stall_limit().is_none() {
             return;
         }
         let conn_shut = self.conn_send.available() == 0;
@@ -228,24 +228,24 @@ impl Connection {
             return Some(t.clock);
         }
         let mut next = None;
-        if let Some(h) = to.handshake() {
+        if let Some(h) = to.handshake_limit() {
             if !self.peer_settings_seen {
                 next = earliest(next, Some(t.started + h));
             }
         }
-        if let Some(idle) = to.idle() {
+        if let Some(idle) = to.idle_limit() {
             if self.streams.is_empty() && self.idle_watched() {
                 next = earliest(next, t.idle_since.map(|s| s + idle));
             }
         }
-        if let Some(k) = to.keepalive() {
+        if let Some(k) = to.keepalive_on() {
             let at = match t.ping_sent {
                 Some(sent) => sent + k.timeout,
                 None => t.last_recv + k.interval,
             };
             next = earliest(next, Some(at));
         }
-        if let Some(n) = to.stalled_stream() {
+        if let Some(n) = to.stall_limit() {
             next = earliest(next, t.stalled.first().map(|(since, _)| *since + n));
             if let Stall::Since(since) = t.conn_stall {
                 next = earliest(next, Some(since + n));
@@ -259,7 +259,7 @@ impl Connection {
     pub(super) fn fire_timers(&mut self, now: Instant) -> Result<(), ConnectionError> {
         self.observe_time(now);
         let to = self.config.timeouts;
-        if let Some(k) = to.keepalive() {
+        if let Some(k) = to.keepalive_on() {
             match self.timers.ping_sent {
                 Some(sent) if now >= sent + k.timeout => {
                     self.timers.expired = Some(Timeout::Keepalive);
@@ -281,10 +281,10 @@ impl Connection {
                 _ => {}
             }
         }
-        if let Some(n) = to.stalled_stream() {
+        if let Some(n) = to.stall_limit() {
             self.expire_stalls(now, n);
         }
-        if let Some(idle) = to.idle() {
+        if let Some(idle) = to.idle_limit() {
             // Stamp an idleness the stall resets above may have begun.
             self.observe_time(now);
             let due = self.timers.idle_since.is_some_and(|s| now >= s + idle);
@@ -305,7 +305,7 @@ impl Connection {
     /// The handshake deadline: checked before the SETTINGS ACK deadline, so
     /// a peer that sent nothing at all is told the real cause.
     pub(super) fn fire_handshake(&mut self, now: Instant) -> Result<(), ConnectionError> {
-        let Some(h) = self.config.timeouts.handshake() else {
+        let Some(h) = self.config.timeouts.handshake_limit() else {
             return Ok(());
         };
         if !self.peer_settings_seen && now >= self.timers.started + h {

@@ -77,7 +77,7 @@ impl Connection {
             }
             let window = self.conn_send.available().min(s.send_window.available()) as usize;
             if window == 0 {
-                let watch_stalls = self.config.timeouts.stalled_stream().is_some();
+                let watch_stalls = self.config.timeouts.stall_limit().is_some();
                 if s.send_window.available() == 0 {
                     // Parked until a WINDOW_UPDATE or SETTINGS reopens it;
                     // reset if that takes too long.
@@ -115,7 +115,7 @@ impl Connection {
             s.queued_bytes -= n;
             s.send_window.consume(n as u32);
             self.conn_send.consume(n as u32);
-            if self.config.timeouts.stalled_stream().is_some() {
+            if self.config.timeouts.stall_limit().is_some() {
                 // A window used up with DATA left: the writer will not be
                 // woken for it again until credit comes.
                 let conn_shut = self.conn_send.available() == 0;
