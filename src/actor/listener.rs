@@ -6,7 +6,9 @@
 //! simultaneous connects) and shared by all arbiters: each one waits in
 //! `accept` on the same listening socket and the kernel hands every new
 //! connection to one of them. A connection and its streams then live on
-//! the arbiter that accepted it.
+//! the arbiter that accepted it. Each accepted connection is sniffed in its
+//! own task ([`Builder::accept_h2c`]): HTTP/2 with prior knowledge or the
+//! HTTP/1.1 `Upgrade: h2c`, anything else answered in HTTP/1.1 and closed.
 //!
 //! ```no_run
 //! # use h2actor::actor::{Connection, Listener, Subscriber};

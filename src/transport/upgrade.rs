@@ -145,6 +145,8 @@ pub struct H2cUpgrade {
 
 /// What [`accept_h2c`] found on a new connection.
 #[derive(Debug)]
+// One per connection, moved once: boxing the request would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum H2cAccepted<IO> {
     /// The HTTP/2 preface: start HTTP/2 on this (the preface is replayed).
     PriorKnowledge(Rewind<IO>),
@@ -323,6 +325,7 @@ async fn write_all_flush<IO: AsyncWrite + Unpin>(io: &mut IO, b: &[u8]) -> io::R
 }
 
 /// What the start of a connection was.
+#[allow(clippy::large_enum_variant)] // one per connection
 enum Sniffed {
     /// The preface (these bytes: the preface and whatever followed).
     Preface(Bytes),
@@ -442,6 +445,7 @@ where
 
 /// What a request head said.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per connection
 enum Parsed {
     /// Not complete yet.
     Partial,
@@ -718,8 +722,8 @@ pub fn http2_settings(config: &Config) -> String {
 /// On `101 Switching Protocols` the connection is HTTP/2 from here on:
 /// start it with
 /// [`Builder::start_upgraded_client`](crate::actor::Builder::start_upgraded_client)
-/// (with the same `config`); the response to `request` arrives on stream
-/// 1. Any other final status is [`H2cError::NotUpgraded`] (the body of
+/// (with the same `config`); the response to `request` arrives on
+/// stream 1. Any other final status is [`H2cError::NotUpgraded`] (the body of
 /// that response is not read; drop the connection). Interim 1xx
 /// responses other than 101 are skipped. Header fields of `request` other
 /// than hop-by-hop ones are sent too; `Host` comes from the URI.
