@@ -73,6 +73,18 @@ fn curl_upgrade_get() {
     assert!(head.contains("content-length: 100\r\n"), "{head}");
 }
 
+/// The library's `Listener` (`--threads 2`) sniffs too.
+fn curl_upgrade_through_the_listener() {
+    let server = TestServer::start_threads(2);
+    for _ in 0..4 {
+        let (body, meta) = curl(&["--http2", &server.url("/")]);
+        assert_eq!(meta, "200 2");
+        assert_eq!(body, demo_server::HELLO);
+    }
+    let (_, meta) = curl(&["--http1.1", &server.url("/")]);
+    assert_eq!(meta, "505 1.1");
+}
+
 /// curl 7.88 sends a POST body inside the upgrade request (RFC 7540 §3.2:
 /// read in full before the switch); the server hands it to `/echo` as the
 /// body of stream 1.
@@ -363,6 +375,7 @@ fn main() {
     harness::main(harness::tests![
         curl_upgrade_get: [Program("curl")],
         curl_upgrade_post_echo: [Program("curl")],
+        curl_upgrade_through_the_listener: [Program("curl")],
         curl_http11_gets_505: [Program("curl")],
         nghttp_upgrade_get_and_post: [Program("nghttp")],
         our_client_upgrade_against_our_server,

@@ -221,8 +221,10 @@ impl Builder {
         self.config = config;
         self
     }
-    /// Server: the client preface was already consumed (HTTP/1.1 upgrade).
-    /// Default false.
+    /// Server: the client preface was already consumed by the caller.
+    /// Default false. Not for the HTTP/1.1 upgrade: there the client sends
+    /// its preface after the 101 (RFC 7540 §3.5); use
+    /// [`start_upgraded`](Self::start_upgraded).
     pub fn skip_preface(mut self, skip: bool) -> Self {
         self.skip_preface = skip;
         self

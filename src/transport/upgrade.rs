@@ -1093,6 +1093,40 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(2));
     }
 
+    #[tokio::test]
+    async fn rewind_replays_the_prefix_across_small_reads() {
+        let (mut a, b) = tokio::io::duplex(64);
+        a.write_all(b"world").await.unwrap();
+        drop(a);
+        let mut io = Rewind::new(Bytes::from_static(b"hello "), b);
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4];
+        loop {
+            let n = io.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(out, b"hello world");
+    }
+
+    proptest::proptest! {
+        /// Bytes off the network never panic the parser or the decoder,
+        /// as a whole head or behind a valid upgrade request line.
+        #[test]
+        fn parser_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let limits = H2cLimits { max_headers: 8, max_head_size: 512, ..H2cLimits::default() };
+            let _ = parse_request(&data, &limits);
+            let _ = decode_settings(&data);
+            let mut req = upgrade_req("HTTP2-Settings: ").into_bytes();
+            req.truncate(req.len() - 2);
+            req.extend_from_slice(&data);
+            req.extend_from_slice(b"\r\nContent-Length: 3\r\n\r\n");
+            let _ = parse_request(&req, &H2cLimits::default());
+        }
+    }
+
     #[test]
     fn base64url_round_trips_and_refuses_other_alphabets() {
         for len in 0..20 {
