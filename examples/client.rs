@@ -1,11 +1,18 @@
-//! An HTTP/2 client (h2c, prior knowledge) written with h2actor's actors:
-//! one connection, every URL its own concurrent stream, pushed responses
-//! collected too. The code to copy when you write your own.
+//! An HTTP/2 client (h2c: prior knowledge, or the HTTP/1.1 upgrade with
+//! `--upgrade`) written with h2actor's actors: one connection, every URL
+//! its own concurrent stream, pushed responses collected too. The code to
+//! copy when you write your own.
 //!
 //! ```text
-//! cargo run --release --example client -- [-v] [--no-push] [-d DATA] URL...
+//! cargo run --release --example client -- [-v] [--no-push] [--upgrade] [-d DATA] URL...
 //! cargo run --release --example client -- -v http://127.0.0.1:8080/ http://127.0.0.1:8080/push
+//! cargo run --release --example client -- --upgrade -v http://127.0.0.1:8080/ http://127.0.0.1:8080/bytes/10
 //! ```
+//!
+//! `--upgrade` sends the first URL as an HTTP/1.1 `GET` with `Upgrade:
+//! h2c` (RFC 7540 §3.2): after `101 Switching Protocols` its response comes
+//! on stream 1 and the other URLs go on new streams; a server that answers
+//! anything else fails every URL with that status.
 //!
 //! stdout gets the response bodies only, in the order of the URLs (each
 //! pushed response after the request that brought it). `-v` prints each
@@ -28,6 +35,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use h2actor::prelude::*;
+use h2actor::transport::H2cLimits;
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
@@ -86,11 +94,19 @@ pub struct Exchange {
 pub struct Options {
     /// Advertise SETTINGS_ENABLE_PUSH = 1.
     pub enable_push: bool,
+    /// Start with the HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) instead of
+    /// prior knowledge: the first job (a `GET`, `HEAD` or `OPTIONS` without
+    /// body) is the upgrade request and is answered on stream 1; the others
+    /// go on streams 3, 5, ... once HTTP/2 runs.
+    pub upgrade: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { enable_push: true }
+        Options {
+            enable_push: true,
+            upgrade: false,
+        }
     }
 }
 
@@ -128,6 +144,35 @@ struct Sent {
     index: usize,
     stream: Option<Addr<H2Stream>>,
     result: Result<(), String>,
+}
+
+impl Register {
+    fn new(index: usize, stream: Addr<H2Stream>, job: &Job) -> Self {
+        Register {
+            index,
+            stream,
+            method: job.method.to_string(),
+            path: job.path(),
+        }
+    }
+}
+
+impl Job {
+    /// The path (and query) of the URI.
+    fn path(&self) -> String {
+        self.uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned()
+    }
+
+    /// The request head of this job.
+    fn request(&self) -> Request<()> {
+        let mut req = Request::new(());
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        req
+    }
 }
 
 impl Collector {
@@ -298,22 +343,8 @@ async fn request(conn: Addr<Connection>, collector: Addr<Collector>, index: usiz
             })
         }
     };
-    let path = job
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let method = job.method.to_string();
-    collector.do_send(Register {
-        index,
-        stream: stream.clone(),
-        method,
-        path,
-    });
-    let mut req = Request::new(());
-    *req.method_mut() = job.method;
-    *req.uri_mut() = job.uri;
-    let message = SendMessage::new(req).body(job.body.unwrap_or_default());
+    collector.do_send(Register::new(index, stream.clone(), &job));
+    let message = SendMessage::new(job.request()).body(job.body.unwrap_or_default());
     let result = match stream.send(message).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("send request: {e}")),
@@ -352,9 +383,46 @@ where
         enable_push: options.enable_push,
         ..Config::default()
     };
-    let conn = Connection::builder(Role::Client)
-        .config(config)
-        .start(io, subscriber);
+    let builder = Connection::builder(Role::Client).config(config);
+    let mut first = 0;
+    let conn = if options.upgrade && !jobs.is_empty() {
+        // HTTP/1.1 first: the first job is the upgrade request, answered on
+        // stream 1 (RFC 7540 §3.2). Register it before yielding, so the
+        // collector knows the stream before its response comes.
+        let limits = H2cLimits::default();
+        match builder
+            .connect_h2c(io, &jobs[0].request(), &limits, subscriber)
+            .await
+        {
+            Ok((conn, stream1)) => {
+                collector.do_send(Register::new(0, stream1.clone(), &jobs[0]));
+                collector.do_send(Sent {
+                    index: 0,
+                    stream: Some(stream1),
+                    result: Ok(()),
+                });
+                first = 1;
+                conn
+            }
+            Err(e) => {
+                let why = format!("h2c upgrade: {e}");
+                return jobs
+                    .iter()
+                    .enumerate()
+                    .map(|(index, job)| Exchange {
+                        method: job.method.to_string(),
+                        path: job.path(),
+                        error: Some(why.clone()),
+                        done: true,
+                        key: (index, 0),
+                        ..Exchange::default()
+                    })
+                    .collect();
+            }
+        }
+    } else {
+        builder.start(io, subscriber)
+    };
     collector.do_send(SetConn(conn.clone()));
     if jobs.is_empty() {
         conn.do_send(Close {
@@ -362,7 +430,7 @@ where
         });
         return Vec::new();
     }
-    for (index, job) in jobs.into_iter().enumerate() {
+    for (index, job) in jobs.into_iter().enumerate().skip(first) {
         actix::spawn(request(conn.clone(), collector.clone(), index, job));
     }
     rx.await.unwrap_or_default()
@@ -384,7 +452,7 @@ impl Handler<SetConn> for Collector {
 
 // ------------------------------------------------------------------ main
 
-const USAGE: &str = "usage: client [-v] [--no-push] [-d DATA] URL...";
+const USAGE: &str = "usage: client [-v] [--no-push] [--upgrade] [-d DATA] URL...";
 
 fn main() {
     let mut verbose = false;
@@ -396,6 +464,7 @@ fn main() {
         match arg.as_str() {
             "-v" => verbose = true,
             "--no-push" => options.enable_push = false,
+            "--upgrade" => options.upgrade = true,
             "-d" => match args.next() {
                 Some(d) => data = Some(Bytes::from(d)),
                 None => exit_usage("-d takes DATA"),
@@ -413,6 +482,9 @@ fn main() {
     let Some(first) = uris.first() else {
         exit_usage("no URL")
     };
+    if options.upgrade && data.is_some() {
+        exit_usage("--upgrade starts with an HTTP/1.1 GET: no -d");
+    }
     let authority = first
         .authority()
         .map(|a| a.as_str().to_owned())

@@ -1,9 +1,11 @@
-//! An HTTP/2 server (h2c, prior knowledge) written with h2actor's actors:
-//! the code to copy when you write your own.
+//! An HTTP/2 server (h2c: prior knowledge or the HTTP/1.1 upgrade, on one
+//! plain port) written with h2actor's actors: the code to copy when you
+//! write your own.
 //!
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
 //! curl --http2-prior-knowledge http://127.0.0.1:8080/
+//! curl --http2 http://127.0.0.1:8080/          # HTTP/1.1 Upgrade: h2c
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
 //! ```
 //!
@@ -41,6 +43,7 @@ use std::sync::OnceLock;
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::prelude::*;
+use h2actor::transport::H2cLimits;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -434,12 +437,27 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Accepts connections forever on the current arbiter.
+/// Serves one accepted connection on the current arbiter, whichever way
+/// the client starts HTTP/2 on this plain port: with the preface (prior
+/// knowledge), or with an HTTP/1.1 `Upgrade: h2c` request, which becomes
+/// stream 1 and reaches `Site` as any other request. Any other HTTP/1.1
+/// request is answered `505 HTTP Version Not Supported` and closed (see
+/// `h2actor::transport::upgrade`).
+pub async fn serve_plain(tcp: TcpStream) {
+    let _ = tcp.set_nodelay(true);
+    let limits = H2cLimits::default();
+    if let Err(e) = builder().accept_h2c(tcp, &limits, Site::subscriber).await {
+        tracing::debug!(error = %e, "connection not served");
+    }
+}
+
+/// Accepts connections forever on the current arbiter, each handshake in
+/// its own task (a slow client never holds up accepting).
 pub async fn accept_loop(listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((tcp, _peer)) => {
-                start_connection(tcp);
+                actix::spawn(serve_plain(tcp));
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
@@ -515,7 +533,7 @@ fn main() {
     // `_serving` holds the listener's arbiters for as long as the system runs.
     let _serving = match system.block_on(serve(addr, threads)) {
         Ok(serving) => {
-            tracing::info!(addr = %serving.addr, threads, "listening (h2c, prior knowledge)");
+            tracing::info!(addr = %serving.addr, threads, "listening (h2c: prior knowledge or Upgrade: h2c)");
             serving
         }
         Err(e) => {

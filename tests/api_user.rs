@@ -640,7 +640,10 @@ fn head_answers_every_get_route_with_its_header_fields() {
     };
     let mut jobs: Vec<Job> = paths.iter().map(|p| job(http::Method::GET, p)).collect();
     jobs.extend(paths.iter().map(|p| job(http::Method::HEAD, p)));
-    let options = support::demo_client::Options { enable_push: false };
+    let options = support::demo_client::Options {
+        enable_push: false,
+        ..Default::default()
+    };
     let got = support::fetch(server.addr, jobs, options, Duration::from_secs(20));
     let (gets, heads) = got.split_at(paths.len());
     for ((path, get), head) in paths.iter().zip(gets).zip(heads) {

@@ -249,7 +249,10 @@ fn our_client_without_push_gets_the_page_only() {
     let got = fetch(
         server.addr,
         vec![Job::get(uri(server.addr, "/push"))],
-        Options { enable_push: false },
+        Options {
+            enable_push: false,
+            ..Options::default()
+        },
         LIMIT,
     );
     assert_eq!(got.len(), 1, "{got:?}");

@@ -51,7 +51,7 @@ use super::writer::{Writer, WriterDone};
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
-use crate::transport::{CodecError, FrameCodec};
+use crate::transport::{CodecError, FrameCodec, H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 
 /// Frames handled per turn before the reader yields to other work.
 const FRAMES_PER_TURN: usize = 64;
@@ -278,8 +278,10 @@ impl Builder {
         self.timeouts = Some(timeouts);
         self
     }
-    /// Server: the client preface was already consumed (HTTP/1.1 upgrade).
-    /// Default false.
+    /// Server: the client preface was already consumed by the caller.
+    /// Default false. Not for the HTTP/1.1 upgrade: there the client sends
+    /// its preface after the 101 (RFC 7540 §3.5); use
+    /// [`start_upgraded`](Self::start_upgraded).
     pub fn skip_preface(mut self, skip: bool) -> Self {
         self.skip_preface = skip;
         self
@@ -333,12 +335,40 @@ impl Builder {
         self.start_with(io, subscriber, None).0
     }
 
+    /// The protocol state for a new connection: `config`, with `timeouts`
+    /// if set.
+    fn new_proto(&self) -> proto::Connection {
+        let mut config = self.config.clone();
+        if let Some(t) = self.timeouts {
+            config.timeouts = t;
+        }
+        proto::Connection::new(self.role, config, Instant::now())
+    }
+
     /// As `start`; with `session`, every notification goes to that queue.
     pub(crate) fn start_with<IO>(
         self,
         io: IO,
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
+    ) -> (Addr<Connection>, CoreRef)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let proto = self.new_proto();
+        self.start_proto(io, subscriber, session, proto, None)
+    }
+
+    /// As `start_with`, over a protocol state prepared by the caller, and
+    /// with the h2c upgrade request to deliver once the client's preface
+    /// is in (see `ReadLoop::upgrade_request`).
+    fn start_proto<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+        session: Option<std::rc::Rc<EventQueue>>,
+        proto: proto::Connection,
+        upgrade_request: Option<UpgradeRequest>,
     ) -> (Addr<Connection>, CoreRef)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -354,11 +384,6 @@ impl Builder {
             max_pending_open: self.max_pending_open_streams,
             max_queued_sends: self.max_queued_sends,
         };
-        let mut config = self.config;
-        if let Some(t) = self.timeouts {
-            config.timeouts = t;
-        }
-        let proto = proto::Connection::new(self.role, config, Instant::now());
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
         let close_timeout = self.close_timeout;
@@ -374,6 +399,7 @@ impl Builder {
                 buf: BytesMut::with_capacity(READ_RESERVE * 2),
                 codec,
                 draining: false,
+                upgrade_request,
             });
             Connection {
                 core,
@@ -389,6 +415,158 @@ impl Builder {
     }
 }
 
+// ------------------------------------------------- HTTP/1.1 upgrade (h2c)
+
+/// Starting a connection from the HTTP/1.1 `Upgrade: h2c` handshake
+/// (RFC 7540 §3.2; the handshake itself is in [`crate::transport::upgrade`]).
+impl Builder {
+    /// Server: starts the connection after [`accept_h2c`] answered an
+    /// upgrade request with 101. The request becomes stream 1 (RFC 7540
+    /// §3.2), half-closed (remote), and `subscriber` receives it exactly as
+    /// any other request: a `RecvHeaders` for stream 1 (`end_stream: true`
+    /// when it had no body, else one `RecvData` with the whole body and
+    /// `end_stream`), so the handler answers it on `msg.stream` as usual.
+    /// Its `request.version()` is HTTP/1.1, the only trace of how it came.
+    /// It is delivered once the client's first frame after its preface is
+    /// in, so no response bytes reach a client still reading HTTP/1.1
+    /// (curl 7.88 fails when more than 32 KiB come with the 101).
+    ///
+    /// The client's settings from `HTTP2-Settings` apply at once (the 101
+    /// acknowledged them); the client still sends the connection preface
+    /// (RFC 7540 §3.5), which this connection expects whatever
+    /// [`skip_preface`](Self::skip_preface) says, and the server's SETTINGS
+    /// go out first. `Err` when the protocol refuses those settings (not
+    /// on a server builder, or a value out of range).
+    ///
+    /// [`accept_h2c`]: crate::transport::accept_h2c
+    pub fn start_upgraded<IO>(
+        mut self,
+        io: IO,
+        upgrade: H2cUpgrade,
+        subscriber: Subscriber,
+    ) -> Result<Addr<Connection>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let H2cUpgrade {
+            request,
+            body,
+            settings,
+        } = upgrade;
+        let mut proto = self.new_proto();
+        proto.upgrade(Some(settings), request.method() == http::Method::HEAD)?;
+        self.skip_preface = false;
+        let (addr, _) = self.start_proto(io, subscriber, None, proto, Some((request, body)));
+        Ok(addr)
+    }
+
+    /// Client: starts the connection after [`upgrade_h2c`] got its 101,
+    /// with the same [`Config`] (its `HTTP2-Settings` were ours). Stream 1
+    /// is the upgrade request, half-closed (local); the returned handle is
+    /// its stream, whose response arrives at `subscriber` as `RecvHeaders`
+    /// (then `RecvData`, ...) for stream 1. `method` is the upgrade
+    /// request's (a `HEAD` response carries no content). Our preface and
+    /// SETTINGS go out first (RFC 7540 §3.5); later requests open streams
+    /// 3, 5, ... as usual.
+    ///
+    /// [`upgrade_h2c`]: crate::transport::upgrade_h2c
+    pub fn start_upgraded_client<IO>(
+        self,
+        io: IO,
+        method: &http::Method,
+        subscriber: Subscriber,
+    ) -> Result<(Addr<Connection>, Addr<H2Stream>), Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        if self.role != Role::Client {
+            return Err(proto::UserError::WrongRole(Role::Client).into());
+        }
+        let mut proto = self.new_proto();
+        proto.upgrade(None, method == http::Method::HEAD)?;
+        let (addr, core) = self.start_proto(io, subscriber, None, proto, None);
+        let stream = core.borrow_mut().adopt_upgraded_stream();
+        Ok((addr, stream))
+    }
+
+    /// Server, one call per accepted plain connection: [`accept_h2c`]
+    /// (prior knowledge or the h2c upgrade, anything else answered in
+    /// HTTP/1.1 and closed), then [`start`](Self::start) or
+    /// [`start_upgraded`](Self::start_upgraded). `subscriber` is called
+    /// only when HTTP/2 starts. Run it in its own task per connection
+    /// (`actix::spawn`), so a slow client never holds up accepting.
+    ///
+    /// ```no_run
+    /// # use h2actor::prelude::*;
+    /// # use h2actor::transport::H2cLimits;
+    /// # fn handler() -> Subscriber { unimplemented!() }
+    /// # async fn f(listener: tokio::net::TcpListener) {
+    /// while let Ok((tcp, _)) = listener.accept().await {
+    ///     actix::spawn(async move {
+    ///         let builder = Connection::builder(Role::Server);
+    ///         if let Err(e) = builder.accept_h2c(tcp, &H2cLimits::default(), handler).await {
+    ///             tracing::debug!(error = %e, "not served");
+    ///         }
+    ///     });
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// [`accept_h2c`]: crate::transport::accept_h2c
+    pub async fn accept_h2c<IO, F>(
+        self,
+        io: IO,
+        limits: &H2cLimits,
+        subscriber: F,
+    ) -> Result<Addr<Connection>, H2cError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+        F: FnOnce() -> Subscriber,
+    {
+        match crate::transport::accept_h2c(io, limits).await? {
+            H2cAccepted::PriorKnowledge(io) => Ok(self.start(io, subscriber())),
+            H2cAccepted::Upgrade(io, upgrade) => self
+                .start_upgraded(io, upgrade, subscriber())
+                .map_err(|e| H2cError::Start(e.to_string())),
+        }
+    }
+
+    /// Client, one call: [`upgrade_h2c`] with this builder's config, then
+    /// [`start_upgraded_client`](Self::start_upgraded_client). `request`
+    /// (`GET`, `HEAD` or `OPTIONS`, absolute `http://` URI) is answered on
+    /// the returned stream (stream 1).
+    ///
+    /// ```no_run
+    /// # use h2actor::prelude::*;
+    /// # use h2actor::transport::H2cLimits;
+    /// # async fn f(subscriber: Subscriber) -> Result<(), Box<dyn std::error::Error>> {
+    /// let tcp = tokio::net::TcpStream::connect("127.0.0.1:8080").await?;
+    /// let request = http::Request::get("http://127.0.0.1:8080/").body(())?;
+    /// let (conn, stream1) = Connection::builder(Role::Client)
+    ///     .connect_h2c(tcp, &request, &H2cLimits::default(), subscriber)
+    ///     .await?;
+    /// // The response comes as RecvHeaders for `stream1`; more requests:
+    /// // conn.send(SendRequest::new(..)).
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`upgrade_h2c`]: crate::transport::upgrade_h2c
+    pub async fn connect_h2c<IO>(
+        self,
+        io: IO,
+        request: &http::Request<()>,
+        limits: &H2cLimits,
+        subscriber: Subscriber,
+    ) -> Result<(Addr<Connection>, Addr<H2Stream>), H2cError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let io = crate::transport::upgrade_h2c(io, request, &self.config, limits).await?;
+        self.start_upgraded_client(io, request.method(), subscriber)
+            .map_err(|e| H2cError::Start(e.to_string()))
+    }
+}
+
 /// The read side (see the module docs).
 struct ReadLoop<R> {
     io: R,
@@ -396,7 +574,17 @@ struct ReadLoop<R> {
     codec: FrameCodec,
     /// After a connection error: read and discard until EOF.
     draining: bool,
+    /// Server after the h2c upgrade: the request of stream 1, delivered
+    /// once the client's first frame (its SETTINGS, after the preface) is
+    /// in. Before that the client is still reading HTTP/1.1: curl 7.88
+    /// fails ("connection buffer size is too small to store data following
+    /// HTTP Upgrade response header") when more than 32 KiB arrive with
+    /// the 101, which an early response to stream 1 would send.
+    upgrade_request: Option<UpgradeRequest>,
 }
+
+/// The h2c upgrade request and its body (see `ReadLoop::upgrade_request`).
+type UpgradeRequest = (http::Request<()>, Bytes);
 
 impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
     type Output = ();
@@ -420,7 +608,13 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     Ok(Some(item)) => {
                         let mut c = act.core.borrow_mut();
                         let r = match item {
-                            Ok(frame) => c.proto.recv_frame(frame, Instant::now()),
+                            Ok(frame) => {
+                                let r = c.proto.recv_frame(frame, Instant::now());
+                                if let Some((req, body)) = this.upgrade_request.take() {
+                                    c.deliver_upgrade_request(req, body);
+                                }
+                                r
+                            }
                             Err(malformed) => c.proto.recv_malformed(malformed, Instant::now()),
                         };
                         // Control frames the peer asked for (PING and

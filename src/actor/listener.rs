@@ -6,7 +6,9 @@
 //! simultaneous connects) and shared by all arbiters: each one waits in
 //! `accept` on the same listening socket and the kernel hands every new
 //! connection to one of them. A connection and its streams then live on
-//! the arbiter that accepted it.
+//! the arbiter that accepted it. Each accepted connection is sniffed in its
+//! own task ([`Builder::accept_h2c`]): HTTP/2 with prior knowledge or the
+//! HTTP/1.1 `Upgrade: h2c`, anything else answered in HTTP/1.1 and closed.
 //!
 //! ```no_run
 //! # use h2actor::actor::{Connection, Listener, Subscriber};
@@ -26,7 +28,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use actix::prelude::*;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpSocket, TcpStream};
+
+use crate::transport::H2cLimits;
 
 use super::{Builder, Subscriber};
 
@@ -82,9 +86,12 @@ impl Listener {
                 loop {
                     match l.accept().await {
                         Ok((io, peer)) => {
-                            let _ = io.set_nodelay(true);
-                            let sub = subscriber(peer);
-                            builder.clone().start(io, sub);
+                            actix::spawn(serve_plain(
+                                io,
+                                peer,
+                                builder.clone(),
+                                subscriber.clone(),
+                            ));
                         }
                         Err(e) => {
                             // EMFILE and the like: wait a little, go on.
@@ -109,6 +116,21 @@ impl Listener {
 
     /// Stops the arbiters (their connections are dropped without GOAWAY).
     pub fn stop(self) {}
+}
+
+/// One accepted plain connection, in its own task (a slow client never
+/// holds up accepting): HTTP/2 with prior knowledge, or the HTTP/1.1
+/// `Upgrade: h2c` (RFC 7540 §3.2), or an HTTP/1.1 answer and close (see
+/// [`Builder::accept_h2c`]).
+async fn serve_plain<F>(io: TcpStream, peer: SocketAddr, builder: Builder, subscriber: Arc<F>)
+where
+    F: Fn(SocketAddr) -> Subscriber,
+{
+    let _ = io.set_nodelay(true);
+    let limits = H2cLimits::default();
+    if let Err(e) = builder.accept_h2c(io, &limits, || subscriber(peer)).await {
+        tracing::debug!(%peer, error = %e, "connection not served");
+    }
 }
 
 impl Drop for Listener {

@@ -180,6 +180,29 @@ impl Core {
         self.finish(id, outcome);
     }
 
+    /// The HTTP/1.1 upgrade request (RFC 7540 §3.2), already stream 1 in
+    /// the protocol, goes to the subscriber as any request would: its head,
+    /// then its body as one `RecvData` with the end of the stream. The body
+    /// never passed through flow control, so releasing it is a no-op.
+    pub fn deliver_upgrade_request(&mut self, request: http::Request<()>, body: Bytes) {
+        let id = StreamId(1);
+        let end_stream = body.is_empty();
+        self.on_headers(id, proto::Head::Request(request), end_stream);
+        if !end_stream {
+            if let Some(e) = self.streams.get_mut(&id) {
+                e.recv_done = true;
+                self.note(
+                    id,
+                    Note::Data {
+                        data: body,
+                        end_stream: true,
+                    },
+                );
+            }
+        }
+        self.kick();
+    }
+
     fn on_go_away(&mut self, last_stream_id: StreamId, code: ErrorCode, debug_data: Bytes) {
         if code != ErrorCode::NO_ERROR {
             self.set_reason(CloseReason::Error(proto::ConnectionError {

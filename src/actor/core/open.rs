@@ -92,6 +92,17 @@ impl Core {
         Ok(addr)
     }
 
+    /// Client after the HTTP/1.1 upgrade: stream 1 (the upgrade request,
+    /// already half-closed (local) in the protocol) gets its actor and its
+    /// entry, so its response is delivered as any other.
+    pub fn adopt_upgraded_stream(&mut self) -> Addr<H2Stream> {
+        let id = crate::frame::StreamId(1);
+        let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id));
+        self.streams
+            .insert(id, super::table::StreamEntry::new(addr.clone(), None, true));
+        addr
+    }
+
     /// A stream that held a slot without sending HEADERS is gone, or was
     /// given up with `Reset`.
     pub fn unreserve(&mut self) {

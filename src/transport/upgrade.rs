@@ -1,0 +1,1203 @@
+//! The HTTP/1.1 `Upgrade: h2c` handshake (RFC 7540 §3.2) and prior
+//! knowledge on the same plain port (RFC 9113 §3.3).
+//!
+//! RFC 9113 §3.1 deprecates the upgrade, but curl uses it by default for
+//! `http://` URLs with `--http2`, `nghttp -u` and HTTP2.jl speak it, so a
+//! plain port serves both ways in:
+//!
+//! - **Server**: [`accept_h2c`] reads just enough of a freshly accepted
+//!   connection to tell what it is:
+//!   - the HTTP/2 client preface (`PRI * HTTP/2.0…`, prior knowledge) →
+//!     [`H2cAccepted::PriorKnowledge`] with the bytes read so far replayed
+//!     by a [`Rewind`];
+//!   - an HTTP/1.1 request with `Upgrade: h2c` (one token of the list,
+//!     case-insensitive), `Connection: Upgrade, HTTP2-Settings` and exactly
+//!     one `HTTP2-Settings` (§3.2.1) → its body is read (RFC 7540 §3.2: a
+//!     request body is sent in full before the switch), `101 Switching
+//!     Protocols` is written, and [`H2cAccepted::Upgrade`] hands back the
+//!     connection with the request ([`H2cUpgrade`]), which becomes stream 1
+//!     ([`Builder::start_upgraded`](crate::actor::Builder::start_upgraded));
+//!   - anything else gets one well-formed HTTP/1.1 answer with
+//!     `Connection: close`, and the connection is closed
+//!     ([`H2cError::Refused`]; see the table below).
+//! - **Client**: [`upgrade_h2c`] writes a `GET`/`HEAD`/`OPTIONS` request
+//!   with `Upgrade: h2c` and our `HTTP2-Settings`, and reads the response
+//!   head: `101` → the connection continues in HTTP/2, the response to that
+//!   request arriving on stream 1
+//!   ([`Builder::start_upgraded_client`](crate::actor::Builder::start_upgraded_client));
+//!   any other status → [`H2cError::NotUpgraded`] with that status (the
+//!   response body is not read).
+//!
+//! [`Builder::accept_h2c`](crate::actor::Builder::accept_h2c) and
+//! [`Builder::connect_h2c`](crate::actor::Builder::connect_h2c) do the
+//! handshake and start the connection actor in one call.
+//!
+//! # What the server answers
+//!
+//! | the client sent | answer |
+//! |---|---|
+//! | the HTTP/2 preface | nothing: HTTP/2 starts (prior knowledge) |
+//! | an upgrade request as above, body ≤ [`H2cLimits::max_body_size`] | `101 Switching Protocols`, then HTTP/2 with the request as stream 1 |
+//! | an HTTP/1.x request without a complete upgrade (no `Upgrade: h2c`, no `HTTP2-Settings`, two of them, `Connection` without both options, HTTP/1.0, `Transfer-Encoding`, `CONNECT`) | `505 HTTP Version Not Supported` with a text body saying how to speak HTTP/2 here |
+//! | an upgrade whose `HTTP2-Settings` is not base64url, not a whole number of settings, or holds an invalid value; two different `Content-Length`s; no `Host` | `400 Bad Request` |
+//! | a `Content-Length` above [`H2cLimits::max_body_size`] | `413 Content Too Large` |
+//! | more than [`H2cLimits::max_headers`] header fields, or a head larger than [`H2cLimits::max_head_size`] | `431 Request Header Fields Too Large` |
+//! | bytes that are not HTTP/1.x (httparse rejects them) | `400 Bad Request` |
+//! | nothing complete within [`H2cLimits::timeout`] | the connection is closed without an answer |
+//!
+//! A missing or duplicated `HTTP2-Settings` is "not an upgrade" (§3.2.1: the
+//! server MUST NOT upgrade), so the request is an ordinary HTTP/1.1 request
+//! and gets the 505; a present but undecodable one makes the request
+//! malformed: 400. An upgrade with `Transfer-Encoding` (a chunked body) is
+//! not taken: 505, so the client can retry with prior knowledge or a
+//! `Content-Length` body. After a refusal the server shuts its sending side
+//! down and discards what the client still sends for up to half a second
+//! before closing, so the answer is not lost to a TCP reset.
+//!
+//! With `Expect: 100-continue` on an upgrade with a body (curl sends it for
+//! larger bodies), `100 Continue` is written before the body is read.
+//!
+//! ```no_run
+//! use h2actor::transport::{accept_h2c, H2cAccepted, H2cLimits};
+//! # async fn f(tcp: tokio::net::TcpStream) {
+//! match accept_h2c(tcp, &H2cLimits::default()).await {
+//!     Ok(H2cAccepted::PriorKnowledge(io)) => { /* Builder::start(io, ..) */ }
+//!     Ok(H2cAccepted::Upgrade(io, upgrade)) => {
+//!         println!("upgraded: {} {}", upgrade.request.method(), upgrade.request.uri());
+//!         /* Builder::start_upgraded(io, upgrade, ..) */
+//!     }
+//!     Err(e) => println!("not HTTP/2: {e}"),
+//! }
+//! # }
+//! ```
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Method, Request, StatusCode, Uri};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+
+use crate::frame::{kind, FrameHead, Setting, Settings, StreamId};
+use crate::proto::{self, Config};
+
+/// The HTTP/2 client connection preface (RFC 9113 §3.4).
+pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How long a refused connection's leftover input is discarded before
+/// closing (see the module docs).
+const LINGER: Duration = Duration::from_millis(500);
+
+/// The body of the 505 answer to an HTTP/1.1 request without an upgrade.
+pub const NOT_HTTP2_TEXT: &str = "This server speaks HTTP/2 only. On this plain (h2c) port, \
+send the HTTP/2 connection preface first (prior knowledge, e.g. curl --http2-prior-knowledge), \
+or upgrade from HTTP/1.1 with Upgrade: h2c, Connection: Upgrade, HTTP2-Settings and one \
+HTTP2-Settings header field (RFC 7540 section 3.2, e.g. curl --http2 or nghttp -u).\n";
+
+/// Limits of the HTTP/1.1 part of a connection, server and client side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2cLimits {
+    /// Most header fields in a request (or response) head. Default 64.
+    pub max_headers: usize,
+    /// Largest head, request line and header fields together, in bytes.
+    /// Default 16 KiB.
+    pub max_head_size: usize,
+    /// Largest `Content-Length` body of an upgrade request (beyond: 413).
+    /// Default 64 KiB.
+    pub max_body_size: usize,
+    /// Deadline for the whole exchange before HTTP/2 starts: reading the
+    /// preface or the request (head and body) and writing the 101 (client:
+    /// writing the request and reading the response head). Beyond it the
+    /// connection is closed: [`H2cError::Timeout`]. Default 10 s.
+    pub timeout: Duration,
+}
+
+impl Default for H2cLimits {
+    fn default() -> Self {
+        H2cLimits {
+            max_headers: 64,
+            max_head_size: 16 << 10,
+            max_body_size: 64 << 10,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// An upgrade request the server accepted (and answered with 101): it
+/// becomes stream 1 of the HTTP/2 connection.
+#[derive(Debug)]
+pub struct H2cUpgrade {
+    /// The request: method, `http://HOST/target` URI (the `Host` field
+    /// became the authority), version HTTP/1.1 (how it came), and its
+    /// header fields without the hop-by-hop ones (`Connection`, the fields
+    /// it lists, `Upgrade`, `HTTP2-Settings`, `Host`, `Keep-Alive`,
+    /// `Proxy-Connection`, `TE`, `Expect`), as an HTTP/2 request would
+    /// carry them.
+    pub request: Request<()>,
+    /// The request body (empty without `Content-Length`).
+    pub body: Bytes,
+    /// The client's SETTINGS from `HTTP2-Settings` (RFC 7540 §3.2.1).
+    pub settings: Vec<Setting>,
+}
+
+/// What [`accept_h2c`] found on a new connection.
+#[derive(Debug)]
+// One per connection, moved once: boxing the request would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum H2cAccepted<IO> {
+    /// The HTTP/2 preface: start HTTP/2 on this (the preface is replayed).
+    PriorKnowledge(Rewind<IO>),
+    /// An upgrade, answered with 101: start HTTP/2 with the request as
+    /// stream 1. The client's preface follows (RFC 7540 §3.5).
+    Upgrade(Rewind<IO>, H2cUpgrade),
+}
+
+/// Why the HTTP/1.1 part did not lead to HTTP/2.
+#[derive(Debug, thiserror::Error)]
+pub enum H2cError {
+    /// Server: the client was answered with this HTTP/1.1 status and the
+    /// connection closed (see the module docs for which status when).
+    #[error("answered HTTP/1.1 {status}: {reason}")]
+    Refused {
+        /// The status written.
+        status: StatusCode,
+        /// Why, for logs.
+        reason: &'static str,
+    },
+    /// Client: the server answered the upgrade request with this status
+    /// instead of 101 (it may serve the request over HTTP/1.1; the body of
+    /// that response is not read).
+    #[error("the server did not upgrade: HTTP/1.1 {0}")]
+    NotUpgraded(StatusCode),
+    /// Client: the response was not valid HTTP/1.1, or exceeded the limits.
+    #[error("invalid HTTP/1.1 response: {0}")]
+    InvalidResponse(&'static str),
+    /// Client: the request cannot be sent as an upgrade.
+    #[error("cannot upgrade this request: {0}")]
+    InvalidRequest(&'static str),
+    /// Nothing complete within [`H2cLimits::timeout`].
+    #[error("timed out")]
+    Timeout,
+    /// The peer closed the connection first.
+    #[error("the peer closed the connection")]
+    Closed,
+    /// Reading or writing failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The upgraded connection could not start (an `HTTP2-Settings` value
+    /// the protocol refused).
+    #[error("cannot start the upgraded connection: {0}")]
+    Start(String),
+}
+
+// ------------------------------------------------------------------ Rewind
+
+/// A byte stream with some bytes already read from it put back in front:
+/// reads return `prefix` first, then the inner stream's. Writes go to the
+/// inner stream.
+#[derive(Debug)]
+pub struct Rewind<IO> {
+    prefix: Bytes,
+    inner: IO,
+}
+
+impl<IO> Rewind<IO> {
+    /// `inner`, with `prefix` read first.
+    pub fn new(prefix: Bytes, inner: IO) -> Self {
+        Rewind { prefix, inner }
+    }
+    /// The bytes not read yet from the prefix, and the inner stream.
+    pub fn into_parts(self) -> (Bytes, IO) {
+        (self.prefix, self.inner)
+    }
+    /// The inner stream.
+    pub fn get_ref(&self) -> &IO {
+        &self.inner
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix[..n]);
+            self.prefix.advance(n);
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Rewind<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+// ------------------------------------------------------------------ server
+
+/// Server side: reads the start of a new plain connection and tells prior
+/// knowledge from an `Upgrade: h2c` request (answered with 101) from
+/// anything else (answered with an HTTP/1.1 error status and closed). It
+/// reads only what it needs: the 24 preface bytes, or the request's head
+/// and `Content-Length` body; bytes after those are replayed by the
+/// returned [`Rewind`]. The module docs list every answer.
+///
+/// Bounded by `limits`: header count, head size, body size, and one
+/// deadline for all of it.
+pub async fn accept_h2c<IO>(mut io: IO, limits: &H2cLimits) -> Result<H2cAccepted<IO>, H2cError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let read = tokio::time::timeout_at(deadline, read_start(&mut io, limits)).await;
+    let sniffed = match read {
+        Err(_) => return Err(H2cError::Timeout),
+        Ok(r) => r?,
+    };
+    let refusal = match sniffed {
+        Sniffed::Preface(buf) => return Ok(H2cAccepted::PriorKnowledge(Rewind::new(buf, io))),
+        Sniffed::Upgrade(upgrade, rest) => {
+            let answer =
+                b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+            match tokio::time::timeout_at(deadline, write_all_flush(&mut io, answer)).await {
+                Err(_) => return Err(H2cError::Timeout),
+                Ok(r) => r?,
+            }
+            tracing::debug!(method = %upgrade.request.method(), uri = %upgrade.request.uri(), body = upgrade.body.len(), "h2c upgrade");
+            return Ok(H2cAccepted::Upgrade(Rewind::new(rest, io), upgrade));
+        }
+        Sniffed::Refuse(r) => r,
+    };
+    tracing::debug!(status = %refusal.status, reason = refusal.reason, "HTTP/1.1 request refused");
+    let answer = refusal.response();
+    let _ = tokio::time::timeout(limits.timeout, async {
+        write_all_flush(&mut io, &answer).await?;
+        io.shutdown().await?;
+        // Lingering close: drain what the client still sends (a body we did
+        // not read) so closing does not send a TCP reset that could destroy
+        // the answer before the client reads it.
+        let _ = tokio::time::timeout(LINGER, async {
+            let mut sink = [0u8; 4096];
+            while io.read(&mut sink).await? > 0 {}
+            Ok::<_, io::Error>(())
+        })
+        .await;
+        Ok::<_, io::Error>(())
+    })
+    .await;
+    Err(H2cError::Refused {
+        status: refusal.status,
+        reason: refusal.reason,
+    })
+}
+
+async fn write_all_flush<IO: AsyncWrite + Unpin>(io: &mut IO, b: &[u8]) -> io::Result<()> {
+    io.write_all(b).await?;
+    io.flush().await
+}
+
+/// What the start of a connection was.
+#[allow(clippy::large_enum_variant)] // one per connection
+enum Sniffed {
+    /// The preface (these bytes: the preface and whatever followed).
+    Preface(Bytes),
+    /// An upgrade request, and the bytes read after its body.
+    Upgrade(H2cUpgrade, Bytes),
+    /// To be answered with an HTTP/1.1 error and closed.
+    Refuse(Refusal),
+}
+
+/// An HTTP/1.1 error answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Refusal {
+    status: StatusCode,
+    reason: &'static str,
+    /// The request was a HEAD: no content in the answer.
+    head: bool,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, reason: &'static str) -> Self {
+        Refusal {
+            status,
+            reason,
+            head: false,
+        }
+    }
+
+    fn response(&self) -> Vec<u8> {
+        let body = if self.status == StatusCode::HTTP_VERSION_NOT_SUPPORTED {
+            NOT_HTTP2_TEXT.to_owned()
+        } else {
+            format!("{}\n", self.reason)
+        };
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        )
+        .into_bytes();
+        if !self.head {
+            out.extend_from_slice(body.as_bytes());
+        }
+        out
+    }
+}
+
+/// Reads until the start of the connection is known (see [`accept_h2c`]).
+async fn read_start<IO>(io: &mut IO, limits: &H2cLimits) -> Result<Sniffed, H2cError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut buf = BytesMut::with_capacity(1024);
+    loop {
+        // Never read more than the head may hold (plus the preface case).
+        let room = limits.max_head_size.max(PREFACE.len()) + 1 - buf.len();
+        let n = (&mut *io).take(room as u64).read_buf(&mut buf).await?;
+        if n == 0 {
+            return Err(H2cError::Closed);
+        }
+        let common = buf.len().min(PREFACE.len());
+        if buf[..common] == PREFACE[..common] {
+            if buf.len() >= PREFACE.len() {
+                return Ok(Sniffed::Preface(buf.freeze()));
+            }
+            continue;
+        }
+        match parse_request(&buf, limits) {
+            Parsed::Partial if buf.len() > limits.max_head_size => {
+                return Ok(Sniffed::Refuse(Refusal::new(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "request head too large",
+                )))
+            }
+            Parsed::Partial => continue,
+            Parsed::Refuse(r) => return Ok(Sniffed::Refuse(r)),
+            Parsed::Upgrade {
+                head_len,
+                upgrade,
+                body_len,
+                expect_continue,
+            } => {
+                buf.advance(head_len);
+                return read_body(io, buf, upgrade, body_len, expect_continue).await;
+            }
+        }
+    }
+}
+
+/// Reads the `body_len` bytes of an upgrade request's body (`buf` holds
+/// what was read after the head).
+async fn read_body<IO>(
+    io: &mut IO,
+    mut buf: BytesMut,
+    mut upgrade: H2cUpgrade,
+    body_len: usize,
+    expect_continue: bool,
+) -> Result<Sniffed, H2cError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    if body_len > buf.len() {
+        if expect_continue {
+            write_all_flush(io, b"HTTP/1.1 100 Continue\r\n\r\n").await?;
+        }
+        buf.reserve(body_len - buf.len());
+        while buf.len() < body_len {
+            let want = (body_len - buf.len()) as u64;
+            if (&mut *io).take(want).read_buf(&mut buf).await? == 0 {
+                return Err(H2cError::Closed);
+            }
+        }
+    }
+    upgrade.body = buf.split_to(body_len).freeze();
+    Ok(Sniffed::Upgrade(upgrade, buf.freeze()))
+}
+
+/// What a request head said.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per connection
+enum Parsed {
+    /// Not complete yet.
+    Partial,
+    Refuse(Refusal),
+    Upgrade {
+        head_len: usize,
+        upgrade: H2cUpgrade,
+        body_len: usize,
+        expect_continue: bool,
+    },
+}
+
+/// The comma-separated tokens of every field `name` (RFC 9110 §5.6.1),
+/// lower-cased, empty elements skipped.
+fn tokens<'a>(
+    headers: &'a [httparse::Header<'a>],
+    name: &'a str,
+) -> impl Iterator<Item = String> + 'a {
+    headers
+        .iter()
+        .filter(move |h| h.name.eq_ignore_ascii_case(name))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .map(|t| String::from_utf8_lossy(t).trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+}
+
+/// Parses a request head (RFC 9112 §2-§3) and decides what it is.
+fn parse_request(buf: &[u8], limits: &H2cLimits) -> Parsed {
+    let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut req = httparse::Request::new(&mut fields);
+    let head_len = match req.parse(buf) {
+        Ok(httparse::Status::Partial) => return Parsed::Partial,
+        Ok(httparse::Status::Complete(n)) => n,
+        Err(httparse::Error::TooManyHeaders) => {
+            return Parsed::Refuse(Refusal::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "too many header fields",
+            ))
+        }
+        Err(_) => {
+            return Parsed::Refuse(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "not an HTTP/1.1 request",
+            ))
+        }
+    };
+    if head_len > limits.max_head_size {
+        return Parsed::Refuse(Refusal::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request head too large",
+        ));
+    }
+    let (Some(method), Some(target), Some(version)) = (req.method, req.path, req.version) else {
+        return Parsed::Refuse(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "incomplete request line",
+        ));
+    };
+    let headers = &*req.headers;
+    let is_head = method == "HEAD";
+    let refuse = |status, reason| {
+        Parsed::Refuse(Refusal {
+            status,
+            reason,
+            head: is_head,
+        })
+    };
+    let not_h2 = |reason| refuse(StatusCode::HTTP_VERSION_NOT_SUPPORTED, reason);
+
+    // RFC 7540 §3.2: Upgrade: h2c, with HTTP2-Settings as a connection option.
+    if version != 1 {
+        return not_h2("HTTP/1.0 request");
+    }
+    if !tokens(headers, "upgrade").any(|t| t == "h2c") {
+        return not_h2("HTTP/1.1 request without Upgrade: h2c");
+    }
+    let connection: Vec<String> = tokens(headers, "connection").collect();
+    if !connection.iter().any(|t| t == "upgrade")
+        || !connection.iter().any(|t| t == "http2-settings")
+    {
+        return not_h2("Connection without the Upgrade and HTTP2-Settings options");
+    }
+    // §3.2.1: exactly one HTTP2-Settings, or no upgrade.
+    let mut settings_fields = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("http2-settings"));
+    let settings_field = match (settings_fields.next(), settings_fields.next()) {
+        (Some(f), None) => f,
+        (None, _) => return not_h2("upgrade without HTTP2-Settings"),
+        (Some(_), Some(_)) => return not_h2("upgrade with more than one HTTP2-Settings"),
+    };
+    let Some(settings) = decode_settings(settings_field.value) else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid HTTP2-Settings");
+    };
+    if method == "CONNECT" {
+        return not_h2("CONNECT cannot upgrade");
+    }
+    if headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+    {
+        return not_h2("upgrade with a Transfer-Encoding body");
+    }
+    // RFC 9112 §6.3: Content-Length (a list of equal values is one value).
+    let mut body_len: Option<u64> = None;
+    for h in headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("content-length"))
+    {
+        for v in h.value.split(|&b| b == b',') {
+            let v = String::from_utf8_lossy(v);
+            let v = v.trim();
+            let n = match v.parse::<u64>() {
+                Ok(n) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => n,
+                _ => return refuse(StatusCode::BAD_REQUEST, "invalid Content-Length"),
+            };
+            if body_len.is_some_and(|m| m != n) {
+                return refuse(StatusCode::BAD_REQUEST, "differing Content-Length values");
+            }
+            body_len = Some(n);
+        }
+    }
+    let body_len = body_len.unwrap_or(0);
+    if body_len > limits.max_body_size as u64 {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upgrade request body larger than this server takes",
+        );
+    }
+    let expect_continue = tokens(headers, "expect").any(|t| t == "100-continue");
+
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is a 400.
+    let mut hosts = headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("host"));
+    let host = match (hosts.next(), hosts.next()) {
+        (Some(h), None) => h.value,
+        _ => return refuse(StatusCode::BAD_REQUEST, "not exactly one Host"),
+    };
+    let uri = if target.starts_with('/') {
+        let Ok(host) = std::str::from_utf8(host) else {
+            return refuse(StatusCode::BAD_REQUEST, "invalid Host");
+        };
+        Uri::builder()
+            .scheme("http")
+            .authority(host)
+            .path_and_query(target)
+            .build()
+    } else {
+        // absolute-form, or `*` for OPTIONS.
+        target.parse::<Uri>().map_err(Into::into)
+    };
+    let Ok(uri) = uri else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid request target or Host");
+    };
+    let Ok(method) = Method::from_bytes(method.as_bytes()) else {
+        return refuse(StatusCode::BAD_REQUEST, "invalid method");
+    };
+
+    // The fields an HTTP/2 request may carry: hop-by-hop ones dropped
+    // (RFC 9113 §8.2.2, RFC 9110 §7.6.1), Host folded into the URI.
+    const HOP: [&str; 8] = [
+        "connection",
+        "upgrade",
+        "http2-settings",
+        "host",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "expect",
+    ];
+    let mut request = Request::new(());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.version_mut() = http::Version::HTTP_11;
+    for h in headers {
+        let lower = h.name.to_ascii_lowercase();
+        if HOP.contains(&lower.as_str()) || connection.contains(&lower) {
+            continue;
+        }
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(lower.as_bytes()),
+            HeaderValue::from_bytes(h.value),
+        ) else {
+            return refuse(StatusCode::BAD_REQUEST, "invalid header field");
+        };
+        request.headers_mut().append(name, value);
+    }
+    Parsed::Upgrade {
+        head_len,
+        upgrade: H2cUpgrade {
+            request,
+            body: Bytes::new(),
+            settings,
+        },
+        body_len: body_len as usize,
+        expect_continue,
+    }
+}
+
+/// `HTTP2-Settings` (RFC 7540 §3.2.1): base64url of a SETTINGS payload,
+/// validated as any SETTINGS frame (RFC 9113 §6.5).
+fn decode_settings(value: &[u8]) -> Option<Vec<Setting>> {
+    let payload = base64url_decode(value)?;
+    let head = FrameHead::new(kind::SETTINGS, 0, StreamId::ZERO, payload.len() as u32);
+    Settings::load(head, &Bytes::from(payload))
+        .ok()
+        .map(|s| s.params)
+}
+
+const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// base64url (RFC 4648 §5) without padding, as `HTTP2-Settings` carries it.
+fn base64url_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(B64URL[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    out
+}
+
+/// Decodes base64url (RFC 4648 §5); trailing `=` padding is tolerated,
+/// anything else outside the alphabet (whitespace, `+`, `/`) is refused.
+fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let s = match s.iter().position(|&c| c == b'=') {
+        Some(i) if s[i..].iter().all(|&c| c == b'=') && s.len() % 4 == 0 && s.len() - i <= 2 => {
+            &s[..i]
+        }
+        Some(_) => return None,
+        None => s,
+    };
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            let v = B64URL.iter().position(|&a| a == c)? as u32;
+            n |= v << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+// ------------------------------------------------------------------ client
+
+/// The `HTTP2-Settings` value for `config` (RFC 7540 §3.2.1): the SETTINGS
+/// payload a client built with `config` sends in its preface, base64url.
+pub fn http2_settings(config: &Config) -> String {
+    let mut frame = BytesMut::new();
+    Settings {
+        ack: false,
+        params: proto::settings::initial_params(true, config),
+    }
+    .encode(&mut frame);
+    base64url_encode(&frame[crate::frame::HEADER_LEN..])
+}
+
+/// Client side: sends `request` (`GET`, `HEAD` or `OPTIONS`, no body, an
+/// absolute `http://` URI) as an HTTP/1.1 upgrade request with the
+/// `HTTP2-Settings` of `config`, and reads the response head.
+///
+/// On `101 Switching Protocols` the connection is HTTP/2 from here on:
+/// start it with
+/// [`Builder::start_upgraded_client`](crate::actor::Builder::start_upgraded_client)
+/// (with the same `config`); the response to `request` arrives on
+/// stream 1. Any other final status is [`H2cError::NotUpgraded`] (the body of
+/// that response is not read; drop the connection). Interim 1xx
+/// responses other than 101 are skipped. Header fields of `request` other
+/// than hop-by-hop ones are sent too; `Host` comes from the URI.
+pub async fn upgrade_h2c<IO>(
+    mut io: IO,
+    request: &Request<()>,
+    config: &Config,
+    limits: &H2cLimits,
+) -> Result<Rewind<IO>, H2cError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let head = client_request_head(request, config)?;
+    let exchange = async {
+        write_all_flush(&mut io, &head).await?;
+        read_response(&mut io, limits).await
+    };
+    match tokio::time::timeout(limits.timeout, exchange).await {
+        Err(_) => Err(H2cError::Timeout),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(rest)) => Ok(Rewind::new(rest, io)),
+    }
+}
+
+/// The bytes of an upgrade request.
+fn client_request_head(request: &Request<()>, config: &Config) -> Result<Vec<u8>, H2cError> {
+    if ![Method::GET, Method::HEAD, Method::OPTIONS].contains(request.method()) {
+        return Err(H2cError::InvalidRequest(
+            "only GET, HEAD and OPTIONS upgrade (no request body)",
+        ));
+    }
+    let uri = request.uri();
+    let authority = uri
+        .authority()
+        .ok_or(H2cError::InvalidRequest("the URI has no authority"))?;
+    if uri.scheme_str().is_some_and(|s| s != "http") {
+        return Err(H2cError::InvalidRequest("h2c upgrade is for http:// URIs"));
+    }
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = format!(
+        "{} {} HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: {}\r\n",
+        request.method(),
+        target,
+        authority,
+        http2_settings(config)
+    )
+    .into_bytes();
+    for (name, value) in request.headers() {
+        if name == header::HOST
+            || name == header::CONNECTION
+            || name == header::UPGRADE
+            || name == header::TE
+            || name == header::TRANSFER_ENCODING
+            || name.as_str() == "http2-settings"
+        {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(out)
+}
+
+/// Reads response heads until a final one (or 101); returns the bytes
+/// after the 101's head.
+async fn read_response<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    limits: &H2cLimits,
+) -> Result<Bytes, H2cError> {
+    let mut buf = BytesMut::with_capacity(1024);
+    let mut total = 0usize;
+    loop {
+        let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        let mut resp = httparse::Response::new(&mut fields);
+        let parsed = resp.parse(&buf);
+        match parsed {
+            Ok(httparse::Status::Complete(n)) => {
+                let code = resp.code.unwrap_or(0);
+                let status = StatusCode::from_u16(code)
+                    .map_err(|_| H2cError::InvalidResponse("invalid status code"))?;
+                if status == StatusCode::SWITCHING_PROTOCOLS {
+                    if !tokens(resp.headers, "upgrade").any(|t| t == "h2c") {
+                        return Err(H2cError::InvalidResponse("101 without Upgrade: h2c"));
+                    }
+                    buf.advance(n);
+                    return Ok(buf.freeze());
+                }
+                if !status.is_informational() {
+                    return Err(H2cError::NotUpgraded(status));
+                }
+                total += n;
+                buf.advance(n);
+                continue;
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(H2cError::InvalidResponse("too many header fields"))
+            }
+            Err(_) => return Err(H2cError::InvalidResponse("not an HTTP/1.1 response")),
+        }
+        if total + buf.len() > limits.max_head_size {
+            return Err(H2cError::InvalidResponse("response head too large"));
+        }
+        let room = limits.max_head_size + 1 - (total + buf.len());
+        if (&mut *io).take(room as u64).read_buf(&mut buf).await? == 0 {
+            return Err(H2cError::Closed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The HTTP/1.1 side of RFC 7540 §3.2 (and RFC 9113 §3, which keeps
+    //! the preface): parser edge cases over an in-memory pipe.
+    use super::*;
+
+    const SETTINGS: &str = "AAMAAABkAAQAoAAAAAIAAAAA"; // curl 7.88's value
+
+    fn upgrade_req(extra: &str) -> String {
+        format!("GET /x?y HTTP/1.1\r\nHost: h:1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n{extra}\r\n")
+    }
+
+    /// Runs `accept_h2c` on `input` (then EOF); returns the result and
+    /// everything the server wrote.
+    async fn accept(
+        input: &[u8],
+        limits: H2cLimits,
+    ) -> (
+        Result<H2cAccepted<tokio::io::DuplexStream>, H2cError>,
+        String,
+    ) {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        client.write_all(input).await.unwrap();
+        client.shutdown().await.unwrap();
+        let r = accept_h2c(server, &limits).await;
+        let mut written = Vec::new();
+        if r.is_err() {
+            client.read_to_end(&mut written).await.unwrap();
+        } else {
+            // Only what is there already.
+            let mut b = [0u8; 4096];
+            if let Ok(Ok(n)) =
+                tokio::time::timeout(Duration::from_millis(50), client.read(&mut b)).await
+            {
+                written.extend_from_slice(&b[..n]);
+            }
+        }
+        (r, String::from_utf8_lossy(&written).into_owned())
+    }
+
+    fn status(r: &Result<H2cAccepted<tokio::io::DuplexStream>, H2cError>) -> u16 {
+        match r {
+            Err(H2cError::Refused { status, .. }) => status.as_u16(),
+            Ok(H2cAccepted::Upgrade(..)) => 101,
+            Ok(H2cAccepted::PriorKnowledge(_)) => 0,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn rfc9113_s3_4_preface_is_prior_knowledge_and_replayed() {
+        let mut input = PREFACE.to_vec();
+        input.extend_from_slice(b"\0\0\0\x04\0\0\0\0\0");
+        let (r, written) = accept(&input, H2cLimits::default()).await;
+        assert!(written.is_empty(), "nothing written for prior knowledge");
+        let Ok(H2cAccepted::PriorKnowledge(mut io)) = r else {
+            panic!("{r:?}")
+        };
+        let mut got = vec![0u8; input.len()];
+        io.read_exact(&mut got).await.unwrap();
+        assert_eq!(
+            got, input,
+            "the preface and the SETTINGS after it are replayed"
+        );
+    }
+
+    #[tokio::test]
+    async fn rfc7540_s3_2_upgrade_answers_101_and_returns_the_request() {
+        let input = upgrade_req(&format!(
+            "HTTP2-Settings: {SETTINGS}\r\nAccept: */*\r\nX-Keep: 1\r\n"
+        ));
+        let mut bytes = input.into_bytes();
+        bytes.extend_from_slice(PREFACE);
+        let (r, written) = accept(&bytes, H2cLimits::default()).await;
+        assert_eq!(
+            written,
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+        );
+        let Ok(H2cAccepted::Upgrade(mut io, up)) = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(up.request.method(), Method::GET);
+        assert_eq!(up.request.uri(), "http://h:1/x?y");
+        assert!(up.body.is_empty());
+        assert_eq!(
+            up.settings,
+            vec![
+                Setting::MaxConcurrentStreams(100),
+                Setting::InitialWindowSize(10 << 20),
+                Setting::EnablePush(false)
+            ]
+        );
+        let names: Vec<&str> = up.request.headers().keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["accept", "x-keep"],
+            "hop-by-hop fields and Host dropped"
+        );
+        let mut got = [0u8; 24];
+        io.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, PREFACE, "bytes after the request are replayed");
+    }
+
+    #[tokio::test]
+    async fn rfc7540_s3_2_body_is_read_before_the_switch() {
+        let input = upgrade_req(&format!(
+            "HTTP2-Settings: {SETTINGS}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+        ));
+        let (mut client, server) = tokio::io::duplex(1 << 16);
+        client.write_all(input.as_bytes()).await.unwrap();
+        let task = tokio::spawn(async move { accept_h2c(server, &H2cLimits::default()).await });
+        // 100 Continue first, then the body, then 101.
+        let mut b = vec![0u8; 25];
+        client.read_exact(&mut b).await.unwrap();
+        assert_eq!(b, b"HTTP/1.1 100 Continue\r\n\r\n");
+        client.write_all(b"hello").await.unwrap();
+        let Ok(Ok(H2cAccepted::Upgrade(_, up))) = task.await else {
+            panic!()
+        };
+        assert_eq!(&up.body[..], b"hello");
+    }
+
+    #[tokio::test]
+    async fn plain_http11_gets_505_with_an_explanation() {
+        let (r, written) = accept(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", H2cLimits::default()).await;
+        assert_eq!(status(&r), 505);
+        assert!(
+            written.starts_with("HTTP/1.1 505 HTTP Version Not Supported\r\n"),
+            "{written}"
+        );
+        assert!(written.contains("Connection: close\r\n"));
+        assert!(written.ends_with(NOT_HTTP2_TEXT));
+        // HEAD: same head, no content.
+        let (_, written) =
+            accept(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", H2cLimits::default()).await;
+        assert!(written.ends_with("\r\n\r\n"), "{written}");
+    }
+
+    /// §3.2.1: "A server MUST NOT upgrade the connection to HTTP/2 if this
+    /// header field is not present or if more than one is present": the
+    /// request stays HTTP/1.1, so 505.
+    #[tokio::test]
+    async fn rfc7540_s3_2_1_http2_settings_missing_or_twice_is_no_upgrade() {
+        let (r, _) = accept(upgrade_req("").as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 505);
+        let two = format!("HTTP2-Settings: {SETTINGS}\r\nHTTP2-Settings: {SETTINGS}\r\n");
+        let (r, _) = accept(upgrade_req(&two).as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 505);
+    }
+
+    /// A present but undecodable HTTP2-Settings makes the request malformed: 400.
+    #[tokio::test]
+    async fn rfc7540_s3_2_1_bad_http2_settings_is_400() {
+        for bad in ["AAMAAABk+AQ", "AAMAAABkAA", "A", "AAUAAAAA", "AAIAAAAC"] {
+            // +: not base64url; 8 bytes: not a multiple of 6; 1 char: not
+            // base64; MAX_FRAME_SIZE 0 and ENABLE_PUSH 2: invalid values.
+            let (r, _) = accept(
+                upgrade_req(&format!("HTTP2-Settings: {bad}\r\n")).as_bytes(),
+                H2cLimits::default(),
+            )
+            .await;
+            assert_eq!(status(&r), 400, "{bad}");
+        }
+        // Empty is valid: no settings.
+        let (r, _) = accept(
+            upgrade_req("HTTP2-Settings: \r\n").as_bytes(),
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 101);
+    }
+
+    #[tokio::test]
+    async fn rfc7540_s3_2_tokens_are_case_insensitive_lists() {
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\nconnection: keep-alive, HTTP2-settings, UPGRADE\r\nupgrade: websocket, H2C\r\nhttp2-settings: {SETTINGS}\r\n\r\n");
+        let (r, _) = accept(req.as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 101);
+        // Connection without HTTP2-Settings: not an upgrade.
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: {SETTINGS}\r\n\r\n");
+        let (r, _) = accept(req.as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 505);
+        // Upgrade to something else only.
+        let req = format!("GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2\r\nHTTP2-Settings: {SETTINGS}\r\n\r\n");
+        let (r, _) = accept(req.as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 505);
+    }
+
+    #[tokio::test]
+    async fn bodies_chunked_too_large_or_ambiguous_are_refused() {
+        let s = format!("HTTP2-Settings: {SETTINGS}\r\n");
+        let (r, _) = accept(
+            upgrade_req(&format!("{s}Transfer-Encoding: chunked\r\n")).as_bytes(),
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 505, "chunked upgrade not taken");
+        let (r, _) = accept(
+            upgrade_req(&format!("{s}Content-Length: 65537\r\n")).as_bytes(),
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 413);
+        let (r, _) = accept(
+            upgrade_req(&format!("{s}Content-Length: 1\r\nContent-Length: 2\r\n")).as_bytes(),
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 400);
+        let (r, _) = accept(
+            upgrade_req(&format!("{s}Content-Length: -1\r\n")).as_bytes(),
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 400);
+        let no_host = format!(
+            "GET / HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n{s}\r\n"
+        );
+        let (r, _) = accept(no_host.as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 400, "RFC 9112 §3.2: no Host");
+    }
+
+    #[tokio::test]
+    async fn limits_headers_head_size_and_garbage() {
+        let many: String = (0..65).map(|i| format!("X-{i}: v\r\n")).collect();
+        let (r, _) = accept(upgrade_req(&many).as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 431, "65 fields");
+        let big = format!("X: {}\r\n", "a".repeat(20_000));
+        let (r, _) = accept(upgrade_req(&big).as_bytes(), H2cLimits::default()).await;
+        assert_eq!(status(&r), 431, "20 KB head");
+        let (r, written) = accept(
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+            H2cLimits::default(),
+        )
+        .await;
+        assert_eq!(status(&r), 400, "a TLS ClientHello is not HTTP/1.1");
+        assert!(written.starts_with("HTTP/1.1 400 "));
+        // A wrong preface diverging late is garbage, not prior knowledge.
+        let (r, _) = accept(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", H2cLimits::default()).await;
+        assert_eq!(status(&r), 400);
+        let (r, _) = accept(b"GET / HT", H2cLimits::default()).await;
+        assert!(matches!(r, Err(H2cError::Closed)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn silent_client_is_cut_by_the_deadline() {
+        let (_client, server) = tokio::io::duplex(1024);
+        let limits = H2cLimits {
+            timeout: Duration::from_millis(50),
+            ..H2cLimits::default()
+        };
+        let t = std::time::Instant::now();
+        let r = accept_h2c(server, &limits).await;
+        assert!(matches!(r, Err(H2cError::Timeout)), "{r:?}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn rewind_replays_the_prefix_across_small_reads() {
+        let (mut a, b) = tokio::io::duplex(64);
+        a.write_all(b"world").await.unwrap();
+        drop(a);
+        let mut io = Rewind::new(Bytes::from_static(b"hello "), b);
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 4];
+        loop {
+            let n = io.read(&mut chunk).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(out, b"hello world");
+    }
+
+    proptest::proptest! {
+        /// Bytes off the network never panic the parser or the decoder,
+        /// as a whole head or behind a valid upgrade request line.
+        #[test]
+        fn parser_never_panics(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let limits = H2cLimits { max_headers: 8, max_head_size: 512, ..H2cLimits::default() };
+            let _ = parse_request(&data, &limits);
+            let _ = decode_settings(&data);
+            let mut req = upgrade_req("HTTP2-Settings: ").into_bytes();
+            req.truncate(req.len() - 2);
+            req.extend_from_slice(&data);
+            req.extend_from_slice(b"\r\nContent-Length: 3\r\n\r\n");
+            let _ = parse_request(&req, &H2cLimits::default());
+        }
+    }
+
+    #[test]
+    fn base64url_round_trips_and_refuses_other_alphabets() {
+        for len in 0..20 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            let enc = base64url_encode(&data);
+            assert!(!enc.contains('=') && !enc.contains('+') && !enc.contains('/'));
+            assert_eq!(
+                base64url_decode(enc.as_bytes()).as_deref(),
+                Some(&data[..]),
+                "{enc}"
+            );
+        }
+        assert_eq!(base64url_decode(b"_-8").as_deref(), Some(&[0xff, 0xef][..]));
+        assert_eq!(
+            base64url_decode(b"AAE=").as_deref(),
+            Some(&[0, 1][..]),
+            "padding tolerated"
+        );
+        assert_eq!(base64url_decode(b"/+8"), None);
+        assert_eq!(base64url_decode(b"AA=A"), None);
+    }
+
+    #[test]
+    fn client_settings_decode_to_the_config() {
+        let config = Config::default();
+        let v = http2_settings(&config);
+        assert_eq!(
+            decode_settings(v.as_bytes()),
+            Some(proto::settings::initial_params(true, &config))
+        );
+    }
+
+    #[tokio::test]
+    async fn client_reads_101_and_keeps_what_follows() {
+        let (mut server, client) = tokio::io::duplex(1 << 16);
+        let req = Request::get("http://example.com:81/p?q").body(()).unwrap();
+        let task = tokio::spawn(async move {
+            upgrade_h2c(client, &req, &Config::default(), &H2cLimits::default()).await
+        });
+        let mut buf = vec![0u8; 4096];
+        let n = server.read(&mut buf).await.unwrap();
+        let sent = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(sent.starts_with("GET /p?q HTTP/1.1\r\nHost: example.com:81\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: "), "{sent}");
+        server.write_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\nNEXT").await.unwrap();
+        let mut io = task.await.unwrap().unwrap();
+        let mut got = [0u8; 4];
+        io.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"NEXT");
+    }
+
+    #[tokio::test]
+    async fn client_reports_a_refusal_with_its_status() {
+        let (mut server, client) = tokio::io::duplex(1 << 16);
+        let req = Request::get("http://h/").body(()).unwrap();
+        let task = tokio::spawn(async move {
+            upgrade_h2c(client, &req, &Config::default(), &H2cLimits::default()).await
+        });
+        let mut buf = vec![0u8; 4096];
+        let _ = server.read(&mut buf).await.unwrap();
+        server
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+            .await
+            .unwrap();
+        let r = task.await.unwrap();
+        assert!(
+            matches!(r, Err(H2cError::NotUpgraded(StatusCode::OK))),
+            "{r:?}"
+        );
+        let post = Request::post("http://h/").body(()).unwrap();
+        let (_s, c) = tokio::io::duplex(64);
+        let r = upgrade_h2c(c, &post, &Config::default(), &H2cLimits::default()).await;
+        assert!(matches!(r, Err(H2cError::InvalidRequest(_))), "{r:?}");
+    }
+}
