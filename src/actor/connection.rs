@@ -28,6 +28,7 @@
 //! exactly once, from `stopped`.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
 use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, WriteState};
+use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::StreamRunner;
@@ -67,6 +69,9 @@ pub struct Connection {
     reading: bool,
     /// The writer is done: read and discard until EOF, then stop.
     lingering: bool,
+    /// Dropped with the actor, whether it stopped or panicked: the
+    /// listener's bookkeeping of this connection (see [`Builder::start_supervised`]).
+    _guard: Option<Box<dyn std::any::Any>>,
 }
 
 impl Actor for Connection {
@@ -79,7 +84,32 @@ impl Actor for Connection {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.self_addr = None;
         let mut c = self.core.borrow_mut();
-        c.set_reason(CloseReason::Done);
+        Self::finish(&mut c, CloseReason::Done);
+    }
+}
+
+/// A connection actor dropped without `stopped` (it panicked, or its
+/// arbiter stopped) still ends its writer, resets its streams, tells its
+/// subscriber `Closed`, and drops its guard: one failing connection leaves
+/// nothing behind that another would trip over.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.self_addr.take().is_none() {
+            return; // `stopped` ran
+        }
+        if let Some(mut c) = self.core.try_borrow_mut() {
+            let id = c.id;
+            tracing::error!(conn = %id, "connection actor dropped without stopping (panic?)");
+            Self::finish(&mut c, CloseReason::Io("the connection actor panicked".into()));
+        }
+    }
+}
+
+impl Connection {
+    /// The end of a connection: stop the writer, fail what is pending, tell
+    /// the subscriber.
+    fn finish(c: &mut super::core::CoreGuard<'_>, reason: CloseReason) {
+        c.set_reason(reason);
         c.write_state = WriteState::Abort;
         if let Some(w) = c.writer_waker.take() {
             w.wake();
@@ -87,10 +117,10 @@ impl Actor for Connection {
         c.shutdown_all();
         tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
         c.deliver_closed();
+        // Its streams no longer count as open in the listener's stats.
+        c.stats = None;
     }
-}
 
-impl Connection {
     /// Start configuring a connection for `role`.
     pub fn builder(role: Role) -> Builder {
         Builder {
@@ -102,6 +132,7 @@ impl Connection {
             max_pending_open_streams: 1024,
             max_queued_sends: 16,
             close_timeout: Duration::from_secs(5),
+            counters: None,
         }
     }
 
@@ -213,6 +244,8 @@ pub struct Builder {
     max_pending_open_streams: usize,
     max_queued_sends: usize,
     close_timeout: Duration,
+    /// The listener's counters (set by the `Listener`).
+    counters: Option<Arc<Counters>>,
 }
 
 impl Builder {
@@ -276,12 +309,57 @@ impl Builder {
         self.start_with(io, subscriber, None).0
     }
 
+    /// Listener: the close timeout (to bound a forced shutdown).
+    pub(crate) fn close_timeout_value(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Listener: counts this connection's traffic in `counters`.
+    pub(crate) fn counters(mut self, counters: Arc<Counters>) -> Self {
+        self.counters = Some(counters);
+        self
+    }
+
+    /// Listener: as `start`; `on_start` runs inside the new actor's
+    /// creation with its identity and address and returns a guard that is
+    /// dropped with the actor however it ends (stopped, panicked, or its
+    /// arbiter stopped): the listener's registry entry and open-connection
+    /// count.
+    pub(crate) fn start_supervised<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+        on_start: impl FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any> + 'static,
+    ) -> Addr<Connection>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        self.start_inner(io, subscriber, None, Some(Box::new(on_start)))
+            .0
+    }
+
     /// As `start`; with `session`, every notification goes to that queue.
     pub(crate) fn start_with<IO>(
         self,
         io: IO,
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
+    ) -> (Addr<Connection>, CoreRef)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        self.start_inner(io, subscriber, session, None)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn start_inner<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+        session: Option<std::rc::Rc<EventQueue>>,
+        on_start: Option<
+            Box<dyn FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any>>,
+        >,
     ) -> (Addr<Connection>, CoreRef)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -300,11 +378,14 @@ impl Builder {
         let proto = proto::Connection::new(self.role, self.config, Instant::now());
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
+        core.borrow_mut().stats = self.counters.map(ConnCounters::new);
         let close_timeout = self.close_timeout;
         let handle = core.clone();
         let addr = Connection::create(move |ctx| {
             let addr = ctx.address();
             core.borrow_mut().conn = Some(addr.downgrade());
+            let id = core.borrow().id;
+            let guard = on_start.map(|f| f(id, &addr));
             actix_rt::spawn(Writer::new(write, core.clone()));
             let spawner = core.borrow().spawner.clone();
             ctx.spawn(StreamRunner::new(spawner));
@@ -322,6 +403,7 @@ impl Builder {
                 forced: false,
                 reading: true,
                 lingering: false,
+                _guard: guard,
             }
         });
         (addr, handle)
@@ -359,7 +441,12 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     Ok(Some(item)) => {
                         let mut c = act.core.borrow_mut();
                         let r = match item {
-                            Ok(frame) => c.proto.recv_frame(frame, Instant::now()),
+                            Ok(frame) => {
+                                if let Some(s) = &mut c.stats {
+                                    s.frame_in(&frame);
+                                }
+                                c.proto.recv_frame(frame, Instant::now())
+                            }
                             Err(malformed) => c.proto.recv_malformed(malformed, Instant::now()),
                         };
                         // Control frames the peer asked for (PING and
@@ -428,7 +515,11 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     }
                     return Poll::Ready(());
                 }
-                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Ok(n)) => {
+                    if let Some(s) = &act.core.borrow().stats {
+                        s.bytes_in(n);
+                    }
+                }
                 Poll::Ready(Err(e)) => {
                     act.reading = false;
                     if act.lingering {
@@ -497,20 +588,51 @@ impl Handler<Ping> for Connection {
 impl Handler<Close> for Connection {
     type Result = ();
     fn handle(&mut self, msg: Close, ctx: &mut Self::Context) {
+        self.close(msg.code, self.close_timeout, ctx);
+    }
+}
+
+/// Listener shutdown: a graceful close (as [`Close`] with NO_ERROR) that is
+/// forced after `grace` instead of `close_timeout`. A second one forces.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Drain(pub Duration);
+
+impl Handler<Drain> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: Drain, ctx: &mut Self::Context) {
+        self.close(crate::frame::ErrorCode::NO_ERROR, msg.0, ctx);
+    }
+}
+
+/// Test hook: makes the connection actor itself panic inside a handler
+/// (to check that other connections on its arbiter go on).
+#[cfg(feature = "test-hooks")]
+impl Handler<super::PanicForTest> for Connection {
+    type Result = ();
+    fn handle(&mut self, _: super::PanicForTest, _: &mut Self::Context) {
+        let id = self.core.borrow().id;
+        panic!("{id}: PanicForTest");
+    }
+}
+
+impl Connection {
+    /// First call: GOAWAY(code), streams finish, forced after `within`.
+    /// Later calls force.
+    fn close(&mut self, code: crate::frame::ErrorCode, within: Duration, ctx: &mut Context<Self>) {
         let first = {
             let mut c = self.core.borrow_mut();
             if c.closing {
                 false
             } else {
                 c.closing = true;
-                c.proto.go_away(msg.code, Bytes::new());
+                c.proto.go_away(code, Bytes::new());
                 c.kick();
                 true
             }
         };
         if first {
-            let d = self.close_timeout;
-            ctx.run_later(d, |act, ctx| act.force_close(ctx));
+            ctx.run_later(within, |act, ctx| act.force_close(ctx));
         } else {
             self.force_close(ctx);
         }

@@ -48,6 +48,7 @@ use std::task::Waker;
 use actix::WeakAddr;
 use bytes::BytesMut;
 
+use super::listener::stats::ConnCounters;
 use super::messages::*;
 use super::runner::SpawnerRef;
 use super::Connection;
@@ -117,6 +118,14 @@ impl CoreCell {
             core: self.cell.borrow_mut(),
             later: &self.later,
         }
+    }
+
+    /// Borrows the core mutably if nobody else does.
+    pub fn try_borrow_mut(&self) -> Option<CoreGuard<'_>> {
+        Some(CoreGuard {
+            core: self.cell.try_borrow_mut().ok()?,
+            later: &self.later,
+        })
     }
 
     /// Borrows the core to read it.
@@ -206,6 +215,8 @@ pub(crate) struct Core {
     pub close_reason: Option<CloseReason>,
     /// A stream slot may have freed: retry the queued opens.
     slot_freed: bool,
+    /// The listener's counters, for connections a `Listener` started.
+    pub stats: Option<ConnCounters>,
 }
 
 impl Core {
@@ -238,6 +249,7 @@ impl Core {
                 closing: false,
                 close_reason: None,
                 slot_freed: false,
+                stats: None,
             }),
             later: RefCell::new(Vec::new()),
         })
@@ -275,6 +287,9 @@ impl Core {
     /// writer if there is something to write (or to finish).
     pub fn kick(&mut self) {
         self.process_events();
+        if let Some(s) = &mut self.stats {
+            s.sync_streams(self.proto.active_streams());
+        }
         if self.proto.wants_transmit()
             || self.proto.is_finished()
             || self.write_state != WriteState::Open
@@ -289,6 +304,7 @@ impl Core {
     /// under its limit, delivering the events this produces (DataSent).
     pub fn pull_transmit(&mut self) {
         let limit = self.limits.max_write_buffer;
+        let start = self.wbuf.len();
         loop {
             if self.wbuf.len() >= limit {
                 break;
@@ -301,6 +317,11 @@ impl Core {
         }
         if self.wbuf.len() > self.wbuf_high_water {
             self.wbuf_high_water = self.wbuf.len();
+        }
+        if let Some(s) = &mut self.stats {
+            // The protocol appends whole frames.
+            s.frames_out(&self.wbuf[start..]);
+            s.sync_streams(self.proto.active_streams());
         }
     }
 
