@@ -588,12 +588,13 @@ impl Handler<Ping> for Connection {
 impl Handler<Close> for Connection {
     type Result = ();
     fn handle(&mut self, msg: Close, ctx: &mut Self::Context) {
-        self.close(msg.code, self.close_timeout, ctx);
+        self.close(Some(msg.code), self.close_timeout, ctx);
     }
 }
 
-/// Listener shutdown: a graceful close (as [`Close`] with NO_ERROR) that is
-/// forced after `grace` instead of `close_timeout`. A second one forces.
+/// Listener shutdown: a graceful close with the two-step GOAWAY of RFC 9113
+/// §6.8 (GOAWAY 2^31-1 and a PING, then the final GOAWAY), forced after
+/// `grace` instead of `close_timeout`. A second one (or a `Close`) forces.
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub(crate) struct Drain(pub Duration);
@@ -601,7 +602,7 @@ pub(crate) struct Drain(pub Duration);
 impl Handler<Drain> for Connection {
     type Result = ();
     fn handle(&mut self, msg: Drain, ctx: &mut Self::Context) {
-        self.close(crate::frame::ErrorCode::NO_ERROR, msg.0, ctx);
+        self.close(None, msg.0, ctx);
     }
 }
 
@@ -617,21 +618,30 @@ impl Handler<super::PanicForTest> for Connection {
 }
 
 impl Connection {
-    /// First call: GOAWAY(code), streams finish, forced after `within`.
-    /// Later calls force.
-    fn close(&mut self, code: crate::frame::ErrorCode, within: Duration, ctx: &mut Context<Self>) {
+    /// First call: GOAWAY(code), or with `None` the two-step GOAWAY
+    /// NO_ERROR; streams finish; forced after `within`. Later calls force.
+    fn close(
+        &mut self,
+        code: Option<crate::frame::ErrorCode>,
+        within: Duration,
+        ctx: &mut Context<Self>,
+    ) {
         let first = {
             let mut c = self.core.borrow_mut();
             if c.closing {
                 false
             } else {
                 c.closing = true;
-                c.proto.go_away(code, Bytes::new());
+                match code {
+                    Some(code) => c.proto.go_away(code, Bytes::new()),
+                    None => c.proto.go_away_graceful(Instant::now()),
+                }
                 c.kick();
                 true
             }
         };
         if first {
+            self.arm_timer(ctx);
             ctx.run_later(within, |act, ctx| act.force_close(ctx));
         } else {
             self.force_close(ctx);
