@@ -518,7 +518,8 @@ pub async fn run_until_signalled(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut tick = stats_every.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
+    let mut tick =
+        stats_every.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
     let listener = &serving.listener;
     let name = loop {
         tokio::select! {
@@ -530,7 +531,11 @@ pub async fn run_until_signalled(
             }
         }
     };
-    tracing::info!(signal = name, ?grace, "shutting down (a second signal forces)");
+    tracing::info!(
+        signal = name,
+        ?grace,
+        "shutting down (a second signal forces)"
+    );
     let shutdown = listener.shutdown(grace);
     let report = tokio::select! {
         report = shutdown => report,
@@ -553,7 +558,10 @@ fn main() {
     let mut grace = Duration::from_secs(10);
     let mut stats_every = None;
     let mut args = std::env::args().skip(1);
-    let secs = |v: Option<String>| v.and_then(|s| s.parse::<f64>().ok()).filter(|s| *s >= 0.0 && s.is_finite());
+    let secs = |v: Option<String>| {
+        v.and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s >= 0.0 && s.is_finite())
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => match args.next().and_then(|a| a.parse().ok()) {

@@ -127,6 +127,7 @@ fn proc_status_kb(field: &str) -> Option<u64> {
 
 /// Raises the soft RLIMIT_NOFILE to at least `want` if the hard limit
 /// allows; returns the soft limit now in force.
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere
 fn raise_nofile(want: u64) -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -233,7 +234,11 @@ fn five_thousand_concurrent_connections_are_all_served() {
     let results = block_on(Duration::from_secs(60), async {
         let mut tasks = Vec::with_capacity(N);
         for _ in 0..N {
-            tasks.push(tokio::spawn(one_get(addr, arrived.clone(), release.clone())));
+            tasks.push(tokio::spawn(one_get(
+                addr,
+                arrived.clone(),
+                release.clone(),
+            )));
         }
         // Every client has its response and still holds its connection.
         arrived.wait().await;
@@ -342,7 +347,11 @@ fn shutdown_lets_the_stream_in_flight_finish_and_refuses_new_work() {
     let mut refused_sent = false;
     let deadline = Instant::now() + Duration::from_secs(15);
     while !done {
-        assert!(Instant::now() < deadline, "download did not finish: {:?}", p.tail());
+        assert!(
+            Instant::now() < deadline,
+            "download did not finish: {:?}",
+            p.tail()
+        );
         let f = p
             .recv_within(Duration::from_secs(5))
             .unwrap_or_else(|e| panic!("{e:?}: {:?}", p.tail()));
@@ -363,8 +372,11 @@ fn shutdown_lets_the_stream_in_flight_finish_and_refuses_new_work() {
                     p.send_get(3, "/");
                     // A new connection is refused: the socket is closed.
                     assert!(
-                        std::net::TcpStream::connect_timeout(&served.addr(), Duration::from_secs(2))
-                            .is_err(),
+                        std::net::TcpStream::connect_timeout(
+                            &served.addr(),
+                            Duration::from_secs(2)
+                        )
+                        .is_err(),
                         "a new connection was accepted during the shutdown"
                     );
                 }
@@ -421,7 +433,10 @@ fn shutdown_lets_the_stream_in_flight_finish_and_refuses_new_work() {
     assert_eq!(s.connections_open, 0, "{s}");
     assert_eq!(s.streams_open, 0, "{s}");
     assert!(s.goaways_sent.get(ErrorCode::NO_ERROR) >= 1, "{s}");
-    assert_eq!(s.goaways_sent.total(), s.goaways_sent.get(ErrorCode::NO_ERROR));
+    assert_eq!(
+        s.goaways_sent.total(),
+        s.goaways_sent.get(ErrorCode::NO_ERROR)
+    );
     assert!(s.bytes_out >= LEN as u64, "{s}");
 }
 

@@ -326,7 +326,10 @@ impl Listener {
     /// Calling `shutdown` again, e.g. with `Duration::ZERO` on a second
     /// signal, shortens the grace of the running shutdown (a second GOAWAY
     /// request forces a connection).
-    pub fn shutdown(&self, grace: Duration) -> impl Future<Output = ShutdownReport> + Send + 'static {
+    pub fn shutdown(
+        &self,
+        grace: Duration,
+    ) -> impl Future<Output = ShutdownReport> + Send + 'static {
         let shared = self.shared.clone();
         async move {
             let deadline = Instant::now() + grace;
@@ -446,7 +449,9 @@ impl Shared {
     }
 
     fn handshake_failed(&self) {
-        self.counters.handshakes_failed.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .handshakes_failed
+            .fetch_add(1, Ordering::Relaxed);
     }
 }
 

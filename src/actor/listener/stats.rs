@@ -139,7 +139,8 @@ pub struct ListenerStats {
     pub resets_sent: CodeCounts,
     /// RST_STREAM frames received, by error code.
     pub resets_received: CodeCounts,
-    /// GOAWAY frames written, by error code (a graceful close writes two).
+    /// GOAWAY frames written, by error code (a listener shutdown writes two
+    /// per connection, RFC 9113 §6.8).
     pub goaways_sent: CodeCounts,
     /// GOAWAY frames received, by error code.
     pub goaways_received: CodeCounts,
