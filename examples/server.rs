@@ -47,7 +47,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
-use h2actor::actor::{Listener, ShutdownReport};
+use h2actor::actor::ShutdownReport;
 use h2actor::prelude::*;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
