@@ -4,9 +4,12 @@
 //!
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
+//!     [--max-connections N] [--reuse-port] [--grace SECS] [--stats SECS]
 //! curl --http2-prior-knowledge http://127.0.0.1:8080/
 //! curl --http2 http://127.0.0.1:8080/          # HTTP/1.1 Upgrade: h2c
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
+//! kill -USR1 $PID   # log the listener's counters
+//! kill -TERM $PID   # graceful shutdown: GOAWAY, requests finish (--grace, 10 s), exit 0
 //! ```
 //!
 //! | request | response |
@@ -29,8 +32,11 @@
 //! Backpressure: connections are built with `auto_release(false)`, so the
 //! receive windows reopen only as `/echo` hands each chunk on; every
 //! `SendData` of a streamed body is awaited before the next one is sent.
-//! `--threads N` runs h2actor's `Listener`: N arbiters (one thread each)
-//! accepting on one socket; a connection stays on the thread that took it.
+//! Serving: h2actor's `Listener`, N arbiters (one thread each, `--threads`,
+//! default one per core) accepting on one socket; a connection stays on the
+//! thread that took it. SIGTERM or SIGINT shuts down gracefully (the socket
+//! closes, every connection gets GOAWAY, requests in flight finish within
+//! `--grace` seconds, then the process exits 0); a second signal forces.
 //!
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
@@ -39,9 +45,11 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
+use h2actor::actor::ShutdownReport;
 use h2actor::prelude::*;
 use h2actor::transport::H2cLimits;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
@@ -437,83 +445,148 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Serves one accepted connection on the current arbiter, whichever way
-/// the client starts HTTP/2 on this plain port: with the preface (prior
-/// knowledge), or with an HTTP/1.1 `Upgrade: h2c` request, which becomes
-/// stream 1 and reaches `Site` as any other request. Any other HTTP/1.1
-/// request is answered `505 HTTP Version Not Supported` and closed (see
-/// `h2actor::transport::upgrade`).
-pub async fn serve_plain(tcp: TcpStream) {
-    let _ = tcp.set_nodelay(true);
-    let limits = H2cLimits::default();
-    if let Err(e) = builder().accept_h2c(tcp, &limits, Site::subscriber).await {
-        tracing::debug!(error = %e, "connection not served");
-    }
+/// A running server: its address and its [`Listener`] (whose arbiters
+/// serve as long as it lives).
+pub struct Serving {
+    /// The bound address (the port chosen when binding port 0).
+    pub addr: SocketAddr,
+    /// The acceptor and supervisor of the connections.
+    pub listener: Listener,
 }
 
-/// Accepts connections forever on the current arbiter, each handshake in
-/// its own task (a slow client never holds up accepting).
-pub async fn accept_loop(listener: TcpListener) {
-    loop {
-        match listener.accept().await {
-            Ok((tcp, _peer)) => {
-                actix::spawn(serve_plain(tcp));
-            }
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
+/// How [`serve`] listens.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Arbiters (threads); `None`: one per core.
+    pub threads: Option<usize>,
+    /// Connections open at once; `None`: h2actor's default (10,000).
+    pub max_connections: Option<usize>,
+    /// `SO_REUSEPORT`: several server processes on one port.
+    pub reuse_port: bool,
+}
+
+impl Options {
+    /// Defaults for `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Options {
+            addr,
+            threads: None,
+            max_connections: None,
+            reuse_port: false,
         }
     }
 }
 
-/// A running server: its address, and (with several threads) the
-/// [`Listener`] whose arbiters must live as long as it serves.
-pub struct Serving {
-    /// The bound address (the port chosen when binding port 0).
-    pub addr: SocketAddr,
-    /// The multi-threaded acceptor, if any.
-    pub listener: Option<Listener>,
-}
-
-/// Starts serving `addr` inside a running actix system. One thread: the
-/// current arbiter accepts and runs every connection. More: h2actor's
-/// `Listener`, one arbiter per thread on one socket.
-pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
-    if threads <= 1 {
-        let listener = bind(addr)?;
-        let addr = listener.local_addr()?;
-        actix::spawn(accept_loop(listener));
-        return Ok(Serving {
-            addr,
-            listener: None,
-        });
+/// Starts serving inside a running actix system: h2actor's `Listener`,
+/// one arbiter per thread on one socket, a [`Site`] per connection.
+pub fn serve_with(options: &Options) -> io::Result<Serving> {
+    let mut listener = Listener::builder(options.addr)
+        .connection(builder())
+        .reuse_port(options.reuse_port);
+    if let Some(n) = options.threads {
+        listener = listener.threads(n);
     }
-    let listener = Listener::bind(addr, threads, builder(), |_peer| Site::subscriber())?;
+    if let Some(n) = options.max_connections {
+        listener = listener.max_connections(n);
+    }
+    let listener = listener.start(|_peer| Site::subscriber())?;
     Ok(Serving {
         addr: listener.local_addr(),
-        listener: Some(listener),
+        listener,
     })
+}
+
+/// [`serve_with`] on `addr` with `threads` arbiters, the rest default.
+pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
+    serve_with(&Options {
+        threads: Some(threads),
+        ..Options::new(addr)
+    })
+}
+
+/// Serves until SIGTERM or SIGINT, then shuts down gracefully: the
+/// listening socket closes, every connection gets GOAWAY, requests in
+/// flight have `grace` to finish, the rest are reset. A second signal
+/// forces at once. SIGUSR1, and every `stats_every` if given, logs the
+/// listener's counters.
+#[cfg(unix)]
+pub async fn run_until_signalled(
+    serving: &Serving,
+    grace: Duration,
+    stats_every: Option<Duration>,
+) -> io::Result<ShutdownReport> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut tick =
+        stats_every.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
+    let listener = &serving.listener;
+    let name = loop {
+        tokio::select! {
+            _ = term.recv() => break "SIGTERM",
+            _ = int.recv() => break "SIGINT",
+            _ = usr1.recv() => tracing::info!(stats = %listener.stats(), "stats"),
+            _ = async { tick.as_mut().unwrap().tick().await }, if tick.is_some() => {
+                tracing::info!(stats = %listener.stats(), "stats")
+            }
+        }
+    };
+    tracing::info!(
+        signal = name,
+        ?grace,
+        "shutting down (a second signal forces)"
+    );
+    let shutdown = listener.shutdown(grace);
+    let report = tokio::select! {
+        report = shutdown => report,
+        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+            tracing::warn!("second signal: forcing the shutdown");
+            listener.shutdown(Duration::ZERO).await
+        }
+    };
+    tracing::info!(?report, stats = %listener.stats(), "stopped");
+    Ok(report)
 }
 
 // ------------------------------------------------------------------ main
 
-const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N]";
+const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N] [--max-connections N] \
+[--reuse-port] [--grace SECS] [--stats SECS]";
 
 fn main() {
-    let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
-    let mut threads = 1usize;
+    let mut options = Options::new(([127, 0, 0, 1], 8080).into());
+    let mut grace = Duration::from_secs(10);
+    let mut stats_every = None;
     let mut args = std::env::args().skip(1);
+    let secs = |v: Option<String>| {
+        v.and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| *s >= 0.0 && s.is_finite())
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--addr" => match args.next().and_then(|a| a.parse().ok()) {
-                Some(a) => addr = a,
+                Some(a) => options.addr = a,
                 None => exit_usage("--addr takes HOST:PORT, e.g. 127.0.0.1:8080"),
             },
             "--threads" => match args.next().and_then(|n| n.parse().ok()) {
-                Some(n) if n >= 1 => threads = n,
+                Some(n) if n >= 1 => options.threads = Some(n),
                 _ => exit_usage("--threads takes a number >= 1"),
+            },
+            "--max-connections" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => options.max_connections = Some(n),
+                _ => exit_usage("--max-connections takes a number"),
+            },
+            "--reuse-port" => options.reuse_port = true,
+            "--grace" => match secs(args.next()) {
+                Some(s) => grace = Duration::from_secs_f64(s),
+                None => exit_usage("--grace takes seconds, e.g. 10"),
+            },
+            "--stats" => match secs(args.next()) {
+                Some(s) if s > 0.0 => stats_every = Some(Duration::from_secs_f64(s)),
+                _ => exit_usage("--stats takes seconds > 0, e.g. 60"),
             },
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -530,19 +603,13 @@ fn main() {
         .init();
 
     let system = actix::System::new();
-    // `_serving` holds the listener's arbiters for as long as the system runs.
-    let _serving = match system.block_on(serve(addr, threads)) {
-        Ok(serving) => {
-            tracing::info!(addr = %serving.addr, threads, "listening (h2c: prior knowledge or Upgrade: h2c)");
-            serving
-        }
-        Err(e) => {
-            eprintln!("server: cannot listen on {addr}: {e}");
-            std::process::exit(1);
-        }
-    };
-    if let Err(e) = system.run() {
-        eprintln!("server: {e}");
+    let result = system.block_on(async {
+        let serving = serve_with(&options)?;
+        tracing::info!(addr = %serving.addr, "listening (h2c: prior knowledge or Upgrade: h2c)");
+        run_until_signalled(&serving, grace, stats_every).await
+    });
+    if let Err(e) = result {
+        eprintln!("server: cannot serve on {}: {e}", options.addr);
         std::process::exit(1);
     }
 }

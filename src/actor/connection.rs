@@ -34,6 +34,7 @@
 //! exactly once, from `stopped`.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
 use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, WriteState};
+use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
 use super::runner::StreamRunner;
@@ -73,6 +75,9 @@ pub struct Connection {
     reading: bool,
     /// The writer is done: read and discard until EOF, then stop.
     lingering: bool,
+    /// Dropped with the actor, whether it stopped or panicked: the
+    /// listener's bookkeeping of this connection (see [`Builder::start_supervised`]).
+    _guard: Option<Box<dyn std::any::Any>>,
 }
 
 impl Actor for Connection {
@@ -85,7 +90,35 @@ impl Actor for Connection {
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.self_addr = None;
         let mut c = self.core.borrow_mut();
-        c.set_reason(CloseReason::Done);
+        Self::finish(&mut c, CloseReason::Done);
+    }
+}
+
+/// A connection actor dropped without `stopped` (it panicked, or its
+/// arbiter stopped) still ends its writer, resets its streams, tells its
+/// subscriber `Closed`, and drops its guard: one failing connection leaves
+/// nothing behind that another would trip over.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.self_addr.take().is_none() {
+            return; // `stopped` ran
+        }
+        if let Some(mut c) = self.core.try_borrow_mut() {
+            let id = c.id;
+            tracing::error!(conn = %id, "connection actor dropped without stopping (panic?)");
+            Self::finish(
+                &mut c,
+                CloseReason::Io("the connection actor panicked".into()),
+            );
+        }
+    }
+}
+
+impl Connection {
+    /// The end of a connection: stop the writer, fail what is pending, tell
+    /// the subscriber.
+    fn finish(c: &mut super::core::CoreGuard<'_>, reason: CloseReason) {
+        c.set_reason(reason);
         c.write_state = WriteState::Abort;
         if let Some(w) = c.writer_waker.take() {
             w.wake();
@@ -93,10 +126,10 @@ impl Actor for Connection {
         c.shutdown_all();
         tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
         c.deliver_closed();
+        // Its streams no longer count as open in the listener's stats.
+        c.stats = None;
     }
-}
 
-impl Connection {
     /// Start configuring a connection for `role`.
     pub fn builder(role: Role) -> Builder {
         Builder {
@@ -109,6 +142,7 @@ impl Connection {
             max_queued_sends: 16,
             close_timeout: Duration::from_secs(5),
             timeouts: None,
+            counters: None,
         }
     }
 
@@ -261,6 +295,8 @@ pub struct Builder {
     max_queued_sends: usize,
     close_timeout: Duration,
     timeouts: Option<Timeouts>,
+    /// The listener's counters (set by the `Listener`).
+    counters: Option<Arc<Counters>>,
 }
 
 impl Builder {
@@ -345,6 +381,44 @@ impl Builder {
         proto::Connection::new(self.role, config, Instant::now())
     }
 
+    /// Listener: the close timeout (to bound a forced shutdown).
+    pub(crate) fn close_timeout_value(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Listener: counts this connection's traffic in `counters`.
+    pub(crate) fn counters(mut self, counters: Arc<Counters>) -> Self {
+        self.counters = Some(counters);
+        self
+    }
+
+    /// Listener: as `start`; `on_start` runs inside the new actor's
+    /// creation with its identity and address and returns a guard that is
+    /// dropped with the actor however it ends (stopped, panicked, or its
+    /// arbiter stopped): the listener's registry entry and open-connection
+    /// count.
+    pub(crate) fn start_supervised<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+        upgrade: Option<H2cUpgrade>,
+        on_start: impl FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any> + 'static,
+    ) -> Result<Addr<Connection>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let on_start = Some(Box::new(on_start) as _);
+        match upgrade {
+            None => {
+                let proto = self.new_proto();
+                Ok(self
+                    .start_inner(io, subscriber, None, proto, None, on_start)
+                    .0)
+            }
+            Some(upgrade) => self.start_upgraded_inner(io, upgrade, subscriber, on_start),
+        }
+    }
+
     /// As `start`; with `session`, every notification goes to that queue.
     pub(crate) fn start_with<IO>(
         self,
@@ -356,19 +430,24 @@ impl Builder {
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let proto = self.new_proto();
-        self.start_proto(io, subscriber, session, proto, None)
+        self.start_inner(io, subscriber, session, proto, None, None)
     }
 
-    /// As `start_with`, over a protocol state prepared by the caller, and
-    /// with the h2c upgrade request to deliver once the client's preface
-    /// is in (see `ReadLoop::upgrade_request`).
-    fn start_proto<IO>(
+    /// As `start_with`, over a protocol state prepared by the caller, with
+    /// the h2c upgrade request to deliver once the client's preface is in
+    /// (see `ReadLoop::upgrade_request`), and the listener's `on_start`
+    /// (see `start_supervised`).
+    #[allow(clippy::type_complexity)]
+    fn start_inner<IO>(
         self,
         io: IO,
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
         proto: proto::Connection,
         upgrade_request: Option<UpgradeRequest>,
+        on_start: Option<
+            Box<dyn FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any>>,
+        >,
     ) -> (Addr<Connection>, CoreRef)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -386,11 +465,14 @@ impl Builder {
         };
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
+        core.borrow_mut().stats = self.counters.map(ConnCounters::new);
         let close_timeout = self.close_timeout;
         let handle = core.clone();
         let addr = Connection::create(move |ctx| {
             let addr = ctx.address();
             core.borrow_mut().conn = Some(addr.downgrade());
+            let id = core.borrow().id;
+            let guard = on_start.map(|f| f(id, &addr));
             actix_rt::spawn(Writer::new(write, core.clone()));
             let spawner = core.borrow().spawner.clone();
             ctx.spawn(StreamRunner::new(spawner));
@@ -409,6 +491,7 @@ impl Builder {
                 forced: false,
                 reading: true,
                 lingering: false,
+                _guard: guard,
             }
         });
         (addr, handle)
@@ -440,10 +523,26 @@ impl Builder {
     ///
     /// [`accept_h2c`]: crate::transport::accept_h2c
     pub fn start_upgraded<IO>(
+        self,
+        io: IO,
+        upgrade: H2cUpgrade,
+        subscriber: Subscriber,
+    ) -> Result<Addr<Connection>, Error>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        self.start_upgraded_inner(io, upgrade, subscriber, None)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn start_upgraded_inner<IO>(
         mut self,
         io: IO,
         upgrade: H2cUpgrade,
         subscriber: Subscriber,
+        on_start: Option<
+            Box<dyn FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any>>,
+        >,
     ) -> Result<Addr<Connection>, Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -456,7 +555,7 @@ impl Builder {
         let mut proto = self.new_proto();
         proto.upgrade(Some(settings), request.method() == http::Method::HEAD)?;
         self.skip_preface = false;
-        let (addr, _) = self.start_proto(io, subscriber, None, proto, Some((request, body)));
+        let (addr, _) = self.start_inner(io, subscriber, None, proto, Some((request, body)), on_start);
         Ok(addr)
     }
 
@@ -484,7 +583,7 @@ impl Builder {
         }
         let mut proto = self.new_proto();
         proto.upgrade(None, method == http::Method::HEAD)?;
-        let (addr, core) = self.start_proto(io, subscriber, None, proto, None);
+        let (addr, core) = self.start_inner(io, subscriber, None, proto, None, None);
         let stream = core.borrow_mut().adopt_upgraded_stream();
         Ok((addr, stream))
     }
@@ -609,6 +708,9 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                         let mut c = act.core.borrow_mut();
                         let r = match item {
                             Ok(frame) => {
+                                if let Some(s) = &mut c.stats {
+                                    s.frame_in(&frame);
+                                }
                                 let r = c.proto.recv_frame(frame, Instant::now());
                                 if let Some((req, body)) = this.upgrade_request.take() {
                                     c.deliver_upgrade_request(req, body);
@@ -683,7 +785,11 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     }
                     return Poll::Ready(());
                 }
-                Poll::Ready(Ok(_)) => {}
+                Poll::Ready(Ok(n)) => {
+                    if let Some(s) = &act.core.borrow().stats {
+                        s.bytes_in(n);
+                    }
+                }
                 Poll::Ready(Err(e)) => {
                     act.reading = false;
                     if act.lingering {
@@ -765,20 +871,61 @@ impl Handler<Ping> for Connection {
 impl Handler<Close> for Connection {
     type Result = ();
     fn handle(&mut self, msg: Close, ctx: &mut Self::Context) {
+        self.close(Some(msg.code), self.close_timeout, ctx);
+    }
+}
+
+/// Listener shutdown: a graceful close with the two-step GOAWAY of RFC 9113
+/// §6.8 (GOAWAY 2^31-1 and a PING, then the final GOAWAY), forced after
+/// `grace` instead of `close_timeout`. A second one (or a `Close`) forces.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) struct Drain(pub Duration);
+
+impl Handler<Drain> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: Drain, ctx: &mut Self::Context) {
+        self.close(None, msg.0, ctx);
+    }
+}
+
+/// Test hook: makes the connection actor itself panic inside a handler
+/// (to check that other connections on its arbiter go on).
+#[cfg(feature = "test-hooks")]
+impl Handler<super::PanicForTest> for Connection {
+    type Result = ();
+    fn handle(&mut self, _: super::PanicForTest, _: &mut Self::Context) {
+        let id = self.core.borrow().id;
+        panic!("{id}: PanicForTest");
+    }
+}
+
+impl Connection {
+    /// First call: GOAWAY(code), or with `None` the two-step GOAWAY
+    /// NO_ERROR; streams finish; forced after `within`. Later calls force.
+    fn close(
+        &mut self,
+        code: Option<crate::frame::ErrorCode>,
+        within: Duration,
+        ctx: &mut Context<Self>,
+    ) {
         let first = {
             let mut c = self.core.borrow_mut();
             if c.closing {
                 false
             } else {
                 c.closing = true;
-                c.proto.go_away(msg.code, Bytes::new());
+                match code {
+                    Some(code) => c.proto.go_away(code, Bytes::new()),
+                    None => c.proto.go_away_graceful(Instant::now()),
+                }
                 c.kick();
                 true
             }
         };
         if first {
-            let d = self.close_timeout;
-            ctx.run_later(d, |act, ctx| act.force_close(ctx));
+            self.arm_timer(ctx);
+            ctx.run_later(within, |act, ctx| act.force_close(ctx));
         } else {
             self.force_close(ctx);
         }

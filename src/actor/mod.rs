@@ -61,4 +61,4 @@ pub mod session;
 pub use session::{Action, Session};
 
 pub mod listener;
-pub use listener::Listener;
+pub use listener::{Listener, ListenerBuilder, ListenerStats, ShutdownReport};

@@ -114,6 +114,9 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                     return this.finish(Err("write returned 0".into()));
                 }
                 Poll::Ready(Ok(n)) => {
+                    if let Some(s) = &c.stats {
+                        s.bytes_out(n);
+                    }
                     c.wbuf.advance(n);
                     this.unflushed = true;
                 }

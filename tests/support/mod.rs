@@ -174,8 +174,8 @@ impl TestServer {
         Self::start_threads(1)
     }
 
-    /// With `threads > 1` the server runs the library's `Listener` (one
-    /// arbiter per thread), as `examples/server --threads N` does.
+    /// The server runs the library's `Listener` with `threads` arbiters, as
+    /// `examples/server --threads N` does.
     pub fn start_threads(threads: usize) -> Self {
         init_tracing();
         let (tx, rx) = std::sync::mpsc::channel();

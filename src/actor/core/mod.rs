@@ -50,6 +50,7 @@ use actix::WeakAddr;
 use bytes::BytesMut;
 
 use super::connection::ArmTimer;
+use super::listener::stats::ConnCounters;
 use super::messages::*;
 use super::runner::SpawnerRef;
 use super::Connection;
@@ -119,6 +120,14 @@ impl CoreCell {
             core: self.cell.borrow_mut(),
             later: &self.later,
         }
+    }
+
+    /// Borrows the core mutably if nobody else does.
+    pub fn try_borrow_mut(&self) -> Option<CoreGuard<'_>> {
+        Some(CoreGuard {
+            core: self.cell.try_borrow_mut().ok()?,
+            later: &self.later,
+        })
     }
 
     /// Borrows the core to read it.
@@ -212,6 +221,8 @@ pub(crate) struct Core {
     pub timer_at: Option<Instant>,
     /// An `ArmTimer` is on its way to the actor.
     pub rearm_requested: bool,
+    /// The listener's counters, for connections a `Listener` started.
+    pub stats: Option<ConnCounters>,
 }
 
 impl Core {
@@ -246,6 +257,7 @@ impl Core {
                 slot_freed: false,
                 timer_at: None,
                 rearm_requested: false,
+                stats: None,
             }),
             later: RefCell::new(Vec::new()),
         })
@@ -284,6 +296,9 @@ impl Core {
     pub fn kick(&mut self) {
         self.process_events();
         self.sync_timers();
+        if let Some(s) = &mut self.stats {
+            s.sync_streams(self.proto.active_streams());
+        }
         if self.proto.wants_transmit()
             || self.proto.is_finished()
             || self.write_state != WriteState::Open
@@ -298,6 +313,7 @@ impl Core {
     /// under its limit, delivering the events this produces (DataSent).
     pub fn pull_transmit(&mut self) {
         let limit = self.limits.max_write_buffer;
+        let start = self.wbuf.len();
         loop {
             if self.wbuf.len() >= limit {
                 break;
@@ -310,6 +326,11 @@ impl Core {
         }
         if self.wbuf.len() > self.wbuf_high_water {
             self.wbuf_high_water = self.wbuf.len();
+        }
+        if let Some(s) = &mut self.stats {
+            // The protocol appends whole frames.
+            s.frames_out(&self.wbuf[start..]);
+            s.sync_streams(self.proto.active_streams());
         }
         self.sync_timers();
     }

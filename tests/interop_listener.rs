@@ -1,0 +1,257 @@
+//! The supervised listener against real peers: the example server binary
+//! (`target/release/examples/server`) under SIGTERM with a curl download in
+//! flight, a second signal that forces, and h2load's traffic checked
+//! against the listener's stats.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use h2actor::actor::Listener;
+use h2actor::frame::ErrorCode;
+use support::harness::{self, Need::Check, Need::Program};
+use support::{demo_server, free_port, run, tool, wait_for_port, ChildGuard, TempDir};
+
+/// The example server built next to this test (`cargo test --all-targets`
+/// builds the examples into the same profile directory).
+fn server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/interop_listener-HASH -> target/<profile>/examples/server
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    profile
+        .join("examples")
+        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn server_binary_built() -> Result<(), String> {
+    let p = server_binary();
+    if p.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} missing: build it with `cargo build --release --example server` \
+             (or run `cargo test --release --all-targets`)",
+            p.display()
+        ))
+    }
+}
+
+const SERVER_BIN: harness::Need = Check("the example server binary", server_binary_built);
+
+/// The example server on a free port, its output in `dir/server.log`.
+fn spawn_server(dir: &TempDir, extra: &[&str]) -> (ChildGuard, SocketAddr) {
+    let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+    let child = Command::new(server_binary())
+        .args(["--addr", &addr.to_string(), "--threads", "2"])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("start the example server");
+    let guard = ChildGuard(child);
+    wait_for_port(addr, Duration::from_secs(10));
+    (guard, addr)
+}
+
+fn server_log(dir: &TempDir) -> String {
+    std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    // SAFETY: kill(2) on our own child's pid.
+    let r = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(r, 0, "kill({}, {sig})", child.id());
+}
+
+/// Waits (bounded) for `child` to exit.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A curl download of `/bytes/{len}` at `rate`, in the background.
+fn spawn_download(addr: SocketAddr, len: u64, rate: &str, out: &std::path::Path) -> ChildGuard {
+    let child = Command::new(tool("curl"))
+        .args(["-sS", "--http2-prior-knowledge", "--max-time", "30"])
+        .args(["--limit-rate", rate, "-o"])
+        .arg(out)
+        .arg(format!("http://{addr}/bytes/{len}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start curl");
+    ChildGuard(child)
+}
+
+/// SIGTERM with a download in flight: curl gets the whole body (exit 0),
+/// new connections are refused meanwhile, the server exits 0 once drained;
+/// SIGUSR1 logs the stats first.
+fn sigterm_lets_a_curl_download_finish_then_the_server_exits_0() {
+    const LEN: u64 = 24_000_000;
+    let dir = TempDir::new("sigterm");
+    let (mut server, addr) = spawn_server(&dir, &["--grace", "20"]);
+    let body = dir.path().join("body.bin");
+    // About 3 s at 8 MB/s: surely in flight when the signal comes.
+    let mut curl = spawn_download(addr, LEN, "8M", &body);
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&server.0, libc::SIGUSR1);
+    std::thread::sleep(Duration::from_millis(100));
+    signal(&server.0, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(300));
+    // The listening socket is closed: curl cannot connect (exit 7).
+    let late = run(
+        Command::new(tool("curl"))
+            .args(["-sS", "--http2-prior-knowledge", "--max-time", "5"])
+            .arg(format!("http://{addr}/")),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        late.status.code(),
+        Some(7),
+        "a new connection during the drain: {}",
+        late.stderr
+    );
+    let curl_status = wait_exit(&mut curl.0, Duration::from_secs(20)).expect("curl finished");
+    let mut curl_err = String::new();
+    if let Some(mut e) = curl.0.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut curl_err);
+    }
+    assert!(
+        curl_status.success(),
+        "curl {curl_status}: {curl_err}\nserver log:\n{}",
+        server_log(&dir)
+    );
+    let got = std::fs::read(&body).expect("body file");
+    assert_eq!(got.len() as u64, LEN, "whole body");
+    assert!(
+        got.iter()
+            .enumerate()
+            .all(|(i, b)| *b == demo_server::pattern_byte(i as u64)),
+        "body content"
+    );
+    let status = wait_exit(&mut server.0, Duration::from_secs(10)).expect("server exited");
+    let log = server_log(&dir);
+    assert_eq!(status.code(), Some(0), "server exit; log:\n{log}");
+    assert!(log.contains("stats"), "SIGUSR1 logged the stats:\n{log}");
+    assert!(
+        log.contains("shutdown: done") && log.contains("forced=0"),
+        "drained without forcing:\n{log}"
+    );
+}
+
+/// A second signal forces: the server exits 0 at once, the slow download
+/// is cut (curl fails).
+fn a_second_signal_forces_the_shutdown() {
+    let dir = TempDir::new("sigterm2");
+    let (mut server, addr) = spawn_server(&dir, &["--grace", "30"]);
+    let body = dir.path().join("body.bin");
+    // 24 MB at 1 MB/s: would take 24 s.
+    let mut curl = spawn_download(addr, 24_000_000, "1M", &body);
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&server.0, libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(500));
+    // Still draining: the download goes on.
+    assert!(
+        server.0.try_wait().ok().flatten().is_none(),
+        "server exited before the grace:\n{}",
+        server_log(&dir)
+    );
+    let forced_at = Instant::now();
+    signal(&server.0, libc::SIGINT);
+    let status = wait_exit(&mut server.0, Duration::from_secs(10)).expect("server exited");
+    let log = server_log(&dir);
+    assert_eq!(status.code(), Some(0), "server exit; log:\n{log}");
+    assert!(
+        forced_at.elapsed() < Duration::from_secs(8),
+        "forced shutdown took {:?}",
+        forced_at.elapsed()
+    );
+    assert!(log.contains("second signal"), "{log}");
+    let curl_status = wait_exit(&mut curl.0, Duration::from_secs(10)).expect("curl finished");
+    assert!(!curl_status.success(), "the cut download cannot succeed");
+}
+
+/// h2load's traffic, counted by the listener: 20 connections, 2,000
+/// streams, no resets, one GOAWAY NO_ERROR per connection.
+fn h2load_traffic_matches_the_listener_stats() {
+    let (tx, rx) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let runner = actix::System::new();
+        let listener = runner.block_on(async {
+            Listener::builder(([127, 0, 0, 1], 0).into())
+                .threads(2)
+                .connection(demo_server::builder())
+                .start(|_| demo_server::Site::subscriber())
+        });
+        let _ = tx.send(listener.map(|l| (l, actix::System::current())));
+        let _ = runner.run();
+    });
+    let (listener, system) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("server thread")
+        .expect("listen");
+    let out = run(
+        Command::new(tool("h2load"))
+            .args(["-n", "2000", "-c", "20", "-m", "10"])
+            .arg(format!("http://{}/", listener.local_addr())),
+        Duration::from_secs(60),
+    );
+    let text = out.stdout_str();
+    assert!(out.status.success(), "h2load: {}\n{text}", out.stderr);
+    assert!(
+        text.contains("2000 succeeded"),
+        "h2load did not succeed everywhere:\n{text}"
+    );
+    // h2load has closed its connections: wait for the server to see it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let s = loop {
+        let s = listener.stats();
+        if s.connections_open == 0 || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    println!("h2load -n 2000 -c 20 -m 10: {s}");
+    assert_eq!(s.connections_open, 0, "{s}");
+    assert_eq!(s.connections_accepted, 20, "{s}");
+    assert_eq!(s.connections_refused, 0, "{s}");
+    assert_eq!(s.streams_total, 2000, "{s}");
+    assert_eq!(s.streams_open, 0, "{s}");
+    assert_eq!(s.resets_sent.total(), 0, "{s}");
+    assert_eq!(s.resets_received.total(), 0, "{s}");
+    // h2load ends each connection with GOAWAY NO_ERROR.
+    assert_eq!(s.goaways_received.get(ErrorCode::NO_ERROR), 20, "{s}");
+    assert_eq!(s.goaways_received.total(), 20, "{s}");
+    assert!(s.bytes_out >= 2000 * demo_server::HELLO.len() as u64, "{s}");
+    drop(listener);
+    system.stop();
+    let _ = thread.join();
+}
+
+fn main() {
+    harness::main(harness::tests![
+        sigterm_lets_a_curl_download_finish_then_the_server_exits_0: [Program("curl"), SERVER_BIN],
+        a_second_signal_forces_the_shutdown: [Program("curl"), SERVER_BIN],
+        h2load_traffic_matches_the_listener_stats: [Program("h2load")],
+    ]);
+}
