@@ -1,10 +1,15 @@
-//! An HTTP/2 server (h2c, prior knowledge) written with h2actor's actors:
-//! the code to copy when you write your own.
+//! An HTTP/2 server (h2c with prior knowledge, or TLS with ALPN `h2`)
+//! written with h2actor's actors: the code to copy when you write your own.
 //!
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
 //! curl --http2-prior-knowledge http://127.0.0.1:8080/
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
+//!
+//! # TLS with a self-signed certificate for localhost (it prints the curl command)
+//! cargo run --release --example server -- --tls
+//! # TLS with your certificate chain and key (PEM)
+//! cargo run --release --example server -- --addr 0.0.0.0:8443 --cert cert.pem --key key.pem
 //! ```
 //!
 //! | request | response |
@@ -30,13 +35,20 @@
 //! `--threads N` runs h2actor's `Listener`: N arbiters (one thread each)
 //! accepting on one socket; a connection stays on the thread that took it.
 //!
+//! TLS: each accepted socket goes through [`TlsServer::accept`] in a task
+//! of its own (ALPN `h2` or the alert `no_application_protocol`, under a
+//! handshake deadline), then becomes a connection like a plain one.
+//! `--tls` without `--cert`/`--key` makes a self-signed certificate with
+//! the `rcgen` crate (a dev-dependency: only this example needs it).
+//!
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use actix::prelude::*;
 use bytes::Bytes;
@@ -434,13 +446,30 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// Accepts connections forever on the current arbiter.
-pub async fn accept_loop(listener: TcpListener) {
+/// Serves one accepted connection over TLS: the handshake in a task of its
+/// own (a slow client never holds up accepting), then the connection.
+pub fn start_tls_connection(tls: Arc<TlsServer>, tcp: TcpStream, peer: SocketAddr) {
+    let _ = tcp.set_nodelay(true);
+    actix::spawn(async move {
+        match tls.accept(tcp).await {
+            Ok(stream) => {
+                builder().start(stream, Site::subscriber());
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "TLS connection refused"),
+        }
+    });
+}
+
+/// Accepts connections forever on the current arbiter, over TLS with `tls`.
+pub async fn accept_loop(listener: TcpListener, tls: Option<Arc<TlsServer>>) {
     loop {
         match listener.accept().await {
-            Ok((tcp, _peer)) => {
-                start_connection(tcp);
-            }
+            Ok((tcp, peer)) => match &tls {
+                None => {
+                    start_connection(tcp);
+                }
+                Some(tls) => start_tls_connection(tls.clone(), tcp, peer),
+            },
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -463,29 +492,69 @@ pub struct Serving {
 /// current arbiter accepts and runs every connection. More: h2actor's
 /// `Listener`, one arbiter per thread on one socket.
 pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
+    serve_with(addr, threads, None).await
+}
+
+/// As [`serve`]; with `tls`, HTTP/2 over TLS (ALPN `h2`) instead of h2c.
+pub async fn serve_with(
+    addr: SocketAddr,
+    threads: usize,
+    tls: Option<Arc<TlsServer>>,
+) -> io::Result<Serving> {
     if threads <= 1 {
         let listener = bind(addr)?;
         let addr = listener.local_addr()?;
-        actix::spawn(accept_loop(listener));
+        actix::spawn(accept_loop(listener, tls));
         return Ok(Serving {
             addr,
             listener: None,
         });
     }
-    let listener = Listener::bind(addr, threads, builder(), |_peer| Site::subscriber())?;
+    let subscriber = |_peer| Site::subscriber();
+    let listener = match tls {
+        None => Listener::bind(addr, threads, builder(), subscriber)?,
+        Some(tls) => Listener::bind_tls(addr, threads, builder(), tls, subscriber)?,
+    };
     Ok(Serving {
         addr: listener.local_addr(),
         listener: Some(listener),
     })
 }
 
+// -------------------------------------------------------------------- TLS
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as
+/// `cert.pem` and `key.pem` into a fresh directory under the system's temp
+/// directory. Returns the server and the certificate's path (the file to
+/// give `curl --cacert`).
+pub fn self_signed_tls() -> Result<(TlsServer, PathBuf), String> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+    let (cert_pem, key_pem) = (certified.cert.pem(), certified.signing_key.serialize_pem());
+    let dir = std::env::temp_dir().join(format!("h2actor-server-{}", std::process::id()));
+    let write = |name: &str, text: &str| -> Result<PathBuf, String> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let cert = write("cert.pem", &cert_pem)?;
+    write("key.pem", &key_pem)?;
+    let tls =
+        TlsServer::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    Ok((tls, cert))
+}
+
 // ------------------------------------------------------------------ main
 
-const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N]";
+const USAGE: &str =
+    "usage: server [--addr HOST:PORT] [--threads N] [--tls [--cert FILE --key FILE]]";
 
 fn main() {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
     let mut threads = 1usize;
+    let (mut tls, mut cert, mut key) = (false, None::<PathBuf>, None::<PathBuf>);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -497,6 +566,21 @@ fn main() {
                 Some(n) if n >= 1 => threads = n,
                 _ => exit_usage("--threads takes a number >= 1"),
             },
+            "--tls" => tls = true,
+            "--cert" => {
+                cert = Some(
+                    args.next()
+                        .unwrap_or_else(|| exit_usage("--cert takes FILE"))
+                        .into(),
+                )
+            }
+            "--key" => {
+                key = Some(
+                    args.next()
+                        .unwrap_or_else(|| exit_usage("--key takes FILE"))
+                        .into(),
+                )
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
@@ -504,6 +588,24 @@ fn main() {
             other => exit_usage(&format!("unknown argument {other:?}")),
         }
     }
+    // --cert/--key: that chain and key; --tls alone: a self-signed certificate.
+    let (tls, cert_to_trust) = match (tls, cert, key) {
+        (false, None, None) => (None, None),
+        (_, Some(cert), Some(key)) => match TlsServer::from_pem_files(&cert, &key) {
+            Ok(tls) => (Some(Arc::new(tls)), None),
+            Err(e) => exit_usage(&e.to_string()),
+        },
+        (true, None, None) => match self_signed_tls() {
+            Ok((tls, cert)) => (Some(Arc::new(tls)), Some(cert)),
+            Err(e) => exit_usage(&e),
+        },
+        _ => exit_usage("--cert and --key go together"),
+    };
+    let mode = if tls.is_some() {
+        "TLS, ALPN h2"
+    } else {
+        "h2c, prior knowledge"
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -513,9 +615,20 @@ fn main() {
 
     let system = actix::System::new();
     // `_serving` holds the listener's arbiters for as long as the system runs.
-    let _serving = match system.block_on(serve(addr, threads)) {
+    let _serving = match system.block_on(serve_with(addr, threads, tls)) {
         Ok(serving) => {
-            tracing::info!(addr = %serving.addr, threads, "listening (h2c, prior knowledge)");
+            tracing::info!(addr = %serving.addr, threads, "listening ({mode})");
+            if let Some(cert) = cert_to_trust {
+                println!(
+                    "self-signed certificate for localhost written to {}",
+                    cert.display()
+                );
+                let port = serving.addr.port();
+                println!(
+                    "try: curl --cacert {} https://localhost:{port}/",
+                    cert.display()
+                );
+            }
             serving
         }
         Err(e) => {

@@ -101,7 +101,7 @@
 //! | [`actor`] | the `Connection` and `H2Stream` actors, the messages, `Session`, `Listener` |
 //! | [`frame`] | typed frames (RFC 9113 §4, §6): decode and encode over bytes, no I/O |
 //! | [`hpack`] | header compression (RFC 7541): encoder and decoder contexts |
-//! | [`transport`] | where byte streams meet frames: the frame codec |
+//! | [`transport`] | where byte streams meet frames: the frame codec; TLS with ALPN `h2` ([`TlsServer`], [`TlsClient`]) |
 //!
 //! The protocol itself is a state machine without I/O (module `proto`,
 //! internal: not part of the API).
@@ -117,6 +117,7 @@ pub mod transport;
 pub use actor::*;
 pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{Config, ConnectionError, Head, Protocol, Role, UserError};
+pub use transport::{TlsClient, TlsError, TlsServer};
 
 /// Every name a server or a client needs, in one `use`; none clashes with
 /// `actix::prelude::*`.
@@ -129,6 +130,7 @@ pub mod prelude {
     };
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::proto::{Config, Head, Role};
+    pub use crate::transport::{TlsClient, TlsError, TlsServer};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -29,6 +29,7 @@ use actix::prelude::*;
 use tokio::net::TcpSocket;
 
 use super::{Builder, Subscriber};
+use crate::transport::TlsServer;
 
 /// Listen backlog (see the module docs).
 pub(crate) const BACKLOG: u32 = 1024;
@@ -54,6 +55,37 @@ impl Listener {
     where
         F: Fn(SocketAddr) -> Subscriber + Send + Sync + 'static,
     {
+        Self::bind_with(addr, threads, builder, None, subscriber)
+    }
+
+    /// As [`bind`](Self::bind), serving HTTP/2 over TLS: every accepted
+    /// socket first goes through `tls`'s handshake (ALPN `h2`, under its
+    /// handshake deadline) in a task of its own, so a slow client never
+    /// holds up accepting; a refused or failed handshake is logged and
+    /// closed, and `subscriber` is called only for connections that made it.
+    pub fn bind_tls<F>(
+        addr: SocketAddr,
+        threads: usize,
+        builder: Builder,
+        tls: Arc<TlsServer>,
+        subscriber: F,
+    ) -> io::Result<Listener>
+    where
+        F: Fn(SocketAddr) -> Subscriber + Send + Sync + 'static,
+    {
+        Self::bind_with(addr, threads, builder, Some(tls), subscriber)
+    }
+
+    fn bind_with<F>(
+        addr: SocketAddr,
+        threads: usize,
+        builder: Builder,
+        tls: Option<Arc<TlsServer>>,
+        subscriber: F,
+    ) -> io::Result<Listener>
+    where
+        F: Fn(SocketAddr) -> Subscriber + Send + Sync + 'static,
+    {
         let socket = if addr.is_ipv4() {
             TcpSocket::new_v4()?
         } else {
@@ -70,6 +102,7 @@ impl Listener {
             let l = std_listener.try_clone()?;
             let builder = builder.clone();
             let subscriber = subscriber.clone();
+            let tls = tls.clone();
             let arbiter = Arbiter::new();
             arbiter.spawn(async move {
                 let l = match tokio::net::TcpListener::from_std(l) {
@@ -83,8 +116,20 @@ impl Listener {
                     match l.accept().await {
                         Ok((io, peer)) => {
                             let _ = io.set_nodelay(true);
-                            let sub = subscriber(peer);
-                            builder.clone().start(io, sub);
+                            match &tls {
+                                None => {
+                                    let sub = subscriber(peer);
+                                    builder.clone().start(io, sub);
+                                }
+                                Some(tls) => {
+                                    let (tls, builder) = (tls.clone(), builder.clone());
+                                    let subscriber = subscriber.clone();
+                                    actix::spawn(async move {
+                                        let sub = move || subscriber(peer);
+                                        start_tls(&tls, builder, io, peer, sub).await;
+                                    });
+                                }
+                            }
                         }
                         Err(e) => {
                             // EMFILE and the like: wait a little, go on.
@@ -109,6 +154,29 @@ impl Listener {
 
     /// Stops the arbiters (their connections are dropped without GOAWAY).
     pub fn stop(self) {}
+}
+
+/// The TLS step of one accepted connection (run in a task of its own): the
+/// handshake under `tls`'s deadline, then the connection actor on the
+/// current arbiter, its subscriber made by `subscriber` only then. A refused
+/// or failed handshake is logged and the socket dropped.
+pub(crate) async fn start_tls<IO>(
+    tls: &TlsServer,
+    builder: Builder,
+    io: IO,
+    peer: SocketAddr,
+    subscriber: impl FnOnce() -> Subscriber,
+) -> Option<Addr<super::Connection>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + 'static,
+{
+    match tls.accept(io).await {
+        Ok(stream) => Some(builder.start(stream, subscriber())),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "TLS connection refused");
+            None
+        }
+    }
 }
 
 impl Drop for Listener {

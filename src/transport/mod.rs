@@ -5,12 +5,15 @@
 //! module holds what touches the I/O ecosystem on the way to a socket.
 //! Today that is [`FrameCodec`], the tokio-util `Decoder`/`Encoder` that
 //! cuts a read buffer into frames (checking the client preface on a
-//! server, RFC 9113 §3.4) and writes frames out. TLS (with ALPN "h2",
-//! §3.2) and the HTTP/1.1 `Upgrade: h2c` handshake will land here later.
+//! server, RFC 9113 §3.4) and writes frames out, and [`tls`]: HTTP/2 over
+//! TLS with ALPN "h2" (§3.2), [`TlsServer`] and [`TlsClient`].
 //!
 //! ## Files
 //! - `codec.rs`: [`FrameCodec`] and [`CodecError`].
+//! - `tls.rs`: [`TlsServer`], [`TlsClient`], [`TlsError`] (rustls, `ring`).
 
 mod codec;
+pub mod tls;
 
 pub use codec::{CodecError, FrameCodec};
+pub use tls::{TlsClient, TlsError, TlsServer};
