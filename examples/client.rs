@@ -1,18 +1,24 @@
-//! An HTTP/2 client (h2c: prior knowledge, or the HTTP/1.1 upgrade with
-//! `--upgrade`) written with h2actor's actors: one connection, every URL
-//! its own concurrent stream, pushed responses collected too. The code to
-//! copy when you write your own.
+//! An HTTP/2 client written with h2actor's actors: h2c with prior knowledge
+//! for `http://` (or the HTTP/1.1 upgrade with `--upgrade`), TLS with ALPN
+//! `h2` for `https://`; one connection, every URL its own concurrent
+//! stream, pushed responses collected too. The code to copy when you write
+//! your own.
 //!
 //! ```text
-//! cargo run --release --example client -- [-v] [--no-push] [--upgrade] [-d DATA] URL...
+//! cargo run --release --example client -- [-v] [--no-push] [--upgrade] [-d DATA] [--cacert FILE | --insecure] URL...
 //! cargo run --release --example client -- -v http://127.0.0.1:8080/ http://127.0.0.1:8080/push
 //! cargo run --release --example client -- --upgrade -v http://127.0.0.1:8080/ http://127.0.0.1:8080/bytes/10
+//! cargo run --release --example client -- --cacert /tmp/h2actor-server-PID/cert.pem https://localhost:8443/
 //! ```
 //!
 //! `--upgrade` sends the first URL as an HTTP/1.1 `GET` with `Upgrade:
 //! h2c` (RFC 7540 §3.2): after `101 Switching Protocols` its response comes
 //! on stream 1 and the other URLs go on new streams; a server that answers
 //! anything else fails every URL with that status.
+//!
+//! `https://` URLs: the server's certificate is checked against the system's
+//! trusted roots, or only against `--cacert FILE`; `--insecure` checks
+//! nothing (for tests). The URL's host is sent as SNI.
 //!
 //! stdout gets the response bodies only, in the order of the URLs (each
 //! pushed response after the request that brought it). `-v` prints each
@@ -452,13 +458,34 @@ impl Handler<SetConn> for Collector {
 
 // ------------------------------------------------------------------ main
 
-const USAGE: &str = "usage: client [-v] [--no-push] [--upgrade] [-d DATA] URL...";
+const USAGE: &str =
+    "usage: client [-v] [--no-push] [--upgrade] [-d DATA] [--cacert FILE | --insecure] URL...";
+
+/// How to verify an `https://` server.
+enum Trust {
+    /// The system's trusted roots.
+    System,
+    /// Only the CA certificates of this PEM file.
+    CaFile(String),
+    /// Nothing (tests only).
+    Insecure,
+}
+
+/// The TLS client for `trust`.
+fn tls_client(trust: &Trust) -> Result<TlsClient, TlsError> {
+    match trust {
+        Trust::System => TlsClient::with_system_roots(),
+        Trust::CaFile(path) => TlsClient::with_ca_file(path),
+        Trust::Insecure => Ok(TlsClient::dangerous_no_verification()),
+    }
+}
 
 fn main() {
     let mut verbose = false;
     let mut data: Option<Bytes> = None;
     let mut options = Options::default();
     let mut uris: Vec<Uri> = Vec::new();
+    let mut trust = Trust::System;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -469,13 +496,23 @@ fn main() {
                 Some(d) => data = Some(Bytes::from(d)),
                 None => exit_usage("-d takes DATA"),
             },
+            "--cacert" => match args.next() {
+                Some(file) => trust = Trust::CaFile(file),
+                None => exit_usage("--cacert takes FILE"),
+            },
+            "--insecure" => trust = Trust::Insecure,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
             }
             url => match url.parse::<Uri>() {
-                Ok(u) if u.scheme_str() == Some("http") && u.authority().is_some() => uris.push(u),
-                _ => exit_usage(&format!("not an http:// URL: {url:?} (h2c only)")),
+                Ok(u)
+                    if matches!(u.scheme_str(), Some("http" | "https"))
+                        && u.authority().is_some() =>
+                {
+                    uris.push(u)
+                }
+                _ => exit_usage(&format!("not an http:// or https:// URL: {url:?}")),
             },
         }
     }
@@ -489,18 +526,33 @@ fn main() {
         .authority()
         .map(|a| a.as_str().to_owned())
         .unwrap_or_default();
-    if uris
-        .iter()
-        .any(|u| u.authority().map(|a| a.as_str()) != Some(authority.as_str()))
-    {
-        exit_usage("all URLs must share one authority (one connection)");
+    let https = first.scheme_str() == Some("https");
+    if options.upgrade && https {
+        exit_usage("--upgrade is for http:// (over TLS, ALPN chooses h2)");
+    }
+    if uris.iter().any(|u| {
+        u.authority().map(|a| a.as_str()) != Some(authority.as_str())
+            || u.scheme_str() != first.scheme_str()
+    }) {
+        exit_usage("all URLs must share one scheme and authority (one connection)");
     }
     let host = first
         .host()
         .unwrap_or("localhost")
         .trim_matches(|c| c == '[' || c == ']')
         .to_owned();
-    let port = first.port_u16().unwrap_or(80);
+    let port = first.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let tls = if https {
+        match tls_client(&trust) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("client: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
 
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -531,7 +583,14 @@ fn main() {
             .map_err(|_| "connect timed out".to_owned())?
             .map_err(|e| format!("connect {host}:{port}: {e}"))?;
         let _ = tcp.set_nodelay(true);
-        Ok::<_, String>(fetch(tcp, jobs, options).await)
+        match tls {
+            None => Ok::<_, String>(fetch(tcp, jobs, options).await),
+            // SNI and certificate check by the URL's host, ALPN h2.
+            Some(tls) => match tls.connect(&host, tcp).await {
+                Ok(stream) => Ok(fetch(stream, jobs, options).await),
+                Err(e) => Err(format!("TLS with {host}:{port}: {e}")),
+            },
+        }
     });
     let exchanges = match result {
         Ok(x) => x,

@@ -1,6 +1,6 @@
 //! An HTTP/2 server (h2c: prior knowledge or the HTTP/1.1 upgrade, on one
-//! plain port) written with h2actor's actors: the code to copy when you
-//! write your own.
+//! plain port; or TLS with ALPN `h2`) written with h2actor's actors: the
+//! code to copy when you write your own.
 //!
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
@@ -10,6 +10,11 @@
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
 //! kill -USR1 $PID   # log the listener's counters
 //! kill -TERM $PID   # graceful shutdown: GOAWAY, requests finish (--grace, 10 s), exit 0
+//!
+//! # TLS with a self-signed certificate for localhost (it prints the curl command)
+//! cargo run --release --example server -- --tls
+//! # TLS with your certificate chain and key (PEM)
+//! cargo run --release --example server -- --addr 0.0.0.0:8443 --cert cert.pem --key key.pem
 //! ```
 //!
 //! | request | response |
@@ -38,20 +43,26 @@
 //! closes, every connection gets GOAWAY, requests in flight finish within
 //! `--grace` seconds, then the process exits 0); a second signal forces.
 //!
+//! TLS: each accepted socket goes through [`TlsServer::accept`] in a task
+//! of its own (ALPN `h2` or the alert `no_application_protocol`, under a
+//! handshake deadline), then becomes a connection like a plain one.
+//! `--tls` without `--cert`/`--key` makes a self-signed certificate with
+//! the `rcgen` crate (a dev-dependency: only this example needs it).
+//!
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::actor::ShutdownReport;
 use h2actor::prelude::*;
-use h2actor::transport::H2cLimits;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -465,6 +476,8 @@ pub struct Options {
     pub max_connections: Option<usize>,
     /// `SO_REUSEPORT`: several server processes on one port.
     pub reuse_port: bool,
+    /// HTTP/2 over TLS (ALPN `h2`) instead of h2c.
+    pub tls: Option<Arc<TlsServer>>,
 }
 
 impl Options {
@@ -475,6 +488,7 @@ impl Options {
             threads: None,
             max_connections: None,
             reuse_port: false,
+            tls: None,
         }
     }
 }
@@ -490,6 +504,9 @@ pub fn serve_with(options: &Options) -> io::Result<Serving> {
     }
     if let Some(n) = options.max_connections {
         listener = listener.max_connections(n);
+    }
+    if let Some(tls) = &options.tls {
+        listener = listener.tls(tls.clone());
     }
     let listener = listener.start(|_peer| Site::subscriber())?;
     Ok(Serving {
@@ -553,13 +570,41 @@ pub async fn run_until_signalled(
 
 // ------------------------------------------------------------------ main
 
+// -------------------------------------------------------------------- TLS
+
+/// A self-signed certificate for `localhost` and `127.0.0.1`, written as
+/// `cert.pem` and `key.pem` into a fresh directory under the system's temp
+/// directory. Returns the server and the certificate's path (the file to
+/// give `curl --cacert`).
+pub fn self_signed_tls() -> Result<(TlsServer, PathBuf), String> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+    let (cert_pem, key_pem) = (certified.cert.pem(), certified.signing_key.serialize_pem());
+    let dir = std::env::temp_dir().join(format!("h2actor-server-{}", std::process::id()));
+    let write = |name: &str, text: &str| -> Result<PathBuf, String> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(path)
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let cert = write("cert.pem", &cert_pem)?;
+    write("key.pem", &key_pem)?;
+    let tls =
+        TlsServer::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    Ok((tls, cert))
+}
+
+// ------------------------------------------------------------------ main
+
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N] [--max-connections N] \
-[--reuse-port] [--grace SECS] [--stats SECS]";
+[--reuse-port] [--grace SECS] [--stats SECS] [--tls [--cert FILE --key FILE]]";
 
 fn main() {
     let mut options = Options::new(([127, 0, 0, 1], 8080).into());
     let mut grace = Duration::from_secs(10);
     let mut stats_every = None;
+    let (mut tls, mut cert, mut key) = (false, None::<PathBuf>, None::<PathBuf>);
     let mut args = std::env::args().skip(1);
     let secs = |v: Option<String>| {
         v.and_then(|s| s.parse::<f64>().ok())
@@ -580,6 +625,21 @@ fn main() {
                 _ => exit_usage("--max-connections takes a number"),
             },
             "--reuse-port" => options.reuse_port = true,
+            "--tls" => tls = true,
+            "--cert" => {
+                cert = Some(
+                    args.next()
+                        .unwrap_or_else(|| exit_usage("--cert takes FILE"))
+                        .into(),
+                )
+            }
+            "--key" => {
+                key = Some(
+                    args.next()
+                        .unwrap_or_else(|| exit_usage("--key takes FILE"))
+                        .into(),
+                )
+            }
             "--grace" => match secs(args.next()) {
                 Some(s) => grace = Duration::from_secs_f64(s),
                 None => exit_usage("--grace takes seconds, e.g. 10"),
@@ -595,6 +655,25 @@ fn main() {
             other => exit_usage(&format!("unknown argument {other:?}")),
         }
     }
+    // --cert/--key: that chain and key; --tls alone: a self-signed certificate.
+    let (tls, cert_to_trust) = match (tls, cert, key) {
+        (false, None, None) => (None, None),
+        (_, Some(cert), Some(key)) => match TlsServer::from_pem_files(&cert, &key) {
+            Ok(tls) => (Some(Arc::new(tls)), None),
+            Err(e) => exit_usage(&e.to_string()),
+        },
+        (true, None, None) => match self_signed_tls() {
+            Ok((tls, cert)) => (Some(Arc::new(tls)), Some(cert)),
+            Err(e) => exit_usage(&e),
+        },
+        _ => exit_usage("--cert and --key go together"),
+    };
+    let mode = if tls.is_some() {
+        "TLS, ALPN h2"
+    } else {
+        "h2c: prior knowledge or Upgrade: h2c"
+    };
+    options.tls = tls;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -605,7 +684,18 @@ fn main() {
     let system = actix::System::new();
     let result = system.block_on(async {
         let serving = serve_with(&options)?;
-        tracing::info!(addr = %serving.addr, "listening (h2c: prior knowledge or Upgrade: h2c)");
+        tracing::info!(addr = %serving.addr, "listening ({mode})");
+        if let Some(cert) = cert_to_trust {
+            println!(
+                "self-signed certificate for localhost written to {}",
+                cert.display()
+            );
+            let port = serving.addr.port();
+            println!(
+                "try: curl --cacert {} https://localhost:{port}/",
+                cert.display()
+            );
+        }
         run_until_signalled(&serving, grace, stats_every).await
     });
     if let Err(e) = result {

@@ -101,7 +101,7 @@
 //! | [`actor`] | the `Connection` and `H2Stream` actors, the messages, `Session`, `Listener` |
 //! | [`frame`] | typed frames (RFC 9113 §4, §6): decode and encode over bytes, no I/O |
 //! | [`hpack`] | header compression (RFC 7541): encoder and decoder contexts |
-//! | [`transport`] | where byte streams meet frames: the frame codec, the HTTP/1.1 `Upgrade: h2c` handshake beside prior knowledge |
+//! | [`transport`] | where byte streams meet frames: the frame codec; TLS with ALPN `h2` ([`TlsServer`], [`TlsClient`]); the HTTP/1.1 `Upgrade: h2c` handshake beside prior knowledge |
 //!
 //! The protocol itself is a state machine without I/O (module `proto`,
 //! internal: not part of the API).
@@ -120,6 +120,7 @@ pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,
 };
 pub use transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
+pub use transport::{TlsClient, TlsError, TlsServer};
 
 /// Every name a server or a client needs, in one `use`; none clashes with
 /// `actix::prelude::*`.
@@ -133,6 +134,7 @@ pub mod prelude {
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::proto::{Config, Head, Role};
     pub use crate::transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
+    pub use crate::transport::{TlsClient, TlsError, TlsServer};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

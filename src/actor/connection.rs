@@ -555,7 +555,8 @@ impl Builder {
         let mut proto = self.new_proto();
         proto.upgrade(Some(settings), request.method() == http::Method::HEAD)?;
         self.skip_preface = false;
-        let (addr, _) = self.start_inner(io, subscriber, None, proto, Some((request, body)), on_start);
+        let (addr, _) =
+            self.start_inner(io, subscriber, None, proto, Some((request, body)), on_start);
         Ok(addr)
     }
 

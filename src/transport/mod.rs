@@ -5,18 +5,22 @@
 //! module holds what touches the I/O ecosystem on the way to a socket:
 //! [`FrameCodec`], the tokio-util `Decoder`/`Encoder` that cuts a read
 //! buffer into frames (checking the client preface on a server, RFC 9113
-//! §3.4) and writes frames out, and the HTTP/1.1 `Upgrade: h2c` handshake
-//! beside prior knowledge on one plain port ([`accept_h2c`],
-//! [`upgrade_h2c`]).
+//! §3.4) and writes frames out; [`tls`], HTTP/2 over TLS with ALPN "h2"
+//! (§3.2), [`TlsServer`] and [`TlsClient`]; and the HTTP/1.1
+//! `Upgrade: h2c` handshake beside prior knowledge on one plain port
+//! ([`accept_h2c`], [`upgrade_h2c`]).
 //!
 //! ## Files
 //! - `codec.rs`: [`FrameCodec`] and [`CodecError`].
+//! - `tls.rs`: [`TlsServer`], [`TlsClient`], [`TlsError`] (rustls, `ring`).
 //! - `upgrade.rs`: the h2c upgrade (RFC 7540 §3.2), server and client side.
 
 mod codec;
+pub mod tls;
 pub mod upgrade;
 
 pub use codec::{CodecError, FrameCodec};
+pub use tls::{TlsClient, TlsError, TlsServer};
 pub use upgrade::{
     accept_h2c, http2_settings, upgrade_h2c, H2cAccepted, H2cError, H2cLimits, H2cUpgrade, Rewind,
 };

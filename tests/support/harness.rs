@@ -112,6 +112,7 @@ fn debian_package(program: &str) -> Option<&'static str> {
         "curl" => "curl",
         "node" => "nodejs",
         "python3" => "python3",
+        "openssl" => "openssl",
         _ => return None,
     })
 }

@@ -177,12 +177,27 @@ impl TestServer {
     /// The server runs the library's `Listener` with `threads` arbiters, as
     /// `examples/server --threads N` does.
     pub fn start_threads(threads: usize) -> Self {
+        Self::start_serving(threads, None)
+    }
+
+    /// The demo server over TLS (ALPN h2) with `tls`, as
+    /// `examples/server --tls` serves.
+    pub fn start_tls(threads: usize, tls: std::sync::Arc<h2actor::TlsServer>) -> Self {
+        Self::start_serving(threads, Some(tls))
+    }
+
+    fn start_serving(threads: usize, tls: Option<std::sync::Arc<h2actor::TlsServer>>) -> Self {
         init_tracing();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runner = actix::System::new();
             let started = runner.block_on(async move {
-                demo_server::serve(([127, 0, 0, 1], 0).into(), threads).await
+                let options = demo_server::Options {
+                    threads: Some(threads),
+                    tls,
+                    ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+                };
+                demo_server::serve_with(&options)
             });
             match started {
                 Ok(serving) => {

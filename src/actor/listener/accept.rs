@@ -10,12 +10,16 @@
 //!                                     └ the slot travels along and is dropped with the connection
 //! ```
 //!
-//! [`handshake`] is the seam for the steps that come before HTTP/2 frames:
-//! today it only sets `TCP_NODELAY`; a TLS handshake (ALPN `h2`) and the
-//! HTTP/1.1 sniff (preface → prior knowledge; `Upgrade: h2c` → 101 and
-//! `skip_preface`; any other HTTP/1.1 → a short answer and
-//! [`Handshake::Done`]) plug in there, returning a boxed transport. Their
-//! configuration goes into [`AcceptConfig`], which every accept task shares.
+//! [`handshake`] holds the steps that come before HTTP/2 frames: it sets
+//! `TCP_NODELAY`, then either the TLS handshake (ALPN `h2`, [`TlsServer`])
+//! or, on a plain port, the HTTP/1.1 sniff ([`accept_h2c`]: the preface
+//! means prior knowledge; `Upgrade: h2c` gets 101 and its request becomes
+//! stream 1; any other HTTP/1.1 request is answered there and the step
+//! ends with [`Handshake::Done`]). Their configuration is in
+//! [`AcceptConfig`], which every accept task shares.
+//!
+//! [`TlsServer`]: crate::transport::TlsServer
+//! [`accept_h2c`]: crate::transport::accept_h2c
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,6 +32,7 @@ use tokio::net::TcpStream;
 use super::{Shared, Slot};
 use crate::actor::connection::Drain;
 use crate::actor::{Builder, Subscriber};
+use crate::transport::{accept_h2c, H2cAccepted, H2cError, H2cLimits, H2cUpgrade, TlsServer};
 
 /// A byte stream a connection can run over (TCP, TLS over TCP, a rewound
 /// stream after the HTTP/1.1 sniff, ...).
@@ -38,19 +43,21 @@ impl<T: AsyncRead + AsyncWrite + Unpin + 'static> Io for T {}
 pub(crate) type BoxIo = Box<dyn Io>;
 
 /// What the handshake step made of an accepted socket.
+// Made once per connection and moved once: the size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Handshake {
     /// Start an HTTP/2 connection over `io`, configured by `builder` (the
-    /// listener's; a step may adjust it, e.g. `skip_preface(true)` after an
-    /// h2c upgrade).
+    /// listener's).
     Start {
         /// The transport, ready for HTTP/2 frames (or the client preface).
         io: BoxIo,
         /// How to configure the connection.
         builder: Builder,
+        /// The HTTP/1.1 request that asked for `Upgrade: h2c` (stream 1).
+        upgrade: Option<H2cUpgrade>,
     },
     /// The step finished with the socket itself (it answered an HTTP/1.1
-    /// request, or refused the client): nothing to start.
-    #[allow(dead_code)] // the TLS and upgrade steps produce it
+    /// request): nothing to start.
     Done,
 }
 
@@ -65,19 +72,53 @@ pub(crate) struct AcceptConfig {
     pub subscriber: Arc<SubscriberFn>,
     /// Bound on [`handshake`].
     pub handshake_timeout: Duration,
+    /// TLS for every connection, if set.
+    pub tls: Option<Arc<TlsServer>>,
+    /// Plain port: accept the h2c upgrade under these limits (`None`: the
+    /// preface only).
+    pub h2c: Option<H2cLimits>,
 }
 
 /// The handshake step (the seam: see the module docs). Runs under
 /// `handshake_timeout`; an error or the timeout closes the socket and
 /// counts in `handshakes_failed`.
-async fn handshake(tcp: TcpStream, _peer: SocketAddr, cfg: &AcceptConfig) -> io::Result<Handshake> {
+async fn handshake(tcp: TcpStream, peer: SocketAddr, cfg: &AcceptConfig) -> io::Result<Handshake> {
     // The writer coalesces frames already; with Nagle's algorithm a small
     // WINDOW_UPDATE or PING ACK could wait for the peer's delayed ACK.
     tcp.set_nodelay(true)?;
-    Ok(Handshake::Start {
-        io: Box::new(tcp),
-        builder: cfg.builder.clone(),
-    })
+    let builder = cfg.builder.clone();
+    if let Some(tls) = &cfg.tls {
+        let io = tls.accept(tcp).await.map_err(io::Error::other)?;
+        return Ok(Handshake::Start {
+            io: Box::new(io),
+            builder,
+            upgrade: None,
+        });
+    }
+    let Some(limits) = &cfg.h2c else {
+        return Ok(Handshake::Start {
+            io: Box::new(tcp),
+            builder,
+            upgrade: None,
+        });
+    };
+    match accept_h2c(tcp, limits).await {
+        Ok(H2cAccepted::PriorKnowledge(io)) => Ok(Handshake::Start {
+            io: Box::new(io),
+            builder,
+            upgrade: None,
+        }),
+        Ok(H2cAccepted::Upgrade(io, upgrade)) => Ok(Handshake::Start {
+            io: Box::new(io),
+            builder,
+            upgrade: Some(upgrade),
+        }),
+        Err(H2cError::Refused { status, reason }) => {
+            tracing::debug!(%peer, %status, reason, "HTTP/1.1 request answered, not upgraded");
+            Ok(Handshake::Done)
+        }
+        Err(e) => Err(io::Error::other(e)),
+    }
 }
 
 /// The task spawned per accepted socket: handshake, then start.
@@ -89,8 +130,12 @@ pub(crate) async fn serve_one(
     shared: Arc<Shared>,
 ) {
     let step = tokio::time::timeout(cfg.handshake_timeout, handshake(tcp, peer, &cfg)).await;
-    let (io, builder) = match step {
-        Ok(Ok(Handshake::Start { io, builder })) => (io, builder),
+    let (io, builder, upgrade) = match step {
+        Ok(Ok(Handshake::Start {
+            io,
+            builder,
+            upgrade,
+        })) => (io, builder, upgrade),
         Ok(Ok(Handshake::Done)) => return,
         Ok(Err(e)) => {
             shared.handshake_failed();
@@ -103,26 +148,33 @@ pub(crate) async fn serve_one(
             return;
         }
     };
-    start(io, builder, peer, slot, &cfg, shared);
+    start(io, builder, upgrade, peer, slot, &cfg, shared);
 }
 
 /// Starts the connection actor on this arbiter and registers it (the
 /// registry entry and the slot are dropped with the actor). A connection
 /// that starts while the listener drains gets the drain at once.
+#[allow(clippy::too_many_arguments)]
 fn start(
     io: BoxIo,
     builder: Builder,
+    upgrade: Option<H2cUpgrade>,
     peer: SocketAddr,
     mut slot: Slot,
     cfg: &AcceptConfig,
     shared: Arc<Shared>,
 ) {
     let subscriber = (cfg.subscriber)(peer);
-    builder.start_supervised(io, subscriber, move |id, addr| {
+    let started = builder.start_supervised(io, subscriber, upgrade, move |id, addr| {
         if let Some(grace) = shared.register(id, addr) {
             addr.do_send(Drain(grace));
         }
         slot.id = Some(id);
         Box::new(slot)
     });
+    if let Err(e) = started {
+        // The upgrade's HTTP2-Settings were refused by the protocol (the
+        // slot went with the closure).
+        tracing::debug!(%peer, error = %e, "upgraded connection not started");
+    }
 }

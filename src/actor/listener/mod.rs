@@ -104,6 +104,7 @@ pub use stats::{CodeCounts, ListenerStats};
 
 use super::connection::Drain;
 use super::{Builder, Connection, ConnectionId, Subscriber};
+use crate::transport::{H2cLimits, TlsServer};
 use crate::Role;
 use accept::{AcceptConfig, SubscriberFn};
 use stats::Counters;
@@ -137,6 +138,8 @@ pub struct ListenerBuilder {
     max_connections: usize,
     handshake_timeout: Duration,
     reuse_port: bool,
+    tls: Option<Arc<TlsServer>>,
+    h2c: Option<H2cLimits>,
 }
 
 /// What [`Listener::shutdown`] did.
@@ -195,6 +198,41 @@ impl ListenerBuilder {
         self
     }
 
+    /// Serve HTTP/2 over TLS: every connection starts with the TLS
+    /// handshake of `tls` (ALPN `h2`: a client that offers no ALPN or only
+    /// `http/1.1` gets the `no_application_protocol` alert), under the
+    /// handshake timeout. Default: no TLS (h2c).
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use h2actor::prelude::*;
+    /// # use h2actor::{actor::Listener, TlsServer};
+    /// # fn sub() -> Subscriber { unimplemented!() }
+    /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = TlsServer::from_pem_files("cert.pem", "key.pem")?;
+    /// let listener = Listener::builder("0.0.0.0:8443".parse()?)
+    ///     .tls(Arc::new(tls))
+    ///     .start(|_peer| sub())?;
+    /// # Ok(()) }
+    /// ```
+    pub fn tls(mut self, tls: Arc<TlsServer>) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// On a plain (h2c) port, what a connection may start with: with
+    /// `Some(limits)` (the default, `H2cLimits::default()`) the HTTP/2
+    /// preface (prior knowledge) or an HTTP/1.1 request with
+    /// `Upgrade: h2c` (RFC 7540 §3.2, what `curl --http2` sends), read
+    /// under `limits`; any other HTTP/1.1 request gets a short
+    /// `505 HTTP Version Not Supported` (see [`crate::transport::upgrade`]).
+    /// With `None`, only the preface: anything else is a connection error
+    /// at the first frame. Not used with [`tls`](Self::tls) (ALPN chose h2).
+    pub fn h2c_upgrade(mut self, limits: Option<H2cLimits>) -> Self {
+        self.h2c = limits;
+        self
+    }
+
     /// Binds, listens, and starts the arbiters. For every connection,
     /// `subscriber` is called on the accepting arbiter with the peer's
     /// address and returns where that connection's notifications go (start
@@ -242,6 +280,8 @@ impl ListenerBuilder {
             builder: self.connection.counters(counters),
             subscriber: Arc::new(subscriber) as Arc<SubscriberFn>,
             handshake_timeout: self.handshake_timeout,
+            tls: self.tls,
+            h2c: self.h2c,
         });
         let mut arbiters = Vec::with_capacity(threads);
         for _ in 0..threads {
@@ -279,6 +319,8 @@ impl Listener {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reuse_port: false,
+            tls: None,
+            h2c: Some(H2cLimits::default()),
         }
     }
 
