@@ -108,6 +108,7 @@
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod client;
 pub mod frame;
 pub mod hpack;
 #[doc(hidden)]
