@@ -116,6 +116,7 @@ pub mod proto;
 pub mod transport;
 
 pub use actor::*;
+pub use client::request;
 pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{Config, ConnectionError, Head, Protocol, Role, UserError};
 

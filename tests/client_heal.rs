@@ -459,3 +459,32 @@ fn the_server_killed_and_restarted_mid_run_every_request_succeeds() {
     let _ = restarted.kill();
     let _ = restarted.wait();
 }
+
+// ------------------------------------------------ the one-call helper
+
+#[test]
+fn one_call_request_works_inside_actix_from_tokio_and_without_a_runtime() {
+    let server = TestServer::start();
+    let url = server.url("/bytes/10");
+    let u = url.clone();
+    in_actix(LIMIT, async move {
+        let r = h2actor::request(Fetch::get(&u))
+            .await
+            .expect("inside actix");
+        assert_eq!(r.body.len(), 10);
+    });
+    let u = url.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r = rt
+        .block_on(async move { h2actor::request(Fetch::get(&u)).await })
+        .expect("from a plain tokio runtime");
+    assert_eq!(r.head.status, 200);
+    let r = futures::executor::block_on(h2actor::request(Fetch::post(server.url("/echo"), "ping")))
+        .expect("without any runtime");
+    assert_eq!(&r.body[..], b"ping");
+    let bad = futures::executor::block_on(h2actor::request(Fetch::get("/relative")));
+    assert!(matches!(bad, Err(FetchError::BadRequest(_))), "{bad:?}");
+}

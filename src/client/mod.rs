@@ -674,6 +674,46 @@ impl Client {
     }
 }
 
+/// One request, its whole response: the one-call client (HTTP2.jl's
+/// `request`). The URL must be absolute (`http://` or `https://`).
+///
+/// It runs on a thread of its own (an actix system made for the call), so
+/// it works from any async runtime (actix, plain tokio, or
+/// `futures::executor::block_on` on a thread with none). For many requests
+/// to one origin keep a [`Client`] instead: one connection, no thread each.
+///
+/// ```no_run
+/// # #[actix_rt::main] async fn main() -> Result<(), h2actor::client::FetchError> {
+/// use h2actor::client::Fetch;
+/// let r = h2actor::request(Fetch::get("http://127.0.0.1:8080/")).await?;
+/// println!("{} {}", r.head.status, String::from_utf8_lossy(&r.body));
+/// # Ok(()) }
+/// ```
+pub async fn request(fetch: Fetch) -> Result<Response, FetchError> {
+    let origin =
+        Origin::from_uri(fetch.request.uri()).map_err(|e| FetchError::BadRequest(e.to_string()))?;
+    let run = move || async move {
+        let client = Client::builder(origin).start();
+        let r = client
+            .send(fetch)
+            .await
+            .unwrap_or(Err(FetchError::ClientStopped));
+        client.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        r
+    };
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("h2actor-request".into())
+        .spawn(move || {
+            let r = actix_rt::System::new().block_on(run());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| FetchError::BadRequest(format!("cannot start a thread: {e}")))?;
+    rx.await.unwrap_or(Err(FetchError::ClientStopped))
+}
+
 fn seed() -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -741,6 +781,15 @@ impl Handler<Fetch> for Client {
         ctx.run_later(timeout, move |act, _| act.on_timeout(id));
         self.pump(ctx);
         reply
+    }
+}
+
+/// `Close` stops the client: its connection closes gracefully (GOAWAY),
+/// requests still queued or in flight fail with [`FetchError::ClientStopped`].
+impl Handler<Close> for Client {
+    type Result = ();
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }
 
