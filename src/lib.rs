@@ -108,6 +108,7 @@
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod client;
 pub mod frame;
 pub mod hpack;
 #[doc(hidden)]
@@ -115,6 +116,7 @@ pub mod proto;
 pub mod transport;
 
 pub use actor::*;
+pub use client::request;
 pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,

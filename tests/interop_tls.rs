@@ -18,46 +18,9 @@ use h2actor::{TlsClient, TlsServer};
 use http::{Method, Request, StatusCode, Uri};
 use support::demo_client::{self, Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
-use support::{demo_server, run, tool, ChildGuard, TempDir, TestServer};
+use support::{demo_server, run, tool, Cert, ChildGuard, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// A self-signed certificate for localhost and 127.0.0.1, as PEM files.
-struct Cert {
-    dir: TempDir,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-impl Cert {
-    /// Each with its own subject name: certificates that share one (as all
-    /// of `rcgen::generate_simple_self_signed` do) look like the same
-    /// issuer, and a mismatch shows as BadSignature, not UnknownIssuer.
-    fn new() -> Self {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        let mut params = rcgen::CertificateParams::new(names).expect("names");
-        params.distinguished_name.push(
-            rcgen::DnType::CommonName,
-            format!("h2actor test CA {} {n}", std::process::id()),
-        );
-        let key_pair = rcgen::KeyPair::generate().expect("key pair");
-        let cert_pem = params.self_signed(&key_pair).expect("self-signed").pem();
-        let dir = TempDir::new("tls");
-        let cert = dir.write("cert.pem", cert_pem.as_bytes());
-        let key = dir.write("key.pem", key_pair.serialize_pem().as_bytes());
-        Cert { dir, cert, key }
-    }
-
-    fn server(&self) -> Arc<TlsServer> {
-        Arc::new(TlsServer::from_pem_files(&self.cert, &self.key).expect("TLS server config"))
-    }
-
-    fn client(&self) -> TlsClient {
-        TlsClient::with_ca_file(&self.cert).expect("TLS client config")
-    }
-}
 
 fn start(cert: &Cert) -> TestServer {
     TestServer::start_tls(1, cert.server())

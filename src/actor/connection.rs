@@ -419,6 +419,21 @@ impl Builder {
         }
     }
 
+    /// As `start`, also giving the identity the connection's notifications
+    /// will carry (for [`crate::client::Client`]).
+    pub(crate) fn start_identified<IO>(
+        self,
+        io: IO,
+        subscriber: Subscriber,
+    ) -> (Addr<Connection>, super::ConnectionId)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let (addr, core) = self.start_with(io, subscriber, None);
+        let id = core.borrow().id;
+        (addr, id)
+    }
+
     /// As `start`; with `session`, every notification goes to that queue.
     pub(crate) fn start_with<IO>(
         self,

@@ -263,3 +263,42 @@ pub fn fetch(
         demo_client::fetch(tcp, jobs, options).await
     })
 }
+
+/// A self-signed certificate for localhost and 127.0.0.1, as PEM files.
+pub struct Cert {
+    pub dir: TempDir,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Cert {
+    /// Each with its own subject name: certificates that share one (as all
+    /// of `rcgen::generate_simple_self_signed` do) look like the same
+    /// issuer, and a mismatch shows as BadSignature, not UnknownIssuer.
+    pub fn new() -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let mut params = rcgen::CertificateParams::new(names).expect("names");
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            format!("h2actor test CA {} {n}", std::process::id()),
+        );
+        let key_pair = rcgen::KeyPair::generate().expect("key pair");
+        let cert_pem = params.self_signed(&key_pair).expect("self-signed").pem();
+        let dir = TempDir::new("tls");
+        let cert = dir.write("cert.pem", cert_pem.as_bytes());
+        let key = dir.write("key.pem", key_pair.serialize_pem().as_bytes());
+        Cert { dir, cert, key }
+    }
+
+    pub fn server(&self) -> std::sync::Arc<h2actor::TlsServer> {
+        std::sync::Arc::new(
+            h2actor::TlsServer::from_pem_files(&self.cert, &self.key).expect("TLS server config"),
+        )
+    }
+
+    pub fn client(&self) -> h2actor::TlsClient {
+        h2actor::TlsClient::with_ca_file(&self.cert).expect("TLS client config")
+    }
+}

@@ -24,6 +24,10 @@ use crate::proto::{Event, Head, Role, UserError};
 /// Chunks (`send_data` calls) a stream may have queued and not written.
 pub const MAX_QUEUED_CHUNKS: usize = 1_024;
 
+/// The peer's SETTINGS_MAX_CONCURRENT_STREAMS assumed by
+/// [`Connection::open_capacity`] before its SETTINGS arrive.
+pub const ASSUMED_PEER_MAX_STREAMS: u32 = 100;
+
 impl Connection {
     /// Client: reserves the next stream id. `Err(StreamLimit)` while the
     /// peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached (queue and retry when
@@ -77,7 +81,18 @@ impl Connection {
     pub fn open_capacity(&self) -> Result<usize, UserError> {
         match self.check_open() {
             Ok(()) => {
-                Ok((self.peer.max_concurrent_streams as usize).saturating_sub(self.counts.local))
+                // Until the peer's SETTINGS arrive its limit is unknown
+                // ("unlimited", §6.5.2), yet almost every server has one: a
+                // burst of opens would be refused (REFUSED_STREAM) beyond
+                // it. Assume 100 until then, as Go's and hyper's clients do.
+                let limit = if self.peer_settings_seen {
+                    self.peer.max_concurrent_streams
+                } else {
+                    self.peer
+                        .max_concurrent_streams
+                        .min(ASSUMED_PEER_MAX_STREAMS)
+                };
+                Ok((limit as usize).saturating_sub(self.counts.local))
             }
             Err(UserError::StreamLimit) => Ok(0),
             Err(e) => Err(e),

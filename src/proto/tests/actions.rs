@@ -309,3 +309,24 @@ fn s5_1_2_peer_lowering_max_concurrent_streams_blocks_new_streams() {
         .unwrap();
     assert!(!c.can_open_stream());
 }
+
+#[test]
+fn s6_5_2_open_capacity_assumes_100_streams_until_the_peers_settings() {
+    // No SETTINGS from the peer yet: its limit is "unlimited" on paper,
+    // but a burst beyond what servers allow would only come back refused.
+    let mut c = Connection::new(Role::Client, Config::default(), t0());
+    assert_eq!(c.open_capacity(), Ok(100));
+    c.recv_frame(settings(vec![Setting::MaxConcurrentStreams(1000)]), t0())
+        .unwrap();
+    assert_eq!(
+        c.open_capacity(),
+        Ok(1000),
+        "the peer's own value, once known"
+    );
+    let (c, _) = client();
+    assert_eq!(
+        c.open_capacity(),
+        Ok(u32::MAX as usize),
+        "SETTINGS without a limit"
+    );
+}

@@ -1,0 +1,938 @@
+//! A client that heals itself: one [`Client`] actor per origin. Send it
+//! [`Fetch`] messages; it connects on first use, multiplexes the requests
+//! as streams of one connection, queues them (boundedly) while the server's
+//! `MAX_CONCURRENT_STREAMS` is reached, and reconnects with exponential
+//! backoff and jitter after a failure or a GOAWAY.
+//!
+//! ```no_run
+//! use actix::prelude::*;
+//! use h2actor::client::{Client, Fetch};
+//!
+//! #[actix_rt::main]
+//! async fn main() {
+//!     let client = Client::builder("http://127.0.0.1:8080".parse().unwrap()).start();
+//!     let response = client.send(Fetch::get("/").idempotent(true)).await.unwrap().unwrap();
+//!     println!("{} {:?}", response.head.status, response.body);
+//! }
+//! ```
+//!
+//! # Retries: only the safe ones
+//!
+//! A request is sent again, on the next connection and within its attempt
+//! budget ([`ClientBuilder::max_attempts`], default 3), only when the server
+//! cannot have processed it:
+//!
+//! - the connection failed (or could not be made) before the request's
+//!   HEADERS were handed to it;
+//! - the server refused the stream: RST_STREAM `REFUSED_STREAM`, or a GOAWAY
+//!   whose last stream id is below the request's stream (both mean "not
+//!   processed", RFC 9113 §8.7 and §6.8).
+//!
+//! Anything else (a reset with another code, a connection lost while the
+//! request was in flight) is reported as an error and never silently
+//! repeated, unless the request is marked [`Fetch::idempotent`]: then it is
+//! also retried after those (RFC 9110 §9.2.2 lets a client repeat an
+//! idempotent request). Which requests are idempotent is the caller's call.
+//!
+//! # Supervision
+//!
+//! The actor implements actix's `Supervised`: start it with
+//! `actix::Supervisor::start(|_| builder.build())` to have it restarted
+//! after it stops; requests in flight when it stops fail with
+//! [`FetchError::ClientStopped`]. (actix restarts an actor that stopped, not
+//! one whose handler panicked; the client's handlers do not panic on
+//! anything from the network.)
+
+mod origin;
+
+pub use origin::{BadOrigin, Mode, Origin};
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, Uri};
+use tokio::sync::oneshot;
+
+use crate::actor::{
+    Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, GoAway, H2Stream,
+    RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, SendRequest, Subscriber,
+};
+use crate::frame::ErrorCode;
+use crate::proto::{Head, Role, UserError};
+use crate::transport::{H2cLimits, TlsClient};
+
+/// One request to a [`Client`]: the request (a path or an absolute URL of
+/// the client's origin), whether it may be retried after a connection loss,
+/// and its timeouts. The reply is the whole [`Response`].
+#[derive(Debug)]
+pub struct Fetch {
+    /// The request; its body is sent as one piece.
+    pub request: http::Request<Bytes>,
+    /// Retry it after a connection loss or a reset too (default false).
+    pub idempotent: bool,
+    /// Time for the whole exchange, from this message to the end of the
+    /// body (default: the client's [`ClientBuilder::timeout`]).
+    pub timeout: Option<Duration>,
+}
+
+impl Fetch {
+    /// A request. Its URI may be a path (`/index.html`) or an absolute URL
+    /// of the client's origin.
+    pub fn new(request: http::Request<Bytes>) -> Self {
+        Fetch {
+            request,
+            idempotent: false,
+            timeout: None,
+        }
+    }
+
+    /// `GET uri` with no body.
+    pub fn get(uri: impl AsRef<str>) -> Self {
+        let mut request = http::Request::new(Bytes::new());
+        *request.uri_mut() = uri.as_ref().parse().unwrap_or_default();
+        Fetch::new(request)
+    }
+
+    /// `POST uri` with `body`.
+    pub fn post(uri: impl AsRef<str>, body: impl Into<Bytes>) -> Self {
+        let mut request = http::Request::new(body.into());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = uri.as_ref().parse().unwrap_or_default();
+        Fetch::new(request)
+    }
+
+    /// Marks the request idempotent (see the module docs on retries).
+    pub fn idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = yes;
+        self
+    }
+
+    /// Time for the whole exchange.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+}
+
+impl Message for Fetch {
+    type Result = Result<Response, FetchError>;
+}
+
+/// A whole response.
+#[derive(Debug)]
+pub struct Response {
+    /// Status, version and header fields (1xx responses are skipped).
+    pub head: http::response::Parts,
+    /// The body, whole.
+    pub body: Bytes,
+    /// The trailer fields, if the server sent any.
+    pub trailers: Option<HeaderMap>,
+    /// How many times the request was sent (1 unless it was retried).
+    pub attempts: u32,
+}
+
+/// Why a [`Fetch`] failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// No connection could be made within the attempt budget.
+    #[error("cannot connect to {origin}: {reason}")]
+    Connect {
+        /// The origin.
+        origin: String,
+        /// The last failure.
+        reason: String,
+    },
+    /// The server reset the stream (a code other than REFUSED_STREAM, or
+    /// REFUSED_STREAM past the attempt budget).
+    #[error("stream reset by the server: {0}")]
+    Reset(ErrorCode),
+    /// The connection ended while the request was in flight, and the
+    /// request is not idempotent (the server may have processed it).
+    #[error("connection lost while the request was in flight: {0}")]
+    ConnectionLost(String),
+    /// The request did not complete in time.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The response body passed [`ClientBuilder::max_body`].
+    #[error("response body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    /// Too many requests waiting ([`ClientBuilder::max_queued`]).
+    #[error("too many requests queued")]
+    QueueFull,
+    /// The request cannot be sent as given.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The client actor stopped.
+    #[error("the client stopped")]
+    ClientStopped,
+}
+
+/// Counters of a [`Client`] (message [`GetClientStats`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Connections made (1 unless it reconnected).
+    pub connections: u64,
+    /// Responses delivered.
+    pub completed: u64,
+    /// Requests that failed.
+    pub failed: u64,
+    /// Requests sent again (see the module docs on retries).
+    pub retries: u64,
+    /// Requests waiting for a connection.
+    pub queued: usize,
+    /// Requests on the wire.
+    pub in_flight: usize,
+    /// Round-trip time from the last PING acknowledged.
+    pub rtt: Option<Duration>,
+}
+
+/// Ask a [`Client`] for its [`ClientStats`].
+#[derive(Debug, Message)]
+#[rtype(result = "ClientStats")]
+pub struct GetClientStats;
+
+/// Configures a [`Client`]: `Client::builder(origin)`, setters (each says
+/// its default), then `start`.
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    origin: Origin,
+    connection: Builder,
+    max_queued: usize,
+    max_attempts: u32,
+    backoff: (Duration, Duration),
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_body: usize,
+    ping_interval: Option<Duration>,
+    tls: Option<Arc<TlsClient>>,
+    h2c_upgrade: bool,
+}
+
+impl ClientBuilder {
+    /// `https://`: how to verify the server (default
+    /// [`TlsClient::with_system_roots`], loaded at the first connection).
+    /// Use [`TlsClient::with_ca_file`] for a private CA.
+    pub fn tls(mut self, tls: TlsClient) -> Self {
+        self.tls = Some(Arc::new(tls));
+        self
+    }
+    /// `http://`: start each connection with the HTTP/1.1 upgrade (RFC 7540
+    /// §3.2: an `OPTIONS` request with `Upgrade: h2c`, whose answer on
+    /// stream 1 is dropped) instead of the preface (prior knowledge).
+    /// Default false. For servers that speak h2c only after an upgrade.
+    pub fn h2c_upgrade(mut self, on: bool) -> Self {
+        self.h2c_upgrade = on;
+        self
+    }
+    /// The connection's settings (default `Connection::builder(Role::Client)`).
+    pub fn connection(mut self, b: Builder) -> Self {
+        self.connection = b;
+        self
+    }
+    /// Requests waiting for a connection or a stream slot; beyond,
+    /// [`FetchError::QueueFull`]. Default 1,024.
+    pub fn max_queued(mut self, n: usize) -> Self {
+        self.max_queued = n;
+        self
+    }
+    /// Times a request may be sent (first try included). Default 3.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+    /// Reconnect delays: `first`, doubled after each failure up to `max`,
+    /// each with up to 50% random jitter off. Default 100 ms, 10 s.
+    pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.backoff = (first, max.max(first));
+        self
+    }
+    /// Time to make the connection (TCP and TLS). Default 10 s.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+    /// Default time for a whole exchange ([`Fetch::timeout`]). Default 30 s.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+    /// Largest response body collected. Default 16 MiB.
+    pub fn max_body(mut self, n: usize) -> Self {
+        self.max_body = n;
+        self
+    }
+    /// Measure the round-trip time with a PING this often (and once after
+    /// connecting); `None` for never. Default 30 s.
+    pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
+        self.ping_interval = d;
+        self
+    }
+    /// The client actor, not started (for `actix::Supervisor::start`).
+    pub fn build(self) -> Client {
+        Client {
+            cfg: self,
+            conn: None,
+            connecting: false,
+            failures: 0,
+            last_failure: String::new(),
+            queue: VecDeque::new(),
+            dispatching: 0,
+            streams: HashMap::new(),
+            orphans: HashMap::new(),
+            next_job: 0,
+            stats: ClientStats::default(),
+            rng: seed(),
+        }
+    }
+    /// Starts the client on the current arbiter.
+    pub fn start(self) -> Addr<Client> {
+        self.build().start()
+    }
+}
+
+/// One origin's client actor (see the module docs).
+pub struct Client {
+    cfg: ClientBuilder,
+    conn: Option<Live>,
+    connecting: bool,
+    /// Connection attempts failed in a row.
+    failures: u32,
+    last_failure: String,
+    queue: VecDeque<Job>,
+    /// `SendRequest`s handed to the connection and not answered yet.
+    dispatching: usize,
+    streams: HashMap<Addr<H2Stream>, InFlight>,
+    /// Notifications of a stream whose `SendRequest` reply has not come back
+    /// yet (bounded by the number of requests dispatching).
+    orphans: HashMap<Addr<H2Stream>, Vec<Note>>,
+    next_job: u64,
+    stats: ClientStats,
+    rng: u64,
+}
+
+struct Live {
+    addr: Addr<Connection>,
+    id: ConnectionId,
+}
+
+struct Job {
+    id: u64,
+    parts: http::request::Parts,
+    body: Bytes,
+    idempotent: bool,
+    attempts: u32,
+    deadline: Instant,
+    timeout: Duration,
+    tx: oneshot::Sender<Result<Response, FetchError>>,
+}
+
+struct InFlight {
+    job: Job,
+    conn: ConnectionId,
+    head: Option<http::response::Parts>,
+    body: BytesMut,
+}
+
+enum Note {
+    Headers(RecvHeaders),
+    Data(RecvData),
+    Trailers(RecvTrailers),
+    Reset(RecvReset),
+}
+
+impl Client {
+    /// Starts configuring a client for `origin`.
+    pub fn builder(origin: Origin) -> ClientBuilder {
+        ClientBuilder {
+            origin,
+            connection: Connection::builder(Role::Client),
+            max_queued: 1024,
+            max_attempts: 3,
+            backoff: (Duration::from_millis(100), Duration::from_secs(10)),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(30),
+            max_body: 16 << 20,
+            ping_interval: Some(Duration::from_secs(30)),
+            tls: None,
+            h2c_upgrade: false,
+        }
+    }
+
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        if self.queue.is_empty() {
+            return;
+        }
+        match &self.conn {
+            None if !self.connecting => self.connect(ctx),
+            None => {}
+            Some(live) => {
+                let (addr, conn) = (live.addr.clone(), live.id);
+                while let Some(job) = self.queue.pop_front() {
+                    self.dispatch(job, addr.clone(), conn, ctx);
+                }
+            }
+        }
+    }
+
+    fn dispatch(
+        &mut self,
+        mut job: Job,
+        addr: Addr<Connection>,
+        conn: ConnectionId,
+        ctx: &mut Context<Self>,
+    ) {
+        job.attempts += 1;
+        if job.attempts > 1 {
+            self.stats.retries += 1;
+        }
+        let mut request = http::Request::new(());
+        *request.method_mut() = job.parts.method.clone();
+        *request.uri_mut() = job.parts.uri.clone();
+        *request.headers_mut() = job.parts.headers.clone();
+        let mut send = SendRequest::new(request);
+        if !job.body.is_empty() {
+            send = send.body(job.body.clone());
+        }
+        self.dispatching += 1;
+        addr.send(send)
+            .into_actor(self)
+            .map(move |r, act, ctx| {
+                act.dispatching -= 1;
+                match r {
+                    Ok(Ok(stream)) => {
+                        let notes = act.orphans.remove(&stream).unwrap_or_default();
+                        act.streams.insert(
+                            stream.clone(),
+                            InFlight {
+                                job,
+                                conn,
+                                head: None,
+                                body: BytesMut::new(),
+                            },
+                        );
+                        for n in notes {
+                            act.on_note(&stream, n, ctx);
+                        }
+                    }
+                    // Never handed to the connection: not processed, and
+                    // not an attempt. The connection is ending: use the next.
+                    Ok(Err(Error::ConnectionClosed | Error::User(UserError::GoingAway)))
+                    | Err(_) => {
+                        job.attempts -= 1;
+                        if act.conn.as_ref().is_some_and(|l| l.id == conn) {
+                            act.conn = None;
+                        }
+                        act.retry_or_fail(job, true, || {
+                            FetchError::ConnectionLost("connection closed".into())
+                        })
+                    }
+                    Ok(Err(Error::QueueFull)) => act.fail(job, FetchError::QueueFull),
+                    Ok(Err(e)) => act.fail(job, FetchError::BadRequest(e.to_string())),
+                }
+                act.orphans.retain(|s, _| s.connected());
+                act.pump(ctx);
+            })
+            .spawn(ctx);
+    }
+
+    /// Queues `job` again if `safe` and its budget allows, else fails it.
+    fn retry_or_fail(&mut self, job: Job, safe: bool, err: impl FnOnce() -> FetchError) {
+        if job.tx.is_closed() {
+            return;
+        }
+        if safe && job.attempts < self.cfg.max_attempts && Instant::now() < job.deadline {
+            self.queue.push_back(job);
+        } else {
+            self.fail(job, err());
+        }
+    }
+
+    fn fail(&mut self, job: Job, err: FetchError) {
+        self.stats.failed += 1;
+        let _ = job.tx.send(Err(err));
+    }
+
+    fn connect(&mut self, ctx: &mut Context<Self>) {
+        self.connecting = true;
+        let delay = self.backoff_delay();
+        let origin = self.cfg.origin.clone();
+        let limit = self.cfg.connect_timeout;
+        let tls = self.cfg.tls.clone();
+        let upgrade = self.cfg.h2c_upgrade;
+        let builder = self.cfg.connection.clone();
+        let sub = Subscriber::all(&ctx.address());
+        let fut = async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            tokio::time::timeout(limit, open(origin, tls, upgrade, builder, sub))
+                .await
+                .unwrap_or_else(|_| Err(format!("no connection within {limit:?}")))
+        };
+        fut.into_actor(self)
+            .map(|r, act, ctx| {
+                act.connecting = false;
+                match r {
+                    Ok((addr, id)) => {
+                        tracing::debug!(origin = %act.cfg.origin, conn = %id, "connected");
+                        act.stats.connections += 1;
+                        act.conn = Some(Live { addr, id });
+                        act.measure_rtt(ctx);
+                    }
+                    Err(why) => {
+                        act.failures += 1;
+                        tracing::debug!(origin = %act.cfg.origin, failures = act.failures, error = %why, "connect failed");
+                        act.last_failure = why;
+                        act.connect_failed();
+                    }
+                }
+                act.pump(ctx);
+            })
+            .spawn(ctx);
+    }
+
+    /// Every queued request pays one attempt for a failed connection.
+    fn connect_failed(&mut self) {
+        let origin = self.cfg.origin.to_string();
+        let reason = self.last_failure.clone();
+        for mut job in std::mem::take(&mut self.queue) {
+            job.attempts += 1;
+            if job.tx.is_closed() {
+                continue;
+            }
+            if job.attempts >= self.cfg.max_attempts || Instant::now() >= job.deadline {
+                self.fail(
+                    job,
+                    FetchError::Connect {
+                        origin: origin.clone(),
+                        reason: reason.clone(),
+                    },
+                );
+            } else {
+                self.queue.push_back(job);
+            }
+        }
+    }
+
+    fn backoff_delay(&mut self) -> Duration {
+        if self.failures == 0 {
+            return Duration::ZERO;
+        }
+        let (first, max) = self.cfg.backoff;
+        let exp = first.saturating_mul(1u32 << (self.failures - 1).min(16));
+        let full = exp.min(max);
+        // xorshift64: jitter needs no cryptographic randomness.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let frac = 0.5 + (self.rng % 1000) as f64 / 2000.0;
+        full.mul_f64(frac)
+    }
+
+    fn measure_rtt(&mut self, ctx: &mut Context<Self>) {
+        let Some(live) = &self.conn else { return };
+        let (addr, id) = (live.addr.clone(), live.id);
+        addr.send(crate::actor::Ping)
+            .into_actor(self)
+            .map(move |r, act, ctx| {
+                if let Ok(Ok(rtt)) = r {
+                    act.stats.rtt = Some(rtt);
+                }
+                if let Some(every) = act.cfg.ping_interval {
+                    ctx.run_later(every, move |act, ctx| {
+                        if act.conn.as_ref().is_some_and(|l| l.id == id) {
+                            act.measure_rtt(ctx);
+                        }
+                    });
+                }
+            })
+            .spawn(ctx);
+    }
+
+    fn on_note(&mut self, stream: &Addr<H2Stream>, note: Note, ctx: &mut Context<Self>) {
+        let Some(f) = self.streams.get_mut(stream) else {
+            if self.dispatching > 0 {
+                self.orphans.entry(stream.clone()).or_default().push(note);
+            }
+            return;
+        };
+        match note {
+            Note::Headers(m) => {
+                let Head::Response(r) = m.head else { return };
+                if r.status().is_informational() {
+                    return;
+                }
+                f.head = Some(r.into_parts().0);
+                if m.end_stream {
+                    self.complete(stream, None);
+                }
+            }
+            Note::Data(m) => {
+                if f.body.len() + m.data.len() > self.cfg.max_body {
+                    let max = self.cfg.max_body;
+                    if let Some(f) = self.streams.remove(stream) {
+                        stream.do_send(Reset {
+                            code: ErrorCode::CANCEL,
+                        });
+                        self.fail(f.job, FetchError::BodyTooLarge(max));
+                    }
+                    return;
+                }
+                f.body.extend_from_slice(&m.data);
+                if m.end_stream {
+                    self.complete(stream, None);
+                }
+            }
+            Note::Trailers(m) => self.complete(stream, Some(m.trailers)),
+            Note::Reset(m) => {
+                let Some(f) = self.streams.remove(stream) else {
+                    return;
+                };
+                // REFUSED_STREAM (by RST_STREAM or above a GOAWAY's last
+                // stream id): not processed, RFC 9113 §8.7.
+                let refused = m.code == ErrorCode::REFUSED_STREAM && m.remote;
+                let safe = refused || f.job.idempotent;
+                let lost = !self.conn.as_ref().is_some_and(|l| l.id == f.conn);
+                let code = m.code;
+                self.retry_or_fail(f.job, safe, || {
+                    if lost {
+                        FetchError::ConnectionLost(format!("stream ended with {code}"))
+                    } else {
+                        FetchError::Reset(code)
+                    }
+                });
+                self.pump(ctx);
+            }
+        }
+    }
+
+    fn complete(&mut self, stream: &Addr<H2Stream>, trailers: Option<HeaderMap>) {
+        let Some(f) = self.streams.remove(stream) else {
+            return;
+        };
+        // A response arrived: the origin is healthy again.
+        self.failures = 0;
+        let Some(head) = f.head else {
+            self.fail(
+                f.job,
+                FetchError::ConnectionLost("trailers without a response head".into()),
+            );
+            return;
+        };
+        self.stats.completed += 1;
+        let _ = f.job.tx.send(Ok(Response {
+            head,
+            body: f.body.freeze(),
+            trailers,
+            attempts: f.job.attempts,
+        }));
+    }
+
+    fn on_timeout(&mut self, job_id: u64) {
+        if let Some(i) = self.queue.iter().position(|j| j.id == job_id) {
+            if let Some(job) = self.queue.remove(i) {
+                let t = job.timeout;
+                self.fail(job, FetchError::Timeout(t));
+            }
+            return;
+        }
+        let stream = self
+            .streams
+            .iter()
+            .find(|(_, f)| f.job.id == job_id)
+            .map(|(s, _)| s.clone());
+        if let Some(stream) = stream {
+            if let Some(f) = self.streams.remove(&stream) {
+                stream.do_send(Reset {
+                    code: ErrorCode::CANCEL,
+                });
+                let t = f.job.timeout;
+                self.fail(f.job, FetchError::Timeout(t));
+            }
+        }
+    }
+
+    /// The request as sent: its URI made absolute in the client's origin.
+    fn prepare(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<(http::request::Parts, Bytes), FetchError> {
+        let (mut parts, body) = request.into_parts();
+        let o = &self.cfg.origin;
+        if parts.uri.scheme().is_some() {
+            match Origin::from_uri(&parts.uri) {
+                Ok(theirs) if theirs == *o => {}
+                _ => {
+                    return Err(FetchError::BadRequest(format!(
+                        "{} is not on this client's origin {o}",
+                        parts.uri
+                    )))
+                }
+            }
+        } else {
+            let path = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .filter(|p| p.starts_with('/'))
+                .unwrap_or("/");
+            let uri = format!("{}://{}{}", o.scheme(), o.authority(), path);
+            parts.uri = uri
+                .parse::<Uri>()
+                .map_err(|e| FetchError::BadRequest(e.to_string()))?;
+        }
+        Ok((parts, body))
+    }
+}
+
+/// One request, its whole response: the one-call client (HTTP2.jl's
+/// `request`). The URL must be absolute (`http://` or `https://`).
+///
+/// It runs on a thread of its own (an actix system made for the call), so
+/// it works from any async runtime (actix, plain tokio, or
+/// `futures::executor::block_on` on a thread with none). For many requests
+/// to one origin keep a [`Client`] instead: one connection, no thread each.
+///
+/// ```no_run
+/// # #[actix_rt::main] async fn main() -> Result<(), h2actor::client::FetchError> {
+/// use h2actor::client::Fetch;
+/// let r = h2actor::request(Fetch::get("http://127.0.0.1:8080/")).await?;
+/// println!("{} {}", r.head.status, String::from_utf8_lossy(&r.body));
+/// # Ok(()) }
+/// ```
+pub async fn request(fetch: Fetch) -> Result<Response, FetchError> {
+    let origin =
+        Origin::from_uri(fetch.request.uri()).map_err(|e| FetchError::BadRequest(e.to_string()))?;
+    let run = move || async move {
+        let client = Client::builder(origin).start();
+        let r = client
+            .send(fetch)
+            .await
+            .unwrap_or(Err(FetchError::ClientStopped));
+        client.do_send(Close {
+            code: ErrorCode::NO_ERROR,
+        });
+        r
+    };
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("h2actor-request".into())
+        .spawn(move || {
+            let r = actix_rt::System::new().block_on(run());
+            let _ = tx.send(r);
+        })
+        .map_err(|e| FetchError::BadRequest(format!("cannot start a thread: {e}")))?;
+    rx.await.unwrap_or(Err(FetchError::ClientStopped))
+}
+
+/// Makes one connection to `origin`: TCP, then TLS (ALPN h2) or h2c (prior
+/// knowledge, or the HTTP/1.1 upgrade), then the connection actor.
+async fn open(
+    origin: Origin,
+    tls: Option<Arc<TlsClient>>,
+    upgrade: bool,
+    builder: Builder,
+    sub: Subscriber,
+) -> Result<(Addr<Connection>, ConnectionId), String> {
+    let tcp = tokio::net::TcpStream::connect((origin.host(), origin.port()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    match origin.mode() {
+        Mode::Tls => {
+            let tls = match tls {
+                Some(t) => t,
+                None => Arc::new(TlsClient::with_system_roots().map_err(|e| e.to_string())?),
+            };
+            let io = tls
+                .connect(origin.host(), tcp)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(builder.start_identified(io, sub))
+        }
+        Mode::PriorKnowledge if upgrade => {
+            let uri = format!("{origin}/");
+            let request = http::Request::options(uri)
+                .body(())
+                .map_err(|e| e.to_string())?;
+            let (addr, _stream1) = builder
+                .connect_h2c(tcp, &request, &H2cLimits::default(), sub)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The identity its notifications carry; a connection that
+            // died meanwhile fails here.
+            let stats = addr
+                .send(crate::actor::GetStats)
+                .await
+                .map_err(|_| "the connection closed at once".to_owned())?;
+            Ok((addr, stats.conn))
+        }
+        Mode::PriorKnowledge => Ok(builder.start_identified(tcp, sub)),
+    }
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0x9E37_79B9);
+    (t ^ (std::process::id() as u64).rotate_left(32)) | 1
+}
+
+impl Actor for Client {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        for job in std::mem::take(&mut self.queue) {
+            let _ = job.tx.send(Err(FetchError::ClientStopped));
+        }
+        for (_, f) in self.streams.drain() {
+            let _ = f.job.tx.send(Err(FetchError::ClientStopped));
+        }
+        if let Some(live) = self.conn.take() {
+            live.addr.do_send(Close {
+                code: ErrorCode::NO_ERROR,
+            });
+        }
+    }
+}
+
+impl Supervised for Client {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.conn = None;
+        self.connecting = false;
+        self.orphans.clear();
+    }
+}
+
+impl Handler<Fetch> for Client {
+    type Result = ResponseFuture<Result<Response, FetchError>>;
+
+    fn handle(&mut self, msg: Fetch, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let reply = Box::pin(async move { rx.await.unwrap_or(Err(FetchError::ClientStopped)) });
+        if self.queue.len() >= self.cfg.max_queued {
+            let _ = tx.send(Err(FetchError::QueueFull));
+            return reply;
+        }
+        let (parts, body) = match self.prepare(msg.request) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return reply;
+            }
+        };
+        let timeout = msg.timeout.unwrap_or(self.cfg.timeout);
+        self.next_job += 1;
+        let id = self.next_job;
+        self.queue.push_back(Job {
+            id,
+            parts,
+            body,
+            idempotent: msg.idempotent,
+            attempts: 0,
+            deadline: Instant::now() + timeout,
+            timeout,
+            tx,
+        });
+        ctx.run_later(timeout, move |act, _| act.on_timeout(id));
+        self.pump(ctx);
+        reply
+    }
+}
+
+/// `Close` stops the client: its connection closes gracefully (GOAWAY),
+/// requests still queued or in flight fail with [`FetchError::ClientStopped`].
+impl Handler<Close> for Client {
+    type Result = ();
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<GetClientStats> for Client {
+    type Result = MessageResult<GetClientStats>;
+    fn handle(&mut self, _: GetClientStats, _: &mut Context<Self>) -> Self::Result {
+        let mut s = self.stats.clone();
+        s.queued = self.queue.len();
+        s.in_flight = self.streams.len() + self.dispatching;
+        MessageResult(s)
+    }
+}
+
+impl Handler<RecvHeaders> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Headers(m), ctx);
+    }
+}
+
+impl Handler<RecvData> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Data(m), ctx);
+    }
+}
+
+impl Handler<RecvTrailers> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvTrailers, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Trailers(m), ctx);
+    }
+}
+
+impl Handler<RecvReset> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvReset, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Reset(m), ctx);
+    }
+}
+
+impl Handler<RecvPromise> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvPromise, _: &mut Context<Self>) {
+        // The client does not take pushes: refuse the promised stream.
+        m.promised.do_send(Reset {
+            code: ErrorCode::CANCEL,
+        });
+    }
+}
+
+impl Handler<GoAway> for Client {
+    type Result = ();
+    fn handle(&mut self, m: GoAway, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
+            // New requests go to a new connection; this one finishes what it
+            // may (streams above last_stream_id come back as REFUSED_STREAM
+            // resets and are re-sent there).
+            tracing::debug!(origin = %self.cfg.origin, code = %m.code, last = %m.last_stream_id, "GOAWAY: reconnecting");
+            if let Some(live) = self.conn.take() {
+                live.addr.do_send(Close {
+                    code: ErrorCode::NO_ERROR,
+                });
+            }
+            self.pump(ctx);
+        }
+    }
+}
+
+impl Handler<Closed> for Client {
+    type Result = ();
+    fn handle(&mut self, m: Closed, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
+            self.conn = None;
+            if !matches!(m.reason, CloseReason::Done) {
+                self.failures += 1;
+                self.last_failure = format!("{:?}", m.reason);
+            }
+        }
+        self.pump(ctx);
+    }
+}
