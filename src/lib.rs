@@ -113,6 +113,7 @@ pub mod frame;
 pub mod hpack;
 #[doc(hidden)]
 pub mod proto;
+pub mod server;
 pub mod transport;
 
 pub use actor::*;
@@ -121,6 +122,7 @@ pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,
 };
+pub use server::serve;
 pub use transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 pub use transport::{TlsClient, TlsError, TlsServer};
 
