@@ -73,7 +73,10 @@
 //!   `HEAD` are marked idempotent, as browsers do, so they are re-sent after
 //!   a connection loss too. It refuses server pushes, which a load test does
 //!   not want anyway (push is off for it). Each request is one [`Fetch`]
-//!   message; the latency is from sending it to the whole response.
+//!   message; the latency is from sending it to the whole response (time
+//!   queued in the client at the server's stream limit included). The
+//!   client's defaults hold: 30 s for a whole exchange, response bodies up
+//!   to 16 MiB (collected whole, counted, then dropped).
 //!
 //! The interop tests include this file (`tests/support/mod.rs`) and run
 //! the built binary.
