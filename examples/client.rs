@@ -1,47 +1,97 @@
-//! An HTTP/2 client written with h2actor's actors: h2c with prior knowledge
-//! for `http://` (or the HTTP/1.1 upgrade with `--upgrade`), TLS with ALPN
-//! `h2` for `https://`; one connection, every URL its own concurrent
-//! stream, pushed responses collected too. The code to copy when you write
-//! your own.
+//! An HTTP/2 client written with h2actor: a small curl and a small h2load in
+//! one file. h2c with prior knowledge for `http://` (or the HTTP/1.1
+//! upgrade with `--upgrade`), TLS with ALPN `h2` for `https://`; one
+//! connection for all the URLs. The code to copy when you write your own.
 //!
 //! ```text
-//! cargo run --release --example client -- [-v] [--no-push] [--upgrade] [-d DATA] [--cacert FILE | --insecure] URL...
+//! client [-v] [--no-push] [--upgrade] [-X METHOD] [-H 'name: value']...
+//!        [-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure] URL...
+//!
 //! cargo run --release --example client -- -v http://127.0.0.1:8080/ http://127.0.0.1:8080/push
+//! cargo run --release --example client -- -d @notes.txt -H 'content-type: text/plain' http://127.0.0.1:8080/echo
+//! cargo run --release --example client -- -n 10000 -c 100 http://127.0.0.1:8080/
 //! cargo run --release --example client -- --upgrade -v http://127.0.0.1:8080/ http://127.0.0.1:8080/bytes/10
 //! cargo run --release --example client -- --cacert /tmp/h2actor-server-PID/cert.pem https://localhost:8443/
 //! ```
 //!
-//! `--upgrade` sends the first URL as an HTTP/1.1 `GET` with `Upgrade:
-//! h2c` (RFC 7540 §3.2): after `101 Switching Protocols` its response comes
-//! on stream 1 and the other URLs go on new streams; a server that answers
-//! anything else fails every URL with that status.
+//! # What it does
 //!
-//! `https://` URLs: the server's certificate is checked against the system's
-//! trusted roots, or only against `--cacert FILE`; `--insecure` checks
-//! nothing (for tests). The URL's host is sent as SNI.
+//! Without `-n`, every URL is one concurrent stream and stdout gets the
+//! response bodies only, in the order of the URLs (each pushed response
+//! after the request that brought it). `-v` prints each status, header
+//! fields and trailers on stderr.
 //!
-//! stdout gets the response bodies only, in the order of the URLs (each
-//! pushed response after the request that brought it). `-v` prints each
-//! status, header fields and trailers on stderr. `-d DATA` POSTs DATA to
-//! every URL. Exit status 1 when any exchange failed.
+//! With `-n N`, it makes N requests in total over one connection, taking
+//! the URLs in turn (h2load's `-n`), at most C at a time (`-c C`, default
+//! 1; h2load's `-m`, streams in flight, not its `-c`, connections; the
+//! server's `MAX_CONCURRENT_STREAMS` bounds it too). Bodies are not
+//! printed: stderr gets a summary like h2load's (requests done and failed,
+//! requests per second, latency min/mean/max/p50/p99, bytes of bodies) and
+//! stdout stays empty. `-v` adds the connection's counters (connections
+//! made, requests retried, PING round trip).
 //!
-//! How it is built: a [`Collector`] actor is the subscriber of the
-//! connection. Each request runs in its own task: `OpenStream` (waits for a
-//! stream slot), register the stream with the collector, then one
-//! `SendMessage` with head and body. The stream id is assigned when the
-//! head is written, so the tasks may run in any order. Notifications are
-//! keyed by the stream's `Addr<H2Stream>`.
+//! - `-d DATA` sends DATA as the request body; `-d @FILE` the file's
+//!   contents, `-d @-` standard input (each at most 256 MiB). A body makes
+//!   the method `POST` unless `-X` says otherwise.
+//! - `-H 'name: value'` adds a header field to every request (repeatable).
+//!   A name or value HTTP does not allow, a pseudo-header, or a field that
+//!   HTTP/2 forbids (`connection`, `transfer-encoding`, ..., RFC 9113
+//!   §8.2.2) is a usage error.
+//! - `-X METHOD` sets the method (default `GET`, or `POST` with `-d`).
+//! - `--upgrade` starts with an HTTP/1.1 request carrying `Upgrade: h2c`
+//!   (RFC 7540 §3.2). Without `-n` the first URL is that request (so it
+//!   must be a `GET`, `HEAD` or `OPTIONS` without body): after `101
+//!   Switching Protocols` its response comes on stream 1 and the other URLs
+//!   go on new streams; a server that answers anything else fails every URL
+//!   with that status. With `-n` the upgrade is an `OPTIONS` request of its
+//!   own, as the library's `Client` makes it.
+//! - `https://` URLs: the server's certificate is checked against the
+//!   system's trusted roots, or only against `--cacert FILE`; `--insecure`
+//!   checks nothing (for tests). The URL's host is sent as SNI.
 //!
-//! The interop tests include this file (`tests/support/mod.rs`).
+//! Exit status: 0 when every request got a whole response (whatever its
+//! status, as with curl without `-f`), 1 when any did not (a reset, a lost
+//! connection, no connection at all), 2 for a usage error.
+//!
+//! # How it is built
+//!
+//! Two ways, because the two modes want different things:
+//!
+//! - **One request per URL** ([`fetch`]): a [`Collector`] actor is the
+//!   subscriber of a connection made here. Each request runs in its own
+//!   task: `OpenStream` (waits for a stream slot), register the stream with
+//!   the collector, then one `SendMessage` with head and body. The stream
+//!   id is assigned when the head is written, so the tasks may run in any
+//!   order. Notifications are keyed by the stream's `Addr<H2Stream>`. This
+//!   path sees everything the connection does, pushed responses included,
+//!   and never sends a request twice: what you ask for is what goes out.
+//! - **Many requests** ([`load`]): the library's supervised
+//!   [`h2actor::client::Client`], one actor per origin. It queues requests
+//!   while the server's stream limit is reached, reconnects after a GOAWAY
+//!   or a lost connection and re-sends the requests the server did not
+//!   process (REFUSED_STREAM, above GOAWAY's last stream id). `GET` and
+//!   `HEAD` are marked idempotent, as browsers do, so they are re-sent after
+//!   a connection loss too. It refuses server pushes, which a load test does
+//!   not want anyway (push is off for it). Each request is one [`Fetch`]
+//!   message; the latency is from sending it to the whole response (time
+//!   queued in the client at the server's stream limit included). The
+//!   client's defaults hold: 30 s for a whole exchange, response bodies up
+//!   to 16 MiB (collected whole, counted, then dropped).
+//!
+//! The interop tests include this file (`tests/support/mod.rs`) and run
+//! the built binary.
 
-use std::collections::HashMap;
-use std::io::Write;
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
+use futures::stream::StreamExt;
+use h2actor::client::{Client, Fetch, FetchError, GetClientStats, Origin, Response};
 use h2actor::prelude::*;
 use h2actor::transport::H2cLimits;
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::oneshot;
@@ -51,7 +101,7 @@ use tokio::sync::oneshot;
 pub struct Job {
     /// The method.
     pub method: Method,
-    /// Absolute `http://` URI.
+    /// Absolute `http://` or `https://` URI.
     pub uri: Uri,
     /// Request body; `None` sends the HEADERS with END_STREAM.
     pub body: Option<Bytes>,
@@ -65,6 +115,23 @@ impl Job {
             uri,
             body: None,
         }
+    }
+
+    /// The path (and query) of the URI.
+    fn path(&self) -> String {
+        self.uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned()
+    }
+
+    /// The request head of this job, with `headers` added.
+    fn request(&self, headers: &HeaderMap) -> Request<()> {
+        let mut req = Request::new(());
+        *req.method_mut() = self.method.clone();
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = headers.clone();
+        req
     }
 }
 
@@ -98,13 +165,16 @@ pub struct Exchange {
 /// Client options.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Advertise SETTINGS_ENABLE_PUSH = 1.
+    /// Advertise SETTINGS_ENABLE_PUSH = 1 (one request per URL only; the
+    /// load path never takes pushes).
     pub enable_push: bool,
     /// Start with the HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) instead of
     /// prior knowledge: the first job (a `GET`, `HEAD` or `OPTIONS` without
     /// body) is the upgrade request and is answered on stream 1; the others
     /// go on streams 3, 5, ... once HTTP/2 runs.
     pub upgrade: bool,
+    /// Header fields sent with every request (`-H`).
+    pub headers: HeaderMap,
 }
 
 impl Default for Options {
@@ -112,6 +182,7 @@ impl Default for Options {
         Options {
             enable_push: true,
             upgrade: false,
+            headers: HeaderMap::new(),
         }
     }
 }
@@ -160,24 +231,6 @@ impl Register {
             method: job.method.to_string(),
             path: job.path(),
         }
-    }
-}
-
-impl Job {
-    /// The path (and query) of the URI.
-    fn path(&self) -> String {
-        self.uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned()
-    }
-
-    /// The request head of this job.
-    fn request(&self) -> Request<()> {
-        let mut req = Request::new(());
-        *req.method_mut() = self.method.clone();
-        *req.uri_mut() = self.uri.clone();
-        req
     }
 }
 
@@ -331,7 +384,13 @@ impl Handler<Closed> for Collector {
 // ------------------------------------------------------------ requests
 
 /// One request: open a stream, register it, send head and body at once.
-async fn request(conn: Addr<Connection>, collector: Addr<Collector>, index: usize, job: Job) {
+async fn request(
+    conn: Addr<Connection>,
+    collector: Addr<Collector>,
+    index: usize,
+    job: Job,
+    headers: HeaderMap,
+) {
     let stream = match conn.send(OpenStream::default()).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
@@ -350,7 +409,7 @@ async fn request(conn: Addr<Connection>, collector: Addr<Collector>, index: usiz
         }
     };
     collector.do_send(Register::new(index, stream.clone(), &job));
-    let message = SendMessage::new(job.request()).body(job.body.unwrap_or_default());
+    let message = SendMessage::new(job.request(&headers)).body(job.body.unwrap_or_default());
     let result = match stream.send(message).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("send request: {e}")),
@@ -363,9 +422,10 @@ async fn request(conn: Addr<Connection>, collector: Addr<Collector>, index: usiz
     });
 }
 
-/// Makes every request of `jobs` over one connection on `io`, concurrently,
-/// and returns the exchanges in the order of `jobs`, each request followed by
-/// the responses pushed on its stream. Must run inside an actix system.
+/// Makes every request of `jobs` (each with `options.headers`) over one
+/// connection on `io`, concurrently, and returns the exchanges in the order
+/// of `jobs`, each request followed by the responses pushed on its stream.
+/// Must run inside an actix system.
 pub async fn fetch<IO>(io: IO, jobs: Vec<Job>, options: Options) -> Vec<Exchange>
 where
     IO: AsyncRead + AsyncWrite + Unpin + 'static,
@@ -397,7 +457,7 @@ where
         // collector knows the stream before its response comes.
         let limits = H2cLimits::default();
         match builder
-            .connect_h2c(io, &jobs[0].request(), &limits, subscriber)
+            .connect_h2c(io, &jobs[0].request(&options.headers), &limits, subscriber)
             .await
         {
             Ok((conn, stream1)) => {
@@ -437,7 +497,14 @@ where
         return Vec::new();
     }
     for (index, job) in jobs.into_iter().enumerate().skip(first) {
-        actix::spawn(request(conn.clone(), collector.clone(), index, job));
+        let headers = options.headers.clone();
+        actix::spawn(request(
+            conn.clone(),
+            collector.clone(),
+            index,
+            job,
+            headers,
+        ));
     }
     rx.await.unwrap_or_default()
 }
@@ -456,12 +523,274 @@ impl Handler<SetConn> for Collector {
     }
 }
 
+// -------------------------------------------------------- many requests
+
+/// `-n N -c C`: how many requests, how many at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Requests in total; the URLs are taken in turn.
+    pub requests: usize,
+    /// Requests in flight at most (the server's `MAX_CONCURRENT_STREAMS`
+    /// bounds it too: the client queues the rest).
+    pub concurrency: usize,
+}
+
+/// Distinct error messages a [`LoadReport`] keeps; further ones are
+/// counted under "other errors".
+const MAX_ERROR_KINDS: usize = 16;
+
+/// What a [`load`] run measured.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// From the first request to the last answer.
+    pub elapsed: Duration,
+    /// Requests made.
+    pub total: usize,
+    /// The latency of every request that got a whole response, sorted.
+    pub latencies: Vec<Duration>,
+    /// Requests that did not get a whole response.
+    pub failed: usize,
+    /// Responses by status class: `status_classes[2]` counts the 2xx.
+    pub status_classes: [usize; 10],
+    /// Bytes of response bodies received.
+    pub body_bytes: u64,
+    /// Why requests failed, with how many failed so.
+    pub errors: BTreeMap<String, usize>,
+}
+
+impl LoadReport {
+    /// Requests that got a whole response (any status).
+    pub fn done(&self) -> usize {
+        self.latencies.len()
+    }
+
+    /// The latency below which `p` percent of the answered requests came
+    /// (nearest rank); `None` if none was answered.
+    pub fn percentile(&self, p: f64) -> Option<Duration> {
+        let n = self.latencies.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * n as f64).ceil() as usize;
+        Some(self.latencies[rank.clamp(1, n) - 1])
+    }
+
+    fn record(&mut self, latency: Duration, result: Result<Response, FetchError>) {
+        match result {
+            Ok(response) => {
+                self.latencies.push(latency);
+                let class = usize::from(response.head.status.as_u16() / 100);
+                self.status_classes[class.min(9)] += 1;
+                self.body_bytes += response.body.len() as u64;
+            }
+            Err(e) => {
+                self.failed += 1;
+                let why = e.to_string();
+                if self.errors.contains_key(&why) || self.errors.len() < MAX_ERROR_KINDS {
+                    *self.errors.entry(why).or_default() += 1;
+                } else {
+                    *self.errors.entry("other errors".into()).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// Writes the summary, in the shape of h2load's:
+    ///
+    /// ```text
+    /// finished in 52.31ms, 3823.35 req/s, 42.00KB/s
+    /// requests: 200 total, 200 done, 0 failed
+    /// status codes: 200 2xx, 0 3xx, 0 4xx, 0 5xx
+    /// traffic: 2.34KB (2400) of response bodies
+    ///                      min       max      mean       p50       p99
+    /// time for request:  1.02ms    9.87ms    2.46ms    2.21ms    9.01ms
+    /// ```
+    pub fn summary(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        writeln!(
+            w,
+            "finished in {}, {:.2} req/s, {}/s",
+            human_duration(self.elapsed),
+            self.done() as f64 / secs,
+            human_bytes(self.body_bytes as f64 / secs)
+        )?;
+        writeln!(
+            w,
+            "requests: {} total, {} done, {} failed",
+            self.total,
+            self.done(),
+            self.failed
+        )?;
+        let c = &self.status_classes;
+        write!(
+            w,
+            "status codes: {} 2xx, {} 3xx, {} 4xx, {} 5xx",
+            c[2], c[3], c[4], c[5]
+        )?;
+        let other: usize = c[..2].iter().chain(&c[6..]).sum();
+        if other > 0 {
+            write!(w, ", {other} other")?;
+        }
+        writeln!(w)?;
+        writeln!(
+            w,
+            "traffic: {} ({}) of response bodies",
+            human_bytes(self.body_bytes as f64),
+            self.body_bytes
+        )?;
+        let show = |d: Option<Duration>| d.map_or_else(|| "-".to_owned(), human_duration);
+        let mean =
+            (self.done() > 0).then(|| self.latencies.iter().sum::<Duration>() / self.done() as u32);
+        writeln!(
+            w,
+            "{:17}{:>10}{:>10}{:>10}{:>10}{:>10}",
+            "", "min", "max", "mean", "p50", "p99"
+        )?;
+        writeln!(
+            w,
+            "{:17}{:>10}{:>10}{:>10}{:>10}{:>10}",
+            "time for request:",
+            show(self.latencies.first().copied()),
+            show(self.latencies.last().copied()),
+            show(mean),
+            show(self.percentile(50.0)),
+            show(self.percentile(99.0))
+        )?;
+        for (why, n) in &self.errors {
+            writeln!(w, "errors: {n} x {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `12us`, `3.45ms`, `1.20s`, as h2load writes them.
+fn human_duration(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.0}us")
+    } else if us < 1e6 {
+        format!("{:.2}ms", us / 1e3)
+    } else {
+        format!("{:.2}s", us / 1e6)
+    }
+}
+
+/// `512B`, `2.34KB`, `1.01MB`, `3.00GB` (powers of 1024, as h2load).
+fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if n < 1024.0 {
+        return format!("{n:.0}B");
+    }
+    let mut v = n / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.2}{}", UNITS[unit])
+}
+
+/// `job` (with `headers`) as a message to a [`Client`]. `GET` and `HEAD`
+/// are idempotent: the client may re-send them after a connection loss.
+fn fetch_message(job: &Job, headers: &HeaderMap) -> Fetch {
+    let mut request = http::Request::new(job.body.clone().unwrap_or_default());
+    *request.method_mut() = job.method.clone();
+    *request.uri_mut() = job.uri.clone();
+    *request.headers_mut() = headers.clone();
+    let idempotent = matches!(job.method, Method::GET | Method::HEAD);
+    Fetch::new(request).idempotent(idempotent)
+}
+
+/// One request to `client`, timed from sending to the whole response.
+async fn timed(client: Addr<Client>, fetch: Fetch) -> (Duration, Result<Response, FetchError>) {
+    let start = Instant::now();
+    let result = client
+        .send(fetch)
+        .await
+        .unwrap_or(Err(FetchError::ClientStopped));
+    (start.elapsed(), result)
+}
+
+/// Makes `load.requests` requests through `client`, the `jobs` in turn
+/// (each with `headers`), at most `load.concurrency` at a time, and
+/// measures them. The responses are counted, not kept. After a request
+/// fails because no connection could be made (the client has retried with
+/// backoff by then), the rest are not sent and count as failed. Must run
+/// inside an actix system.
+pub async fn load(
+    client: &Addr<Client>,
+    jobs: &[Job],
+    headers: &HeaderMap,
+    load: Load,
+) -> LoadReport {
+    let mut report = LoadReport {
+        total: if jobs.is_empty() { 0 } else { load.requests },
+        ..LoadReport::default()
+    };
+    let started = Instant::now();
+    // The client already spent its attempts and backoff on connecting: once
+    // a request fails for want of a connection, send no more.
+    let unreachable = std::cell::Cell::new(false);
+    let requests = (0..report.total)
+        .take_while(|_| !unreachable.get())
+        .map(|i| {
+            let job = &jobs[i % jobs.len()];
+            timed(client.clone(), fetch_message(job, headers))
+        });
+    // At most `concurrency` of these futures run at once; each answer is
+    // recorded as it comes.
+    let mut answers = futures::stream::iter(requests).buffer_unordered(load.concurrency.max(1));
+    while let Some((latency, result)) = answers.next().await {
+        if let Err(FetchError::Connect { .. }) = result {
+            unreachable.set(true);
+        }
+        report.record(latency, result);
+    }
+    let unsent = report.total - report.done() - report.failed;
+    if unsent > 0 {
+        report.failed += unsent;
+        let why = "not sent: no connection to the origin".to_owned();
+        report.errors.insert(why, unsent);
+    }
+    report.elapsed = started.elapsed();
+    report.latencies.sort();
+    report
+}
+
 // ------------------------------------------------------------------ main
 
-const USAGE: &str =
-    "usage: client [-v] [--no-push] [--upgrade] [-d DATA] [--cacert FILE | --insecure] URL...";
+const USAGE: &str = "usage: client [-v] [--no-push] [--upgrade] [-X METHOD] [-H 'name: value']... \
+[-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure] URL...";
+
+const HELP: &str = "\
+Makes HTTP/2 requests over one connection (h2c for http://, TLS for https://).
+
+Without -n: one request per URL, all at once; stdout gets the response
+bodies only, in the order of the URLs (pushed responses after theirs).
+With -n: bodies are NOT printed; a latency summary goes to stderr.
+
+  -v               status, header fields and trailers on stderr
+                   (with -n: connections, retries and round-trip time)
+  -X METHOD        the method (default GET, or POST with -d)
+  -H 'name: value' add a header field to every request (repeatable)
+  -d DATA          request body DATA; -d @FILE: the file; -d @-: stdin
+  -n N             make N requests in total, taking the URLs in turn
+  -c C             at most C requests in flight (default 1; with -n)
+  --no-push        tell the server not to push (SETTINGS_ENABLE_PUSH = 0)
+  --upgrade        http:// only: start with HTTP/1.1 Upgrade: h2c
+  --cacert FILE    https:// only: trust only the CA certificates in FILE
+  --insecure       https:// only: do not check the certificate (tests)
+
+Exit status: 0 all requests answered (any status), 1 some failed, 2 usage.";
+
+/// The largest request body `-d` takes.
+const MAX_DATA: u64 = 256 << 20;
+/// The most requests `-n` takes (each one's latency is kept for the
+/// percentiles: 16 bytes each).
+const MAX_REQUESTS: usize = 10_000_000;
 
 /// How to verify an `https://` server.
+#[derive(Debug)]
 enum Trust {
     /// The system's trusted roots.
     System,
@@ -480,80 +809,175 @@ fn tls_client(trust: &Trust) -> Result<TlsClient, TlsError> {
     }
 }
 
-fn main() {
+/// The command line, parsed and checked.
+#[derive(Debug)]
+struct Args {
+    verbose: bool,
+    options: Options,
+    method: Method,
+    data: Option<Bytes>,
+    trust: Trust,
+    uris: Vec<Uri>,
+    origin: Origin,
+    load: Option<Load>,
+}
+
+/// Parses the arguments after the program name: `Ok(None)` for `--help`,
+/// `Err(why)` for a usage error.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
     let mut verbose = false;
-    let mut data: Option<Bytes> = None;
     let mut options = Options::default();
-    let mut uris: Vec<Uri> = Vec::new();
+    let mut method: Option<Method> = None;
+    let mut data: Option<Bytes> = None;
     let mut trust = Trust::System;
-    let mut args = std::env::args().skip(1);
+    let mut uris: Vec<Uri> = Vec::new();
+    let (mut requests, mut concurrency) = (None, None);
     while let Some(arg) = args.next() {
+        let mut value = |what: &str| args.next().ok_or_else(|| format!("{arg} takes {what}"));
         match arg.as_str() {
             "-v" => verbose = true,
             "--no-push" => options.enable_push = false,
             "--upgrade" => options.upgrade = true,
-            "-d" => match args.next() {
-                Some(d) => data = Some(Bytes::from(d)),
-                None => exit_usage("-d takes DATA"),
-            },
-            "--cacert" => match args.next() {
-                Some(file) => trust = Trust::CaFile(file),
-                None => exit_usage("--cacert takes FILE"),
-            },
+            "-X" => {
+                let m = value("METHOD")?;
+                method = Some(
+                    Method::from_bytes(m.as_bytes())
+                        .map_err(|_| format!("-X {m:?}: not a method"))?,
+                );
+            }
+            "-H" => {
+                let (name, value) = parse_header(&value("'name: value'")?)?;
+                options.headers.append(name, value);
+            }
+            "-d" => data = Some(read_data(&value("DATA, @FILE or @-")?)?),
+            "-n" => requests = Some(parse_count(&arg, &value("N")?, MAX_REQUESTS)?),
+            "-c" => concurrency = Some(parse_count(&arg, &value("C")?, u16::MAX.into())?),
+            "--cacert" => trust = Trust::CaFile(value("FILE")?),
             "--insecure" => trust = Trust::Insecure,
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return;
-            }
+            "-h" | "--help" => return Ok(None),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             url => match url.parse::<Uri>() {
-                Ok(u)
-                    if matches!(u.scheme_str(), Some("http" | "https"))
-                        && u.authority().is_some() =>
-                {
-                    uris.push(u)
-                }
-                _ => exit_usage(&format!("not an http:// or https:// URL: {url:?}")),
+                Ok(u) if Origin::from_uri(&u).is_ok() => uris.push(u),
+                _ => return Err(format!("not an http:// or https:// URL: {url:?}")),
             },
         }
     }
-    let Some(first) = uris.first() else {
-        exit_usage("no URL")
-    };
-    if options.upgrade && data.is_some() {
-        exit_usage("--upgrade starts with an HTTP/1.1 GET: no -d");
+    let first = uris.first().ok_or("no URL")?;
+    let origin = Origin::from_uri(first).map_err(|e| e.to_string())?;
+    if uris
+        .iter()
+        .any(|u| Origin::from_uri(u).as_ref() != Ok(&origin))
+    {
+        return Err("all URLs must share one scheme, host and port (one connection)".into());
     }
-    let authority = first
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .unwrap_or_default();
-    let https = first.scheme_str() == Some("https");
+    let https = origin.scheme() == "https";
     if options.upgrade && https {
-        exit_usage("--upgrade is for http:// (over TLS, ALPN chooses h2)");
+        return Err("--upgrade is for http:// (over TLS, ALPN chooses h2)".into());
     }
-    if uris.iter().any(|u| {
-        u.authority().map(|a| a.as_str()) != Some(authority.as_str())
-            || u.scheme_str() != first.scheme_str()
-    }) {
-        exit_usage("all URLs must share one scheme and authority (one connection)");
-    }
-    let host = first
-        .host()
-        .unwrap_or("localhost")
-        .trim_matches(|c| c == '[' || c == ']')
-        .to_owned();
-    let port = first.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let tls = if https {
-        match tls_client(&trust) {
-            Ok(tls) => Some(tls),
-            Err(e) => {
-                eprintln!("client: {e}");
-                std::process::exit(1);
-            }
-        }
-    } else {
-        None
+    let load = match (requests, concurrency) {
+        (Some(requests), c) => Some(Load {
+            requests,
+            concurrency: c.unwrap_or(1),
+        }),
+        (None, Some(_)) => return Err("-c goes with -n".into()),
+        (None, None) => None,
     };
+    let method = method.unwrap_or(if data.is_some() {
+        Method::POST
+    } else {
+        Method::GET
+    });
+    // Without -n the first URL is the HTTP/1.1 upgrade request itself.
+    let upgrade_first = options.upgrade && load.is_none();
+    if upgrade_first
+        && (data.is_some() || !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS))
+    {
+        return Err("--upgrade starts with an HTTP/1.1 GET, HEAD or OPTIONS without body".into());
+    }
+    Ok(Some(Args {
+        verbose,
+        options,
+        method,
+        data,
+        trust,
+        uris,
+        origin,
+        load,
+    }))
+}
 
+/// `-H 'name: value'`: a header field HTTP/2 lets a client send.
+fn parse_header(line: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let bad = |why: &str| format!("-H {line:?}: {why}");
+    if line.starts_with(':') {
+        return Err(bad("pseudo-header fields come from the URL and -X"));
+    }
+    let (name, value) = line
+        .split_once(':')
+        .ok_or_else(|| bad("not 'name: value'"))?;
+    // Names are sent in lowercase (RFC 9113 §8.2.1); `from_bytes` lowers them.
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad("not a field name"))?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| bad("not a field value"))?;
+    // RFC 9113 §8.2.2: connection-specific fields make a request malformed.
+    let connection_specific = [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    if connection_specific.contains(&name.as_str()) || (name == "te" && value != "trailers") {
+        return Err(bad(
+            "a connection-specific field, not allowed in HTTP/2 (RFC 9113 §8.2.2)",
+        ));
+    }
+    Ok((name, value))
+}
+
+/// `-d DATA`, `-d @FILE`, `-d @-` (stdin): the body, at most [`MAX_DATA`].
+fn read_data(arg: &str) -> Result<Bytes, String> {
+    let Some(path) = arg.strip_prefix('@') else {
+        return Ok(Bytes::from(arg.to_owned()));
+    };
+    let (source, name): (Box<dyn Read>, &str) = if path == "-" {
+        (Box::new(std::io::stdin()), "standard input")
+    } else {
+        let file = std::fs::File::open(path).map_err(|e| format!("-d @{path}: {e}"))?;
+        (Box::new(file), path)
+    };
+    let mut body = Vec::new();
+    source
+        .take(MAX_DATA + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| format!("-d: reading {name}: {e}"))?;
+    if body.len() as u64 > MAX_DATA {
+        return Err(format!("-d: {name} is larger than {MAX_DATA} bytes"));
+    }
+    Ok(Bytes::from(body))
+}
+
+/// `-n N` or `-c C`: 1 to `max`.
+fn parse_count(flag: &str, value: &str, max: usize) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{flag} takes a number from 1 to {max}, not {value:?}"
+        )),
+    }
+}
+
+fn main() {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}\n\n{HELP}");
+            return;
+        }
+        Err(why) => {
+            eprintln!("client: {why}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -561,53 +985,103 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-
-    let method = if data.is_some() {
-        Method::POST
-    } else {
-        Method::GET
+    let tls = match args.origin.scheme() {
+        "https" => match tls_client(&args.trust) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("client: {e}");
+                std::process::exit(1);
+            }
+        },
+        _ => None,
     };
-    let jobs: Vec<Job> = uris
-        .into_iter()
-        .map(|uri| Job {
-            method: method.clone(),
-            uri,
-            body: data.clone(),
-        })
-        .collect();
     let system = actix::System::new();
-    let result = system.block_on(async move {
-        let connect = tokio::net::TcpStream::connect((host.as_str(), port));
-        let tcp = tokio::time::timeout(Duration::from_secs(10), connect)
-            .await
-            .map_err(|_| "connect timed out".to_owned())?
-            .map_err(|e| format!("connect {host}:{port}: {e}"))?;
-        let _ = tcp.set_nodelay(true);
-        match tls {
-            None => Ok::<_, String>(fetch(tcp, jobs, options).await),
-            // SNI and certificate check by the URL's host, ALPN h2.
-            Some(tls) => match tls.connect(&host, tcp).await {
-                Ok(stream) => Ok(fetch(stream, jobs, options).await),
-                Err(e) => Err(format!("TLS with {host}:{port}: {e}")),
-            },
-        }
-    });
-    let exchanges = match result {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("client: {e}");
-            std::process::exit(1);
-        }
+    let all_answered = match args.load {
+        None => system.block_on(run_once(&args, tls)),
+        Some(load) => system.block_on(run_load(&args, tls, load)),
+    };
+    std::process::exit(if all_answered { 0 } else { 1 });
+}
+
+/// The jobs of the command line: one per URL.
+fn jobs(args: &Args) -> Vec<Job> {
+    args.uris
+        .iter()
+        .map(|uri| Job {
+            method: args.method.clone(),
+            uri: uri.clone(),
+            body: args.data.clone(),
+        })
+        .collect()
+}
+
+/// Without `-n`: one request per URL over a connection made here, bodies
+/// to stdout. True if every request was answered.
+async fn run_once(args: &Args, tls: Option<TlsClient>) -> bool {
+    let (host, port) = (args.origin.host(), args.origin.port());
+    let connect = tokio::net::TcpStream::connect((host, port));
+    let tcp = match tokio::time::timeout(Duration::from_secs(10), connect).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => return fail(format!("connect {host}:{port}: {e}")),
+        Err(_) => return fail(format!("connect {host}:{port}: timed out")),
+    };
+    let _ = tcp.set_nodelay(true);
+    let (jobs, options) = (jobs(args), args.options.clone());
+    let exchanges = match tls {
+        None => fetch(tcp, jobs, options).await,
+        // SNI and certificate check by the URL's host, ALPN h2.
+        Some(tls) => match tls.connect(host, tcp).await {
+            Ok(stream) => fetch(stream, jobs, options).await,
+            Err(e) => return fail(format!("TLS with {host}:{port}: {e}")),
+        },
     };
     let failed = print(
         &exchanges,
-        verbose,
+        args.verbose,
         &mut std::io::stdout().lock(),
         &mut std::io::stderr(),
     );
-    if failed {
-        std::process::exit(1);
+    !failed
+}
+
+/// With `-n`: the requests through a [`Client`], the summary to stderr.
+/// True if every request was answered.
+async fn run_load(args: &Args, tls: Option<TlsClient>, load_of: Load) -> bool {
+    // A load test wants no pushes; the client would refuse them anyway.
+    let config = Config {
+        enable_push: false,
+        ..Config::default()
+    };
+    let mut builder = Client::builder(args.origin.clone())
+        .connection(Connection::builder(Role::Client).config(config))
+        .h2c_upgrade(args.options.upgrade)
+        .max_queued(load_of.concurrency);
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
     }
+    let client = builder.start();
+    let report = load(&client, &jobs(args), &args.options.headers, load_of).await;
+    let mut err = std::io::stderr().lock();
+    let _ = report.summary(&mut err);
+    if args.verbose {
+        if let Ok(stats) = client.send(GetClientStats).await {
+            let rtt = stats.rtt.map_or_else(|| "-".to_owned(), human_duration);
+            let _ = writeln!(
+                err,
+                "client: {} connection(s), {} request(s) retried, PING round trip {rtt}",
+                stats.connections, stats.retries
+            );
+        }
+    }
+    client.do_send(Close {
+        code: ErrorCode::NO_ERROR,
+    });
+    report.failed == 0 && report.done() > 0
+}
+
+fn fail(why: String) -> bool {
+    eprintln!("client: {why}");
+    false
 }
 
 /// Writes the bodies to `out`, in order, and nothing else; with `verbose`,
@@ -655,9 +1129,4 @@ pub fn print(
     }
     let _ = out.flush();
     failed
-}
-
-fn exit_usage(why: &str) -> ! {
-    eprintln!("client: {why}\n{USAGE}");
-    std::process::exit(2);
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, StatusCode, Uri};
 use support::demo_client::{Exchange, Job, Options};
-use support::harness::{self, Need::Program};
+use support::harness::{self, Need::Check, Need::Program};
 use support::{demo_server, fetch, tool, ChildGuard, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -368,6 +368,272 @@ fn our_client_receives_push_from_nghttpd() {
     assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
 }
 
+// ------------------------------------------- the example client's command line
+
+/// The example client binary with `args`, as a user runs it.
+fn client_binary(args: &[&str]) -> support::Output {
+    support::run(
+        Command::new(support::example_path("client")).args(args),
+        LIMIT,
+    )
+}
+
+/// The numbers of the summary's `requests: T total, D done, F failed` line.
+fn summary_counts(stderr: &str) -> (usize, usize, usize) {
+    let line = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("requests: "))
+        .unwrap_or_else(|| panic!("no requests line in:\n{stderr}"));
+    let n: Vec<usize> = line
+        .split(", ")
+        .map(|part| {
+            let (n, _) = part.split_once(' ').expect("N word");
+            n.parse().expect("a count")
+        })
+        .collect();
+    assert_eq!(n.len(), 3, "{line}");
+    (n[0], n[1], n[2])
+}
+
+/// The summary line that starts with `prefix`, e.g. `status codes: `.
+fn summary_line<'a>(stderr: &'a str, prefix: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} line in:\n{stderr}"))
+}
+
+/// An `h2`-crate server that answers each request with the request's
+/// header fields, one `name: value` line each, in the order received.
+async fn h2_header_echo_server(listener: tokio::net::TcpListener) {
+    let (tcp, _) = listener.accept().await.expect("accept");
+    let mut conn = h2::server::handshake(tcp)
+        .await
+        .expect("h2 server handshake");
+    while let Some(req) = conn.accept().await {
+        let (req, mut respond) = req.expect("request");
+        let mut text = String::new();
+        for (name, value) in req.headers() {
+            text += &format!("{name}: {}\n", value.to_str().unwrap_or("<bytes>"));
+        }
+        let resp = http::Response::builder().body(()).expect("response");
+        let mut send = respond.send_response(resp, false).expect("send_response");
+        send.send_data(Bytes::from(text), true).expect("send_data");
+    }
+}
+
+/// `-H` (repeated) reaches the server, as the `h2` crate receives it: the
+/// name in lowercase (RFC 9113 §8.2.1), the value without the blanks around
+/// it, the same name twice as two fields; stdout is the body only.
+fn example_client_binary_sends_header_fields() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = rt.spawn(h2_header_echo_server(listener));
+    let url = format!("http://{addr}/headers");
+    let out = client_binary(&[
+        "-H",
+        "X-Probe:  forty two ",
+        "-H",
+        "accept: text/plain",
+        "-H",
+        "x-probe: again",
+        &url,
+    ]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert_eq!(
+        out.stdout_str(),
+        "x-probe: forty two\nx-probe: again\naccept: text/plain\n"
+    );
+    server.abort();
+    rt.shutdown_timeout(Duration::from_secs(5));
+}
+
+/// `-d @FILE` posts the file's bytes (1 MiB, more than one window), and
+/// `-d @-` standard input: our server's `/echo` sends them back on stdout.
+fn example_client_binary_posts_a_file() {
+    let server = TestServer::start();
+    let dir = TempDir::new("client-data");
+    let body = support::test_body(1 << 20);
+    let file = dir.write("body.bin", &body);
+    let file = file.to_str().expect("utf-8 path");
+    let url = server.url("/echo");
+    let out = client_binary(&["-d", &format!("@{file}"), &url]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert!(out.stdout == body, "echo: {} bytes", out.stdout.len());
+    // The same from stdin, through a shell redirect.
+    let exe = support::example_path("client");
+    let out = support::run(
+        Command::new("sh")
+            .arg("-c")
+            .arg(r#"exec "$0" -d @- "$1" < "$2""#)
+            .arg(&exe)
+            .arg(&url)
+            .arg(file),
+        LIMIT,
+    );
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert!(
+        out.stdout == body,
+        "echo of stdin: {} bytes",
+        out.stdout.len()
+    );
+    // A file that is not there is the user's mistake: exit 2, nothing sent.
+    let out = client_binary(&["-d", "@/nonexistent/h2actor-body", &url]);
+    assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/h2actor-body"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Usage errors exit 2 with the reason on stderr, before connecting (the
+/// URL's port has no server).
+fn example_client_binary_rejects_bad_arguments() {
+    let url = format!("http://127.0.0.1:{}/", support::free_port());
+    let cases: &[(&[&str], &str)] = &[
+        (&["-H", "no colon"], "not 'name: value'"),
+        (&["-H", "bad name: x"], "not a field name"),
+        (&["-H", "x-a: line\u{1}break"], "not a field value"),
+        (&["-H", ":path: /x"], "pseudo-header"),
+        (&["-H", "connection: close"], "§8.2.2"),
+        (&["-H", "te: gzip"], "§8.2.2"),
+        (&["-X", "GE T"], "not a method"),
+        (&["-n", "0"], "-n takes a number"),
+        (&["-c", "5"], "-c goes with -n"),
+        (&["--upgrade", "-d", "x"], "--upgrade starts with"),
+        (&["--bogus"], "unknown option"),
+    ];
+    for (args, why) in cases {
+        let out = client_binary(&[args, &[url.as_str()][..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(why), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("usage: client"), "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    // `te: trailers` is the one `te` HTTP/2 allows: not a usage error (the
+    // connection then fails: exit 1).
+    let out = client_binary(&["-H", "te: trailers", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+}
+
+/// `-n 200 -c 10` against our server: 200 answered, none failed, no body
+/// on stdout, the traffic is 200 bodies of `hello world\n`; `-v` adds the
+/// client's counters (one connection). Two URLs are taken in turn, and a
+/// 404 counts as answered.
+fn example_client_binary_load_against_our_server() {
+    let server = TestServer::start();
+    let out = client_binary(&["-n", "200", "-c", "10", "-v", &server.url("/")]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert!(out.stdout.is_empty(), "with -n no body is printed");
+    assert_eq!(summary_counts(&out.stderr), (200, 200, 0), "{}", out.stderr);
+    let traffic = summary_line(&out.stderr, "traffic: ");
+    let hello = 200 * demo_server::HELLO.len();
+    assert!(traffic.contains(&format!("({hello})")), "{traffic}");
+    assert!(
+        summary_line(&out.stderr, "time for request:").contains("ms")
+            || summary_line(&out.stderr, "time for request:").contains("us"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("client: 1 connection(s)"),
+        "{}",
+        out.stderr
+    );
+
+    let out = client_binary(&[
+        "-n",
+        "200",
+        "-c",
+        "10",
+        &server.url("/bytes/100"),
+        &server.url("/nope"),
+    ]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert_eq!(summary_counts(&out.stderr), (200, 200, 0), "{}", out.stderr);
+    assert_eq!(
+        summary_line(&out.stderr, "status codes: "),
+        "status codes: 100 2xx, 0 3xx, 100 4xx, 0 5xx"
+    );
+
+    // -d and -H in the load path: 50 POSTs of 10,000 bytes to /echo.
+    let dir = TempDir::new("client-load-data");
+    let file = dir.write("body.bin", &support::test_body(10_000));
+    let data = format!("@{}", file.display());
+    let out = client_binary(&[
+        "-n",
+        "50",
+        "-c",
+        "5",
+        "-d",
+        &data,
+        "-H",
+        "x-load: 1",
+        &server.url("/echo"),
+    ]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert_eq!(summary_counts(&out.stderr), (50, 50, 0), "{}", out.stderr);
+    let traffic = summary_line(&out.stderr, "traffic: ");
+    assert!(traffic.contains("(500000)"), "{traffic}");
+}
+
+/// `-n 200 -c 10` against nghttpd (its own stream limit and flow control):
+/// all 200 answered with its file.
+fn example_client_binary_load_against_nghttpd() {
+    let nghttpd = tool("nghttpd");
+    let dir = TempDir::new("nghttpd-load");
+    dir.write("index.html", demo_server::HELLO);
+    let port = support::free_port();
+    let _server = ChildGuard(
+        Command::new(nghttpd)
+            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
+            .arg(dir.path())
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nghttpd"),
+    );
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    support::wait_for_port(addr, Duration::from_secs(10));
+    let out = client_binary(&["-n", "200", "-c", "10", &format!("http://{addr}/")]);
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert_eq!(summary_counts(&out.stderr), (200, 200, 0), "{}", out.stderr);
+    assert_eq!(
+        summary_line(&out.stderr, "status codes: "),
+        "status codes: 200 2xx, 0 3xx, 0 4xx, 0 5xx"
+    );
+    let hello = 200 * demo_server::HELLO.len();
+    let traffic = summary_line(&out.stderr, "traffic: ");
+    assert!(traffic.contains(&format!("({hello})")), "{traffic}");
+}
+
+/// No server: every request fails, the summary says so and the exit status
+/// is 1, within seconds (the client stops sending once the origin is
+/// unreachable instead of paying the backoff for each request).
+fn example_client_binary_load_without_a_server_fails() {
+    let url = format!("http://127.0.0.1:{}/", support::free_port());
+    let started = std::time::Instant::now();
+    let out = client_binary(&["-n", "100", "-c", "4", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert_eq!(summary_counts(&out.stderr), (100, 0, 100), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot connect"), "{}", out.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 fn main() {
     harness::main(harness::tests![
         our_client_against_nghttpd: [Program("nghttpd")],
@@ -378,5 +644,11 @@ fn main() {
         our_client_against_our_server_all_routes,
         our_client_against_our_server_with_two_threads,
         our_client_receives_push_from_nghttpd: [Program("nghttpd")],
+        example_client_binary_sends_header_fields: [Check("the example client binary", support::example_client_built)],
+        example_client_binary_posts_a_file: [Check("the example client binary", support::example_client_built)],
+        example_client_binary_rejects_bad_arguments: [Check("the example client binary", support::example_client_built)],
+        example_client_binary_load_against_our_server: [Check("the example client binary", support::example_client_built)],
+        example_client_binary_load_against_nghttpd: [Program("nghttpd"), Check("the example client binary", support::example_client_built)],
+        example_client_binary_load_without_a_server_fails: [Check("the example client binary", support::example_client_built)],
     ]);
 }

@@ -7,7 +7,6 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +17,10 @@ use h2actor::{TlsClient, TlsServer};
 use http::{Method, Request, StatusCode, Uri};
 use support::demo_client::{self, Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
-use support::{demo_server, run, tool, Cert, ChildGuard, TempDir, TestServer};
+use support::{
+    demo_server, example_client_built, example_path, run, tool, Cert, ChildGuard, TempDir,
+    TestServer,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -367,30 +369,22 @@ fn example_client_binary_over_tls() {
     let out = run(Command::new(&exe).arg("--insecure").arg(&url), LIMIT);
     assert!(out.status.success(), "client: {}", out.stderr);
     assert_eq!(out.stdout, demo_server::HELLO);
-}
-
-/// `target/<profile>/examples/NAME`, next to this test's executable
-/// (`cargo test --all-targets` builds the examples first).
-fn example_path(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    profile_dir.join("examples").join(name)
-}
-
-/// The need of [`example_client_binary_over_tls`].
-fn example_client_built() -> Result<(), String> {
-    let path = example_path("client");
-    if path.is_file() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} not built (cargo test --all-targets builds it)",
-            path.display()
-        ))
-    }
+    // -n: the same trust through the library's Client, 100 requests.
+    let out = run(
+        Command::new(&exe)
+            .args(["-n", "100", "-c", "10", "--cacert"])
+            .arg(&cert.cert)
+            .arg(&url),
+        LIMIT,
+    );
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert!(out.stdout.is_empty(), "-n prints no body");
+    assert!(
+        out.stderr
+            .contains("requests: 100 total, 100 done, 0 failed"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The `h2` crate's client over tokio-rustls (ALPN h2, our CA) against our server.

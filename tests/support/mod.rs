@@ -302,3 +302,28 @@ impl Cert {
         h2actor::TlsClient::with_ca_file(&self.cert).expect("TLS client config")
     }
 }
+
+/// `target/<profile>/examples/NAME`, next to the test's executable
+/// (`cargo test --all-targets` builds the examples first). Tests about the
+/// example client's command line run this binary.
+pub fn example_path(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    profile_dir.join("examples").join(name)
+}
+
+/// The need (`Check`) of the tests that run the example client binary.
+pub fn example_client_built() -> Result<(), String> {
+    let path = example_path("client");
+    if path.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} not built (cargo test --all-targets builds it)",
+            path.display()
+        ))
+    }
+}
