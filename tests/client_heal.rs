@@ -384,20 +384,13 @@ fn a_request_that_takes_too_long_times_out_and_its_stream_is_cancelled() {
 
 // ------------------------------------- the example server killed mid-run
 
-/// `target/<profile>/examples/server`, built by `cargo test --all-targets`.
-fn example_server_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    dir.join("examples").join("server")
-}
-
 fn spawn_server(addr: SocketAddr) -> Child {
-    let child = Command::new(example_server_bin())
+    let child = Command::new(support::example_path("server"))
         .args(["--addr", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("run examples/server (cargo test --all-targets builds it)");
+        .expect("run target/release/examples/server (the README's test command builds it first)");
     let mut child = child;
     for _ in 0..200 {
         if TcpStream::connect(addr).is_ok() {

@@ -16,18 +16,9 @@ use h2actor::frame::ErrorCode;
 use support::harness::{self, Need::Check, Need::Program};
 use support::{demo_server, free_port, run, tool, wait_for_port, ChildGuard, TempDir};
 
-/// The example server built next to this test (`cargo test --all-targets`
-/// builds the examples into the same profile directory).
+/// The example server binary (built by the README's test command).
 fn server_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    // target/<profile>/deps/interop_listener-HASH -> target/<profile>/examples/server
-    let profile = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    profile
-        .join("examples")
-        .join(format!("server{}", std::env::consts::EXE_SUFFIX))
+    support::example_path(&format!("server{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn server_binary_built() -> Result<(), String> {
@@ -36,8 +27,8 @@ fn server_binary_built() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} missing: build it with `cargo build --release --example server` \
-             (or run `cargo test --release --all-targets`)",
+            "{} missing: build it with `cargo build --release --all-features --examples` \
+             (the README's test command does)",
             p.display()
         ))
     }

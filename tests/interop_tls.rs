@@ -349,7 +349,7 @@ fn our_client_against_our_tls_server() {
 }
 
 /// The example client binary end to end (its `main` parses `https://`,
-/// `--cacert`, `--insecure`; `cargo test --all-targets` builds it).
+/// `--cacert`, `--insecure`; built by the README's test command).
 fn example_client_binary_over_tls() {
     let cert = Cert::new();
     let server = start(&cert);

@@ -47,7 +47,8 @@ mod origin;
 
 pub use origin::{BadOrigin, Mode, Origin};
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -279,12 +280,14 @@ impl ClientBuilder {
             failures: 0,
             last_failure: String::new(),
             queue: VecDeque::new(),
-            dispatching: 0,
+            dispatching: HashMap::new(),
             streams: HashMap::new(),
             orphans: HashMap::new(),
             next_job: 0,
             stats: ClientStats::default(),
             rng: seed(),
+            deadlines: BinaryHeap::new(),
+            timer: None,
         }
     }
     /// Starts the client on the current arbiter.
@@ -302,8 +305,8 @@ pub struct Client {
     failures: u32,
     last_failure: String,
     queue: VecDeque<Job>,
-    /// `SendRequest`s handed to the connection and not answered yet.
-    dispatching: usize,
+    /// Requests (id, deadline) inside a `SendRequest` not answered yet.
+    dispatching: HashMap<u64, Instant>,
     streams: HashMap<Addr<H2Stream>, InFlight>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
@@ -311,6 +314,13 @@ pub struct Client {
     next_job: u64,
     stats: ClientStats,
     rng: u64,
+    /// Every request's deadline (requests that finished are dropped when
+    /// their deadline comes up, or when the heap is rebuilt).
+    deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// The one timer, armed at the earliest deadline. (A `run_later` per
+    /// request would stay in the actor's context until it fires, and actix
+    /// polls every pending item at each wake-up: quadratic under load.)
+    timer: Option<(Instant, SpawnHandle)>,
 }
 
 struct Live {
@@ -396,11 +406,11 @@ impl Client {
         if !job.body.is_empty() {
             send = send.body(job.body.clone());
         }
-        self.dispatching += 1;
+        self.dispatching.insert(job.id, job.deadline);
         addr.send(send)
             .into_actor(self)
             .map(move |r, act, ctx| {
-                act.dispatching -= 1;
+                act.dispatching.remove(&job.id);
                 match r {
                     Ok(Ok(stream)) => {
                         let notes = act.orphans.remove(&stream).unwrap_or_default();
@@ -554,7 +564,7 @@ impl Client {
 
     fn on_note(&mut self, stream: &Addr<H2Stream>, note: Note, ctx: &mut Context<Self>) {
         let Some(f) = self.streams.get_mut(stream) else {
-            if self.dispatching > 0 {
+            if !self.dispatching.is_empty() {
                 self.orphans.entry(stream.clone()).or_default().push(note);
             }
             return;
@@ -629,6 +639,55 @@ impl Client {
             trailers,
             attempts: f.job.attempts,
         }));
+    }
+
+    /// Remembers a request's deadline and keeps the one timer at the
+    /// earliest.
+    fn watch_deadline(&mut self, at: Instant, id: u64, ctx: &mut Context<Self>) {
+        // Finished requests leave their entry behind: rebuild from the live
+        // ones when they are most of the heap.
+        let live = self.queue.len() + self.streams.len() + self.dispatching.len();
+        if self.deadlines.len() > 64 && self.deadlines.len() > 4 * live {
+            self.deadlines = self
+                .queue
+                .iter()
+                .map(|j| Reverse((j.deadline, j.id)))
+                .chain(
+                    self.streams
+                        .values()
+                        .map(|f| Reverse((f.job.deadline, f.job.id))),
+                )
+                .chain(self.dispatching.iter().map(|(id, d)| Reverse((*d, *id))))
+                .collect();
+        }
+        self.deadlines.push(Reverse((at, id)));
+        self.arm_timer(ctx);
+    }
+
+    fn arm_timer(&mut self, ctx: &mut Context<Self>) {
+        let Some(Reverse((next, _))) = self.deadlines.peek().copied() else {
+            return;
+        };
+        if let Some((armed, handle)) = self.timer {
+            if armed <= next {
+                return;
+            }
+            ctx.cancel_future(handle);
+        }
+        let delay = next.saturating_duration_since(Instant::now());
+        let handle = ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            let now = Instant::now();
+            while let Some(Reverse((d, id))) = act.deadlines.peek().copied() {
+                if d > now {
+                    break;
+                }
+                act.deadlines.pop();
+                act.on_timeout(id);
+            }
+            act.arm_timer(ctx);
+        });
+        self.timer = Some((next, handle));
     }
 
     fn on_timeout(&mut self, job_id: u64) {
@@ -828,17 +887,18 @@ impl Handler<Fetch> for Client {
         let timeout = msg.timeout.unwrap_or(self.cfg.timeout);
         self.next_job += 1;
         let id = self.next_job;
+        let deadline = Instant::now() + timeout;
         self.queue.push_back(Job {
             id,
             parts,
             body,
             idempotent: msg.idempotent,
             attempts: 0,
-            deadline: Instant::now() + timeout,
+            deadline,
             timeout,
             tx,
         });
-        ctx.run_later(timeout, move |act, _| act.on_timeout(id));
+        self.watch_deadline(deadline, id, ctx);
         self.pump(ctx);
         reply
     }
@@ -858,7 +918,7 @@ impl Handler<GetClientStats> for Client {
     fn handle(&mut self, _: GetClientStats, _: &mut Context<Self>) -> Self::Result {
         let mut s = self.stats.clone();
         s.queued = self.queue.len();
-        s.in_flight = self.streams.len() + self.dispatching;
+        s.in_flight = self.streams.len() + self.dispatching.len();
         MessageResult(s)
     }
 }

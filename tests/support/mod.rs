@@ -304,7 +304,7 @@ impl Cert {
 }
 
 /// `target/<profile>/examples/NAME`, next to the test's executable
-/// (`cargo test --all-targets` builds the examples first). Tests about the
+/// (the README's test command builds them first: `cargo build --release --examples`; `cargo test --all-targets` compiles them only as test binaries). Tests about the
 /// example client's command line run this binary.
 pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
@@ -322,7 +322,7 @@ pub fn example_client_built() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} not built (cargo test --all-targets builds it)",
+            "{} not built (run `cargo build --release --all-features --examples` first, as the README's test command does)",
             path.display()
         ))
     }
