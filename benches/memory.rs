@@ -22,14 +22,19 @@
 //!    (ours answers with response HEADERS and waits for the body).
 //!    (RSS after − RSS of phase 1) / N.
 //! 3. **closed**: every connection closed; the RSS left.
-//! 4. with `FLAT=1` (needs h2load): `h2load -n 200000 -c 100 -m 1 -t 1 /`
-//!    while RSS is sampled every 20 ms: RSS once 10% of the run's time
+//! 4. with `FLAT=1` (needs h2load), on a fresh server process:
+//!    `h2load -n 200000 -c 100 -m 1 -t 1 /` while RSS is sampled every 20 ms: RSS once 10% of the run's time
 //!    (about the first 20,000 requests) has passed against RSS at its end.
 //!
 //! The server runs on one thread (`--threads 1`; nghttpd has one worker by
 //! default). RSS is read once it has stopped moving (two samples 250 ms
 //! apart within 16 KiB). RLIMIT_NOFILE is raised to its hard limit here
 //! (the servers inherit it); N must stay below it.
+//!
+//! `MEM_STREAMS=0` stops after phase 1.
+//! `SERVERS=external EXT_PORT=P EXT_PID=PID` measures a server started by
+//! hand instead (e.g. under `heaptrack`, whose report then shows where the
+//! bytes of the connections go; its RSS figures include heaptrack's own).
 //!
 //! Run with `cargo bench` only: under `cargo test` (no `--bench` argument)
 //! it does nothing.
@@ -70,26 +75,38 @@ fn main() {
         .build()
         .expect("runtime");
     let mut rows = Vec::new();
+    let fail = |name: &str, e: io::Error| -> ! {
+        eprintln!("memory: {name}: {e}");
+        std::process::exit(1);
+    };
     for (i, name) in servers.split_whitespace().enumerate() {
         let port = 18490 + i as u16;
-        let mut server = match start_server(name, port, &examples, &docroot) {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("memory: cannot start {name}: {e}");
-                std::process::exit(1);
-            }
-        };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let row = rt.block_on(measure(name, addr, server.id(), n, flat));
+        if name == "external" {
+            // A server started by hand (e.g. under heaptrack) on EXT_PORT,
+            // its process EXT_PID: only the connection phases run.
+            let addr = ([127, 0, 0, 1], env_or("EXT_PORT", 0u16)).into();
+            let row = rt.block_on(measure(name, addr, env_or("EXT_PID", 0), n));
+            rows.push(row.unwrap_or_else(|e| fail(name, e)));
+            continue;
+        }
+        let mut server = start_server(name, port, &examples, &docroot)
+            .unwrap_or_else(|e| fail(name, e));
+        let row = rt.block_on(measure(name, addr, server.id(), n));
         let _ = server.kill();
         let _ = server.wait();
-        match row {
-            Ok(row) => rows.push(row),
-            Err(e) => {
-                eprintln!("memory: {name}: {e}");
-                std::process::exit(1);
-            }
+        let mut row = row.unwrap_or_else(|e| fail(name, e));
+        if flat {
+            // On a fresh process: what the first phases left behind
+            // would hide any growth.
+            let mut server = start_server(name, port, &examples, &docroot)
+                .unwrap_or_else(|e| fail(name, e));
+            let r = rt.block_on(flat_run(name, addr, server.id()));
+            let _ = server.kill();
+            let _ = server.wait();
+            row.flat = Some(r.unwrap_or_else(|e| fail(name, e)));
         }
+        rows.push(row);
     }
     let _ = std::fs::remove_dir_all(&docroot);
 
@@ -139,7 +156,7 @@ struct Row {
     flat: Option<(u64, u64)>,
 }
 
-async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize, flat: bool) -> io::Result<Row> {
+async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result<Row> {
     wait_listening(addr).await?;
     // One connection and request first, so what the first connection
     // allocates once for the process (thread locals, tables) is not
@@ -163,6 +180,17 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize, flat: bool) -
         t.elapsed().as_secs_f64(),
         (idle as f64 - start as f64) / n as f64
     );
+    if std::env::var("MEM_STREAMS").is_ok_and(|v| v == "0") {
+        // Idle connections only (e.g. for a heap profile of them).
+        return Ok(Row {
+            name: name.into(),
+            start,
+            idle,
+            streams: idle,
+            closed: idle,
+            flat: None,
+        });
+    }
     for c in conns.iter_mut() {
         open_stream(c, addr).await?;
     }
@@ -174,23 +202,19 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize, flat: bool) -
     drop(conns);
     let closed = settled_rss(pid).await?;
     eprintln!("{name}: all closed: {closed} KiB");
-    let flat = if flat {
-        Some(flat_run(name, addr, pid).await?)
-    } else {
-        None
-    };
     Ok(Row {
         name: name.into(),
         start,
         idle,
         streams,
         closed,
-        flat,
+        flat: None,
     })
 }
 
 /// `h2load -n 200000 -c 100` with RSS sampled: (RSS at 10% of the run, at its end).
 async fn flat_run(name: &str, addr: SocketAddr, pid: u32) -> io::Result<(u64, u64)> {
+    wait_listening(addr).await?;
     let url = format!("http://{addr}/");
     let mut child = Command::new("h2load")
         .args(["-n", "200000", "-c", "100", "-m", "1", "-t", "1", &url])

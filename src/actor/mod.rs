@@ -47,6 +47,8 @@ mod reply;
 mod runner;
 pub use reply::Reply;
 mod writer;
+/// I/O buffers held only while a connection is busy.
+mod bufpool;
 
 mod connection;
 pub use connection::{Builder, Connection};

@@ -52,16 +52,15 @@ impl Spawner {
 }
 
 pub(crate) struct StreamRunner {
-    set: FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>,
+    /// Created with the first stream: `FuturesUnordered::new` allocates
+    /// ~0.5 KiB, which a connection without streams does not need.
+    set: Option<FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>>,
     spawner: SpawnerRef,
 }
 
 impl StreamRunner {
     pub fn new(spawner: SpawnerRef) -> Self {
-        StreamRunner {
-            set: FuturesUnordered::new(),
-            spawner,
-        }
+        StreamRunner { set: None, spawner }
     }
 }
 
@@ -82,11 +81,20 @@ impl ActorFuture<Connection> for StreamRunner {
                     Some(w) if w.will_wake(task.waker()) => {}
                     _ => sp.waker = Some(task.waker().clone()),
                 }
-                for fut in sp.queue.drain(..) {
-                    this.set.push(AssertUnwindSafe(fut).catch_unwind());
+                if !sp.queue.is_empty() {
+                    let set = this.set.get_or_insert_with(FuturesUnordered::new);
+                    // `take`, not `drain`: the queue's room (a few whole
+                    // `ContextFut`s, ~1.5 KiB) is not kept for the life of
+                    // the connection.
+                    for fut in std::mem::take(&mut sp.queue) {
+                        set.push(AssertUnwindSafe(fut).catch_unwind());
+                    }
                 }
             }
-            match this.set.poll_next_unpin(task) {
+            let Some(set) = this.set.as_mut() else {
+                return Poll::Pending;
+            };
+            match set.poll_next_unpin(task) {
                 // One stream actor finished (or panicked: already dropped).
                 Poll::Ready(Some(r)) => {
                     if r.is_err() {
