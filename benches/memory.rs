@@ -31,7 +31,11 @@
 //! apart within 16 KiB). RLIMIT_NOFILE is raised to its hard limit here
 //! (the servers inherit it); N must stay below it.
 //!
-//! `MEM_STREAMS=0` stops after phase 1.
+//! `MEM_STREAMS=K` opens K streams per connection in phase 2 (ids 1, 3,
+//! ...; default 1, at most 100, the servers' stream limit): with one, the
+//! figure includes what a connection allocates for its first stream only
+//! (its stream tables, HPACK tables); `MEM_N=1000 MEM_STREAMS=10` shows
+//! the cost of one more stream. `MEM_STREAMS=0` stops after phase 1.
 //! `SERVERS=external EXT_PORT=P EXT_PID=PID` measures a server started by
 //! hand instead (e.g. under `heaptrack`, whose report then shows where the
 //! bytes of the connections go; its RSS figures include heaptrack's own).
@@ -137,7 +141,7 @@ fn main() {
             r.name,
             r.start,
             (r.idle as f64 - r.start as f64) / n as f64,
-            (r.streams as f64 - r.idle as f64) / n as f64,
+            (r.streams as f64 - r.idle as f64) / (n as f64 * r.per_conn.max(1) as f64),
             r.streams,
             r.closed,
             r.flat
@@ -153,6 +157,8 @@ struct Row {
     idle: u64,
     streams: u64,
     closed: u64,
+    /// Streams opened per connection.
+    per_conn: u32,
     flat: Option<(u64, u64)>,
 }
 
@@ -162,7 +168,7 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result
     // allocates once for the process (thread locals, tables) is not
     // counted per connection.
     let mut warm = handshake(addr).await?;
-    open_stream(&mut warm, addr).await?;
+    open_stream(&mut warm, addr, 1).await?;
     drop(warm);
     let start = settled_rss(pid).await?;
     eprintln!("{name}: start {start} KiB; opening {n} connections");
@@ -180,7 +186,8 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result
         t.elapsed().as_secs_f64(),
         (idle as f64 - start as f64) / n as f64
     );
-    if std::env::var("MEM_STREAMS").is_ok_and(|v| v == "0") {
+    let per_conn: u32 = env_or("MEM_STREAMS", 1u32).min(100);
+    if per_conn == 0 {
         // Idle connections only (e.g. for a heap profile of them).
         return Ok(Row {
             name: name.into(),
@@ -188,16 +195,19 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result
             idle,
             streams: idle,
             closed: idle,
+            per_conn,
             flat: None,
         });
     }
     for c in conns.iter_mut() {
-        open_stream(c, addr).await?;
+        for k in 0..per_conn {
+            open_stream(c, addr, 2 * k + 1).await?;
+        }
     }
     let streams = settled_rss(pid).await?;
     eprintln!(
-        "{name}: one open stream each: {streams} KiB, {:.2} KiB per stream",
-        (streams as f64 - idle as f64) / n as f64
+        "{name}: {per_conn} open stream(s) each: {streams} KiB, {:.2} KiB per stream",
+        (streams as f64 - idle as f64) / (n as f64 * per_conn as f64)
     );
     drop(conns);
     let closed = settled_rss(pid).await?;
@@ -208,6 +218,7 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result
         idle,
         streams,
         closed,
+        per_conn,
         flat: None,
     })
 }
@@ -284,16 +295,16 @@ async fn handshake(addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(s)
 }
 
-/// HEADERS of `POST /echo` on stream 1, END_HEADERS without END_STREAM
+/// HEADERS of `POST /echo` on stream `id`, END_HEADERS without END_STREAM
 /// (HPACK: indexed `:method POST`, `:scheme http`; literal `:path`,
 /// `:authority` with indexed names, not added to the table).
-async fn open_stream(s: &mut TcpStream, addr: SocketAddr) -> io::Result<()> {
+async fn open_stream(s: &mut TcpStream, addr: SocketAddr, id: u32) -> io::Result<()> {
     let authority = addr.to_string();
     let mut block = vec![0x83, 0x86, 0x04, 5];
     block.extend_from_slice(b"/echo");
     block.extend_from_slice(&[0x01, authority.len() as u8]);
     block.extend_from_slice(authority.as_bytes());
-    let mut out = frame_head(block.len(), 0x1, 0x4, 1).to_vec();
+    let mut out = frame_head(block.len(), 0x1, 0x4, id).to_vec();
     out.extend_from_slice(&block);
     s.write_all(&out).await
 }
