@@ -94,8 +94,8 @@ fn main() {
             rows.push(row.unwrap_or_else(|e| fail(name, e)));
             continue;
         }
-        let mut server = start_server(name, port, &examples, &docroot)
-            .unwrap_or_else(|e| fail(name, e));
+        let mut server =
+            start_server(name, port, &examples, &docroot).unwrap_or_else(|e| fail(name, e));
         let row = rt.block_on(measure(name, addr, server.id(), n));
         let _ = server.kill();
         let _ = server.wait();
@@ -103,8 +103,8 @@ fn main() {
         if flat {
             // On a fresh process: what the first phases left behind
             // would hide any growth.
-            let mut server = start_server(name, port, &examples, &docroot)
-                .unwrap_or_else(|e| fail(name, e));
+            let mut server =
+                start_server(name, port, &examples, &docroot).unwrap_or_else(|e| fail(name, e));
             let r = rt.block_on(flat_run(name, addr, server.id()));
             let _ = server.kill();
             let _ = server.wait();
@@ -144,8 +144,7 @@ fn main() {
             (r.streams as f64 - r.idle as f64) / (n as f64 * r.per_conn.max(1) as f64),
             r.streams,
             r.closed,
-            r.flat
-                .map_or("-".into(), |(a, b)| format!("{a}/{b}")),
+            r.flat.map_or("-".into(), |(a, b)| format!("{a}/{b}")),
         );
     }
 }
@@ -360,7 +359,14 @@ fn start_server(name: &str, port: u16, examples: &Path, docroot: &Path) -> io::R
             )));
         }
         Command::new(bin)
-            .args(["--addr", &addr, "--threads", "1", "--max-connections", "100000"])
+            .args([
+                "--addr",
+                &addr,
+                "--threads",
+                "1",
+                "--max-connections",
+                "100000",
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

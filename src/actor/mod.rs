@@ -46,9 +46,9 @@ mod core;
 mod reply;
 mod runner;
 pub use reply::Reply;
-mod writer;
 /// I/O buffers held only while a connection is busy.
 mod bufpool;
+mod writer;
 
 mod connection;
 pub use connection::{Builder, Connection};
