@@ -5,7 +5,8 @@
 //! the read side itself:
 //!
 //! - **Reader**: a hand-written `ActorFuture` spawned in the actor's context
-//!   that owns the read half and its `BytesMut` buffer and decodes with
+//!   that owns the read half and its `BytesMut` buffer (held only while
+//!   bytes are in it or arriving: see `bufpool`) and decodes with
 //!   [`FrameCodec`]. Compared with `ctx.add_stream(FramedRead::new(..))` it
 //!   reads the codec's max frame size straight from
 //!   `proto.local_max_frame_size()` before every frame (no shared cell),
@@ -43,6 +44,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
+use super::bufpool;
 use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, WriteState};
 use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
@@ -60,7 +62,7 @@ const FRAMES_PER_TURN: usize = 64;
 /// Longest wait for the peer's close after our last frame is out.
 pub(crate) const LINGER: Duration = Duration::from_millis(500);
 /// Free space kept in the read buffer before each read.
-const READ_RESERVE: usize = 32 << 10;
+const READ_RESERVE: usize = bufpool::READ_CAPACITY / 2;
 
 /// One HTTP/2 connection as an actor. Start it with [`Connection::builder`].
 pub struct Connection {
@@ -493,7 +495,7 @@ impl Builder {
             ctx.spawn(StreamRunner::new(spawner));
             ctx.spawn(ReadLoop {
                 io: read,
-                buf: BytesMut::with_capacity(READ_RESERVE * 2),
+                buf: BytesMut::new(),
                 codec,
                 draining: false,
                 upgrade_request,
@@ -718,7 +720,13 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
             } else {
                 let max = act.core.borrow().proto.local_max_frame_size();
                 this.codec.set_max_frame_size(max);
-                let decoded = this.codec.decode(&mut this.buf);
+                // Nothing to decode in an empty buffer (and the codec would
+                // allocate one to wait for a frame header).
+                let decoded = if this.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    this.codec.decode(&mut this.buf)
+                };
                 let result = match decoded {
                     Ok(Some(item)) => {
                         let mut c = act.core.borrow_mut();
@@ -742,7 +750,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                         // written, not a burst read in one turn.
                         if c.proto.has_pending_control() && c.wbuf.len() < c.limits.max_write_buffer
                         {
-                            c.pull_transmit();
+                            super::writer::pull(&mut c);
                             if let Some(w) = &c.writer_waker {
                                 w.wake_by_ref();
                             }
@@ -788,10 +796,24 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                 }
             }
             if this.buf.capacity() - this.buf.len() < READ_RESERVE {
-                this.buf.reserve(READ_RESERVE);
+                if this.buf.is_empty() {
+                    // No partial frame to keep: a pooled buffer (see
+                    // `bufpool`); the old one, if any, still backs frames
+                    // handed on and goes with the last of them.
+                    this.buf = bufpool::take_read();
+                } else {
+                    this.buf.reserve(READ_RESERVE);
+                }
             }
             match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), task, &mut this.buf) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Quiet: hold no buffer until the socket is readable
+                    // again (a partial frame keeps its buffer).
+                    if this.buf.is_empty() {
+                        bufpool::give_read(std::mem::take(&mut this.buf));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(Ok(0)) => {
                     act.reading = false;
                     if act.lingering {

@@ -46,6 +46,8 @@ mod core;
 mod reply;
 mod runner;
 pub use reply::Reply;
+/// I/O buffers held only while a connection is busy.
+mod bufpool;
 mod writer;
 
 mod connection;

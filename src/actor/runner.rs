@@ -29,11 +29,23 @@ use futures::FutureExt;
 use super::{Connection, H2Stream};
 
 type StreamFut = ContextFut<H2Stream, Context<H2Stream>>;
+type Set = FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>;
 
-/// New stream actors waiting to be picked up by the runner (filled from
-/// anywhere on the connection's thread, drained by the runner).
+/// Where new stream actors go (from anywhere on the connection's thread):
+/// straight into the runner's set, or, while the runner is polling it (a
+/// stream actor's handler starts another stream: a push), into a queue the
+/// runner drains after that poll.
 #[derive(Default)]
 pub(crate) struct Spawner {
+    /// The runner's stream actors, here between its polls. Created with
+    /// the first stream (`FuturesUnordered::new` allocates ~0.5 KiB, which
+    /// a connection without streams does not need).
+    set: Option<Set>,
+    /// The runner holds `set` (it is polling it).
+    polling: bool,
+    /// Started while the runner polls; empty and unallocated otherwise
+    /// (a queue that kept its room would hold a few whole `ContextFut`s,
+    /// ~1.5 KiB, for the life of the connection).
     queue: Vec<StreamFut>,
     waker: Option<Waker>,
 }
@@ -44,7 +56,13 @@ impl Spawner {
     /// Hands a new stream actor to the runner.
     pub fn spawn(this: &SpawnerRef, fut: StreamFut) {
         let mut s = this.borrow_mut();
-        s.queue.push(fut);
+        if s.polling {
+            s.queue.push(fut);
+        } else {
+            s.set
+                .get_or_insert_with(FuturesUnordered::new)
+                .push(AssertUnwindSafe(fut).catch_unwind());
+        }
         if let Some(w) = &s.waker {
             w.wake_by_ref();
         }
@@ -52,16 +70,27 @@ impl Spawner {
 }
 
 pub(crate) struct StreamRunner {
-    set: FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>,
     spawner: SpawnerRef,
 }
 
 impl StreamRunner {
     pub fn new(spawner: SpawnerRef) -> Self {
-        StreamRunner {
-            set: FuturesUnordered::new(),
-            spawner,
-        }
+        StreamRunner { spawner }
+    }
+}
+
+/// The stream actors end with their runner (with the connection's
+/// context), as when the runner owned them.
+impl Drop for StreamRunner {
+    fn drop(&mut self) {
+        let (set, queue) = {
+            let mut sp = self.spawner.borrow_mut();
+            (sp.set.take(), std::mem::take(&mut sp.queue))
+        };
+        // Dropped outside the borrow: a stream actor's `Drop` may start
+        // or reach other work on this thread.
+        drop(set);
+        drop(queue);
     }
 }
 
@@ -76,26 +105,41 @@ impl ActorFuture<Connection> for StreamRunner {
     ) -> Poll<()> {
         let this = self.get_mut();
         loop {
-            {
+            let mut set = {
                 let mut sp = this.spawner.borrow_mut();
                 match &sp.waker {
                     Some(w) if w.will_wake(task.waker()) => {}
                     _ => sp.waker = Some(task.waker().clone()),
                 }
-                for fut in sp.queue.drain(..) {
-                    this.set.push(AssertUnwindSafe(fut).catch_unwind());
+                // No stream yet: new actors arrive through the waker.
+                let Some(set) = sp.set.take() else {
+                    return Poll::Pending;
+                };
+                sp.polling = true;
+                set
+            };
+            // No borrow of the spawner here: stream actors run.
+            let r = set.poll_next_unpin(task);
+            let started = {
+                let mut sp = this.spawner.borrow_mut();
+                sp.polling = false;
+                let started = !sp.queue.is_empty();
+                for fut in std::mem::take(&mut sp.queue) {
+                    set.push(AssertUnwindSafe(fut).catch_unwind());
                 }
-            }
-            match this.set.poll_next_unpin(task) {
+                sp.set = Some(set);
+                started
+            };
+            match r {
                 // One stream actor finished (or panicked: already dropped).
                 Poll::Ready(Some(r)) => {
                     if r.is_err() {
                         tracing::error!("a stream actor panicked; its stream was reset");
                     }
                 }
-                // Empty: new actors arrive through the spawner's waker.
+                // Empty or waiting: poll again only for actors just started.
                 Poll::Ready(None) | Poll::Pending => {
-                    if this.spawner.borrow().queue.is_empty() {
+                    if !started {
                         return Poll::Pending;
                     }
                 }

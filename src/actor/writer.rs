@@ -15,6 +15,10 @@
 //! - on `WriteState::Shutdown` (or once the protocol is finished) writes
 //!   everything left, the final GOAWAY included, shuts the write half down
 //!   and only then tells the actor, which stops.
+//!
+//! The write buffer exists only while there is something in it: [`pull`]
+//! takes one from the thread's pool when the protocol has frames to write,
+//! and gives it back as soon as it is empty again (see [`super::bufpool`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,7 +27,30 @@ use std::task::{Context, Poll};
 use bytes::Buf;
 use tokio::io::AsyncWrite;
 
-use super::core::{CoreRef, WriteState};
+use super::bufpool;
+use super::core::{Core, CoreRef, WriteState};
+
+/// Pulls frames from the protocol into the write buffer (up to
+/// `max_write_buffer`), with a buffer from the thread's pool while there is
+/// something to write; an empty write buffer is given back at once.
+///
+/// When the protocol holds control frames or field blocks and the write
+/// buffer is empty, `poll_transmit` swaps its own buffer in instead of
+/// copying: then no pooled buffer is taken, so the protocol never keeps one.
+pub(crate) fn pull(c: &mut Core) {
+    if c.wbuf.capacity() == 0 && !c.proto.has_pending_control() && c.proto.wants_transmit() {
+        c.wbuf = bufpool::take_write();
+    }
+    c.pull_transmit();
+    give_back_if_empty(c);
+}
+
+/// Gives the write buffer back to the pool if it is empty.
+fn give_back_if_empty(c: &mut Core) {
+    if c.wbuf.is_empty() && c.wbuf.capacity() > 0 {
+        bufpool::give_write(std::mem::take(&mut c.wbuf));
+    }
+}
 
 /// Sent by the writer to its connection actor when it is done.
 #[derive(actix::Message)]
@@ -84,7 +111,7 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                 return Poll::Ready(());
             }
             if c.wbuf.len() < c.limits.max_write_buffer {
-                c.pull_transmit();
+                pull(&mut c);
             }
             if c.wbuf.is_empty() {
                 let finishing = c.write_state == WriteState::Shutdown || c.proto.is_finished();
@@ -118,6 +145,7 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                         s.bytes_out(n);
                     }
                     c.wbuf.advance(n);
+                    give_back_if_empty(&mut c);
                     this.unflushed = true;
                 }
                 Poll::Ready(Err(e)) => {

@@ -162,7 +162,9 @@ impl Connection {
             conn_target,
             block: None,
             pending: BytesMut::with_capacity(4096),
-            hpack_buf: BytesMut::with_capacity(1024),
+            // Grows to the largest field block encoded (most are far
+            // smaller than 1 KiB); none is needed before the first.
+            hpack_buf: BytesMut::new(),
             fields: Vec::new(),
             ready: VecDeque::new(),
             events: VecDeque::new(),

@@ -244,7 +244,8 @@ impl Core {
                 conn: None,
                 spawner: SpawnerRef::default(),
                 limits,
-                wbuf: BytesMut::with_capacity(limits.max_write_buffer.min(64 << 10) + 1024),
+                // Empty until there is something to write (`writer::pull`).
+                wbuf: BytesMut::new(),
                 wbuf_high_water: 0,
                 writer_waker: None,
                 write_state: WriteState::Open,
