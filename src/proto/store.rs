@@ -35,8 +35,11 @@ impl Hasher for IdHasher {
 /// `HashMap<K, V, IdBuildHasher>` for `u32` or `StreamId` keys.
 pub(crate) type IdBuildHasher = BuildHasherDefault<IdHasher>;
 
-/// The stream table.
-pub type StreamMap = HashMap<u32, Stream, IdBuildHasher>;
+/// The stream table: the crate's only one. Each [`Stream`] carries the
+/// application's slot `A` (the actor layer's per-stream entry), so a
+/// stream's protocol state and what the layer above keeps for it are found
+/// with one lookup and are forgotten together.
+pub type StreamMap<A = ()> = HashMap<u32, Stream<A>, IdBuildHasher>;
 
 /// How a stream we no longer keep was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
