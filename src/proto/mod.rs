@@ -37,8 +37,10 @@
 //! - `flow.rs`: [`FlowWindow`], signed windows with checked arithmetic (§6.9).
 //! - `settings.rs`: settings in effect on each side, value checks (§6.5.2).
 //! - `headers.rs`: §8 message checks and fields <-> `http` types.
-//! - `store.rs`: the stream table, the bounded memory of closed streams, and
-//!   the crate's one hasher for stream ids (`IdBuildHasher`).
+//! - `store.rs`: the crate's one stream table (each stream with the
+//!   application slot `A` of [`Connection<A>`](Connection), where the actor
+//!   layer keeps its per-stream entry), the bounded memory of closed
+//!   streams, and the crate's one hasher for stream ids (`IdBuildHasher`).
 //! - `tests/`: rule-by-rule tests, one file per concern, each test named
 //!   after the RFC section it checks.
 //!

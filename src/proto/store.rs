@@ -2,6 +2,15 @@
 //! ids are small integers and the number of entries is bounded by
 //! MAX_CONCURRENT_STREAMS), and a bounded memory of recently closed streams
 //! used to classify late frames (RFC 9113 §5.1, "closed").
+//!
+//! This is the crate's one stream table. The layer above keeps its own
+//! per-stream state in each stream's application slot (`Stream::app`, of
+//! the `A` in `Connection<A>`; the actor layer's `StreamEntry`), so one
+//! lookup finds both. A stream leaves the map as soon as both sides are
+//! done or it is reset (the §5.1 rules and the concurrency counts rely on
+//! that); its slot then travels in the stream's terminal event
+//! (`Event::Closed`/`Event::Reset`), where `Connection::app_mut` still
+//! finds it until the event is polled.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};

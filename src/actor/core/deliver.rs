@@ -24,7 +24,10 @@ use super::{Core, Later, WeakCore};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event as ProtoEvent, UserError};
 
-/// What became of a notification, for the caller to finish.
+/// What became of a notification, for the caller to finish. (A transient
+/// return value: boxing the large `InFlight` would cost an allocation per
+/// `RecvData`.)
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Delivered,
     /// A `RecvData` (of `usize` bytes) is with the subscriber: await it;
@@ -494,22 +497,21 @@ impl Core {
                 self.subscriber_gone(id);
             }
             // Drain the notes kept back, up to the next DATA in flight.
-            loop {
-                let Some(e) = self.proto.app(id) else { break };
-                let Some(eb) = &e.backlog else { break };
-                let next = {
-                    let mut bl = eb.borrow_mut();
-                    if bl.in_flight {
-                        None
-                    } else {
-                        bl.notes.pop_front()
-                    }
-                };
-                let Some(note) = next else { break };
+            while let Some(note) = self.next_kept_note(id) {
                 self.deliver_note(id, note);
             }
         }
         self.kick();
+    }
+
+    /// The next note kept back of a live stream, unless a `RecvData` of it
+    /// is in flight.
+    fn next_kept_note(&self, id: StreamId) -> Option<Note> {
+        let mut b = self.proto.app(id)?.backlog.as_ref()?.borrow_mut();
+        if b.in_flight {
+            return None;
+        }
+        b.notes.pop_front()
     }
 
     /// The subscriber of a stream is gone: reset that stream (CANCEL), never

@@ -22,6 +22,10 @@
 //! the task awaiting that `RecvData`. If the entry ends meanwhile, the
 //! backlog takes who the notes go to (a [`Dest`]) and the task brings it
 //! back with `Later::DataHandled`, which delivers the rest: no second table.
+//! Such backlogs count as entries in `ConnectionStats::streams`; they are
+//! reachable only from their task, so a `Subscribe` sent to the stream
+//! after it ended no longer redirects them, and once the connection ended
+//! every stream (`shutdown_all`) they are dropped when their task returns.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;

@@ -32,7 +32,10 @@ fn s5_1_slot_moves_into_closed_event_and_is_found_there_until_polled() {
     assert!(matches!(s.poll_event(), Some(Event::Data { .. })));
     assert!(matches!(
         s.poll_event(),
-        Some(Event::Closed { id: StreamId(1), app: Some("uno") })
+        Some(Event::Closed {
+            id: StreamId(1),
+            app: Some("uno")
+        })
     ));
     assert_eq!(s.app(StreamId(1)), None, "the event's taker owns it now");
     assert_eq!(s.set_app(StreamId(1), "late"), Err("late"));
