@@ -805,6 +805,7 @@ async fn subscriber_gone_resets_that_stream_not_the_connection() {
         tx,
         stop_on_headers: true,
         data_delay: None,
+        hold_data: None,
         panic_on_data: false,
     }
     .start();
@@ -853,6 +854,7 @@ async fn slow_subscriber_slows_the_peer_with_auto_release() {
         tx,
         stop_on_headers: false,
         data_delay: Some(Duration::from_millis(5)),
+        hold_data: None,
         panic_on_data: false,
     }
     .start();
@@ -902,6 +904,7 @@ async fn subscriber_panic_resets_that_stream_not_the_connection() {
         tx,
         stop_on_headers: false,
         data_delay: None,
+        hold_data: None,
         panic_on_data: true,
     }
     .start();
@@ -1170,68 +1173,23 @@ async fn refused_senddata_with_a_listener_is_an_error_not_a_reset() {
         .unwrap();
 }
 
-/// A subscriber that holds each `RecvData` for `delay` before its handler
-/// completes (an async handler): with auto-release, the connection keeps
-/// the stream's later notifications back meanwhile.
-struct Holding {
-    tx: mpsc::UnboundedSender<Note>,
-    delay: Duration,
-}
-impl Actor for Holding {
-    type Context = Context<Self>;
-}
-impl Handler<h2actor::actor::RecvHeaders> for Holding {
-    type Result = ();
-    fn handle(&mut self, m: h2actor::actor::RecvHeaders, _: &mut Context<Self>) {
-        let _ = self.tx.send(Note::Headers {
-            id: m.id,
-            head: m.head,
-            end_stream: m.end_stream,
-        });
-    }
-}
-impl Handler<h2actor::actor::RecvData> for Holding {
-    type Result = ResponseFuture<()>;
-    fn handle(&mut self, m: h2actor::actor::RecvData, _: &mut Context<Self>) -> Self::Result {
-        let _ = self.tx.send(Note::Data {
-            id: m.id,
-            data: m.data,
-            end_stream: m.end_stream,
-        });
-        Box::pin(tokio::time::sleep(self.delay))
-    }
-}
-impl Handler<h2actor::actor::RecvTrailers> for Holding {
-    type Result = ();
-    fn handle(&mut self, m: h2actor::actor::RecvTrailers, _: &mut Context<Self>) {
-        let _ = self.tx.send(Note::Trailers {
-            id: m.id,
-            trailers: m.trailers,
-        });
-    }
-}
-impl Handler<h2actor::actor::RecvReset> for Holding {
-    type Result = ();
-    fn handle(&mut self, m: h2actor::actor::RecvReset, _: &mut Context<Self>) {
-        let _ = self.tx.send(Note::Reset {
-            id: m.id,
-            code: m.code,
-            remote: m.remote,
-        });
-    }
-}
-
 /// Opens a stream whose subscriber holds each `RecvData` for `delay`.
 async fn open_holding(
     conn: &Addr<Connection>,
     delay: Duration,
 ) -> (Addr<H2Stream>, mpsc::UnboundedReceiver<Note>) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let h = Holding { tx, delay }.start();
-    let sub = Subscriber::new(&h).data(&h).trailers(&h).reset(&h);
+    let h = Collector {
+        tx,
+        stop_on_headers: false,
+        data_delay: None,
+        hold_data: Some(delay),
+        panic_on_data: false,
+    }
+    .start();
     let s = conn
         .send(OpenStream {
-            subscriber: Some(sub),
+            subscriber: Some(Subscriber::all(&h)),
         })
         .await
         .unwrap()

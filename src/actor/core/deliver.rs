@@ -193,7 +193,7 @@ impl Core {
             end_stream,
         };
         let outcome = self.route(self.sub_of(id), Event::RecvHeaders(msg));
-        self.finish(id, outcome);
+        self.finish(id, outcome, None);
     }
 
     /// The HTTP/1.1 upgrade request (RFC 7540 §3.2), already stream 1 in
@@ -274,7 +274,7 @@ impl Core {
         };
         let sub = e.dest.sub(&self.subscriber);
         let outcome = self.route(sub, note.into_event(self.id, id, stream));
-        self.finish(id, outcome);
+        self.finish(id, outcome, None);
     }
 
     /// The stream's terminal event took its entry out of the table: the
@@ -327,26 +327,11 @@ impl Core {
                     None => Outcome::Gone(note.data_len()),
                 }
             };
-            match outcome {
-                Outcome::Delivered => {}
-                Outcome::InFlight(req, n) => {
-                    self.lingering += 1;
-                    self.await_handled(b, req, n);
-                    return;
+            if !self.finish(id, outcome, Some(&b)) {
+                if b.borrow().in_flight {
+                    return; // the task brings the backlog back
                 }
-                Outcome::Dropped(n) => {
-                    if n > 0 {
-                        self.proto.release_capacity(id, n);
-                    }
-                }
-                Outcome::Refuse(promised_id) => {
-                    self.reset_stream(promised_id, ErrorCode::CANCEL, false)
-                }
-                Outcome::Gone(n) => {
-                    let rest = b.borrow_mut().clear();
-                    self.give_back(id, n + rest);
-                    break;
-                }
+                break;
             }
         }
         // Everything is out: let go of the actor and the subscriber.
@@ -443,29 +428,50 @@ impl Core {
         }
     }
 
-    /// Does what `route` left for stream `id`.
-    fn finish(&mut self, id: StreamId, outcome: Outcome) {
+    /// Does what `route` left for stream `id`. `ended` is the backlog of a
+    /// stream whose entry ended already (its notes go out from there).
+    /// False when no more notes of the stream go out now (one is in
+    /// flight, or nobody is left to take them).
+    fn finish(&mut self, id: StreamId, outcome: Outcome, ended: Option<&BacklogRef>) -> bool {
         match outcome {
-            Outcome::Delivered => {}
+            Outcome::Delivered => true,
             Outcome::InFlight(req, n) => {
-                let b = match self.proto.app_mut(id) {
-                    Some(e) => e.backlog.get_or_insert_with(|| Backlog::new(id)).clone(),
-                    // Not reachable (the note was just routed from it).
-                    None => Backlog::new(id),
+                let b = match ended {
+                    Some(b) => {
+                        self.lingering += 1;
+                        b.clone()
+                    }
+                    None => match self.proto.app_mut(id) {
+                        Some(e) => e.backlog.get_or_insert_with(|| Backlog::new(id)).clone(),
+                        // Not reachable (the note was just routed from it).
+                        None => Backlog::new(id),
+                    },
                 };
                 self.await_handled(b, req, n);
+                false
             }
             Outcome::Dropped(n) => {
                 if n > 0 {
                     self.proto.release_capacity(id, n);
                 }
+                true
             }
             Outcome::Refuse(promised_id) => {
-                self.reset_stream(promised_id, ErrorCode::CANCEL, false)
+                self.reset_stream(promised_id, ErrorCode::CANCEL, false);
+                true
             }
             Outcome::Gone(n) => {
-                self.give_back(id, n);
-                self.subscriber_gone(id);
+                match ended {
+                    Some(b) => {
+                        let rest = b.borrow_mut().clear();
+                        self.give_back(id, n + rest);
+                    }
+                    None => {
+                        self.give_back(id, n);
+                        self.subscriber_gone(id);
+                    }
+                }
+                false
             }
         }
     }
