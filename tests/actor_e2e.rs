@@ -805,6 +805,7 @@ async fn subscriber_gone_resets_that_stream_not_the_connection() {
         tx,
         stop_on_headers: true,
         data_delay: None,
+        hold_data: None,
         panic_on_data: false,
     }
     .start();
@@ -853,6 +854,7 @@ async fn slow_subscriber_slows_the_peer_with_auto_release() {
         tx,
         stop_on_headers: false,
         data_delay: Some(Duration::from_millis(5)),
+        hold_data: None,
         panic_on_data: false,
     }
     .start();
@@ -902,6 +904,7 @@ async fn subscriber_panic_resets_that_stream_not_the_connection() {
         tx,
         stop_on_headers: false,
         data_delay: None,
+        hold_data: None,
         panic_on_data: true,
     }
     .start();
@@ -1168,4 +1171,156 @@ async fn refused_senddata_with_a_listener_is_an_error_not_a_reset() {
         .await
         .unwrap()
         .unwrap();
+}
+
+/// Opens a stream whose subscriber holds each `RecvData` for `delay`.
+async fn open_holding(
+    conn: &Addr<Connection>,
+    delay: Duration,
+) -> (Addr<H2Stream>, mpsc::UnboundedReceiver<Note>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let h = Collector {
+        tx,
+        stop_on_headers: false,
+        data_delay: None,
+        hold_data: Some(delay),
+        panic_on_data: false,
+    }
+    .start();
+    let s = conn
+        .send(OpenStream {
+            subscriber: Some(Subscriber::all(&h)),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    (s, rx)
+}
+
+#[actix_rt::test]
+async fn notes_behind_a_recvdata_in_flight_outlive_the_ended_stream_in_order() {
+    // The whole response (7 DATA frames and trailers) arrives while the
+    // subscriber still handles the first RecvData: the protocol ends and
+    // forgets the stream, its entry leaves the table, and the notes kept
+    // back go out from the backlog afterwards, in order, each waiting for
+    // the one before (auto-release).
+    let p = duplex_pair(server(), client());
+    let (s, mut rx) = open_holding(&p.client, Duration::from_millis(40)).await;
+    s.send(SendHeaders {
+        head: get("/msg-trailers"),
+        end_stream: true,
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mut got = Got::default();
+    let mut datas = 0;
+    while got.trailers.is_none() {
+        let note = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("notification in time")
+            .expect("collector alive");
+        match note {
+            Note::Headers { .. } => assert_eq!(datas, 0, "head first"),
+            Note::Data { data, .. } => {
+                datas += 1;
+                got.body.extend_from_slice(&data);
+                if datas == 1 {
+                    // The rest is kept back: still counted as an entry.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let stats: ConnectionStats = p.client.send(GetStats).await.unwrap();
+                    assert_eq!(stats.streams, 1, "{stats:?}");
+                }
+            }
+            Note::Trailers { trailers, .. } => got.trailers = Some(trailers),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(datas > 1, "{datas} RecvData");
+    assert_eq!(&got.body[..], &pattern(100_000)[..]);
+    assert_eq!(
+        got.trailers.as_ref().and_then(|t| t.get("x-trailer-test")),
+        Some(&http::HeaderValue::from_static("ok"))
+    );
+    let stats: ConnectionStats = p.client.send(GetStats).await.unwrap();
+    assert_eq!(stats.streams, 0, "{stats:?}");
+}
+
+/// Answers every request with a head and 4 bytes, then resets the stream.
+struct ResetAfterData;
+impl Actor for ResetAfterData {
+    type Context = Context<Self>;
+}
+impl Handler<h2actor::actor::RecvHeaders> for ResetAfterData {
+    type Result = ();
+    fn handle(&mut self, m: h2actor::actor::RecvHeaders, ctx: &mut Context<Self>) {
+        let stream = m.stream;
+        stream.do_send(SendHeaders {
+            head: h2actor::proto::Head::Response(http::Response::new(())),
+            end_stream: false,
+        });
+        ctx.spawn(actix::fut::wrap_future(async move {
+            // Reset only once the DATA is written (a reset drops what is
+            // still queued).
+            let written = stream
+                .send(SendData {
+                    data: Bytes::from_static(b"part"),
+                    end_stream: false,
+                })
+                .await;
+            assert!(matches!(written, Ok(Ok(()))), "{written:?}");
+            stream.do_send(Reset {
+                code: ErrorCode::CANCEL,
+            });
+        }));
+    }
+}
+
+#[actix_rt::test]
+async fn peer_reset_behind_a_recvdata_in_flight_comes_after_it_6_4() {
+    // RST_STREAM arrives while the subscriber handles the stream's DATA:
+    // the protocol forgets the stream at once, the subscriber hears
+    // RecvReset after it handled the RecvData (its terminal notification,
+    // in order).
+    let (a, b) = tokio::io::duplex(64 << 10);
+    let handler = ResetAfterData.start();
+    let _server = server().start(a, Subscriber::new(&handler));
+    let (col, _notes) = Collector::start_new();
+    let client = client().start(b, Subscriber::all(&col));
+    let delay = Duration::from_millis(150);
+    let (s, mut rx) = open_holding(&client, delay).await;
+    s.send(SendHeaders {
+        head: get("/"),
+        end_stream: true,
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mut seen = Vec::new();
+    let mut data_at = None;
+    loop {
+        let note = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("notification in time")
+            .expect("collector alive");
+        match note {
+            Note::Headers { .. } => seen.push("headers"),
+            Note::Data { data, .. } => {
+                assert_eq!(&data[..], b"part");
+                data_at = Some(tokio::time::Instant::now());
+                seen.push("data");
+            }
+            Note::Reset { code, remote, .. } => {
+                assert_eq!((code, remote), (ErrorCode::CANCEL, true));
+                let waited = data_at.expect("data first").elapsed();
+                assert!(waited >= delay - Duration::from_millis(10), "{waited:?}");
+                seen.push("reset");
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(seen, ["headers", "data", "reset"]);
+    let stats: ConnectionStats = client.send(GetStats).await.unwrap();
+    assert_eq!(stats.streams, 0, "{stats:?}");
 }

@@ -100,7 +100,7 @@ impl ServerApp {
                 conn.release_capacity(id, len);
                 self.flush(conn, id);
             }
-            Event::Closed { id } | Event::Reset { id, .. } => {
+            Event::Closed { id, .. } | Event::Reset { id, .. } => {
                 self.echo.remove(&id);
                 self.waiting.remove(&id);
             }

@@ -4,6 +4,13 @@
 //! bytes after it. After every step: never panics, our output always
 //! decodes, and `wants_transmit` is false after an unlimited
 //! `poll_transmit`.
+//!
+//! Each stream gets an application slot (its id, as the actor layer sets
+//! its entry): on its first HEADERS or PUSH_PROMISE event (even when the
+//! stream already ended and only its terminal event holds the slot), when
+//! opened, and when pushed. Every slot set comes back exactly once, with
+//! its own id: in the stream's terminal event, from `take_app` before a
+//! reset, or from `take_apps` at the end.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -38,7 +45,7 @@ impl Input<'_> {
 }
 
 /// Everything the connection wants to write, decoded as the peer would.
-fn transmit(c: &mut Connection, limit: usize) {
+fn transmit(c: &mut Connection<u32>, limit: usize) {
     let mut out = BytesMut::new();
     c.poll_transmit(&mut out, limit);
     if out.starts_with(PREFACE) {
@@ -89,12 +96,16 @@ fuzz_target!(|data: &[u8]| {
     };
     let t0 = Instant::now();
     let mut now = t0;
-    let mut c = Connection::new(role, config, now);
+    let mut c: Connection<u32> = Connection::with_app(role, config, now);
     let mut ids: Vec<StreamId> = Vec::new();
+    // Application slots set and given back (see the module docs).
+    let (mut slots_set, mut slots_back) = (0usize, 0usize);
     if cfg & 32 != 0 {
         let settings = (role == Role::Server).then(Vec::new);
         if let Ok(id) = c.upgrade(settings, cfg & 64 != 0) {
             ids.push(id);
+            assert!(c.set_app(id, id.0).is_ok());
+            slots_set += 1;
         }
     }
     let mut codec = FrameCodec::new(c.local_max_frame_size());
@@ -135,6 +146,8 @@ fuzz_target!(|data: &[u8]| {
                     Role::Client => {
                         if let Ok(id) = c.open_stream() {
                             ids.push(id);
+                            assert!(c.set_app(id, id.0).is_ok(), "slot of a new stream");
+                            slots_set += 1;
                             let method = match a >> 1 & 3 {
                                 0 => Method::GET,
                                 1 => Method::POST,
@@ -185,6 +198,10 @@ fuzz_target!(|data: &[u8]| {
             // Reset.
             7 => {
                 let id = pick(&ids, input.byte());
+                if let Some(v) = c.take_app(id) {
+                    assert_eq!(v, id.0, "slot of another stream");
+                    slots_back += 1;
+                }
                 let _ = c.reset(id, ErrorCode(input.byte() as u32 % 14));
             }
             // Release capacity.
@@ -229,6 +246,8 @@ fuzz_target!(|data: &[u8]| {
                     .unwrap();
                 if let Ok(p) = c.push_promise(id, req) {
                     ids.push(p);
+                    assert!(c.set_app(p, p.0).is_ok(), "slot of a promised stream");
+                    slots_set += 1;
                 }
             }
             // A bounded write, as a socket with little room would take.
@@ -238,9 +257,23 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(ev) = c.poll_event() {
             match ev {
-                Event::Headers { id, .. } => ids.push(id),
-                Event::Promise { promised_id, .. } => ids.push(promised_id),
+                Event::Headers { id, .. } | Event::Promise { promised_id: id, .. } => {
+                    ids.push(id);
+                    // The stream, or its terminal event, is still behind
+                    // this event: its slot can always be set now.
+                    if c.app(id).is_none() {
+                        assert!(c.set_app(id, id.0).is_ok(), "no slot for {id}");
+                        slots_set += 1;
+                    }
+                }
                 Event::Data { id, data, .. } if cfg & 4 == 0 => c.release_capacity(id, data.len()),
+                Event::Reset { id, app, .. } | Event::Closed { id, app } => {
+                    if let Some(v) = app {
+                        assert_eq!(v, id.0, "slot of another stream");
+                        slots_back += 1;
+                    }
+                    assert!(c.app(id).is_none(), "slot of {id} after its terminal event");
+                }
                 _ => {}
             }
         }
@@ -254,4 +287,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = c.poll_timeout();
     }
     transmit(&mut c, usize::MAX);
+    let live = c.apps().count();
+    for (id, v) in c.take_apps() {
+        assert_eq!(v, id.0, "slot of another stream");
+        slots_back += 1;
+    }
+    assert_eq!(c.apps().count(), 0);
+    assert_eq!(slots_set, slots_back, "slots lost or doubled ({live} live at the end)");
 });

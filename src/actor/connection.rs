@@ -45,7 +45,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
 use super::bufpool;
-use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, WriteState};
+use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, Proto, WriteState};
 use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
@@ -375,12 +375,12 @@ impl Builder {
 
     /// The protocol state for a new connection: `config`, with `timeouts`
     /// if set.
-    fn new_proto(&self) -> proto::Connection {
+    fn new_proto(&self) -> Proto {
         let mut config = self.config.clone();
         if let Some(t) = self.timeouts {
             config.timeouts = t;
         }
-        proto::Connection::new(self.role, config, Instant::now())
+        Proto::with_app(self.role, config, Instant::now())
     }
 
     /// Listener: the close timeout (to bound a forced shutdown).
@@ -460,7 +460,7 @@ impl Builder {
         io: IO,
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
-        proto: proto::Connection,
+        proto: Proto,
         upgrade_request: Option<UpgradeRequest>,
         on_start: Option<
             Box<dyn FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any>>,

@@ -57,9 +57,11 @@ struct Counts {
     reserved_remote: usize,
 }
 
-/// The protocol state of one connection.
+/// The protocol state of one connection. `A` is what the layer above keeps
+/// per stream, in the stream's own entry (its application slot, see
+/// [`Connection::app_mut`]); `()` when there is nothing.
 #[derive(Debug)]
-pub struct Connection {
+pub struct Connection<A = ()> {
     role: Role,
     config: Config,
     encoder: Encoder,
@@ -73,7 +75,7 @@ pub struct Connection {
     /// The peer's first frame (a SETTINGS, §3.4) has arrived.
     peer_settings_seen: bool,
 
-    streams: StreamMap,
+    streams: StreamMap<A>,
     closed: RecentlyClosed,
     counts: Counts,
     /// The next id we open or promise.
@@ -101,7 +103,7 @@ pub struct Connection {
     fields: Vec<Field>,
     /// Streams with queued output, in round-robin order.
     ready: VecDeque<u32>,
-    events: VecDeque<Event>,
+    events: VecDeque<Event<A>>,
 
     /// Our PINGs awaiting ACK.
     pings_out: VecDeque<[u8; 8]>,
@@ -126,6 +128,14 @@ impl Connection {
     /// `now` starts the SETTINGS timer (§6.5.3) and the flood window; the
     /// state machine never reads a clock itself.
     pub fn new(role: Role, config: Config, now: Instant) -> Self {
+        Self::with_app(role, config, now)
+    }
+}
+
+impl<A> Connection<A> {
+    /// [`Connection::new`] with an application slot of type `A` on every
+    /// stream ([`Connection::set_app`]).
+    pub fn with_app(role: Role, config: Config, now: Instant) -> Self {
         // Enforced from the start (the peer learns them with our first
         // SETTINGS; a peer that opens streams before reading it gets
         // REFUSED_STREAM, which is safe to retry).
@@ -305,20 +315,24 @@ impl Connection {
             .is_some_and(|s| s.state == StreamState::Idle)
         {
             // Never sent anything on it: no RST_STREAM on an idle stream (§6.4).
-            self.remove_stream(id, CloseCause::LocalReset);
+            let app = self
+                .remove_stream(id, CloseCause::LocalReset)
+                .and_then(|s| s.app);
             self.events.push_back(Event::Reset {
                 id: StreamId(id),
                 code,
                 remote: false,
+                app,
             });
             return;
         }
         self.queue_rst(id, code);
-        if self.remove_stream(id, CloseCause::LocalReset).is_some() {
+        if let Some(s) = self.remove_stream(id, CloseCause::LocalReset) {
             self.events.push_back(Event::Reset {
                 id: StreamId(id),
                 code,
                 remote: false,
+                app: s.app,
             });
         } else {
             self.closed.insert(id, CloseCause::LocalReset);
@@ -326,8 +340,9 @@ impl Connection {
     }
 
     /// Forgets a stream, giving back to the connection window what the user
-    /// had not released.
-    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Stream> {
+    /// had not released. The caller moves the stream's application slot
+    /// into the terminal event it queues (or drops it: `reset`).
+    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Stream<A>> {
         let mut s = self.streams.remove(&id)?;
         let (was_active, was_reserved) = s.counted;
         s.state = StreamState::Closed;
@@ -344,8 +359,11 @@ impl Connection {
     fn maybe_finish(&mut self, id: u32) {
         if let Some(s) = self.streams.get(&id) {
             if s.state == StreamState::Closed && !s.has_output() {
-                self.remove_stream(id, CloseCause::Done);
-                self.events.push_back(Event::Closed { id: StreamId(id) });
+                let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
+                self.events.push_back(Event::Closed {
+                    id: StreamId(id),
+                    app,
+                });
             }
         }
     }
@@ -421,8 +439,104 @@ impl Connection {
     }
 
     /// The next event for the user.
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<Event<A>> {
         self.events.pop_front()
+    }
+
+    // ------------------------------------------------ the application slot
+    //
+    // A stream's slot lives on the stream while the protocol keeps it. When
+    // the protocol forgets the stream (both sides done, or reset) the slot
+    // moves into the stream's terminal event (`Reset`/`Closed`); until that
+    // event is polled, the accessors below find it there, so events queued
+    // before it (DATA, trailers) still reach the slot. The event queue is
+    // short: the actor layer drains it after every call.
+
+    /// The slot of `id` held by its queued terminal event, if the protocol
+    /// has forgotten the stream and the event is not polled yet.
+    fn terminal_slot(&self, id: StreamId) -> Option<&Option<A>> {
+        self.events.iter().find_map(|ev| match ev {
+            Event::Reset { id: i, app, .. } | Event::Closed { id: i, app } if *i == id => Some(app),
+            _ => None,
+        })
+    }
+
+    fn terminal_slot_mut(&mut self, id: StreamId) -> Option<&mut Option<A>> {
+        terminal_slot_mut(&mut self.events, id)
+    }
+
+    /// The application's slot of stream `id`, if set: on the stream, or in
+    /// its terminal event not yet polled.
+    pub fn app(&self, id: StreamId) -> Option<&A> {
+        match self.streams.get(&id.0) {
+            Some(s) => s.app.as_ref(),
+            None => self.terminal_slot(id)?.as_ref(),
+        }
+    }
+
+    /// [`Connection::app`], mutably.
+    pub fn app_mut(&mut self, id: StreamId) -> Option<&mut A> {
+        // Disjoint fields: one lookup on the hot path (DATA, DataSent).
+        let Connection {
+            streams, events, ..
+        } = self;
+        match streams.get_mut(&id.0) {
+            Some(s) => s.app.as_mut(),
+            None => terminal_slot_mut(events, id)?.as_mut(),
+        }
+    }
+
+    /// Sets the slot of stream `id` (on the stream, or in its terminal event
+    /// not yet polled). `Err(app)` if the protocol knows no such stream.
+    pub fn set_app(&mut self, id: StreamId, app: A) -> Result<(), A> {
+        if let Some(s) = self.streams.get_mut(&id.0) {
+            s.app = Some(app);
+            return Ok(());
+        }
+        match self.terminal_slot_mut(id) {
+            Some(slot) => {
+                *slot = Some(app);
+                Ok(())
+            }
+            None => Err(app),
+        }
+    }
+
+    /// Takes the slot of stream `id` out (before a [`Connection::reset`],
+    /// which drops it).
+    pub fn take_app(&mut self, id: StreamId) -> Option<A> {
+        if let Some(s) = self.streams.get_mut(&id.0) {
+            return s.app.take();
+        }
+        self.terminal_slot_mut(id)?.take()
+    }
+
+    /// Every slot set, with its stream's id (streams and unpolled terminal
+    /// events).
+    pub fn apps(&self) -> impl Iterator<Item = (StreamId, &A)> + '_ {
+        let on_streams = self
+            .streams
+            .iter()
+            .filter_map(|(&id, s)| Some((StreamId(id), s.app.as_ref()?)));
+        let in_events = self.events.iter().filter_map(|ev| match ev {
+            Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.as_ref()?)),
+            _ => None,
+        });
+        on_streams.chain(in_events)
+    }
+
+    /// Takes every slot out (the connection is over for the layer above).
+    pub fn take_apps(&mut self) -> Vec<(StreamId, A)> {
+        let mut out: Vec<(StreamId, A)> = self
+            .streams
+            .iter_mut()
+            .filter_map(|(&id, s)| Some((StreamId(id), s.app.take()?)))
+            .collect();
+        out.extend(self.events.iter_mut().filter_map(|ev| match ev {
+            Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.take()?)),
+            _ => None,
+        }));
+        out
     }
 
     /// The frame size our codec must accept now (our acknowledged
@@ -444,11 +558,19 @@ impl Connection {
     }
 }
 
+/// The slot held by the queued terminal event of `id`, if any.
+fn terminal_slot_mut<A>(events: &mut VecDeque<Event<A>>, id: StreamId) -> Option<&mut Option<A>> {
+    events.iter_mut().find_map(|ev| match ev {
+        Event::Reset { id: i, app, .. } | Event::Closed { id: i, app } if *i == id => Some(app),
+        _ => None,
+    })
+}
+
 /// Whether a stream counts toward a concurrency limit (§5.1.2) — while it
 /// is open or half-closed, and while a closed stream still has output to
 /// write (the peer has not seen it end) — and whether it is a reserved
 /// (remote) push.
-fn counted(s: &Stream) -> (bool, bool) {
+fn counted<A>(s: &Stream<A>) -> (bool, bool) {
     let active = s.state.is_active() || (s.state == StreamState::Closed && s.has_output());
     (active, s.state == StreamState::ReservedRemote)
 }
@@ -475,7 +597,7 @@ fn is_local(role: Role, id: u32) -> bool {
 }
 
 /// Brings the counters in line with the stream's state (`s.counted`).
-fn recount(c: &mut Counts, role: Role, s: &mut Stream) {
+fn recount<A>(c: &mut Counts, role: Role, s: &mut Stream<A>) {
     let now = counted(s);
     if now == s.counted {
         return;

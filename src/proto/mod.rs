@@ -37,8 +37,10 @@
 //! - `flow.rs`: [`FlowWindow`], signed windows with checked arithmetic (§6.9).
 //! - `settings.rs`: settings in effect on each side, value checks (§6.5.2).
 //! - `headers.rs`: §8 message checks and fields <-> `http` types.
-//! - `store.rs`: the stream table, the bounded memory of closed streams, and
-//!   the crate's one hasher for stream ids (`IdBuildHasher`).
+//! - `store.rs`: the crate's one stream table (each stream with the
+//!   application slot `A` of [`Connection<A>`](Connection), where the actor
+//!   layer keeps its per-stream entry), the bounded memory of closed
+//!   streams, and the crate's one hasher for stream ids (`IdBuildHasher`).
 //! - `tests/`: rule-by-rule tests, one file per concern, each test named
 //!   after the RFC section it checks.
 //!
@@ -101,8 +103,6 @@ pub use connection::{Connection, MAX_QUEUED_CHUNKS};
 pub use flow::FlowWindow;
 pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
 pub use settings::SettingsState;
-/// The crate's one hasher for stream-id keys (`u32` or `StreamId`).
-pub(crate) use store::IdBuildHasher;
 pub use stream::StreamState;
 
 /// Which end of the connection we are.
@@ -439,9 +439,11 @@ pub enum UserError {
     Closed,
 }
 
-/// What the state machine tells its user.
+/// What the state machine tells its user. `A` is the application's
+/// per-stream slot of [`Connection<A>`](Connection) (`()` without one): a
+/// stream's terminal event (`Reset`, `Closed`) hands it back.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<A = ()> {
     /// A request (server side), or a response (client side; 1xx informational
     /// ones included, each its own event), on `id`.
     Headers {
@@ -490,11 +492,17 @@ pub enum Event {
         code: ErrorCode,
         /// True when the peer reset or refused it, false when we did.
         remote: bool,
+        /// The application's slot of the stream, if one was set
+        /// ([`Connection::set_app`]): the stream is forgotten, its slot
+        /// goes to whoever takes this event.
+        app: Option<A>,
     },
     /// The stream closed normally (both sides sent END_STREAM).
     Closed {
         /// The stream's id.
         id: StreamId,
+        /// The application's slot of the stream, as in `Reset`.
+        app: Option<A>,
     },
     /// `len` bytes given to `send_data` on `id` were written to the transmit
     /// buffer (the backpressure signal the user awaits).

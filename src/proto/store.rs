@@ -2,6 +2,15 @@
 //! ids are small integers and the number of entries is bounded by
 //! MAX_CONCURRENT_STREAMS), and a bounded memory of recently closed streams
 //! used to classify late frames (RFC 9113 §5.1, "closed").
+//!
+//! This is the crate's one stream table. The layer above keeps its own
+//! per-stream state in each stream's application slot (`Stream::app`, of
+//! the `A` in `Connection<A>`; the actor layer's `StreamEntry`), so one
+//! lookup finds both. A stream leaves the map as soon as both sides are
+//! done or it is reset (the §5.1 rules and the concurrency counts rely on
+//! that); its slot then travels in the stream's terminal event
+//! (`Event::Closed`/`Event::Reset`), where `Connection::app_mut` still
+//! finds it until the event is polled.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -35,8 +44,11 @@ impl Hasher for IdHasher {
 /// `HashMap<K, V, IdBuildHasher>` for `u32` or `StreamId` keys.
 pub(crate) type IdBuildHasher = BuildHasherDefault<IdHasher>;
 
-/// The stream table.
-pub type StreamMap = HashMap<u32, Stream, IdBuildHasher>;
+/// The stream table: the crate's only one. Each [`Stream`] carries the
+/// application's slot `A` (the actor layer's per-stream entry), so a
+/// stream's protocol state and what the layer above keeps for it are found
+/// with one lookup and are forgotten together.
+pub type StreamMap<A = ()> = HashMap<u32, Stream<A>, IdBuildHasher>;
 
 /// How a stream we no longer keep was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

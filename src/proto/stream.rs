@@ -103,9 +103,11 @@ pub enum SendPhase {
     Body,
 }
 
-/// One stream.
+/// One stream. `A` is the application's slot: what the layer above keeps
+/// per stream (see [`Connection::app_mut`](super::Connection::app_mut)),
+/// `()` when there is none.
 #[derive(Debug)]
-pub struct Stream {
+pub struct Stream<A = ()> {
     /// The stream id (31 bits, §5.1.1).
     pub id: u32,
     /// Where the stream is in the §5.1 state machine.
@@ -153,6 +155,10 @@ pub struct Stream {
     /// DATA queued while the stream's send window is shut: since when
     /// (`Timeouts::stalled_stream`).
     pub stall: Stall,
+    /// The application's state for this stream; handed over in the
+    /// stream's terminal event (`Event::Closed`/`Event::Reset`) when the
+    /// stream is forgotten.
+    pub app: Option<A>,
 }
 
 /// Whether a stream waits for send window with DATA queued.
@@ -166,7 +172,7 @@ pub enum Stall {
     Since(Instant),
 }
 
-impl Stream {
+impl<A> Stream<A> {
     /// A stream with the given windows.
     pub fn new(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Self {
         Stream {
@@ -192,6 +198,7 @@ impl Stream {
             peer_initiated: false,
             counted: (false, false),
             stall: Stall::No,
+            app: None,
         }
     }
 

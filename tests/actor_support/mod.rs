@@ -277,6 +277,10 @@ pub struct Collector {
     pub stop_on_headers: bool,
     /// Handling a `RecvData` takes this long (a slow subscriber).
     pub data_delay: Option<Duration>,
+    /// The reply to a `RecvData` waits this long (an async handler): with
+    /// auto-release the connection keeps the stream's later notifications
+    /// back meanwhile.
+    pub hold_data: Option<Duration>,
     /// Panic while handling a `RecvData` (a subscriber that dies).
     pub panic_on_data: bool,
 }
@@ -289,6 +293,7 @@ impl Collector {
                 tx,
                 stop_on_headers: false,
                 data_delay: None,
+                hold_data: None,
                 panic_on_data: false,
             }
             .start(),
@@ -316,8 +321,8 @@ impl Handler<RecvHeaders> for Collector {
 }
 
 impl Handler<RecvData> for Collector {
-    type Result = ();
-    fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) -> Self::Result {
         if self.panic_on_data {
             panic!("subscriber panics (on purpose)");
         }
@@ -330,6 +335,12 @@ impl Handler<RecvData> for Collector {
             // Block the actor (not the thread) for `d`.
             ctx.wait(actix::fut::wrap_future(tokio::time::sleep(d)));
         }
+        let hold = self.hold_data;
+        Box::pin(async move {
+            if let Some(d) = hold {
+                tokio::time::sleep(d).await;
+            }
+        })
     }
 }
 

@@ -8,24 +8,31 @@
 //!
 //! With auto-release (the default) a `RecvData` is sent with `send()` and
 //! its bytes go back to the windows once the subscriber's handler has run;
-//! meanwhile later notifications of that stream wait here (in order), so a
-//! slow subscriber slows the peer instead of growing its mailbox.
+//! meanwhile later notifications of that stream wait in its [`Backlog`]
+//! (in order), so a slow subscriber slows the peer instead of growing its
+//! mailbox. The backlog goes with the task awaiting the `RecvData`, so it
+//! outlives the stream's entry if the stream ends meanwhile.
 
+use actix::dev::RecipientRequest;
 use actix::{Message, Recipient};
 use bytes::Bytes;
 
 use super::super::messages::*;
 use super::super::H2Stream;
-use super::table::{Note, StreamEntry};
+use super::table::{Backlog, BacklogRef, Dest, Note, StreamEntry};
 use super::{Core, Later, WeakCore};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event as ProtoEvent, UserError};
 
-/// What became of a notification, for the caller to finish.
+/// What became of a notification, for the caller to finish. (A transient
+/// return value: boxing the large `InFlight` would cost an allocation per
+/// `RecvData`.)
+#[allow(clippy::large_enum_variant)]
 enum Outcome {
     Delivered,
-    /// A `RecvData` is with the subscriber; later notes of its stream wait.
-    InFlight,
+    /// A `RecvData` (of `usize` bytes) is with the subscriber: await it;
+    /// later notes of its stream wait.
+    InFlight(RecipientRequest<RecvData>, usize),
     /// Unsubscribed DATA: give its bytes back to the windows.
     Dropped(usize),
     /// Unsubscribed push: refuse the promised stream.
@@ -46,7 +53,7 @@ impl Core {
         }
     }
 
-    fn on_event(&mut self, ev: ProtoEvent) {
+    fn on_event(&mut self, ev: ProtoEvent<StreamEntry>) {
         match ev {
             ProtoEvent::Headers {
                 id,
@@ -58,7 +65,7 @@ impl Core {
                 data,
                 end_stream,
             } => {
-                if let Some(e) = self.streams.get_mut(&id) {
+                if let Some(e) = self.proto.app_mut(id) {
                     e.recv_done |= end_stream;
                     self.note(id, Note::Data { data, end_stream });
                 } else if !data.is_empty() {
@@ -67,7 +74,7 @@ impl Core {
                 }
             }
             ProtoEvent::Trailers { id, trailers } => {
-                if let Some(e) = self.streams.get_mut(&id) {
+                if let Some(e) = self.proto.app_mut(id) {
                     e.recv_done = true;
                 }
                 self.note(id, Note::Trailers(trailers));
@@ -78,17 +85,21 @@ impl Core {
                 request,
             } => {
                 let sub = self
-                    .streams
-                    .get(&id)
-                    .and_then(|e| e.subscriber.as_deref().cloned());
+                    .proto
+                    .app(id)
+                    .and_then(|e| e.dest.subscriber.as_deref().cloned());
                 let promised = H2Stream::start_child(
                     self.me.clone(),
                     &self.spawner,
                     self.id,
                     Some(promised_id),
                 );
-                self.streams
-                    .insert(promised_id, StreamEntry::new(promised.clone(), sub, true));
+                let entry = StreamEntry::new(promised.clone(), sub, true);
+                if self.proto.set_app(promised_id, entry).is_err() {
+                    // Not reachable: the promised stream, or its terminal
+                    // event, is behind this event.
+                    tracing::debug!(conn = %self.id, %promised_id, "promised stream already forgotten");
+                }
                 let note = Note::Promise {
                     promised,
                     promised_id,
@@ -96,22 +107,24 @@ impl Core {
                 };
                 self.note(id, note);
             }
-            ProtoEvent::Reset { id, code, remote } => {
-                if let Some(e) = self.streams.get_mut(&id) {
+            ProtoEvent::Reset {
+                id,
+                code,
+                remote,
+                app,
+            } => {
+                if let Some(mut e) = app {
                     e.fail_sends(&Error::Reset(code));
-                    e.closed = true;
                     // After a complete response, a peer's NO_ERROR reset
                     // only stops our sending (RFC 9113 §8.1): the reader
                     // already had its end, and the senders hear the reset.
-                    if !(remote && code == ErrorCode::NO_ERROR && e.recv_done) {
-                        self.note(id, Note::Reset { code, remote });
-                    }
+                    let told = !(remote && code == ErrorCode::NO_ERROR && e.recv_done);
+                    self.end_entry(id, e, told.then_some((code, remote)));
                 }
-                self.maybe_remove(id);
                 self.slot_freed = true;
             }
-            ProtoEvent::Closed { id } => {
-                if let Some(e) = self.streams.get_mut(&id) {
+            ProtoEvent::Closed { id, app } => {
+                if let Some(mut e) = app {
                     // Everything was written (both END_STREAMs are out).
                     for p in e.sending.drain(..) {
                         let _ = p.tx.send(Ok(()));
@@ -119,13 +132,12 @@ impl Core {
                     for w in e.waiting.drain(..) {
                         w.fail(Error::User(UserError::UnknownStream(id)));
                     }
-                    e.closed = true;
+                    self.end_entry(id, e, None);
                 }
-                self.maybe_remove(id);
                 self.slot_freed = true;
             }
             ProtoEvent::DataSent { id, len } => {
-                if let Some(e) = self.streams.get_mut(&id) {
+                if let Some(e) = self.proto.app_mut(id) {
                     e.sent_total += len as u64;
                     while e.sending.front().is_some_and(|p| p.until <= e.sent_total) {
                         if let Some(p) = e.sending.pop_front() {
@@ -149,10 +161,10 @@ impl Core {
     }
 
     fn on_headers(&mut self, id: StreamId, head: proto::Head, end_stream: bool) {
-        let addr = match self.streams.get_mut(&id) {
+        let addr = match self.proto.app_mut(id) {
             Some(e) => {
                 e.recv_done |= end_stream;
-                match e.addr() {
+                match e.dest.addr() {
                     Some(a) => a,
                     None => {
                         // Its actor is stopping: nobody can answer.
@@ -165,7 +177,11 @@ impl Core {
                 let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id));
                 let mut e = StreamEntry::new(addr.clone(), None, true);
                 e.recv_done = end_stream;
-                self.streams.insert(id, e);
+                if self.proto.set_app(id, e).is_err() {
+                    // Not reachable: the stream, or its terminal event, is
+                    // behind its HEADERS event.
+                    tracing::debug!(conn = %self.id, %id, "headers of a forgotten stream");
+                }
                 addr
             }
         };
@@ -177,7 +193,7 @@ impl Core {
             end_stream,
         };
         let outcome = self.route(self.sub_of(id), Event::RecvHeaders(msg));
-        self.finish(id, outcome);
+        self.finish(id, outcome, None);
     }
 
     /// The HTTP/1.1 upgrade request (RFC 7540 §3.2), already stream 1 in
@@ -189,7 +205,7 @@ impl Core {
         let end_stream = body.is_empty();
         self.on_headers(id, proto::Head::Request(request), end_stream);
         if !end_stream {
-            if let Some(e) = self.streams.get_mut(&id) {
+            if let Some(e) = self.proto.app_mut(id) {
                 e.recv_done = true;
                 self.note(
                     id,
@@ -222,41 +238,117 @@ impl Core {
     }
 
     fn sub_of(&self, id: StreamId) -> &Subscriber {
-        self.streams
-            .get(&id)
-            .and_then(|e| e.subscriber.as_deref())
-            .unwrap_or(&self.subscriber)
+        match self.proto.app(id) {
+            Some(e) => e.dest.sub(&self.subscriber),
+            None => &self.subscriber,
+        }
     }
 
     /// Delivers a notification, or keeps it behind a `RecvData` still with
     /// the subscriber so the stream's order holds.
     fn note(&mut self, id: StreamId, note: Note) {
-        let Some(e) = self.streams.get_mut(&id) else {
+        let Some(e) = self.proto.app(id) else {
             return;
         };
-        if e.data_in_flight || !e.deferred.is_empty() {
-            e.defer(note);
-            return;
+        if let Some(b) = &e.backlog {
+            let mut b = b.borrow_mut();
+            if b.busy() {
+                b.defer(note);
+                return;
+            }
         }
         self.deliver_note(id, note);
-        self.maybe_remove(id);
     }
 
     /// Sends one note to the stream's subscriber (a gone subscriber resets
     /// the stream; an unsubscribed notification takes its default).
     fn deliver_note(&mut self, id: StreamId, note: Note) {
-        let Some(e) = self.streams.get(&id) else {
+        let Some(e) = self.proto.app(id) else {
             return;
         };
-        let Some(stream) = e.addr() else {
+        let Some(stream) = e.dest.addr() else {
             // The actor is stopping (every address dropped): drop the note.
             self.give_back(id, note.data_len());
             self.subscriber_gone(id);
             return;
         };
-        let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
+        let sub = e.dest.sub(&self.subscriber);
         let outcome = self.route(sub, note.into_event(self.id, id, stream));
-        self.finish(id, outcome);
+        self.finish(id, outcome, None);
+    }
+
+    /// The stream's terminal event took its entry out of the table: the
+    /// last notification (`RecvReset`, if `reset`) goes now, or, while a
+    /// `RecvData` of the stream is with the subscriber, after the notes kept
+    /// back: the backlog keeps them and who they go to.
+    fn end_entry(&mut self, id: StreamId, e: StreamEntry, reset: Option<(ErrorCode, bool)>) {
+        let StreamEntry { dest, backlog, .. } = e;
+        if let Some(b) = backlog {
+            let mut bl = b.borrow_mut();
+            if bl.busy() {
+                if let Some((code, remote)) = reset {
+                    bl.defer(Note::Reset { code, remote });
+                }
+                bl.orphan = Some(dest);
+                let in_flight = bl.in_flight;
+                drop(bl);
+                if in_flight {
+                    self.lingering += 1;
+                } else {
+                    self.drain_orphan(b);
+                }
+                return;
+            }
+        }
+        if let Some((code, remote)) = reset {
+            self.deliver_reset_now(id, &dest, code, remote);
+        }
+    }
+
+    /// Delivers the notes of an ended stream's backlog, up to the next
+    /// `RecvData` in flight (which takes the backlog along again).
+    fn drain_orphan(&mut self, b: BacklogRef) {
+        let id = b.borrow().id;
+        loop {
+            let Some(note) = b.borrow_mut().notes.pop_front() else {
+                break;
+            };
+            let outcome = {
+                let bl = b.borrow();
+                let Some(dest) = bl.orphan.as_ref() else {
+                    return;
+                };
+                match dest.addr() {
+                    Some(stream) => self.route(
+                        dest.sub(&self.subscriber),
+                        note.into_event(self.id, id, stream),
+                    ),
+                    // The actor is stopping: nobody to tell.
+                    None => Outcome::Gone(note.data_len()),
+                }
+            };
+            if !self.finish(id, outcome, Some(&b)) {
+                if b.borrow().in_flight {
+                    return; // the task brings the backlog back
+                }
+                break;
+            }
+        }
+        // Everything is out: let go of the actor and the subscriber.
+        b.borrow_mut().orphan = None;
+    }
+
+    /// Awaits the subscriber's handling of a `RecvData` of `n` bytes, then
+    /// gives them back and delivers what waited (`Later::DataHandled`).
+    fn await_handled(&self, b: BacklogRef, req: RecipientRequest<RecvData>, n: usize) {
+        b.borrow_mut().in_flight = true;
+        let me: WeakCore = self.me.clone();
+        actix_rt::spawn(async move {
+            let ok = req.await.is_ok();
+            if let Some(core) = me.upgrade() {
+                core.run_or_defer(Later::DataHandled { backlog: b, n, ok });
+            }
+        });
     }
 
     /// Hands `ev` to the session queue, to `sub`'s recipient for it, or to
@@ -278,7 +370,7 @@ impl Core {
                 }
             },
             Event::RecvData(m) => {
-                let (id, n) = (m.id, m.data.len());
+                let n = m.data.len();
                 match &sub.data {
                     None => Outcome::Dropped(n),
                     Some(r) if !r.connected() => Outcome::Gone(n),
@@ -286,17 +378,7 @@ impl Core {
                         r.do_send(m);
                         Outcome::Delivered
                     }
-                    Some(r) => {
-                        let req = r.send(m);
-                        let me: WeakCore = self.me.clone();
-                        actix_rt::spawn(async move {
-                            let ok = req.await.is_ok();
-                            if let Some(core) = me.upgrade() {
-                                core.run_or_defer(Later::DataHandled { id, n, ok });
-                            }
-                        });
-                        Outcome::InFlight
-                    }
+                    Some(r) => Outcome::InFlight(r.send(m), n),
                 }
             }
             Event::RecvTrailers(m) => match &sub.trailers {
@@ -346,55 +428,96 @@ impl Core {
         }
     }
 
-    /// Does what `route` left for stream `id`.
-    fn finish(&mut self, id: StreamId, outcome: Outcome) {
+    /// Does what `route` left for stream `id`. `ended` is the backlog of a
+    /// stream whose entry ended already (its notes go out from there).
+    /// False when no more notes of the stream go out now (one is in
+    /// flight, or nobody is left to take them).
+    fn finish(&mut self, id: StreamId, outcome: Outcome, ended: Option<&BacklogRef>) -> bool {
         match outcome {
-            Outcome::Delivered => {}
-            Outcome::InFlight => {
-                if let Some(e) = self.streams.get_mut(&id) {
-                    e.data_in_flight = true;
-                }
+            Outcome::Delivered => true,
+            Outcome::InFlight(req, n) => {
+                let b = match ended {
+                    Some(b) => {
+                        self.lingering += 1;
+                        b.clone()
+                    }
+                    None => match self.proto.app_mut(id) {
+                        Some(e) => e.backlog.get_or_insert_with(|| Backlog::new(id)).clone(),
+                        // Not reachable (the note was just routed from it).
+                        None => Backlog::new(id),
+                    },
+                };
+                self.await_handled(b, req, n);
+                false
             }
             Outcome::Dropped(n) => {
                 if n > 0 {
                     self.proto.release_capacity(id, n);
                 }
+                true
             }
             Outcome::Refuse(promised_id) => {
-                self.reset_stream(promised_id, ErrorCode::CANCEL, false)
+                self.reset_stream(promised_id, ErrorCode::CANCEL, false);
+                true
             }
             Outcome::Gone(n) => {
-                self.give_back(id, n);
-                self.subscriber_gone(id);
+                match ended {
+                    Some(b) => {
+                        let rest = b.borrow_mut().clear();
+                        self.give_back(id, n + rest);
+                    }
+                    None => {
+                        self.give_back(id, n);
+                        self.subscriber_gone(id);
+                    }
+                }
+                false
             }
         }
     }
 
     /// The subscriber finished handling a `RecvData` (auto-release mode).
-    pub(super) fn data_handled(&mut self, id: StreamId, n: usize, ok: bool) {
+    pub(super) fn data_handled(&mut self, b: BacklogRef, n: usize, ok: bool) {
+        let id = b.borrow().id;
         if n > 0 {
             // Give the bytes back even if the stream is gone: the connection
             // window counts them too.
             self.proto.release_capacity(id, n);
         }
-        if !ok {
-            self.subscriber_gone(id);
-        }
-        if let Some(e) = self.streams.get_mut(&id) {
-            e.data_in_flight = false;
-        }
-        // Drain the notes kept back, up to the next DATA in flight.
-        while let Some(e) = self.streams.get_mut(&id) {
-            if e.data_in_flight {
-                break;
+        b.borrow_mut().in_flight = false;
+        let ended = b.borrow().orphan.is_some();
+        if ended {
+            // The stream's entry ended meanwhile: the backlog has the rest.
+            self.lingering = self.lingering.saturating_sub(1);
+            if ok && !self.streams_shut {
+                self.drain_orphan(b);
+            } else {
+                // Its subscriber is gone, or the connection ended every
+                // stream: the rest is dropped.
+                let rest = b.borrow_mut().clear();
+                self.give_back(id, rest);
+                b.borrow_mut().orphan = None;
             }
-            let Some(note) = e.deferred.pop_front() else {
-                break;
-            };
-            self.deliver_note(id, note);
+        } else {
+            if !ok {
+                self.subscriber_gone(id);
+            }
+            // Drain the notes kept back, up to the next DATA in flight.
+            while let Some(note) = self.next_kept_note(id) {
+                self.deliver_note(id, note);
+            }
         }
-        self.maybe_remove(id);
         self.kick();
+    }
+
+    /// The next note kept back of a live stream, unless a `RecvData` of it
+    /// is in flight.
+    fn next_kept_note(&self, id: StreamId) -> Option<Note> {
+        let mut b = self.proto.app(id)?.backlog.as_ref()?.borrow_mut();
+        if b.in_flight {
+            return None;
+        }
+        b.notes.pop_front()
     }
 
     /// The subscriber of a stream is gone: reset that stream (CANCEL), never
@@ -403,29 +526,19 @@ impl Core {
         if self.stream_is_open(id) {
             tracing::debug!(conn = %self.id, %id, "subscriber gone: resetting the stream");
             self.reset_stream(id, ErrorCode::CANCEL, false);
-        } else if let Some(e) = self.streams.remove(&id) {
-            self.give_back(id, e.deferred.iter().map(Note::data_len).sum());
         }
     }
 
-    pub(super) fn maybe_remove(&mut self, id: StreamId) {
-        if let Some(e) = self.streams.get(&id) {
-            if e.closed && !e.data_in_flight && e.deferred.is_empty() {
-                self.streams.remove(&id);
-            }
-        }
-    }
-
-    /// `RecvReset` for a stream taken out of the table (connection end,
-    /// forced close), delivered at once.
+    /// `RecvReset` for a stream taken out of the table (its terminal event,
+    /// connection end, forced close), delivered at once.
     pub(super) fn deliver_reset_now(
         &mut self,
         id: StreamId,
-        e: &StreamEntry,
+        dest: &Dest,
         code: ErrorCode,
         remote: bool,
     ) {
-        let Some(stream) = e.addr() else { return };
+        let Some(stream) = dest.addr() else { return };
         let msg = RecvReset {
             stream,
             conn: self.id,
@@ -433,8 +546,7 @@ impl Core {
             code,
             remote,
         };
-        let sub = e.subscriber.as_deref().unwrap_or(&self.subscriber);
-        self.route(sub, Event::RecvReset(msg));
+        self.route(dest.sub(&self.subscriber), Event::RecvReset(msg));
     }
 
     /// The connection actor stopped: `Closed`, its last notification.

@@ -12,8 +12,15 @@
 //! as a [`Later`] and done when that borrow ends: nothing is dropped with
 //! only a log line.
 //!
-//! The files: `table.rs` (the per-stream entries the actor layer keeps
-//! beside the protocol's own stream state), `send.rs` (stream actions:
+//! One stream table: the protocol's (`proto::store`). The actor layer's
+//! per-stream state, a `StreamEntry` (the stream's actor, subscriber,
+//! reply slots, notifications kept back), is the application slot of the
+//! protocol's stream ([`Proto`] is `proto::Connection<StreamEntry>`): one
+//! lookup finds both, and the entry leaves with the stream's terminal
+//! event (see `table.rs`).
+//!
+//! The files: `table.rs` (the per-stream entries and how they end),
+//! `send.rs` (stream actions:
 //! headers, data, trailers, push, reset, release), `open.rs` (opening client
 //! streams within the peer's limit, pings), `deliver.rs` (protocol events to
 //! notifications, in order, with the subscriber defaults).
@@ -40,7 +47,7 @@ mod table;
 pub(crate) use queue::EventQueue;
 
 use std::cell::{Cell, Ref, RefCell, RefMut};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::rc::{Rc, Weak};
 use std::task::Waker;
@@ -55,10 +62,14 @@ use super::messages::*;
 use super::runner::SpawnerRef;
 use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
-use crate::proto::{self, IdBuildHasher};
+use crate::proto;
 
+use table::{BacklogRef, PendingOpen, PendingPing, StreamEntry};
 pub(crate) use table::{OpenKind, ReplyNow};
-use table::{PendingOpen, PendingPing, StreamEntry};
+
+/// The protocol state machine, with the actor layer's entry as each
+/// stream's application slot: the one stream table.
+pub(crate) type Proto = proto::Connection<StreamEntry>;
 
 /// The shared core and the work deferred while it was borrowed.
 pub(crate) struct CoreCell {
@@ -71,8 +82,13 @@ pub(crate) type WeakCore = Weak<CoreCell>;
 
 /// Work that reached the core while it was borrowed (see the module docs).
 pub(crate) enum Later {
-    /// The subscriber finished handling a `RecvData` (auto-release mode).
-    DataHandled { id: StreamId, n: usize, ok: bool },
+    /// The subscriber finished handling a `RecvData` of `n` bytes
+    /// (auto-release mode); its stream's backlog comes back with it.
+    DataHandled {
+        backlog: BacklogRef,
+        n: usize,
+        ok: bool,
+    },
     /// A stream actor stopped (or panicked) while its stream was open.
     StreamGone { id: StreamId, panicked: bool },
     /// A stream actor that never sent its HEADERS is gone: its slot frees.
@@ -187,9 +203,14 @@ pub(crate) fn stream_died() {
 
 /// The shared connection state. See the module docs.
 pub(crate) struct Core {
-    pub proto: proto::Connection,
+    /// The protocol, and in it the stream table (see the module docs).
+    pub proto: Proto,
     pub id: ConnectionId,
-    streams: HashMap<StreamId, StreamEntry, IdBuildHasher>,
+    /// Backlogs of ended streams waiting for a `RecvData` to be handled
+    /// (counted with the stream entries).
+    lingering: usize,
+    /// `shutdown_all` ran: backlogs of ended streams are dropped.
+    streams_shut: bool,
     pub subscriber: Subscriber,
     /// A `Session` takes every notification from this queue instead.
     pub session: Option<Rc<EventQueue>>,
@@ -227,7 +248,7 @@ pub(crate) struct Core {
 
 impl Core {
     pub fn shared(
-        proto: proto::Connection,
+        proto: Proto,
         subscriber: Subscriber,
         auto_release: bool,
         limits: Limits,
@@ -236,7 +257,8 @@ impl Core {
             cell: RefCell::new(Core {
                 proto,
                 id: ConnectionId::next(),
-                streams: HashMap::default(),
+                lingering: 0,
+                streams_shut: false,
                 subscriber,
                 session: None,
                 auto_release,
@@ -266,7 +288,7 @@ impl Core {
 
     fn run_later(&mut self, l: Later) {
         match l {
-            Later::DataHandled { id, n, ok } => self.data_handled(id, n, ok),
+            Later::DataHandled { backlog, n, ok } => self.data_handled(backlog, n, ok),
             Later::StreamGone { id, panicked } => self.stream_actor_gone(id, panicked),
             Later::Unreserve => self.unreserve(),
             Later::Unheard { id } => {
@@ -278,12 +300,12 @@ impl Core {
 
     /// Number of streams with a live entry (open, or notifications pending).
     pub fn stream_entries(&self) -> usize {
-        self.streams.len()
+        self.proto.apps().count() + self.lingering
     }
 
     /// Send replies still pending, over all streams.
     pub fn pending_sends(&self) -> usize {
-        self.streams.values().map(StreamEntry::pending_sends).sum()
+        self.proto.apps().map(|(_, e)| e.pending_sends()).sum()
     }
 
     pub fn set_reason(&mut self, reason: CloseReason) {
@@ -374,12 +396,14 @@ impl Core {
             Some(CloseReason::Timeout(_)) => false,
             _ => true,
         };
-        let streams = std::mem::take(&mut self.streams);
-        for (id, mut e) in streams {
+        // Backlogs of streams that ended already are dropped when their
+        // `RecvData` comes back.
+        self.streams_shut = true;
+        self.lingering = 0;
+        for (id, mut e) in self.proto.take_apps() {
             e.fail_sends(&Error::ConnectionClosed);
-            if !e.closed {
-                self.deliver_reset_now(id, &e, code, remote);
-            }
+            e.drop_backlog();
+            self.deliver_reset_now(id, &e.dest, code, remote);
         }
         self.fail_opens(Error::ConnectionClosed);
         for p in self.pings.drain(..) {
@@ -391,17 +415,13 @@ impl Core {
 
     /// Forced close: streams still open are reset (CANCEL) locally.
     pub fn reset_all_streams(&mut self) {
-        let ids: Vec<StreamId> = self
-            .streams
-            .iter()
-            .filter(|(_, e)| !e.closed)
-            .map(|(id, _)| *id)
-            .collect();
+        let ids: Vec<StreamId> = self.proto.apps().map(|(id, _)| id).collect();
         for id in ids {
-            if let Some(mut e) = self.streams.remove(&id) {
+            if let Some(mut e) = self.proto.take_app(id) {
                 let _ = self.proto.reset(id, ErrorCode::CANCEL);
                 e.fail_sends(&Error::Reset(ErrorCode::CANCEL));
-                self.deliver_reset_now(id, &e, ErrorCode::CANCEL, false);
+                e.drop_backlog();
+                self.deliver_reset_now(id, &e.dest, ErrorCode::CANCEL, false);
             }
         }
     }

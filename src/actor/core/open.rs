@@ -98,8 +98,11 @@ impl Core {
     pub fn adopt_upgraded_stream(&mut self) -> Addr<H2Stream> {
         let id = crate::frame::StreamId(1);
         let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id));
-        self.streams
-            .insert(id, super::table::StreamEntry::new(addr.clone(), None, true));
+        let entry = super::table::StreamEntry::new(addr.clone(), None, true);
+        if self.proto.set_app(id, entry).is_err() {
+            // Not reachable: the upgrade made stream 1.
+            tracing::debug!(conn = %self.id, "upgraded stream 1 already forgotten");
+        }
         addr
     }
 

@@ -39,8 +39,11 @@ impl Core {
         let addr = addr.unwrap_or_else(|| {
             H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id))
         });
-        self.streams
-            .insert(id, StreamEntry::new(addr.clone(), subscriber, true));
+        let entry = StreamEntry::new(addr.clone(), subscriber, true);
+        if self.proto.set_app(id, entry).is_err() {
+            // Not reachable: the stream was just opened and its head queued.
+            return Err(Error::User(UserError::UnknownStream(id)));
+        }
         self.kick();
         Ok((id, addr))
     }
@@ -77,9 +80,9 @@ impl Core {
     fn put_headers(&mut self, id: StreamId, head: Head, end_stream: bool) -> Result<(), Error> {
         self.proto.send_headers(id, head, end_stream)?;
         // A pushed stream holds its actor from its first HEADERS on.
-        if let Some(e) = self.streams.get_mut(&id) {
-            if e.strong.is_none() {
-                e.strong = e.weak.upgrade();
+        if let Some(e) = self.proto.app_mut(id) {
+            if e.dest.strong.is_none() {
+                e.dest.strong = e.dest.weak.upgrade();
             }
         }
         Ok(())
@@ -133,26 +136,24 @@ impl Core {
         Ok(reply)
     }
 
-    /// True while the stream has an entry that is not closed.
+    /// True while the stream has an entry (its terminal event is not
+    /// taken yet).
     pub fn stream_is_open(&self, id: StreamId) -> bool {
-        self.streams.get(&id).is_some_and(|e| !e.closed)
+        self.proto.app(id).is_some()
     }
 
     pub fn set_stream_subscriber(&mut self, id: StreamId, s: Subscriber) {
-        if let Some(e) = self.streams.get_mut(&id) {
-            e.subscriber = Some(Box::new(s));
+        if let Some(e) = self.proto.app_mut(id) {
+            e.dest.subscriber = Some(Box::new(s));
         }
     }
 
     /// `SendData` from a stream actor.
     pub fn send_data(&mut self, id: StreamId, data: Bytes, end_stream: bool) -> ReplyNow<()> {
         let max_queued = self.limits.max_queued_sends;
-        let Some(entry) = self.streams.get_mut(&id) else {
+        let Some(entry) = self.proto.app_mut(id) else {
             return ReplyNow::Now(Err(self.gone_error(id)));
         };
-        if entry.closed {
-            return ReplyNow::Now(Err(Error::User(UserError::UnknownStream(id))));
-        }
         let len = data.len();
         if !entry.waiting.is_empty() {
             if entry.waiting.len() >= max_queued {
@@ -168,7 +169,13 @@ impl Core {
         // The protocol accepts any size on an empty queue; only keep a copy
         // of the handle (a refcount) when it may refuse.
         let retry = (entry.queued_total != entry.sent_total).then(|| data.clone());
-        match self.proto.send_data(id, data, end_stream) {
+        let r = self.proto.send_data(id, data, end_stream);
+        // Looked up again: the protocol call borrowed the table.
+        let Some(entry) = self.proto.app_mut(id) else {
+            // Not reachable: a stream with data queued is not forgotten.
+            return ReplyNow::Now(r.map_err(Into::into));
+        };
+        match r {
             Ok(()) => {
                 entry.queued_total += len as u64;
                 let until = entry.queued_total;
@@ -197,7 +204,7 @@ impl Core {
     /// `SendTrailers` from a stream actor (ordered after queued data).
     pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> ReplyNow<()> {
         let max_queued = self.limits.max_queued_sends.max(1);
-        let Some(entry) = self.streams.get_mut(&id) else {
+        let Some(entry) = self.proto.app_mut(id) else {
             return ReplyNow::Now(Err(self.gone_error(id)));
         };
         if !entry.waiting.is_empty() {
@@ -224,10 +231,12 @@ impl Core {
 
     /// Moves waiting actions into the protocol as its send buffer frees.
     pub(super) fn pump_waiting(&mut self, id: StreamId) {
-        let Some(entry) = self.streams.get_mut(&id) else {
-            return;
-        };
-        while let Some(w) = entry.waiting.pop_front() {
+        // The entry is looked up again after each protocol call (which
+        // borrows the table); this runs only while sends wait for room.
+        loop {
+            let Some(w) = self.proto.app_mut(id).and_then(|e| e.waiting.pop_front()) else {
+                return;
+            };
             match w {
                 Waiting::Data {
                     data,
@@ -235,7 +244,15 @@ impl Core {
                     tx,
                 } => {
                     let len = data.len();
-                    match self.proto.send_data(id, data.clone(), end_stream) {
+                    let r = self.proto.send_data(id, data.clone(), end_stream);
+                    let Some(entry) = self.proto.app_mut(id) else {
+                        // Not reachable: the stream's entry outlives its sends.
+                        if let Some(tx) = tx {
+                            let _ = tx.send(r.map_err(Into::into));
+                        }
+                        return;
+                    };
+                    match r {
                         Ok(()) => {
                             entry.queued_total += len as u64;
                             if let Some(tx) = tx {
@@ -255,7 +272,7 @@ impl Core {
                                 end_stream,
                                 tx,
                             });
-                            break;
+                            return;
                         }
                         Err(e) => {
                             if let Some(tx) = tx {
@@ -279,12 +296,15 @@ impl Core {
     /// terminal notification) when the user asked for it (`Reset`, or a
     /// refused action nobody awaited), not when nobody is left to tell.
     pub fn reset_stream(&mut self, id: StreamId, code: ErrorCode, notify: bool) {
+        // The protocol drops the stream's slot with it: take it first.
+        let entry = self.proto.take_app(id);
         let _ = self.proto.reset(id, code);
-        if let Some(mut e) = self.streams.remove(&id) {
+        if let Some(mut e) = entry {
             e.fail_sends(&Error::Reset(code));
-            self.give_back(id, e.deferred.iter().map(|n| n.data_len()).sum());
-            if notify && !e.closed {
-                self.deliver_reset_now(id, &e, code, false);
+            let held = e.drop_backlog();
+            self.give_back(id, held);
+            if notify {
+                self.deliver_reset_now(id, &e.dest, code, false);
             }
         }
         self.slot_freed = true;
@@ -328,12 +348,18 @@ impl Core {
     ) -> Result<(StreamId, Addr<H2Stream>), Error> {
         let pid = self.proto.push_promise(id, request)?;
         let sub = self
-            .streams
-            .get(&id)
-            .and_then(|e| e.subscriber.as_deref().cloned());
+            .proto
+            .app(id)
+            .and_then(|e| e.dest.subscriber.as_deref().cloned());
         let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(pid));
-        self.streams
-            .insert(pid, StreamEntry::new(addr.clone(), sub, false));
+        if self
+            .proto
+            .set_app(pid, StreamEntry::new(addr.clone(), sub, false))
+            .is_err()
+        {
+            // Not reachable: the promised stream was just reserved.
+            return Err(Error::User(UserError::UnknownStream(pid)));
+        }
         self.kick();
         Ok((pid, addr))
     }
@@ -341,7 +367,7 @@ impl Core {
     /// Fills the sender of a deferred reply into its slot.
     pub fn fill_unit(&mut self, slot: Slot, tx: OneshotSender<Result<(), Error>>) {
         match slot {
-            Slot::Sending(id, until) => match self.streams.get_mut(&id) {
+            Slot::Sending(id, until) => match self.proto.app_mut(id) {
                 Some(e) if e.sent_total < until => e.sending.push_back(PendingSend { until, tx }),
                 Some(_) => {
                     let _ = tx.send(Ok(()));
@@ -350,14 +376,12 @@ impl Core {
                     let _ = tx.send(Err(Error::ConnectionClosed));
                 }
             },
-            Slot::Waiting(id) => {
-                match self.streams.get_mut(&id).and_then(|e| e.waiting.back_mut()) {
-                    Some(w) => w.set_tx(tx),
-                    None => {
-                        let _ = tx.send(Err(Error::ConnectionClosed));
-                    }
+            Slot::Waiting(id) => match self.proto.app_mut(id).and_then(|e| e.waiting.back_mut()) {
+                Some(w) => w.set_tx(tx),
+                None => {
+                    let _ = tx.send(Err(Error::ConnectionClosed));
                 }
-            }
+            },
             Slot::Open | Slot::Ping => {}
         }
     }

@@ -1,18 +1,35 @@
-//! What the actor layer keeps per stream, beside the protocol's own stream
-//! state: the stream's actor, its subscriber, the replies waiting for its
-//! bytes to be written, and the notifications kept back to keep their order.
-//! An entry lives from the stream's first HEADERS (sent or received) until
-//! its last notification is out; the protocol's entry may go earlier.
+//! What the actor layer keeps per stream: the stream's actor, its
+//! subscriber, the replies waiting for its bytes to be written, and the
+//! notifications kept back to keep their order.
 //!
-//! Why beside, not inside, the protocol's table (`proto::store`): the
-//! protocol forgets a stream the moment both sides are done or it is
-//! reset (that is what its limits and the §5.1 rules count), while a
-//! notification of that stream may still be waiting behind a `RecvData`
-//! the subscriber has not handled. This table holds only what the actor
-//! layer needs (the actor, the subscriber, reply slots, kept-back
-//! notifications), never protocol state.
+//! One table: a [`StreamEntry`] is the application slot of the protocol's
+//! own stream (`proto::Stream::app`, in `proto::store`'s `StreamMap`), so a
+//! stream's protocol state and its entry are one lookup and are forgotten
+//! together. It is set at the stream's first HEADERS (sent or received) or
+//! its PUSH_PROMISE, and found with `proto.app(id)` / `app_mut(id)`.
+//!
+//! The protocol forgets a stream the moment both sides are done or it is
+//! reset (its limits and the §5.1 rules count on that), while events of
+//! that stream queued before (DATA, trailers) are delivered after the
+//! protocol call returns. So the entry leaves with the stream's terminal
+//! event (`Event::Closed`/`Event::Reset` carry it, and `app_mut` finds it
+//! there until the event is polled): when the core takes that event it
+//! owns the entry and ends it.
+//!
+//! One thing may outlive the protocol's stream: notifications kept back
+//! behind a `RecvData` the subscriber has not handled yet (auto-release
+//! mode). They live in a [`Backlog`], shared (`Rc`) between the entry and
+//! the task awaiting that `RecvData`. If the entry ends meanwhile, the
+//! backlog takes who the notes go to (a [`Dest`]) and the task brings it
+//! back with `Later::DataHandled`, which delivers the rest: no second table.
+//! Such backlogs count as entries in `ConnectionStats::streams`; they are
+//! reachable only from their task, so a `Subscribe` sent to the stream
+//! after it ended no longer redirects them, and once the connection ended
+//! every stream (`shutdown_all`) they are dropped when their task returns.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use actix::dev::OneshotSender;
@@ -55,14 +72,14 @@ pub(crate) enum Slot {
 /// A `SendData` handed to the protocol whose sender waits for a reply:
 /// resolved when the stream's written byte count reaches `until`. A
 /// `do_send` (no reply wanted) leaves no entry at all: no allocation.
-pub(super) struct PendingSend {
+pub(crate) struct PendingSend {
     pub until: u64,
     pub tx: OneshotSender<Result<(), Error>>,
 }
 
 /// A `SendData`/`SendTrailers` waiting for room in the protocol's per-stream
 /// send buffer (keeps the order of the stream's actions).
-pub(super) enum Waiting {
+pub(crate) enum Waiting {
     Data {
         data: Bytes,
         end_stream: bool,
@@ -92,7 +109,7 @@ impl Waiting {
 
 /// A notification kept back while a `RecvData` of the same stream is with
 /// the subscriber (auto-release mode), so the order is kept.
-pub(super) enum Note {
+pub(crate) enum Note {
     Data {
         data: Bytes,
         end_stream: bool,
@@ -169,47 +186,20 @@ impl Note {
     }
 }
 
-pub(super) struct StreamEntry {
+/// Who hears a stream's notifications: its actor and its subscriber.
+pub(crate) struct Dest {
     /// Held while the stream is in use, so the actor lives at least as long
     /// as its stream. A pushed stream we promise is only held from its
     /// first HEADERS on: if the user drops every address before that, the
     /// actor stops and the reserved stream is released.
     pub strong: Option<Addr<H2Stream>>,
     pub weak: WeakAddr<H2Stream>,
+    /// The stream's own subscriber (else the connection's). Boxed: most
+    /// streams use the connection's.
     pub subscriber: Option<Box<Subscriber>>,
-    pub sending: VecDeque<PendingSend>,
-    /// Bytes of this stream handed to the protocol / reported written.
-    pub queued_total: u64,
-    pub sent_total: u64,
-    pub waiting: VecDeque<Waiting>,
-    pub data_in_flight: bool,
-    pub deferred: VecDeque<Note>,
-    /// The peer ended its side (END_STREAM seen): the reader has its end.
-    pub recv_done: bool,
-    /// The protocol closed or reset the stream; the entry goes once the
-    /// deferred notifications are out.
-    pub closed: bool,
 }
 
-impl StreamEntry {
-    pub fn new(addr: Addr<H2Stream>, subscriber: Option<Subscriber>, hold: bool) -> Self {
-        StreamEntry {
-            weak: addr.downgrade(),
-            strong: hold.then_some(addr),
-            // Boxed: most streams use the connection's subscriber, and the
-            // entry is moved in and out of the table.
-            subscriber: subscriber.map(Box::new),
-            sending: VecDeque::new(),
-            queued_total: 0,
-            sent_total: 0,
-            waiting: VecDeque::new(),
-            data_in_flight: false,
-            deferred: VecDeque::new(),
-            recv_done: false,
-            closed: false,
-        }
-    }
-
+impl Dest {
     pub fn addr(&self) -> Option<Addr<H2Stream>> {
         match &self.strong {
             Some(a) => Some(a.clone()),
@@ -217,22 +207,49 @@ impl StreamEntry {
         }
     }
 
-    pub fn pending_sends(&self) -> usize {
-        self.sending.len() + self.waiting.len()
+    /// The stream's subscriber, or the connection's `conn`.
+    pub fn sub<'a>(&'a self, conn: &'a Subscriber) -> &'a Subscriber {
+        self.subscriber.as_deref().unwrap_or(conn)
+    }
+}
+
+/// A stream's notifications kept back while one of its `RecvData` is with
+/// the subscriber (see the module docs).
+pub(crate) struct Backlog {
+    pub id: StreamId,
+    /// A `RecvData` of this stream is with the subscriber.
+    pub in_flight: bool,
+    pub notes: VecDeque<Note>,
+    /// Set when the stream's entry ended (its terminal event) while a
+    /// `RecvData` was in flight: who the notes left go to.
+    pub orphan: Option<Dest>,
+}
+
+pub(crate) type BacklogRef = Rc<RefCell<Backlog>>;
+
+impl Backlog {
+    pub fn new(id: StreamId) -> BacklogRef {
+        Rc::new(RefCell::new(Backlog {
+            id,
+            in_flight: false,
+            notes: VecDeque::new(),
+            orphan: None,
+        }))
     }
 
-    pub fn fail_sends(&mut self, err: &Error) {
-        for p in self.sending.drain(..) {
-            let _ = p.tx.send(Err(err.clone()));
-        }
-        for w in self.waiting.drain(..) {
-            w.fail(err.clone());
-        }
+    /// A new note must wait behind the ones in flight or kept back.
+    pub fn busy(&self) -> bool {
+        self.in_flight || !self.notes.is_empty()
+    }
+
+    /// Drops the notes kept back; returns the received bytes they held.
+    pub fn clear(&mut self) -> usize {
+        self.notes.drain(..).map(|n| n.data_len()).sum()
     }
 
     /// Keeps `note` back (see [`Note`]), coalescing DATA past a few notes.
     pub fn defer(&mut self, note: Note) {
-        let q = &mut self.deferred;
+        let q = &mut self.notes;
         if q.len() >= MAX_DEFERRED_NOTES {
             if let Note::Data { data, end_stream } = note {
                 match q.back_mut() {
@@ -263,6 +280,59 @@ impl StreamEntry {
             }
         }
         q.push_back(note);
+    }
+}
+
+/// The actor layer's state of one stream: the application slot of the
+/// protocol's stream (see the module docs). Every entry in the table is of
+/// a stream the protocol has not ended yet.
+pub(crate) struct StreamEntry {
+    pub dest: Dest,
+    pub sending: VecDeque<PendingSend>,
+    /// Bytes of this stream handed to the protocol / reported written.
+    pub queued_total: u64,
+    pub sent_total: u64,
+    pub waiting: VecDeque<Waiting>,
+    /// Notes kept back; allocated at the first `RecvData` in flight.
+    pub backlog: Option<BacklogRef>,
+    /// The peer ended its side (END_STREAM seen): the reader has its end.
+    pub recv_done: bool,
+}
+
+impl StreamEntry {
+    pub fn new(addr: Addr<H2Stream>, subscriber: Option<Subscriber>, hold: bool) -> Self {
+        StreamEntry {
+            dest: Dest {
+                weak: addr.downgrade(),
+                strong: hold.then_some(addr),
+                subscriber: subscriber.map(Box::new),
+            },
+            sending: VecDeque::new(),
+            queued_total: 0,
+            sent_total: 0,
+            waiting: VecDeque::new(),
+            backlog: None,
+            recv_done: false,
+        }
+    }
+
+    pub fn pending_sends(&self) -> usize {
+        self.sending.len() + self.waiting.len()
+    }
+
+    pub fn fail_sends(&mut self, err: &Error) {
+        for p in self.sending.drain(..) {
+            let _ = p.tx.send(Err(err.clone()));
+        }
+        for w in self.waiting.drain(..) {
+            w.fail(err.clone());
+        }
+    }
+
+    /// Drops the notes kept back (the stream ends without them); returns
+    /// the received bytes they held.
+    pub fn drop_backlog(&self) -> usize {
+        self.backlog.as_ref().map_or(0, |b| b.borrow_mut().clear())
     }
 }
 

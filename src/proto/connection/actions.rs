@@ -28,7 +28,7 @@ pub const MAX_QUEUED_CHUNKS: usize = 1_024;
 /// [`Connection::open_capacity`] before its SETTINGS arrive.
 pub const ASSUMED_PEER_MAX_STREAMS: u32 = 100;
 
-impl Connection {
+impl<A> Connection<A> {
     /// Client: reserves the next stream id. `Err(StreamLimit)` while the
     /// peer's SETTINGS_MAX_CONCURRENT_STREAMS is reached (queue and retry when
     /// [`Connection::can_open_stream`] says so).
@@ -476,7 +476,9 @@ impl Connection {
         Ok(StreamId(promised))
     }
 
-    /// Resets a stream (RST_STREAM with `code`), dropping its queued data.
+    /// Resets a stream (RST_STREAM with `code`), dropping its queued data
+    /// and its application slot (take that first with
+    /// [`Connection::take_app`] if it is needed).
     pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
         self.check_usable()?;
         let Some(s) = self.streams.get(&id.0) else {

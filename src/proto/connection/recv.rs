@@ -20,7 +20,7 @@ use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, SendPhase, StreamState};
 use crate::proto::{ConnectionError, Event, Role};
 
-impl Connection {
+impl<A> Connection<A> {
     /// Processes one frame from the peer, received at `now`. On `Err` the
     /// connection is over: GOAWAY is queued (flush `poll_transmit`, then
     /// close the socket).
@@ -274,11 +274,12 @@ impl Connection {
                 .peer_reset_unanswered(self.local.max_concurrent_streams);
             self.flood(r)?;
         }
-        self.remove_stream(id, CloseCause::Done);
+        let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
         self.events.push_back(Event::Reset {
             id: StreamId(id),
             code: r.error_code,
             remote: true,
+            app,
         });
         Ok(())
     }
@@ -458,11 +459,12 @@ impl Connection {
             .collect();
         refused.sort_unstable();
         for id in refused {
-            self.remove_stream(id, CloseCause::Done);
+            let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
             self.events.push_back(Event::Reset {
                 id: StreamId(id),
                 code: ErrorCode::REFUSED_STREAM,
                 remote: true,
+                app,
             });
         }
         Ok(())

@@ -49,7 +49,7 @@ fn is_informational(s: StatusCode) -> bool {
     s.is_informational()
 }
 
-impl Connection {
+impl<A> Connection<A> {
     pub(super) fn recv_headers(&mut self, h: frame::Headers) -> Result<(), ConnectionError> {
         let id = h.stream_id.0;
         if id == 0 {

@@ -14,7 +14,7 @@ use crate::proto::ConnectionError;
 /// The payload of the PING that follows a first, open-ended GOAWAY.
 pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2a-shut";
 
-impl Connection {
+impl<A> Connection<A> {
     /// When `handle_timeout` must next be called: the earliest of the
     /// SETTINGS ACK deadline, the graceful shutdown's deadline and the
     /// [`Timeouts`](crate::proto::Timeouts) (handshake, idle, keepalive,

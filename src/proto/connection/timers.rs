@@ -75,7 +75,7 @@ impl Timers {
 /// Each stream is in `unstamped` at most once (it enters on `No` ->
 /// `Unstamped` and leaves when stamped, unstalled or removed), so the list
 /// is bounded by the stream table.
-pub(super) fn stall(s: &mut Stream, t: &mut Timers) {
+pub(super) fn stall<A>(s: &mut Stream<A>, t: &mut Timers) {
     if s.stall != Stall::No {
         return;
     }
@@ -92,7 +92,7 @@ pub(super) fn conn_stall(t: &mut Timers) {
 
 /// If `s` has DATA queued: its own window shut stalls it, else the
 /// connection's shut window stalls the connection.
-pub(super) fn watch_stall(s: &mut Stream, conn_shut: bool, t: &mut Timers) {
+pub(super) fn watch_stall<A>(s: &mut Stream<A>, conn_shut: bool, t: &mut Timers) {
     if s.queue.is_empty() {
         return;
     }
@@ -104,7 +104,7 @@ pub(super) fn watch_stall(s: &mut Stream, conn_shut: bool, t: &mut Timers) {
 }
 
 /// `s`'s send window opened, or it ended: it is no longer stalled.
-pub(super) fn unstall(s: &mut Stream, t: &mut Timers) {
+pub(super) fn unstall<A>(s: &mut Stream<A>, t: &mut Timers) {
     match s.stall {
         Stall::Since(since) => {
             t.stalled.remove(&(since, s.id));
@@ -126,7 +126,7 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-impl Connection {
+impl<A> Connection<A> {
     /// Which timeout ended the connection, if one did: the actor reports it
     /// as the close reason.
     pub fn timed_out(&self) -> Option<Timeout> {
@@ -205,7 +205,7 @@ impl Connection {
     }
 
     /// Bookkeeping when a stream leaves the table.
-    pub(super) fn timers_stream_removed(&mut self, s: &mut Stream) {
+    pub(super) fn timers_stream_removed(&mut self, s: &mut Stream<A>) {
         unstall(s, &mut self.timers);
         if self.streams.is_empty() {
             self.timers.idle_since = None;

@@ -12,7 +12,7 @@ use super::{recount, timers, Connection};
 use crate::proto::headers;
 use crate::proto::Event;
 
-impl Connection {
+impl<A> Connection<A> {
     /// Appends bytes to write to `dst` until it holds at least `limit` bytes
     /// or nothing is left to send: control frames first, then HEADERS, then
     /// DATA across streams in turn, within the flow-control windows.

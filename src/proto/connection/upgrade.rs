@@ -8,7 +8,7 @@ use crate::proto::settings;
 use crate::proto::stream::{RecvPhase, SendPhase, Stream, StreamState};
 use crate::proto::{Role, UserError};
 
-impl Connection {
+impl<A> Connection<A> {
     /// HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2): the upgrade request becomes
     /// stream 1, half-closed (local) for the client and half-closed
     /// (remote) for the server, whose response comes on it. Call right

@@ -121,11 +121,11 @@ fn e2e_get_request_and_response_with_body() {
     assert_eq!(body_of(&cev, id), (b"hello world\n".to_vec(), true));
     assert!(cev
         .iter()
-        .any(|e| matches!(e, Event::Closed { id: i } if *i == id)));
+        .any(|e| matches!(e, Event::Closed { id: i, .. } if *i == id)));
     assert!(pair
         .take_server()
         .iter()
-        .any(|e| matches!(e, Event::Closed { id: i } if *i == sid)));
+        .any(|e| matches!(e, Event::Closed { id: i, .. } if *i == sid)));
     assert_eq!(pair.client.active_streams(), 0);
     assert_eq!(pair.server.active_streams(), 0);
 }
@@ -264,7 +264,7 @@ fn e2e_reset_mid_body_leaves_the_connection_usable() {
     pair.client.reset(id, ErrorCode::CANCEL).unwrap();
     pair.pump();
     assert!(pair.take_server().iter().any(
-        |e| matches!(e, Event::Reset { id: i, code: ErrorCode::CANCEL, remote: true } if *i == id)
+        |e| matches!(e, Event::Reset { id: i, code: ErrorCode::CANCEL, remote: true, .. } if *i == id)
     ));
     assert_eq!(pair.server.active_streams(), 0);
     // a second request goes through

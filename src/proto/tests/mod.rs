@@ -8,7 +8,8 @@
 //! `recv` (§5.1 states, stream 0, PING), `recv_headers` (§4.3, §6.10, §8 as
 //! received), `flow` (§6.9), `transmit`, `actions` (user actions and their
 //! errors), `push` (§8.4), `guards` (§10.5, rapid reset), `shutdown`
-//! (§6.8), `upgrade` (RFC 7540 §3.2), `e2e`. This file is the harness.
+//! (§6.8), `upgrade` (RFC 7540 §3.2), `app` (the per-stream application
+//! slot), `e2e`. This file is the harness.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +24,7 @@ use crate::frame::{
 use crate::hpack;
 
 mod actions;
+mod app;
 mod e2e;
 mod flow;
 mod guards;

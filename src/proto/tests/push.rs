@@ -103,7 +103,10 @@ fn s8_4_client_receives_promise_then_pushed_response() {
     assert_eq!(body_of(&evs, StreamId(2)), (b"pushed".to_vec(), true));
     assert!(matches!(
         evs.last(),
-        Some(Event::Closed { id: StreamId(2) })
+        Some(Event::Closed {
+            id: StreamId(2),
+            ..
+        })
     ));
 }
 

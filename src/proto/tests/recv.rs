@@ -119,7 +119,7 @@ fn s5_1_headers_opens_stream_and_end_stream_half_closes_it() {
     s.send_headers(StreamId(1), response(200), true).unwrap();
     assert_eq!(s.stream_state(StreamId(1)), None, "closed and forgotten");
     let evs = events(&mut s);
-    assert!(matches!(evs.last(), Some(Event::Closed { id }) if id.0 == 1));
+    assert!(matches!(evs.last(), Some(Event::Closed { id, .. }) if id.0 == 1));
     assert_eq!(s.active_streams(), 0);
 }
 
@@ -244,7 +244,8 @@ fn s5_1_rst_stream_from_peer_closes_stream_and_reports_it() {
         [Event::Reset {
             id: StreamId(1),
             code: ErrorCode::CANCEL,
-            remote: true
+            remote: true,
+            ..
         }]
     ));
     assert_eq!(s.active_streams(), 0);
@@ -449,7 +450,7 @@ fn s5_1_reserved_local_accepts_window_update_and_rst() {
     assert_eq!(s.stream_state(promised), None);
     assert!(events(&mut s)
         .iter()
-        .any(|e| matches!(e, Event::Reset { id, code: ErrorCode::CANCEL, remote: true } if *id == promised)));
+        .any(|e| matches!(e, Event::Reset { id, code: ErrorCode::CANCEL, remote: true, .. } if *id == promised)));
 }
 
 #[test]
@@ -518,7 +519,7 @@ fn rfc7540_s5_3_1_priority_on_open_stream_depending_on_itself_resets_it() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: false }] if id == StreamId(1)
+        [Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: false, .. }] if id == StreamId(1)
     ));
     assert_eq!(s.stream_state(StreamId(1)), None);
 }

@@ -352,7 +352,8 @@ fn s8_3_2_response_without_status_is_stream_error_protocol() {
         [Event::Reset {
             id: StreamId(1),
             code: ErrorCode::PROTOCOL_ERROR,
-            remote: false
+            remote: false,
+            ..
         }]
     ));
 }

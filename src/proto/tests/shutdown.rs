@@ -89,6 +89,7 @@ fn s6_8_goaway_received_refuses_streams_above_last_id() {
                 id,
                 code: ErrorCode::REFUSED_STREAM,
                 remote: true,
+                ..
             } => Some(id.0),
             _ => None,
         })
@@ -165,7 +166,8 @@ fn s6_8_goaway_with_error_code_is_reported() {
         Event::Reset {
             id: StreamId(1),
             code: ErrorCode::REFUSED_STREAM,
-            remote: true
+            remote: true,
+            ..
         }
     ));
     assert!(c.is_finished());

@@ -299,7 +299,7 @@ fn s6_9_stalled_stream_is_reset_with_cancel_at_the_deadline() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::CANCEL));
     assert!(matches!(
         &events(&mut s)[..],
-        [Event::Reset { id, code: ErrorCode::CANCEL, remote: false }] if *id == StreamId(1)
+        [Event::Reset { id, code: ErrorCode::CANCEL, remote: false, .. }] if *id == StreamId(1)
     ));
     assert_eq!(s.queued_bytes(StreamId(1)), 0, "its buffer is freed");
     assert_eq!(s.stream_state(StreamId(1)), None);
