@@ -481,3 +481,43 @@ fn one_call_request_works_inside_actix_from_tokio_and_without_a_runtime() {
     let bad = futures::executor::block_on(h2actor::request(Fetch::get("/relative")));
     assert!(matches!(bad, Err(FetchError::BadRequest(_))), "{bad:?}");
 }
+
+#[test]
+fn a_server_that_stops_answering_pings_is_detected_and_replaced() {
+    // The scripted server never answers PING: with a short keepalive the
+    // connection is declared dead after its first exchange, and the next
+    // request goes on a new connection.
+    let server = Scripted::start(vec![Script::Answer]);
+    let url = server.url("/");
+    in_actix(LIMIT, async move {
+        let timeouts = h2actor::Timeouts {
+            keepalive: Some(h2actor::Keepalive {
+                interval: Duration::from_millis(150),
+                timeout: Duration::from_millis(150),
+            }),
+            ..h2actor::Timeouts::default()
+        };
+        let client = Client::builder(url.parse().unwrap())
+            .connection(h2actor::Connection::builder(h2actor::Role::Client).timeouts(timeouts))
+            .ping_interval(None)
+            .start();
+        let r = client
+            .send(Fetch::get("/one"))
+            .await
+            .unwrap()
+            .expect("first");
+        assert_eq!(&r.body[..], b"/one");
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let r = client
+            .send(Fetch::get("/two"))
+            .await
+            .unwrap()
+            .expect("second");
+        assert_eq!(&r.body[..], b"/two");
+        let stats = client.send(GetClientStats).await.unwrap();
+        assert_eq!(
+            stats.connections, 2,
+            "the dead connection was replaced: {stats:?}"
+        );
+    });
+}
