@@ -1,0 +1,149 @@
+//! Our supervised `Client` (one origin actor, one connection) against the
+//! `h2` crate's client, on the same server in the same run: N small GETs,
+//! C in flight, each client in this process in turn; wall time and this
+//! process's CPU time (getrusage) per client.
+//!
+//! ```text
+//! cargo build --release --examples && cargo bench --bench client_vs_h2
+//! N=200000 C=100 ROUNDS=3 cargo bench --bench client_vs_h2
+//! ```
+//!
+//! The server is `target/release/examples/server --threads 1` as a child
+//! process. Under `cargo test` (no `--bench` argument) it does nothing.
+
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use h2actor::client::{Client, Fetch};
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn cpu() -> Duration {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+fn ours(addr: SocketAddr, n: usize, c: usize) -> usize {
+    actix::System::new().block_on(async move {
+        let client = Client::builder(format!("http://{addr}").parse().unwrap()).start();
+        let mut ok = 0;
+        let mut next = 0;
+        let mut inflight = futures::stream::FuturesUnordered::new();
+        use futures::StreamExt;
+        while ok < n {
+            while next < n && inflight.len() < c {
+                inflight.push(client.send(Fetch::get("/")));
+                next += 1;
+            }
+            match inflight.next().await {
+                Some(Ok(Ok(r))) if r.head.status == 200 => ok += 1,
+                Some(other) => panic!("request failed: {other:?}"),
+                None => break,
+            }
+        }
+        ok
+    })
+}
+
+fn theirs(addr: SocketAddr, n: usize, c: usize) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(conn);
+        let mut ok = 0;
+        let mut next = 0;
+        let mut inflight = futures::stream::FuturesUnordered::new();
+        use futures::StreamExt;
+        while ok < n {
+            while next < n && inflight.len() < c {
+                let mut client = client.clone();
+                let uri = format!("http://{addr}/");
+                inflight.push(async move {
+                    client = client.ready().await.unwrap();
+                    let req = http::Request::get(uri).body(()).unwrap();
+                    let (resp, _) = client.send_request(req, true).unwrap();
+                    let resp = resp.await.unwrap();
+                    let status = resp.status();
+                    let mut body = resp.into_body();
+                    while let Some(chunk) = body.data().await {
+                        let chunk = chunk.unwrap();
+                        let _ = body.flow_control().release_capacity(chunk.len());
+                    }
+                    status
+                });
+                next += 1;
+            }
+            match inflight.next().await {
+                Some(s) if s == 200 => ok += 1,
+                Some(s) => panic!("status {s}"),
+                None => break,
+            }
+        }
+        ok
+    })
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let (n, c, rounds) = (env("N", 100_000), env("C", 100), env("ROUNDS", 3));
+    let exe = std::env::current_exe().unwrap();
+    let server = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples/server");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut child = Command::new(&server)
+        .args(["--addr", &addr.to_string(), "--threads", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (cargo build --release --examples)",
+                server.display()
+            )
+        });
+    while std::net::TcpStream::connect(addr).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!("{n} GETs /, {c} in flight, one connection, server examples/server --threads 1");
+    for round in 1..=rounds {
+        for (name, run) in [
+            ("h2actor Client", ours as fn(_, _, _) -> _),
+            ("h2 crate client", theirs),
+        ] {
+            let (t0, c0) = (Instant::now(), cpu());
+            let done = run(addr, n, c);
+            let (wall, cpu) = (t0.elapsed(), cpu() - c0);
+            println!(
+                "round {round} {name:16} {done} ok  {:>9.0} req/s  {:>9.0} req per client CPU-s",
+                done as f64 / wall.as_secs_f64(),
+                done as f64 / cpu.as_secs_f64()
+            );
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
