@@ -588,3 +588,41 @@ fn stats_count_what_the_clients_did() {
     drop(q);
     served.wait_stats("all closed", |s| s.connections_open == 0);
 }
+
+/// The h2c upgrade request becomes stream 1 without a HEADERS frame (RFC
+/// 7540 §3.2): it still counts as a stream, and a later one on the same
+/// connection (stream 3) counts as the second.
+#[test]
+fn stats_count_the_upgraded_stream() {
+    use std::io::{Read, Write};
+    let served = Served::demo(local().threads(1));
+    let mut tcp = std::net::TcpStream::connect(served.addr()).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    tcp.write_all(
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade, HTTP2-Settings\r\n\
+          Upgrade: h2c\r\nHTTP2-Settings: \r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(tcp.read(&mut byte).expect("the 101"), 1, "closed: {head:?}");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    let mut p = Peer::from_stream(tcp);
+    p.handshake();
+    p.expect(
+        |f| matches!(f, Frame::Data(d) if d.stream_id.0 == 1 && d.end_stream),
+        "stream 1's answer",
+    );
+    p.get_ok(3);
+    let s = served.wait_stats("two streams", |s| {
+        s.streams_total == 2 && s.streams_open == 0
+    });
+    assert_eq!(s.connections_accepted, 1, "{s}");
+}

@@ -483,6 +483,11 @@ impl Builder {
         let core = Core::shared(proto, subscriber, self.auto_release, limits);
         core.borrow_mut().session = session;
         core.borrow_mut().stats = self.counters.map(ConnCounters::new);
+        if upgrade_request.is_some() {
+            if let Some(s) = &mut core.borrow_mut().stats {
+                s.upgraded_stream();
+            }
+        }
         let close_timeout = self.close_timeout;
         let handle = core.clone();
         let addr = Connection::create(move |ctx| {

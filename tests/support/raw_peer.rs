@@ -355,6 +355,12 @@ pub struct Peer {
 impl Peer {
     pub fn connect(addr: SocketAddr) -> Peer {
         let tcp = TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect");
+        Peer::from_stream(tcp)
+    }
+
+    /// A peer over a connection already made (e.g. after an HTTP/1.1
+    /// upgrade's 101).
+    pub fn from_stream(tcp: TcpStream) -> Peer {
         let _ = tcp.set_nodelay(true);
         tcp.set_write_timeout(Some(TIMEOUT)).expect("write timeout");
         Peer {

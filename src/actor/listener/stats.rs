@@ -230,6 +230,13 @@ impl ConnCounters {
         }
     }
 
+    /// Server: the h2c upgrade request became stream 1 without a HEADERS
+    /// frame (RFC 7540 §3.2): count it as the peer's first stream.
+    pub fn upgraded_stream(&mut self) {
+        self.peer_max_stream = self.peer_max_stream.max(1);
+        self.shared.streams_total.fetch_add(1, Relaxed);
+    }
+
     /// Read loop: `n` bytes read from the socket.
     pub fn bytes_in(&self, n: usize) {
         self.shared.bytes_in.fetch_add(n as u64, Relaxed);
