@@ -1,0 +1,142 @@
+//! The `Client`'s messages: `Fetch`, `Close`, `GetClientStats`, and the
+//! connection's notifications (keyed by the stream's `Addr<H2Stream>`).
+
+use std::time::Instant;
+
+use actix::prelude::{ActorContext, Context, Handler, MessageResult, ResponseFuture};
+use tokio::sync::oneshot;
+
+use super::{
+    Client, Close, CloseReason, Closed, ErrorCode, Fetch, FetchError, GetClientStats, GoAway, Job,
+    Note, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, Response,
+};
+
+impl Handler<Fetch> for Client {
+    type Result = ResponseFuture<Result<Response, FetchError>>;
+
+    fn handle(&mut self, msg: Fetch, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        let reply = Box::pin(async move { rx.await.unwrap_or(Err(FetchError::ClientStopped)) });
+        if self.queue.len() >= self.cfg.max_queued {
+            let _ = tx.send(Err(FetchError::QueueFull));
+            return reply;
+        }
+        let (parts, body) = match self.prepare(msg.request) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return reply;
+            }
+        };
+        let timeout = msg.timeout.unwrap_or(self.cfg.timeout);
+        self.next_job += 1;
+        let id = self.next_job;
+        let deadline = Instant::now() + timeout;
+        self.queue.push_back(Job {
+            id,
+            parts,
+            body,
+            idempotent: msg.idempotent,
+            attempts: 0,
+            deadline,
+            timeout,
+            tx,
+        });
+        self.watch_deadline(deadline, id, ctx);
+        self.pump(ctx);
+        reply
+    }
+}
+
+/// `Close` stops the client: its connection closes gracefully (GOAWAY),
+/// requests still queued or in flight fail with [`FetchError::ClientStopped`].
+impl Handler<Close> for Client {
+    type Result = ();
+    fn handle(&mut self, _: Close, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<GetClientStats> for Client {
+    type Result = MessageResult<GetClientStats>;
+    fn handle(&mut self, _: GetClientStats, _: &mut Context<Self>) -> Self::Result {
+        let mut s = self.stats.clone();
+        s.queued = self.queue.len();
+        s.in_flight = self.streams.len() + self.dispatching.len();
+        MessageResult(s)
+    }
+}
+
+impl Handler<RecvHeaders> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvHeaders, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Headers(m), ctx);
+    }
+}
+
+impl Handler<RecvData> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Data(m), ctx);
+    }
+}
+
+impl Handler<RecvTrailers> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvTrailers, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Trailers(m), ctx);
+    }
+}
+
+impl Handler<RecvReset> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvReset, ctx: &mut Context<Self>) {
+        let s = m.stream.clone();
+        self.on_note(&s, Note::Reset(m), ctx);
+    }
+}
+
+impl Handler<RecvPromise> for Client {
+    type Result = ();
+    fn handle(&mut self, m: RecvPromise, _: &mut Context<Self>) {
+        // The client does not take pushes: refuse the promised stream.
+        m.promised.do_send(Reset {
+            code: ErrorCode::CANCEL,
+        });
+    }
+}
+
+impl Handler<GoAway> for Client {
+    type Result = ();
+    fn handle(&mut self, m: GoAway, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
+            // New requests go to a new connection; this one finishes what it
+            // may (streams above last_stream_id come back as REFUSED_STREAM
+            // resets and are re-sent there).
+            tracing::debug!(origin = %self.cfg.origin, code = %m.code, last = %m.last_stream_id, "GOAWAY: reconnecting");
+            if let Some(live) = self.conn.take() {
+                live.addr.do_send(Close {
+                    code: ErrorCode::NO_ERROR,
+                });
+            }
+            self.pump(ctx);
+        }
+    }
+}
+
+impl Handler<Closed> for Client {
+    type Result = ();
+    fn handle(&mut self, m: Closed, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
+            self.conn = None;
+            if !matches!(m.reason, CloseReason::Done) {
+                self.failures += 1;
+                self.last_failure = format!("{:?}", m.reason);
+            }
+        }
+        self.pump(ctx);
+    }
+}
