@@ -1,12 +1,12 @@
 //! The per-request cost of each layer, with allocation counts: one small
-//! GET (`/` -> 200, 12-byte body, the request h2load sends) at four depths.
+//! GET (`/` -> 200, 12-byte body, the request h2load sends), with the system allocator at four depths.
 //!
 //! | row | what one "request" is |
 //! |---|---|
 //! | `frame` | encode + decode the exchange's frames (HEADERS, HEADERS, DATA) from ready field blocks |
 //! | `hpack` | encode + decode the request's and the response's header lists on warm tables |
 //! | `proto` | the whole exchange between a client and a server `proto::Connection` in memory (frames and HPACK included) |
-//! | `actor` | the example server's actor stack (connection actor, stream actor, its `Site` subscriber) serving the GET over an in-memory pipe, driven by a `proto` client |
+//! | `actor` | our server's actor stack (connection actor, stream actor, a subscriber actor answering \"hello world\") serving the GET over an in-memory pipe, driven by a `proto` client |
 //!
 //! Each row is cumulative: `proto` contains `frame` and `hpack`, `actor`
 //! contains the server half of `proto`. The allocation counts (a counting
@@ -19,20 +19,18 @@
 //! cargo bench --bench layers -- --warm-up-time 1 --measurement-time 3 frame
 //! ```
 
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo_server;
-
 #[path = "support/counting.rs"]
 mod counting;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use h2actor::frame::{encode_data_head, encode_header_block, BlockStart, Frame, StreamId, PREFACE};
 use h2actor::hpack::{Decoder, Encoder, Field, FieldRef};
+use h2actor::prelude::{Connection as ConnectionActor, RecvHeaders, SendMessage, Subscriber};
 use h2actor::proto::{Config, Connection, Event, Head, Role};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -251,11 +249,31 @@ impl ProtoLayer {
 
 // ---- actor ----------------------------------------------------------------
 
+/// The smallest server application: every request gets "hello world\n".
+/// (Not the example server: it sets its own global allocator.)
+struct Hello;
+impl Actor for Hello {
+    type Context = actix::Context<Self>;
+}
+impl Handler<RecvHeaders> for Hello {
+    type Result = ();
+    fn handle(&mut self, msg: RecvHeaders, _: &mut Self::Context) {
+        let resp = http::Response::builder()
+            .header("content-type", "text/plain")
+            .header("content-length", "12")
+            .body(())
+            .expect("static response");
+        msg.stream
+            .do_send(SendMessage::new(resp).body(Bytes::from_static(BODY)));
+    }
+}
+
 /// `n` GETs (`in_flight` at a time) from a `proto` client to the example
 /// server's actors over an in-memory pipe; returns the time they took.
 async fn actor_requests(n: usize, in_flight: usize) -> Duration {
     let (s_io, mut c_io) = tokio::io::duplex(1 << 16);
-    let _server = demo_server::builder().start(s_io, demo_server::Site::subscriber());
+    let hello = Hello.start();
+    let _server = ConnectionActor::builder(Role::Server).start(s_io, Subscriber::new(&hello));
     let mut client = Connection::new(Role::Client, Config::default(), Instant::now());
     let mut out = BytesMut::with_capacity(1 << 16);
     let mut inb = BytesMut::with_capacity(1 << 16);

@@ -568,6 +568,17 @@ pub async fn run_until_signalled(
     Ok(report)
 }
 
+// ------------------------------------------------------------- allocator
+
+/// mimalloc instead of the system's malloc. A small request costs the
+/// server about twenty short-lived allocations (the request's and the
+/// response's header maps, the actor messages, the stream actor); glibc's
+/// malloc and free were ~26% of the server's instructions per request
+/// (BENCHMARKS.md, "Where the time goes"). The library picks no allocator:
+/// this one line in your binary is the choice.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // ------------------------------------------------------------------ main
 
 // -------------------------------------------------------------------- TLS
