@@ -35,9 +35,11 @@
 #
 # Per run: h2load's req/s; MB/s (MiB, as h2load prints: body bytes per
 # second for dl*/echo/sink, h2load's whole traffic for small/c256); the
-# server's CPU (utime+stime of all its threads from /proc/PID/stat, read
-# before and after the h2load process) as a share of one core over h2load's
-# "finished in" time (200% = both threads busy); requests and MB per server
+# server's CPU (utime+stime of all its threads, read before and after the
+# h2load process: from /proc/PID/task/*/schedstat in ns when no thread came
+# or went during the run, else from /proc/PID/stat in clock ticks; column
+# cpu_src) as a share of one core over h2load's "finished in" time (200% =
+# both threads busy); requests and MB per server
 # CPU-second (= rate / (CPU% / 100)); the server's peak RSS during the run
 # (VmHWM, reset before each run through /proc/PID/clear_refs where allowed,
 # else the process's peak so far). Every h2load run must report 0 failed
@@ -152,9 +154,15 @@ for s in $SERVERS; do
     || { echo "h2load.sh: $s: nothing listens on port $port" >&2; cat "$tmp/$s".* >&2 || true; exit 1; }
 done
 
-# utime+stime of every thread of PID, in clock ticks.
+# utime+stime of every thread of PID (dead ones too), in clock ticks.
 ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
+# The same in ns (/proc/PID/task/*/schedstat: time on CPU per live thread),
+# with the thread ids: "IDS NS". Used when the threads are the same before
+# and after a run (none died): a bulk run is only 10-30 ticks of CPU.
+cpu_ns() {
+  echo "$(ls "/proc/$1/task" | sort | tr '\n' ,) $(cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }')"
+}
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 # Resets VmHWM to the current RSS (Linux >= 4.0); quiet where not allowed.
 reset_hwm() { echo 5 2>/dev/null > "/proc/$1/clear_refs" || true; }
@@ -184,7 +192,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "# servers: $SERVERS; threads $THREADS; rounds $ROUNDS; h2load -t 1; $(h2load --version | head -1); $(nghttpd --version 2>/dev/null | head -1); $(h2o --version 2>/dev/null | head -1)"
   echo "# N=$N C256_N=$C256_N DL_BIG=$DL_BIG DL_MID=$DL_MID UP_SIZE=$UP_SIZE UP_N=$UP_N"
   echo "# MB = 2^20 bytes; cpu_pct: server CPU over h2load's time, 100 = one core; *_per_cpu_s: per server CPU-second; peak_rss_kib: VmHWM during the run"
-  printf 'kind\tworkload\tserver\tround\trequests\tseconds\treq_s\tmb_s\tcpu_s\tcpu_pct\treq_per_cpu_s\tmb_per_cpu_s\tpeak_rss_kib\n'
+  printf 'kind\tworkload\tserver\tround\trequests\tseconds\treq_s\tmb_s\tcpu_s\tcpu_pct\treq_per_cpu_s\tmb_per_cpu_s\tpeak_rss_kib\tcpu_src\n'
 } > "$OUT"
 
 # run W S ROUND: one h2load run, one line to OUT.
@@ -193,10 +201,19 @@ run() {
   workload "$w"
   local url="http://127.0.0.1:${PORT[$s]}$PATH_" out before after
   reset_hwm "$pid"
+  local ns_before ns_after
+  ns_before=$(cpu_ns "$pid")
   before=$(ticks "$pid")
   out=$(timeout "$RUN_LIMIT" h2load -t 1 "${ARGS[@]}" "$url" 2>&1) || {
     echo "h2load.sh: h2load ${ARGS[*]} $url against $s failed or timed out:" >&2; echo "$out" >&2; exit 1; }
   after=$(ticks "$pid")
+  ns_after=$(cpu_ns "$pid")
+  # Server CPU seconds and where they come from.
+  local cpu src=stat
+  cpu=$(awk -v t=$((after - before)) -v hz="$HZ" 'BEGIN { printf "%.4f", t / hz }')
+  if [ "${ns_before% *}" = "${ns_after% *}" ] && [ -n "${ns_after#* }" ] && [ "${ns_after#* }" != 0 ]; then
+    cpu=$(awk -v a="${ns_before#* }" -v b="${ns_after#* }" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'); src=schedstat
+  fi
   local req fin traffic
   req=$(grep '^requests:' <<<"$out")
   if ! grep -q ' 0 failed, 0 errored' <<<"$req" || ! grep -q "^status codes: [1-9][0-9]* 2xx, 0 3xx, 0 4xx, 0 5xx" <<<"$out"; then
@@ -206,7 +223,7 @@ run() {
   traffic=$(sed -n 's/^traffic: .* (\([0-9]*\)) total.*/\1/p' <<<"$out")
   # "finished in 4.08s, 294117.65 req/s, 10.38MB/s" (or 812.34ms)
   awk -v w="$w" -v s="$s" -v r="$round" -v fin="$fin" -v req="$req" -v body="$BODY" \
-      -v traffic="$traffic" -v dt=$((after - before)) -v hz="$HZ" -v hwm="$(hwm "$pid")" '
+      -v traffic="$traffic" -v cpu="$cpu" -v src="$src" -v hwm="$(hwm "$pid")" '
     BEGIN {
       split(fin, f, /[ ,]+/); t = f[3];
       if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1e6 } else sub(/s$/, "", t);
@@ -214,14 +231,14 @@ run() {
       rps = done / t;
       bytes = (body > 0) ? done * body : traffic;
       mbs = bytes / 1048576 / t;
-      cpu = dt / hz; pct = 100 * cpu / t;
-      # Below one clock tick of server CPU there is no per-CPU figure: NA.
+      pct = 100 * cpu / t;
+      # Without a measurable server CPU there is no per-CPU figure: NA.
       rpc = (cpu > 0) ? sprintf("%.0f", done / cpu) : "NA"; mpc = (cpu > 0) ? sprintf("%.1f", bytes / 1048576 / cpu) : "NA";
-      printf "run\t%s\t%s\t%s\t%d\t%.3f\t%.0f\t%.1f\t%.2f\t%.1f\t%s\t%s\t%s\n", w, s, r, done, t, rps, mbs, cpu, pct, rpc, mpc, hwm
+      printf "run\t%s\t%s\t%s\t%d\t%.3f\t%.0f\t%.1f\t%.3f\t%.1f\t%s\t%s\t%s\t%s\n", w, s, r, done, t, rps, mbs, cpu, pct, rpc, mpc, hwm, src
     }' >> "$OUT"
   tail -1 "$OUT" | awk -F'\t' '{ printf "   %-8s %-8s %10s req/s %9s MB/s  CPU %6s%%  %10s req/CPU-s %9s MB/CPU-s  peak RSS %s KiB\n", $2, $3, $7, $8, $10, $11, $12, $13 }' >&2
-  [ $((after - before)) -ge 20 ] ||
-    echo "   (under 0.2 s of server CPU: the per-CPU figures are coarse at $HZ ticks/s; use larger sizes)" >&2
+  [ $src = schedstat ] || [ $((after - before)) -ge 20 ] ||
+    echo "   (under 0.2 s of server CPU from /proc/PID/stat: the per-CPU figures are coarse at $HZ ticks/s)" >&2
 }
 
 echo "== warm-up: 20000 small requests each" >&2
@@ -254,7 +271,7 @@ awk -F'\t' -v OFS='\t' '
   END { for (i = 1; i <= m; i++) { k = order[i]; split(k, ws, SUBSEP)
           line = "median" OFS ws[1] OFS ws[2] OFS n[k]
           for (c = 5; c <= 13; c++) line = line OFS median(k, c)
-          print line } }' "$OUT" > "$tmp/medians"
+          print line OFS "-" } }' "$OUT" > "$tmp/medians"
 cat "$tmp/medians" >> "$OUT"
 
 # The tables: per workload, each server with its ratio to each anchor
