@@ -245,7 +245,7 @@ def main():
         if mem:
             conns = mem_rows[0].get("conns", "?")
             panels.append(("Memory, KiB (lower is better)",
-                           f"RSS delta per idle connection / open stream, {conns} connections (benches/memory.rs)",
+                           f"RSS growth / {conns} connections, then / their streams (memory.rs)",
                            [(None, mem)]))
 
     svg = Svg()

@@ -19,7 +19,8 @@
 #   N=100000 C256_N=50000 DL_BIG=8388608 DL_MID=2097152 UP_SIZE=8388608 \
 #     ROUNDS=1 benches/h2load.sh                    # a short trial
 #   BEFORE_BIN=../old/target/release/examples/server SERVERS="ours before h2o" \
-#     benches/h2load.sh                             # before/after in one run
+#     benches/h2load.sh                             # before/after in one run (an
+#                                                   # older server without /sink: leave sink out)
 #   python3 benches/chart.py target/bench/h2load-*.tsv   # the chart
 #
 # Workloads (WORKLOADS; "download" and "upload" name both of theirs):
@@ -152,6 +153,10 @@ for s in $SERVERS; do
   port=${PORT[$s]}
   timeout 15 bash -c "until (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do sleep 0.1; done" \
     || { echo "h2load.sh: $s: nothing listens on port $port" >&2; cat "$tmp/$s".* >&2 || true; exit 1; }
+  # Still alive: not another program answering on a port ours could not bind.
+  sleep 0.2
+  kill -0 "${PID[$s]}" 2>/dev/null \
+    || { echo "h2load.sh: $s exited (port $port taken? set PORT_BASE):" >&2; cat "$tmp/$s".* >&2 || true; exit 1; }
 done
 
 # utime+stime of every thread of PID (dead ones too), in clock ticks.
