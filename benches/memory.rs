@@ -1,17 +1,28 @@
 //! Memory per connection and per stream, measured from the outside: the
-//! example server (and nghttpd, in the same run) as a child process, its
-//! `VmRSS` read from `/proc/PID/status` before and after this client opens
-//! N connections, and again after each connection opens one request stream
-//! that stays open.
+//! example server and the anchors (the h2 crate's `examples/h2_anchor`,
+//! nghttpd, h2o), one after the other in the same run, each as a child
+//! process, its `VmRSS` read from `/proc/PID/status` before and after this
+//! client opens N connections, and again after each connection opens one
+//! request stream that stays open.
 //!
 //! ```text
-//! cargo build --release --example server
-//! cargo bench --bench memory                      # 10,000 connections, ours and nghttpd
-//! MEM_N=2000 SERVERS="ours" cargo bench --bench memory
+//! cargo build --release --example server --example h2_anchor
+//! cargo bench --bench memory                      # 10,000 connections: ours, h2, nghttpd, h2o
+//! MEM_N=2000 SERVERS="ours h2o" cargo bench --bench memory
 //! BEFORE_BIN=../old/target/release/examples/server SERVERS="ours before nghttpd" \
 //!     cargo bench --bench memory                  # a before/after comparison in one run
-//! FLAT=1 cargo bench --bench memory               # also: RSS over h2load -n 200000 -c 100
+//! FLAT=1 cargo bench --bench memory               # also: RSS over 1,000,000 requests on 100 connections
+//! OUT=target/bench/memory.tsv cargo bench --bench memory   # the figures as TSV too (benches/chart.py)
 //! ```
+//!
+//! Servers (`SERVERS`, default `ours h2 nghttpd h2o`): `ours`
+//! (`examples/server`), `before` (`BEFORE_BIN`, an older `examples/server`),
+//! `h2` (`examples/h2_anchor`, the h2 crate on tokio), `nghttpd`
+//! (`nghttpd --no-tls`), `h2o` (Debian's h2o 2.2.5, from a generated
+//! config: plain listener, `file.dir`, no access log, `max-connections`
+//! 100000 and `http2-idle-timeout` 600 s so that neither its default
+//! connection cap of 1024 nor its 10 s idle timeout cuts the idle
+//! connections). Each runs with `MEM_THREADS` threads (default 1).
 //!
 //! Phases, per server, on fresh processes:
 //! 1. **idle**: N connections, each sends the preface and an empty SETTINGS,
@@ -23,13 +34,15 @@
 //!    (RSS after − RSS of phase 1) / N.
 //! 3. **closed**: every connection closed; the RSS left.
 //! 4. with `FLAT=1` (needs h2load), on a fresh server process:
-//!    `h2load -n 200000 -c 100 -m 1 -t 1 /` while RSS is sampled every 20 ms: RSS once 10% of the run's time
-//!    (about the first 20,000 requests) has passed against RSS at its end.
+//!    `h2load -n FLAT_N -c 100 -m 1 -t 1 /` (`FLAT_N` default 1,000,000):
+//!    RSS when h2load reports 10% done (after the first 100,000 requests)
+//!    against RSS when it reports 100% done, and the peak (VmHWM).
 //!
-//! The server runs on one thread (`--threads 1`; nghttpd has one worker by
-//! default). RSS is read once it has stopped moving (two samples 250 ms
-//! apart within 16 KiB). RLIMIT_NOFILE is raised to its hard limit here
-//! (the servers inherit it); N must stay below it.
+//! RSS is read once it has stopped moving (two samples 250 ms apart within
+//! 16 KiB). RLIMIT_NOFILE is raised to its hard limit here (the servers
+//! inherit it; h2o raises its own); N plus 100 must stay below it, or the
+//! bench says so and stops (`ulimit -Hn`, as root `ulimit -n 100000`, or a
+//! smaller `MEM_N`).
 //!
 //! `MEM_STREAMS=K` opens K streams per connection in phase 2 (ids 1, 3,
 //! ...; default 1, at most 100, the servers' stream limit): with one, the
@@ -63,16 +76,35 @@ fn main() {
         return;
     }
     let n: usize = env_or("MEM_N", 10_000);
-    let servers = std::env::var("SERVERS").unwrap_or_else(|_| "ours nghttpd".into());
+    let servers = std::env::var("SERVERS").unwrap_or_else(|_| "ours h2 nghttpd h2o".into());
     let flat = std::env::var("FLAT").is_ok_and(|v| v == "1");
+    let flat_n: u64 = env_or("FLAT_N", 1_000_000);
+    let threads: usize = env_or("MEM_THREADS", 1usize).max(1);
     let nofile = raise_nofile();
     if (n as u64) + 100 > nofile {
-        eprintln!("memory: MEM_N={n} needs more than RLIMIT_NOFILE={nofile} descriptors");
+        eprintln!(
+            "memory: MEM_N={n} needs more than RLIMIT_NOFILE={nofile} descriptors \
+             (the hard limit, `ulimit -Hn`): raise it (as root: `ulimit -n 100000`) \
+             or lower MEM_N"
+        );
         std::process::exit(2);
     }
     let examples = examples_dir();
-    let docroot = tempdir();
+    let tmp = tempdir();
+    let docroot = tmp.join("www");
+    std::fs::create_dir_all(&docroot).expect("docroot");
+    for d in [&tmp, &docroot] {
+        // World-readable for h2o, which drops to the user nobody as root.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755));
+    }
     std::fs::write(docroot.join("index.html"), b"hello world\n").expect("docroot");
+    let env = ServerEnv {
+        examples,
+        tmp: tmp.clone(),
+        docroot,
+        threads,
+    };
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -94,25 +126,23 @@ fn main() {
             rows.push(row.unwrap_or_else(|e| fail(name, e)));
             continue;
         }
-        let mut server =
-            start_server(name, port, &examples, &docroot).unwrap_or_else(|e| fail(name, e));
+        let mut server = start_server(name, port, &env).unwrap_or_else(|e| fail(name, e));
         let row = rt.block_on(measure(name, addr, server.id(), n));
-        let _ = server.kill();
-        let _ = server.wait();
+        stop(&mut server);
         let mut row = row.unwrap_or_else(|e| fail(name, e));
         if flat {
             // On a fresh process: what the first phases left behind
             // would hide any growth.
-            let mut server =
-                start_server(name, port, &examples, &docroot).unwrap_or_else(|e| fail(name, e));
-            let r = rt.block_on(flat_run(name, addr, server.id()));
-            let _ = server.kill();
-            let _ = server.wait();
+            let mut server = start_server(name, port, &env).unwrap_or_else(|e| fail(name, e));
+            let r = rt
+                .block_on(wait_listening(addr))
+                .and_then(|()| flat_run(name, addr, server.id(), flat_n));
+            stop(&mut server);
             row.flat = Some(r.unwrap_or_else(|e| fail(name, e)));
         }
         rows.push(row);
     }
-    let _ = std::fs::remove_dir_all(&docroot);
+    let _ = std::fs::remove_dir_all(&tmp);
 
     println!();
     println!(
@@ -126,27 +156,81 @@ fn main() {
             .join(" ")
     );
     println!(
-        "{:<9} {:>11} {:>15} {:>15} {:>15} {:>13} {:>15}",
+        "{:<9} {:>11} {:>15} {:>15} {:>15} {:>13} {:>22}",
         "server",
         "start KiB",
         "KiB/idle conn",
         "KiB/open stream",
         "all open KiB",
         "closed KiB",
-        "flat 10%/end"
+        "flat 10%/end/peak KiB"
     );
     for r in &rows {
         println!(
-            "{:<9} {:>11} {:>15.2} {:>15.2} {:>15} {:>13} {:>15}",
+            "{:<9} {:>11} {:>15.2} {:>15.2} {:>15} {:>13} {:>22}",
             r.name,
             r.start,
-            (r.idle as f64 - r.start as f64) / n as f64,
-            (r.streams as f64 - r.idle as f64) / (n as f64 * r.per_conn.max(1) as f64),
+            r.per_idle(n),
+            r.per_stream(n),
             r.streams,
             r.closed,
-            r.flat.map_or("-".into(), |(a, b)| format!("{a}/{b}")),
+            r.flat
+                .map_or("-".into(), |(a, b, c)| format!("{a}/{b}/{c}")),
         );
     }
+    if flat {
+        println!(
+            "(flat: h2load -n {flat_n} -c 100 -m 1: RSS after the first 10% of the requests / at the end / VmHWM)"
+        );
+    }
+    if let Ok(out) = std::env::var("OUT") {
+        if let Err(e) = write_tsv(Path::new(&out), &rows, n, threads, flat_n) {
+            eprintln!("memory: writing {out}: {e}");
+            std::process::exit(1);
+        }
+        println!("figures written to {out}");
+    }
+}
+
+/// The rows as TSV: `#` lines, a header, one line per server (KiB; `NA`
+/// where a phase did not run).
+fn write_tsv(path: &Path, rows: &[Row], n: usize, threads: usize, flat_n: u64) -> io::Result<()> {
+    use std::fmt::Write as _;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# memory.rs: {n} connections, {threads} server thread(s), flat run {flat_n} requests"
+    );
+    let _ = writeln!(
+        t,
+        "server\tconns\tstreams_per_conn\tstart_kib\tkib_per_idle_conn\tkib_per_open_stream\tall_open_kib\tclosed_kib\tflat_10pct_kib\tflat_end_kib\tflat_peak_kib"
+    );
+    for r in rows {
+        let (a, b, c) = r
+            .flat
+            .map_or(("NA".into(), "NA".into(), "NA".into()), |(a, b, c)| {
+                (a.to_string(), b.to_string(), c.to_string())
+            });
+        let stream = if r.per_conn == 0 {
+            "NA".to_string()
+        } else {
+            format!("{:.2}", r.per_stream(n))
+        };
+        let _ = writeln!(
+            t,
+            "{}\t{n}\t{}\t{}\t{:.2}\t{stream}\t{}\t{}\t{a}\t{b}\t{c}",
+            r.name,
+            r.per_conn,
+            r.start,
+            r.per_idle(n),
+            r.streams,
+            r.closed
+        );
+    }
+    std::fs::write(path, t)
 }
 
 /// The figures of one server (KiB of VmRSS).
@@ -158,7 +242,20 @@ struct Row {
     closed: u64,
     /// Streams opened per connection.
     per_conn: u32,
-    flat: Option<(u64, u64)>,
+    /// RSS after 10% of the flat run's requests, at its end, its VmHWM.
+    flat: Option<(u64, u64, u64)>,
+}
+
+impl Row {
+    /// KiB per idle connection.
+    fn per_idle(&self, n: usize) -> f64 {
+        (self.idle as f64 - self.start as f64) / n as f64
+    }
+
+    /// KiB per open stream.
+    fn per_stream(&self, n: usize) -> f64 {
+        (self.streams as f64 - self.idle as f64) / (n as f64 * self.per_conn.max(1) as f64)
+    }
 }
 
 async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result<Row> {
@@ -222,45 +319,69 @@ async fn measure(name: &str, addr: SocketAddr, pid: u32, n: usize) -> io::Result
     })
 }
 
-/// `h2load -n 200000 -c 100` with RSS sampled: (RSS at 10% of the run, at its end).
-async fn flat_run(name: &str, addr: SocketAddr, pid: u32) -> io::Result<(u64, u64)> {
-    wait_listening(addr).await?;
+/// `h2load -n FLAT_N -c 100 -m 1` on `/`: (RSS when h2load reports 10%
+/// done, RSS when it reports 100% done (its connections still open), VmHWM
+/// at its end). h2load prints its "progress: N% done" lines as it goes;
+/// RSS is read as each arrives.
+fn flat_run(name: &str, addr: SocketAddr, pid: u32, flat_n: u64) -> io::Result<(u64, u64, u64)> {
+    use std::io::BufRead;
     let url = format!("http://{addr}/");
     let mut child = Command::new("h2load")
-        .args(["-n", "200000", "-c", "100", "-m", "1", "-t", "1", &url])
+        .args([
+            "-n",
+            &flat_n.to_string(),
+            "-c",
+            "100",
+            "-m",
+            "1",
+            "-t",
+            "1",
+            &url,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
     let t = Instant::now();
-    let mut samples = Vec::new();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            if !status.success() {
-                return Err(io::Error::other(format!("h2load against {name} failed")));
-            }
-            break;
-        }
-        samples.push((t.elapsed(), rss(pid)?));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let total = t.elapsed();
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| io::Error::other("no stdout"))?;
+    let (mut at_10, mut end) = (None, None);
     let mut out = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        io::Read::read_to_string(&mut o, &mut out)?;
+    let mut series = Vec::new();
+    for line in io::BufReader::new(stdout).lines() {
+        let line = line?;
+        if let Some(pct) = line
+            .strip_prefix("progress: ")
+            .and_then(|l| l.strip_suffix("% done"))
+        {
+            let now = rss(pid)?;
+            series.push(format!("{pct}%: {now}"));
+            match pct {
+                "10" => at_10 = Some(now),
+                "100" => end = Some(now),
+                _ => {}
+            }
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
-    if !out.contains(" 0 failed, 0 errored") {
+    let status = child.wait()?;
+    if !status.success() || !out.contains(" 0 failed, 0 errored") {
         return Err(io::Error::other(format!("h2load against {name}: {out}")));
     }
-    let at_10 = samples
-        .iter()
-        .find(|(at, _)| *at >= total / 10)
-        .map_or(0, |s| s.1);
-    let end = rss(pid)?;
+    let peak = status_kib(pid, "VmHWM:")?;
     eprintln!(
-        "{name}: h2load -n 200000 -c 100 in {:.1} s: RSS {at_10} KiB at 10%, {end} KiB at the end",
-        total.as_secs_f64()
+        "{name}: h2load -n {flat_n} -c 100 in {:.1} s, RSS KiB at {}; peak {peak}",
+        t.elapsed().as_secs_f64(),
+        series.join(", ")
     );
-    Ok((at_10, end))
+    let (Some(at_10), Some(end)) = (at_10, end) else {
+        return Err(io::Error::other(
+            "h2load printed no 10% or 100% progress line",
+        ));
+    };
+    Ok((at_10, end, peak))
 }
 
 /// Connects, sends the preface and an empty SETTINGS, and returns once the
@@ -316,12 +437,17 @@ fn frame_head(len: usize, ty: u8, flags: u8, stream: u32) -> [u8; 9] {
 
 /// VmRSS of `pid`, KiB.
 fn rss(pid: u32) -> io::Result<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// The field `key` (e.g. `VmHWM:`) of `/proc/PID/status`, KiB.
+fn status_kib(pid: u32, key: &str) -> io::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| io::Error::other("no VmRSS"))
+        .ok_or_else(|| io::Error::other(format!("no {key} in /proc/{pid}/status")))
 }
 
 /// VmRSS once two samples 250 ms apart differ by at most 16 KiB (at most 10 s).
@@ -349,21 +475,54 @@ async fn wait_listening(addr: SocketAddr) -> io::Result<()> {
     Err(io::Error::other(format!("nothing listens on {addr}")))
 }
 
-fn start_server(name: &str, port: u16, examples: &Path, docroot: &Path) -> io::Result<Child> {
-    let addr = format!("127.0.0.1:{port}");
-    let ours = |bin: PathBuf| {
-        if !bin.exists() {
-            return Err(io::Error::other(format!(
-                "{} is missing: cargo build --release --example server",
-                bin.display()
-            )));
+/// SIGTERM, up to 5 s for the server to exit (h2o then reaps its helper
+/// process), then SIGKILL.
+fn stop(server: &mut Child) {
+    // SAFETY: kill(2) on the id of our own child, not yet reaped.
+    unsafe { libc::kill(server.id() as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = server.try_wait() {
+            return;
         }
-        Command::new(bin)
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Where the servers come from and what they serve.
+struct ServerEnv {
+    /// `target/release/examples`.
+    examples: PathBuf,
+    /// This run's temporary directory (h2o's config goes here).
+    tmp: PathBuf,
+    /// The directory nghttpd and h2o serve (`index.html`).
+    docroot: PathBuf,
+    /// Server threads.
+    threads: usize,
+}
+
+fn start_server(name: &str, port: u16, env: &ServerEnv) -> io::Result<Child> {
+    let addr = format!("127.0.0.1:{port}");
+    let threads = env.threads.to_string();
+    let built = |bin: PathBuf| {
+        if bin.exists() {
+            Ok(bin)
+        } else {
+            Err(io::Error::other(format!(
+                "{} is missing: cargo build --release --example server --example h2_anchor",
+                bin.display()
+            )))
+        }
+    };
+    let ours = |bin: PathBuf| {
+        Command::new(built(bin)?)
             .args([
                 "--addr",
                 &addr,
                 "--threads",
-                "1",
+                &threads,
                 "--max-connections",
                 "100000",
             ])
@@ -373,21 +532,48 @@ fn start_server(name: &str, port: u16, examples: &Path, docroot: &Path) -> io::R
             .spawn()
     };
     match name {
-        "ours" => ours(examples.join("server")),
+        "ours" => ours(env.examples.join("server")),
         "before" => ours(
             std::env::var_os("BEFORE_BIN")
                 .ok_or_else(|| io::Error::other("BEFORE_BIN is not set"))?
                 .into(),
         ),
+        "h2" => Command::new(built(env.examples.join("h2_anchor"))?)
+            .args(["--addr", &addr, "--threads", &threads])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn(),
         "nghttpd" => Command::new("nghttpd")
-            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
-            .arg(docroot)
+            .args(["--no-tls", "-n", &threads, "-a", "127.0.0.1", "-d"])
+            .arg(&env.docroot)
             .arg(port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn(),
+        "h2o" => {
+            // Started as root, h2o drops to the user nobody: the docroot
+            // must be world-readable (main makes it 0755).
+            // It also starts a helper (a perl crash handler) as its child;
+            // the RSS measured is h2o's own process.
+            let conf = env.tmp.join(format!("h2o-{port}.conf"));
+            std::fs::write(
+                &conf,
+                format!(
+                    "listen:\n  host: 127.0.0.1\n  port: {port}\nnum-threads: {threads}\n\
+                     max-connections: 100000\nhttp2-idle-timeout: 600\n\
+                     hosts:\n  default:\n    paths:\n      /:\n        file.dir: {}\n",
+                    env.docroot.display()
+                ),
+            )?;
+            Command::new("h2o")
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+        }
         other => Err(io::Error::other(format!(
-            "unknown server {other} (ours, before, nghttpd)"
+            "unknown server {other} (ours, before, h2, nghttpd, h2o)"
         ))),
     }
 }

@@ -2,21 +2,24 @@
 //! compare h2actor against in `benches/h2load.sh`.
 //!
 //! ```text
-//! cargo run --release --example h2_anchor -- --addr 127.0.0.1:8082
+//! cargo run --release --example h2_anchor -- --addr 127.0.0.1:8082 [--threads N]
 //! ```
 //!
 //! Same answers as the demo server for the benchmarked routes: `GET /` ->
 //! 200 `text/plain` `hello world\n`, `GET /bytes/N` -> N bytes sent under
-//! flow control in ~64 KiB chunks (as the demo server); anything else 404. For fairness with
-//! the single-threaded actix arbiter of `examples/server` it runs on a tokio
-//! multi-thread runtime with ONE worker thread (the accept loop and every
-//! connection share it), and binds with the same backlog of 1024.
+//! flow control in ~64 KiB chunks (as the demo server), `POST /echo` -> the
+//! request body streamed back as it arrives, `POST /sink` -> the body read
+//! and dropped, then 200 with the byte count as text; anything else 404.
+//! It runs on a tokio multi-thread runtime with `--threads N` worker
+//! threads (default 1; the accept loop and every connection share them, as
+//! `examples/server --threads N` shares N arbiters), and binds with the same
+//! backlog of 1024.
 
 use std::net::SocketAddr;
 
 use bytes::Bytes;
 use h2::server::SendResponse;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 
 const HELLO: &[u8] = b"hello world\n";
 const CHUNK: usize = 26 * 2520;
@@ -24,18 +27,25 @@ const MAX_BYTES: u64 = 1 << 30;
 
 fn main() {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8082).into();
+    let mut threads = 1usize;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match (arg.as_str(), args.next().and_then(|a| a.parse().ok())) {
-            ("--addr", Some(a)) => addr = a,
-            _ => {
-                eprintln!("usage: h2_anchor [--addr HOST:PORT]");
-                std::process::exit(2);
-            }
+        let value = args.next();
+        let ok = match arg.as_str() {
+            "--addr" => value.and_then(|a| a.parse().ok()).map(|a| addr = a),
+            "--threads" => value
+                .and_then(|n| n.parse().ok())
+                .filter(|&n| n >= 1)
+                .map(|n| threads = n),
+            _ => None,
+        };
+        if ok.is_none() {
+            eprintln!("usage: h2_anchor [--addr HOST:PORT] [--threads N]");
+            std::process::exit(2);
         }
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(threads)
         .enable_all()
         .build()
         .expect("tokio runtime");
@@ -48,8 +58,8 @@ fn main() {
             "h2_anchor listening on {}",
             listener.local_addr().expect("addr")
         );
-        // The accept loop runs as a task too, so everything shares the one
-        // worker thread (block_on's own future would run on the main thread).
+        // The accept loop runs as a task too, so everything shares the
+        // worker threads (block_on's own future would run on the main thread).
         let accept = tokio::spawn(async move {
             loop {
                 let Ok((tcp, _)) = listener.accept().await else {
@@ -88,6 +98,13 @@ fn hello(respond: &mut SendResponse<Bytes>) {
 }
 
 async fn handle(req: Request<h2::RecvStream>, mut respond: SendResponse<Bytes>) {
+    if req.method() == Method::POST {
+        match req.uri().path() {
+            "/echo" => return echo(req.into_body(), respond).await,
+            "/sink" => return sink(req.into_body(), respond).await,
+            _ => {}
+        }
+    }
     let path = req.uri().path();
     let n = path
         .strip_prefix("/bytes/")
@@ -127,5 +144,57 @@ async fn handle(req: Request<h2::RecvStream>, mut respond: SendResponse<Bytes>) 
         if send.send_data(chunk.slice(..cap), left == 0).is_err() {
             return;
         }
+    }
+}
+
+/// `POST /echo`: each received chunk is sent back once the peer's window
+/// has room for it; its bytes return to our receive window only then, so
+/// at most a window plus a chunk is buffered (as the demo server does).
+async fn echo(mut body: h2::RecvStream, mut respond: SendResponse<Bytes>) {
+    let resp = Response::builder()
+        .header("content-type", "application/octet-stream")
+        .body(())
+        .expect("static response");
+    let Ok(mut send) = respond.send_response(resp, body.is_end_stream()) else {
+        return;
+    };
+    while let Some(chunk) = std::future::poll_fn(|cx| body.poll_data(cx)).await {
+        let Ok(mut chunk) = chunk else { return };
+        let len = chunk.len();
+        while !chunk.is_empty() {
+            send.reserve_capacity(chunk.len());
+            let cap = match std::future::poll_fn(|cx| send.poll_capacity(cx)).await {
+                Some(Ok(cap)) => cap.min(chunk.len()),
+                _ => return,
+            };
+            if cap == 0 {
+                continue;
+            }
+            if send.send_data(chunk.split_to(cap), false).is_err() {
+                return;
+            }
+        }
+        let _ = body.flow_control().release_capacity(len);
+    }
+    let _ = send.send_data(Bytes::new(), true);
+}
+
+/// `POST /sink`: the body read and dropped (its bytes return to the
+/// receive window at once), then 200 with the byte count.
+async fn sink(mut body: h2::RecvStream, mut respond: SendResponse<Bytes>) {
+    let mut n: u64 = 0;
+    while let Some(chunk) = std::future::poll_fn(|cx| body.poll_data(cx)).await {
+        let Ok(chunk) = chunk else { return };
+        n += chunk.len() as u64;
+        let _ = body.flow_control().release_capacity(chunk.len());
+    }
+    let text = Bytes::from(format!("{n}\n"));
+    let resp = Response::builder()
+        .header("content-type", "text/plain")
+        .header("content-length", text.len())
+        .body(())
+        .expect("static response");
+    if let Ok(mut send) = respond.send_response(resp, false) {
+        let _ = send.send_data(text, true);
     }
 }

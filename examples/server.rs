@@ -22,6 +22,7 @@
 //! | `GET /` | 200 `text/plain` `hello world\n` |
 //! | `GET /bytes/N` | N bytes (`abc…z` repeated) streamed under flow control |
 //! | `POST /echo` | the request body streamed back as it arrives |
+//! | `POST /sink` | the request body read and dropped, then 200 with its byte count |
 //! | `GET /push` | a small page, plus `/pushed.css` pushed when the client allows push |
 //! | `GET /trailers` | a short body, then the trailer field `x-trailer-test: ok` |
 //! | `HEAD` on any of them | the header fields `GET` would send, no content |
@@ -177,6 +178,9 @@ pub struct Site {
     /// `/echo` streams, keyed by their stream's address (ids repeat across
     /// connections; an `Addr<H2Stream>` does not).
     echoes: HashMap<Addr<H2Stream>, Echo>,
+    /// `/sink` streams (the upload benchmark of `benches/h2load.sh`): bytes
+    /// received so far.
+    sinks: HashMap<Addr<H2Stream>, u64>,
 }
 
 /// One `/echo` stream: received chunks waiting to be sent back, one in flight.
@@ -227,6 +231,15 @@ impl Site {
                 });
                 if !end {
                     self.echoes.insert(stream, Echo::default());
+                }
+            }
+            Method::POST if req.uri().path() == "/sink" => {
+                if end {
+                    let zero = Bytes::from_static(b"0\n");
+                    let answer = Answer::Fixed(StatusCode::OK, "text/plain", zero);
+                    self.answer(stream, &req, answer, ctx);
+                } else {
+                    self.sinks.insert(stream, 0);
                 }
             }
             _ => self.answer(stream, &req, not_found(), ctx),
@@ -396,6 +409,18 @@ impl Handler<RecvData> for Site {
         if let Some(echo) = self.echoes.get_mut(&msg.stream) {
             echo.queue.push_back((msg.data, msg.end_stream));
             self.pump(msg.stream, ctx);
+        } else if let Some(n) = self.sinks.get_mut(&msg.stream) {
+            // `/sink`: count, give the bytes back, answer the count at the end.
+            *n += msg.data.len() as u64;
+            if !msg.data.is_empty() {
+                msg.stream.do_send(ReleaseCapacity { n: msg.data.len() });
+            }
+            if msg.end_stream {
+                let body = Bytes::from(format!("{n}\n"));
+                self.sinks.remove(&msg.stream);
+                let head = response(StatusCode::OK, "text/plain", Some(body.len() as u64));
+                msg.stream.do_send(SendMessage::new(head).body(body));
+            }
         } else if !msg.data.is_empty() {
             // A body nobody reads: give its bytes straight back.
             msg.stream.do_send(ReleaseCapacity { n: msg.data.len() });
@@ -419,6 +444,7 @@ impl Handler<RecvReset> for Site {
         tracing::debug!(conn = %msg.conn, id = %msg.id, code = %msg.code, "stream reset");
         // An upload the client gave up: forget it.
         self.echoes.remove(&msg.stream);
+        self.sinks.remove(&msg.stream);
     }
 }
 
