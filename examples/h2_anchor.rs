@@ -13,7 +13,8 @@
 //! It runs on a tokio multi-thread runtime with `--threads N` worker
 //! threads (default 1; the accept loop and every connection share them, as
 //! `examples/server --threads N` shares N arbiters), and binds with the same
-//! backlog of 1024.
+//! backlog of 1024. Like the demo server it uses mimalloc as its global
+//! allocator.
 
 use std::net::SocketAddr;
 
@@ -24,6 +25,11 @@ use http::{Method, Request, Response, StatusCode};
 const HELLO: &[u8] = b"hello world\n";
 const CHUNK: usize = 26 * 2520;
 const MAX_BYTES: u64 = 1 << 30;
+
+/// The same allocator as `examples/server.rs`, so that the comparison is
+/// between the two HTTP/2 stacks, not between two allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8082).into();
