@@ -816,6 +816,10 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     // again (a partial frame keeps its buffer).
                     if this.buf.is_empty() {
                         bufpool::give_read(std::mem::take(&mut this.buf));
+                        // Nor the protocol's SETTINGS/PING queues.
+                        if let Some(mut c) = act.core.try_borrow_mut() {
+                            c.proto.release_idle_memory();
+                        }
                     }
                     return Poll::Pending;
                 }

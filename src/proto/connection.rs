@@ -443,6 +443,24 @@ impl<A> Connection<A> {
         self.events.pop_front()
     }
 
+    /// Frees storage a quiet connection does not need, for a caller whose
+    /// peer has gone quiet (the socket has nothing more to read): the
+    /// queues used only around SETTINGS and PINGs (~160 bytes kept from the
+    /// handshake on). The scratch that bursts of requests grow (the event
+    /// queue, the HPACK buffers) stays: freeing it whenever the socket went
+    /// quiet with no stream open cost +11% instructions per request under
+    /// `h2load -m 16` (it regrew, through glibc's large-chunk path, for
+    /// every burst).
+    pub fn release_idle_memory(&mut self) {
+        fn free<T>(q: &mut VecDeque<T>) {
+            if q.is_empty() && q.capacity() != 0 {
+                *q = VecDeque::new();
+            }
+        }
+        free(&mut self.pings_out);
+        free(&mut self.pending_settings);
+    }
+
     // ------------------------------------------------ the application slot
     //
     // A stream's slot lives on the stream while the protocol keeps it. When
