@@ -28,8 +28,9 @@
 //! | `HEAD` on any of them | the header fields `GET` would send, no content |
 //! | anything else | 404 |
 //!
-//! How it is built: one [`Site`] actor per HTTP/2 connection is the
-//! subscriber of that connection's streams. It receives a `RecvHeaders` per
+//! How it is built: one [`Site`] actor per thread is the subscriber of the
+//! streams of every connection on that thread (an actor per connection
+//! works too, at ~1 KiB more per idle connection). It receives a `RecvHeaders` per
 //! request and answers on the request's stream (`msg.stream`, an
 //! `Addr<H2Stream>`) with `SendMessage` (a whole response), or
 //! `SendHeaders` + awaited `SendData` (a streamed one). It subscribes to
@@ -53,6 +54,7 @@
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
@@ -172,7 +174,8 @@ fn head_of(answer: &Answer) -> Response<()> {
 
 // ------------------------------------------------------------- the actor
 
-/// The handler of one connection: the subscriber of all its streams.
+/// The handler of every connection on one thread: the subscriber of all
+/// their streams.
 #[derive(Default)]
 pub struct Site {
     /// `/echo` streams, keyed by their stream's address (ids repeat across
@@ -194,16 +197,32 @@ impl Actor for Site {
     type Context = Context<Self>;
 }
 
+thread_local! {
+    /// This thread's `Site` and its subscriber (see [`Site::subscriber`]).
+    static SITE: RefCell<Option<(Addr<Site>, Subscriber)>> = const { RefCell::new(None) };
+}
+
 impl Site {
-    /// The subscriber for a new connection: a new `Site` actor, subscribed
-    /// to what it handles (the rest takes h2actor's defaults).
+    /// The subscriber for a new connection: this thread's `Site` actor
+    /// (started with the thread's first connection; a connection stays on
+    /// the thread that accepted it), subscribed to what it handles (the
+    /// rest takes h2actor's defaults). Cloning a subscriber costs a
+    /// reference count.
     pub fn subscriber() -> Subscriber {
-        let site = Site::default().start();
-        Subscriber::new(&site)
-            .data(&site)
-            .trailers(&site)
-            .reset(&site)
-            .closed(&site)
+        SITE.with_borrow_mut(|site| match site {
+            Some((addr, subscriber)) if addr.connected() => subscriber.clone(),
+            // None yet, or the Site of an actix system that has stopped.
+            _ => {
+                let addr = Site::default().start();
+                let subscriber = Subscriber::new(&addr)
+                    .data(&addr)
+                    .trailers(&addr)
+                    .reset(&addr)
+                    .closed(&addr);
+                *site = Some((addr, subscriber.clone()));
+                subscriber
+            }
+        })
     }
 
     fn route(
@@ -450,9 +469,9 @@ impl Handler<RecvReset> for Site {
 
 impl Handler<Closed> for Site {
     type Result = ();
-    fn handle(&mut self, msg: Closed, ctx: &mut Context<Self>) {
+    fn handle(&mut self, msg: Closed, _: &mut Context<Self>) {
+        // The Site stays: it serves the thread's other connections.
         tracing::debug!(conn = %msg.conn, reason = ?msg.reason, "connection closed");
-        ctx.stop();
     }
 }
 
@@ -520,7 +539,7 @@ impl Options {
 }
 
 /// Starts serving inside a running actix system: h2actor's `Listener`,
-/// one arbiter per thread on one socket, a [`Site`] per connection.
+/// one arbiter per thread on one socket, a [`Site`] per thread.
 pub fn serve_with(options: &Options) -> io::Result<Serving> {
     let mut listener = Listener::builder(options.addr)
         .connection(builder())

@@ -137,6 +137,7 @@ impl Connection {
         Builder {
             role,
             config: Config::default(),
+            proto_config: Arc::new(Config::default()),
             skip_preface: false,
             auto_release: true,
             max_write_buffer: 256 << 10,
@@ -290,6 +291,9 @@ impl Connection {
 pub struct Builder {
     role: Role,
     config: Config,
+    /// `config` with `timeouts` applied, shared by the connections this
+    /// builder (and its clones) starts.
+    proto_config: Arc<Config>,
     skip_preface: bool,
     auto_release: bool,
     max_write_buffer: usize,
@@ -305,6 +309,7 @@ impl Builder {
     /// Protocol settings and limits (default: `Config::default()`).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self.share_config();
         self
     }
     /// The connection's deadlines: handshake, idle, keepalive and stalled
@@ -314,7 +319,17 @@ impl Builder {
     /// the calls.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = Some(timeouts);
+        self.share_config();
         self
+    }
+
+    /// Rebuilds `proto_config` after `config` or `timeouts` changed.
+    fn share_config(&mut self) {
+        let mut config = self.config.clone();
+        if let Some(t) = self.timeouts {
+            config.timeouts = t;
+        }
+        self.proto_config = Arc::new(config);
     }
     /// Server: the client preface was already consumed by the caller.
     /// Default false. Not for the HTTP/1.1 upgrade: there the client sends
@@ -376,11 +391,7 @@ impl Builder {
     /// The protocol state for a new connection: `config`, with `timeouts`
     /// if set.
     fn new_proto(&self) -> Proto {
-        let mut config = self.config.clone();
-        if let Some(t) = self.timeouts {
-            config.timeouts = t;
-        }
-        Proto::with_app(self.role, config, Instant::now())
+        Proto::with_shared_config(self.role, self.proto_config.clone(), Instant::now())
     }
 
     /// Listener: the close timeout (to bound a forced shutdown).
@@ -816,6 +827,10 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     // again (a partial frame keeps its buffer).
                     if this.buf.is_empty() {
                         bufpool::give_read(std::mem::take(&mut this.buf));
+                        // Nor the protocol's SETTINGS/PING queues.
+                        if let Some(mut c) = act.core.try_borrow_mut() {
+                            c.proto.release_idle_memory();
+                        }
                     }
                     return Poll::Pending;
                 }

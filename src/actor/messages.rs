@@ -7,6 +7,7 @@
 //! [`Connection`]: super::Connection
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -104,24 +105,33 @@ impl std::fmt::Display for ConnectionId {
 /// ```
 #[derive(Clone)]
 pub struct Subscriber {
-    pub(crate) headers: Option<Recipient<RecvHeaders>>,
-    pub(crate) data: Option<Recipient<RecvData>>,
-    pub(crate) trailers: Option<Recipient<RecvTrailers>>,
-    pub(crate) promise: Option<Recipient<RecvPromise>>,
-    pub(crate) reset: Option<Recipient<RecvReset>>,
-    pub(crate) go_away: Option<Recipient<GoAway>>,
-    pub(crate) closed: Option<Recipient<Closed>>,
+    /// Shared, so that a clone (one per connection, from a handler shared
+    /// by many connections) is a reference count rather than up to seven
+    /// boxed recipients (~100 bytes each).
+    pub(crate) r: Arc<Recipients>,
+}
+
+/// The recipients of a [`Subscriber`] (`None`: the default applies).
+#[derive(Clone)]
+pub(crate) struct Recipients {
+    pub headers: Option<Recipient<RecvHeaders>>,
+    pub data: Option<Recipient<RecvData>>,
+    pub trailers: Option<Recipient<RecvTrailers>>,
+    pub promise: Option<Recipient<RecvPromise>>,
+    pub reset: Option<Recipient<RecvReset>>,
+    pub go_away: Option<Recipient<GoAway>>,
+    pub closed: Option<Recipient<Closed>>,
 }
 
 impl std::fmt::Debug for Subscriber {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
-            .field("data", &self.data.is_some())
-            .field("trailers", &self.trailers.is_some())
-            .field("promise", &self.promise.is_some())
-            .field("reset", &self.reset.is_some())
-            .field("go_away", &self.go_away.is_some())
-            .field("closed", &self.closed.is_some())
+            .field("data", &self.r.data.is_some())
+            .field("trailers", &self.r.trailers.is_some())
+            .field("promise", &self.r.promise.is_some())
+            .field("reset", &self.r.reset.is_some())
+            .field("go_away", &self.r.go_away.is_some())
+            .field("closed", &self.r.closed.is_some())
             .finish()
     }
 }
@@ -134,26 +144,30 @@ impl Subscriber {
         A: Actor<Context = Context<A>> + Handler<RecvHeaders>,
     {
         Subscriber {
-            headers: Some(addr.clone().recipient()),
-            data: None,
-            trailers: None,
-            promise: None,
-            reset: None,
-            go_away: None,
-            closed: None,
+            r: Arc::new(Recipients {
+                headers: Some(addr.clone().recipient()),
+                data: None,
+                trailers: None,
+                promise: None,
+                reset: None,
+                go_away: None,
+                closed: None,
+            }),
         }
     }
 
     /// Nobody: every notification takes its default (requests are refused).
     pub(crate) fn none() -> Self {
         Subscriber {
-            headers: None,
-            data: None,
-            trailers: None,
-            promise: None,
-            reset: None,
-            go_away: None,
-            closed: None,
+            r: Arc::new(Recipients {
+                headers: None,
+                data: None,
+                trailers: None,
+                promise: None,
+                reset: None,
+                go_away: None,
+                closed: None,
+            }),
         }
     }
 
@@ -183,7 +197,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<RecvData>,
     {
-        self.data = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).data = Some(addr.clone().recipient());
         self
     }
 
@@ -192,7 +206,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<RecvTrailers>,
     {
-        self.trailers = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).trailers = Some(addr.clone().recipient());
         self
     }
 
@@ -201,7 +215,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<RecvPromise>,
     {
-        self.promise = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).promise = Some(addr.clone().recipient());
         self
     }
 
@@ -210,7 +224,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<RecvReset>,
     {
-        self.reset = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).reset = Some(addr.clone().recipient());
         self
     }
 
@@ -219,7 +233,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<GoAway>,
     {
-        self.go_away = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).go_away = Some(addr.clone().recipient());
         self
     }
 
@@ -228,7 +242,7 @@ impl Subscriber {
     where
         A: Actor<Context = Context<A>> + Handler<Closed>,
     {
-        self.closed = Some(addr.clone().recipient());
+        Arc::make_mut(&mut self.r).closed = Some(addr.clone().recipient());
         self
     }
 }

@@ -211,8 +211,10 @@ pub(super) struct EncoderState {
     pending: Option<PendingUpdate>,
     huffman: Huffman,
     indexing: Indexing,
-    /// Hashes of recent volatile fields that were not indexed.
-    recent: [u64; RECENT],
+    /// Hashes of recent volatile fields that were not indexed (their low
+    /// 32 bits: a false match only indexes a value early; 128 bytes less
+    /// per connection than whole hashes).
+    recent: [u32; RECENT],
     recent_next: usize,
 }
 
@@ -372,10 +374,10 @@ impl EncoderState {
                     return true;
                 }
                 // Second sight: a volatile value seen recently is indexed.
-                if self.recent.contains(&field_hash) {
+                if self.recent.contains(&(field_hash as u32)) {
                     return true;
                 }
-                self.recent[self.recent_next] = field_hash;
+                self.recent[self.recent_next] = field_hash as u32;
                 self.recent_next = (self.recent_next + 1) % RECENT;
                 false
             }

@@ -128,7 +128,10 @@ pub struct Stream<A = ()> {
     /// END_STREAM goes on the last queued chunk (or an empty DATA).
     pub end_queued: bool,
     /// Trailers to send once the queue drains.
-    pub trailers: Option<HeaderMap>,
+    ///
+    /// Boxed: rare, and a `HeaderMap` inline is 96 bytes in every stream
+    /// (times four in a stream map's first allocation).
+    pub trailers: Option<Box<HeaderMap>>,
     /// END_STREAM (DATA, HEADERS or trailers) has been written out.
     pub end_sent: bool,
     /// In the connection's round-robin list of streams with sendable output.

@@ -207,6 +207,12 @@ pub struct Rewind<IO> {
 impl<IO> Rewind<IO> {
     /// `inner`, with `prefix` read first.
     pub fn new(prefix: Bytes, inner: IO) -> Self {
+        // An empty slice of a larger buffer would keep that buffer alive.
+        let prefix = if prefix.is_empty() {
+            Bytes::new()
+        } else {
+            prefix
+        };
         Rewind { prefix, inner }
     }
     /// The bytes not read yet from the prefix, and the inner stream.
@@ -229,6 +235,11 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Rewind<IO> {
             let n = self.prefix.len().min(buf.remaining());
             buf.put_slice(&self.prefix[..n]);
             self.prefix.advance(n);
+            if self.prefix.is_empty() {
+                // Replayed: free the sniff buffer behind it (1 KiB) now
+                // rather than with the connection.
+                self.prefix = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)

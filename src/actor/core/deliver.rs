@@ -362,7 +362,7 @@ impl Core {
         }
         let conn = self.id;
         match ev {
-            Event::RecvHeaders(m) => match &sub.headers {
+            Event::RecvHeaders(m) => match &sub.r.headers {
                 Some(r) => sent(send_to(r, m), 0),
                 None => {
                     tracing::debug!(%conn, id = %m.id, "no subscriber for headers: refusing the stream");
@@ -371,7 +371,7 @@ impl Core {
             },
             Event::RecvData(m) => {
                 let n = m.data.len();
-                match &sub.data {
+                match &sub.r.data {
                     None => Outcome::Dropped(n),
                     Some(r) if !r.connected() => Outcome::Gone(n),
                     Some(r) if !self.auto_release => {
@@ -381,11 +381,11 @@ impl Core {
                     Some(r) => Outcome::InFlight(r.send(m), n),
                 }
             }
-            Event::RecvTrailers(m) => match &sub.trailers {
+            Event::RecvTrailers(m) => match &sub.r.trailers {
                 Some(r) => sent(send_to(r, m), 0),
                 None => Outcome::Delivered,
             },
-            Event::RecvPromise(m) => match &sub.promise {
+            Event::RecvPromise(m) => match &sub.r.promise {
                 Some(r) => sent(send_to(r, m), 0),
                 None => {
                     tracing::debug!(%conn, promised_id = %m.promised_id, "push not subscribed: refused");
@@ -393,7 +393,7 @@ impl Core {
                 }
             },
             Event::RecvReset(m) => {
-                match &sub.reset {
+                match &sub.r.reset {
                     Some(r) => {
                         send_to(r, m);
                     }
@@ -404,7 +404,7 @@ impl Core {
                 Outcome::Delivered
             }
             Event::GoAway(m) => {
-                match &sub.go_away {
+                match &sub.r.go_away {
                     Some(r) => r.do_send(m),
                     // A graceful GOAWAY is routine (every client that leaves
                     // sends one); one with an error code says something
@@ -419,7 +419,7 @@ impl Core {
                 Outcome::Delivered
             }
             Event::Closed(m) => {
-                match &sub.closed {
+                match &sub.r.closed {
                     Some(r) => r.do_send(m),
                     None => tracing::debug!(%conn, reason = ?m.reason, "connection closed"),
                 }

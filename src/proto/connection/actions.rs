@@ -375,7 +375,7 @@ impl<A> Connection<A> {
             if queue_empty {
                 s.end_sent = true;
             } else {
-                s.trailers = Some(trailers);
+                s.trailers = Some(Box::new(trailers));
             }
         }
         self.mark_ready(id.0);

@@ -296,6 +296,13 @@ impl<A> Connection<A> {
         }
         self.peer_settings_seen = true;
         self.cheap_frame(now)?;
+        if self.events.capacity() == 0 {
+            // The first event of most connections: room for this one only
+            // (~240 bytes, not the four a first push makes room for), so
+            // an idle connection holds little; the first burst of
+            // requests grows it as usual.
+            self.events.reserve_exact(1);
+        }
         let r = self.guards.settings_ack_queued();
         self.flood(r)?;
         self.apply_peer(&s.params)?;

@@ -77,12 +77,12 @@ impl<A> Connection<A> {
         }
         let mut buf = BytesMut::with_capacity(first.len() * 2);
         buf.extend_from_slice(&first);
-        self.block = Some(PartialBlock {
+        self.block = Some(Box::new(PartialBlock {
             stream_id: id,
             kind,
             buf,
             frames: 1,
-        });
+        }));
         Ok(())
     }
 
