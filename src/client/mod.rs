@@ -45,8 +45,11 @@
 
 mod handlers;
 mod origin;
+mod reply;
 
 pub use origin::{BadOrigin, Mode, Origin};
+pub use reply::FetchReply;
+use reply::{PtrHash, Reply};
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -55,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
+use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Uri};
 use tokio::sync::oneshot;
 
@@ -274,16 +278,24 @@ impl ClientBuilder {
     }
     /// The client actor, not started (for `actix::Supervisor::start`).
     pub fn build(self) -> Client {
+        let scheme = match self.origin.mode() {
+            Mode::PriorKnowledge => Scheme::HTTP,
+            Mode::Tls => Scheme::HTTPS,
+        };
+        // An origin's authority always parses (host and port came from a URI).
+        let authority = Authority::try_from(self.origin.authority()).ok();
         Client {
+            scheme,
+            authority,
             cfg: self,
             conn: None,
             connecting: false,
             failures: 0,
             last_failure: String::new(),
             queue: VecDeque::new(),
-            dispatching: HashMap::new(),
-            streams: HashMap::new(),
-            orphans: HashMap::new(),
+            dispatching: HashMap::default(),
+            streams: HashMap::default(),
+            orphans: HashMap::default(),
             next_job: 0,
             stats: ClientStats::default(),
             rng: seed(),
@@ -300,6 +312,9 @@ impl ClientBuilder {
 /// One origin's client actor (see the module docs).
 pub struct Client {
     cfg: ClientBuilder,
+    /// `:scheme` and `:authority` of every request, made once.
+    scheme: Scheme,
+    authority: Option<Authority>,
     conn: Option<Live>,
     connecting: bool,
     /// Connection attempts failed in a row.
@@ -307,11 +322,11 @@ pub struct Client {
     last_failure: String,
     queue: VecDeque<Job>,
     /// Requests (id, deadline) inside a `SendRequest` not answered yet.
-    dispatching: HashMap<u64, Instant>,
-    streams: HashMap<Addr<H2Stream>, InFlight>,
+    dispatching: HashMap<u64, Instant, PtrHash>,
+    streams: HashMap<Addr<H2Stream>, InFlight, PtrHash>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
-    orphans: HashMap<Addr<H2Stream>, Vec<Note>>,
+    orphans: HashMap<Addr<H2Stream>, Vec<Note>, PtrHash>,
     next_job: u64,
     stats: ClientStats,
     rng: u64,
@@ -337,14 +352,53 @@ struct Job {
     attempts: u32,
     deadline: Instant,
     timeout: Duration,
-    tx: oneshot::Sender<Result<Response, FetchError>>,
+    tx: Reply,
 }
 
 struct InFlight {
     job: Job,
     conn: ConnectionId,
     head: Option<http::response::Parts>,
-    body: BytesMut,
+    body: Body,
+}
+
+/// A response body being collected: a body of one DATA frame is handed
+/// over as that frame's `Bytes` (no copy); only a second frame starts a
+/// buffer.
+#[derive(Default)]
+struct Body {
+    first: Bytes,
+    rest: Option<BytesMut>,
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        self.rest.as_ref().map_or(self.first.len(), |r| r.len())
+    }
+
+    fn push(&mut self, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        match &mut self.rest {
+            Some(rest) => rest.extend_from_slice(&data),
+            None if self.first.is_empty() => self.first = data,
+            None => {
+                let mut rest = BytesMut::with_capacity(self.first.len() + data.len());
+                rest.extend_from_slice(&self.first);
+                rest.extend_from_slice(&data);
+                self.first = Bytes::new();
+                self.rest = Some(rest);
+            }
+        }
+    }
+
+    fn finish(self) -> Bytes {
+        match self.rest {
+            Some(rest) => rest.freeze(),
+            None => self.first,
+        }
+    }
 }
 
 enum Note {
@@ -352,6 +406,17 @@ enum Note {
     Data(RecvData),
     Trailers(RecvTrailers),
     Reset(RecvReset),
+}
+
+impl Note {
+    fn stream(&self) -> &Addr<H2Stream> {
+        match self {
+            Note::Headers(m) => &m.stream,
+            Note::Data(m) => &m.stream,
+            Note::Trailers(m) => &m.stream,
+            Note::Reset(m) => &m.stream,
+        }
+    }
 }
 
 impl Client {
@@ -414,18 +479,22 @@ impl Client {
                 act.dispatching.remove(&job.id);
                 match r {
                     Ok(Ok(stream)) => {
-                        let notes = act.orphans.remove(&stream).unwrap_or_default();
+                        let notes = if act.orphans.is_empty() {
+                            Vec::new()
+                        } else {
+                            act.orphans.remove(&stream).unwrap_or_default()
+                        };
                         act.streams.insert(
-                            stream.clone(),
+                            stream,
                             InFlight {
                                 job,
                                 conn,
                                 head: None,
-                                body: BytesMut::new(),
+                                body: Body::default(),
                             },
                         );
                         for n in notes {
-                            act.on_note(&stream, n, ctx);
+                            act.on_note(n, ctx);
                         }
                     }
                     // Never handed to the connection: not processed, and
@@ -443,7 +512,9 @@ impl Client {
                     Ok(Err(Error::QueueFull)) => act.fail(job, FetchError::QueueFull),
                     Ok(Err(e)) => act.fail(job, FetchError::BadRequest(e.to_string())),
                 }
-                act.orphans.retain(|s, _| s.connected());
+                if !act.orphans.is_empty() {
+                    act.orphans.retain(|s, _| s.connected());
+                }
                 act.pump(ctx);
             })
             .spawn(ctx);
@@ -463,7 +534,7 @@ impl Client {
 
     fn fail(&mut self, job: Job, err: FetchError) {
         self.stats.failed += 1;
-        let _ = job.tx.send(Err(err));
+        job.tx.send(Err(err));
     }
 
     fn connect(&mut self, ctx: &mut Context<Self>) {
@@ -563,43 +634,51 @@ impl Client {
             .spawn(ctx);
     }
 
-    fn on_note(&mut self, stream: &Addr<H2Stream>, note: Note, ctx: &mut Context<Self>) {
-        let Some(f) = self.streams.get_mut(stream) else {
+    fn on_note(&mut self, note: Note, ctx: &mut Context<Self>) {
+        if !self.streams.contains_key(note.stream()) {
             if !self.dispatching.is_empty() {
-                self.orphans.entry(stream.clone()).or_default().push(note);
+                self.orphans
+                    .entry(note.stream().clone())
+                    .or_default()
+                    .push(note);
             }
             return;
-        };
+        }
         match note {
             Note::Headers(m) => {
                 let Head::Response(r) = m.head else { return };
                 if r.status().is_informational() {
                     return;
                 }
-                f.head = Some(r.into_parts().0);
+                if let Some(f) = self.streams.get_mut(&m.stream) {
+                    f.head = Some(r.into_parts().0);
+                }
                 if m.end_stream {
-                    self.complete(stream, None);
+                    self.complete(&m.stream, None);
                 }
             }
             Note::Data(m) => {
+                let Some(f) = self.streams.get_mut(&m.stream) else {
+                    return;
+                };
                 if f.body.len() + m.data.len() > self.cfg.max_body {
                     let max = self.cfg.max_body;
-                    if let Some(f) = self.streams.remove(stream) {
-                        stream.do_send(Reset {
+                    if let Some(f) = self.streams.remove(&m.stream) {
+                        m.stream.do_send(Reset {
                             code: ErrorCode::CANCEL,
                         });
                         self.fail(f.job, FetchError::BodyTooLarge(max));
                     }
                     return;
                 }
-                f.body.extend_from_slice(&m.data);
+                f.body.push(m.data);
                 if m.end_stream {
-                    self.complete(stream, None);
+                    self.complete(&m.stream, None);
                 }
             }
-            Note::Trailers(m) => self.complete(stream, Some(m.trailers)),
+            Note::Trailers(m) => self.complete(&m.stream, Some(m.trailers)),
             Note::Reset(m) => {
-                let Some(f) = self.streams.remove(stream) else {
+                let Some(f) = self.streams.remove(&m.stream) else {
                     return;
                 };
                 // REFUSED_STREAM (by RST_STREAM or above a GOAWAY's last
@@ -634,9 +713,9 @@ impl Client {
             return;
         };
         self.stats.completed += 1;
-        let _ = f.job.tx.send(Ok(Response {
+        f.job.tx.send(Ok(Response {
             head,
-            body: f.body.freeze(),
+            body: f.body.finish(),
             trailers,
             attempts: f.job.attempts,
         }));
@@ -736,13 +815,14 @@ impl Client {
             let path = parts
                 .uri
                 .path_and_query()
-                .map(|p| p.as_str())
-                .filter(|p| p.starts_with('/'))
-                .unwrap_or("/");
-            let uri = format!("{}://{}{}", o.scheme(), o.authority(), path);
-            parts.uri = uri
-                .parse::<Uri>()
-                .map_err(|e| FetchError::BadRequest(e.to_string()))?;
+                .filter(|p| p.as_str().starts_with('/'))
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/"));
+            let mut uri = http::uri::Parts::default();
+            uri.scheme = Some(self.scheme.clone());
+            uri.authority = self.authority.clone();
+            uri.path_and_query = Some(path);
+            parts.uri = Uri::from_parts(uri).map_err(|e| FetchError::BadRequest(e.to_string()))?;
         }
         Ok((parts, body))
     }
@@ -847,10 +927,10 @@ impl Actor for Client {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         for job in std::mem::take(&mut self.queue) {
-            let _ = job.tx.send(Err(FetchError::ClientStopped));
+            job.tx.send(Err(FetchError::ClientStopped));
         }
         for (_, f) in self.streams.drain() {
-            let _ = f.job.tx.send(Err(FetchError::ClientStopped));
+            f.job.tx.send(Err(FetchError::ClientStopped));
         }
         if let Some(live) = self.conn.take() {
             live.addr.do_send(Close {
