@@ -64,7 +64,8 @@ use tokio::sync::oneshot;
 
 use crate::actor::{
     Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, GoAway, H2Stream,
-    RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, SendRequest, Subscriber,
+    RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, ReleaseCapacity, Reset,
+    SendRequest, Subscriber,
 };
 use crate::frame::ErrorCode;
 use crate::proto::{Head, Role, UserError};
@@ -234,6 +235,9 @@ impl ClientBuilder {
         self
     }
     /// The connection's settings (default `Connection::builder(Role::Client)`).
+    /// Its `auto_release` is not used: the client gives received DATA back
+    /// to the flow-control windows itself, as it takes each frame into the
+    /// response.
     pub fn connection(mut self, b: Builder) -> Self {
         self.connection = b;
         self
@@ -320,7 +324,7 @@ pub struct Client {
     /// Connection attempts failed in a row.
     failures: u32,
     last_failure: String,
-    queue: VecDeque<Job>,
+    queue: VecDeque<Box<Job>>,
     /// Requests (id, deadline) inside a `SendRequest` not answered yet.
     dispatching: HashMap<u64, Instant, PtrHash>,
     streams: HashMap<Addr<H2Stream>, InFlight, PtrHash>,
@@ -356,7 +360,7 @@ struct Job {
 }
 
 struct InFlight {
-    job: Job,
+    job: Box<Job>,
     conn: ConnectionId,
     head: Option<http::response::Parts>,
     body: Body,
@@ -444,19 +448,22 @@ impl Client {
         match &self.conn {
             None if !self.connecting => self.connect(ctx),
             None => {}
-            Some(live) => {
-                let (addr, conn) = (live.addr.clone(), live.id);
+            Some(_) => {
+                // Borrowed, not cloned: an `Addr` clone allocates (actix
+                // gives each sender its own task slot).
+                let Some(live) = self.conn.take() else { return };
                 while let Some(job) = self.queue.pop_front() {
-                    self.dispatch(job, addr.clone(), conn, ctx);
+                    self.dispatch(job, &live.addr, live.id, ctx);
                 }
+                self.conn = Some(live);
             }
         }
     }
 
     fn dispatch(
         &mut self,
-        mut job: Job,
-        addr: Addr<Connection>,
+        mut job: Box<Job>,
+        addr: &Addr<Connection>,
         conn: ConnectionId,
         ctx: &mut Context<Self>,
     ) {
@@ -521,7 +528,7 @@ impl Client {
     }
 
     /// Queues `job` again if `safe` and its budget allows, else fails it.
-    fn retry_or_fail(&mut self, job: Job, safe: bool, err: impl FnOnce() -> FetchError) {
+    fn retry_or_fail(&mut self, job: Box<Job>, safe: bool, err: impl FnOnce() -> FetchError) {
         if job.tx.is_closed() {
             return;
         }
@@ -532,7 +539,7 @@ impl Client {
         }
     }
 
-    fn fail(&mut self, job: Job, err: FetchError) {
+    fn fail(&mut self, job: Box<Job>, err: FetchError) {
         self.stats.failed += 1;
         job.tx.send(Err(err));
     }
@@ -544,7 +551,8 @@ impl Client {
         let limit = self.cfg.connect_timeout;
         let tls = self.cfg.tls.clone();
         let upgrade = self.cfg.h2c_upgrade;
-        let builder = self.cfg.connection.clone();
+        // The client gives DATA back itself (see `release`).
+        let builder = self.cfg.connection.clone().auto_release(false);
         let sub = Subscriber::all(&ctx.address());
         let fut = async move {
             if !delay.is_zero() {
@@ -641,6 +649,10 @@ impl Client {
                     .entry(note.stream().clone())
                     .or_default()
                     .push(note);
+            } else if let Note::Data(m) = note {
+                // Nobody wants it (the h2c upgrade's stream 1, a stream
+                // given up): give its bytes back all the same.
+                release(&m);
             }
             return;
         }
@@ -658,6 +670,7 @@ impl Client {
                 }
             }
             Note::Data(m) => {
+                release(&m);
                 let Some(f) = self.streams.get_mut(&m.stream) else {
                     return;
                 };
@@ -825,6 +838,19 @@ impl Client {
             parts.uri = Uri::from_parts(uri).map_err(|e| FetchError::BadRequest(e.to_string()))?;
         }
         Ok((parts, body))
+    }
+}
+
+/// Gives a DATA frame's bytes back to the flow-control windows: the
+/// client's connections run with `auto_release(false)`, and the body is
+/// taken into the response as the notification is handled (bounded by
+/// `max_body`), so the windows reopen then. A frame that ends the stream
+/// needs no message: proto gives back what a closing stream held (one
+/// notification and one message per response fewer, and no task to await
+/// the handling as `auto_release(true)` spawns per DATA frame).
+fn release(m: &RecvData) {
+    if !m.end_stream && !m.data.is_empty() {
+        m.stream.do_send(ReleaseCapacity { n: m.data.len() });
     }
 }
 
