@@ -254,6 +254,33 @@ fn a_post_body_and_trailers_come_back_whole() {
     });
 }
 
+/// The client gives received DATA back to the flow-control windows itself
+/// (its connections run with `auto_release(false)`): eight 1 MB downloads
+/// at once pass many times both the stream windows and the connection
+/// window (RFC 9113 §6.9), so a byte not given back would stall them.
+#[test]
+fn concurrent_large_downloads_reopen_the_windows() {
+    let server = TestServer::start();
+    let url = server.url("/");
+    in_actix(LIMIT, async move {
+        let client = client_for(&url);
+        let tasks = (0..8).map(|_| client.send(Fetch::get("/bytes/1000000")));
+        for r in futures::future::join_all(tasks).await {
+            let r = r.expect("mailbox").expect("response");
+            assert_eq!(r.head.status, 200);
+            assert_eq!(r.body.len(), 1_000_000);
+            assert!(r
+                .body
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == support::demo_server::pattern_byte(i as u64)));
+        }
+        // A small body in one DATA frame still comes whole afterwards.
+        let r = client.send(Fetch::get("/")).await.unwrap().expect("hello");
+        assert_eq!(&r.body[..], support::demo_server::HELLO);
+    });
+}
+
 #[test]
 fn refused_streams_are_sent_again_and_answered_exactly_once() {
     let server = Scripted::start(vec![Script::RefuseEverySecond]);
