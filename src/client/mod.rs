@@ -188,7 +188,8 @@ pub struct ClientStats {
     pub failed: u64,
     /// Requests sent again (see the module docs on retries).
     pub retries: u64,
-    /// Requests waiting for a connection.
+    /// Requests waiting for a connection (or for their turn to be handed
+    /// to it: at most 16 are on their way to it at a time).
     pub queued: usize,
     /// Requests on the wire.
     pub in_flight: usize,
@@ -312,6 +313,13 @@ impl ClientBuilder {
         self.build().start()
     }
 }
+
+/// `SendRequest`s handed to the connection and not answered yet, at most:
+/// the connection's mailbox capacity (actix's default, 16). A `send` to a
+/// full mailbox takes actix's slow path (the message parked with a clone of
+/// the address, two allocations, and sent again when woken): a profile
+/// showed 4 of 5 requests there when all were handed over at once.
+const DISPATCH_WINDOW: usize = 16;
 
 /// One origin's client actor (see the module docs).
 pub struct Client {
@@ -452,7 +460,10 @@ impl Client {
                 // Borrowed, not cloned: an `Addr` clone allocates (actix
                 // gives each sender its own task slot).
                 let Some(live) = self.conn.take() else { return };
-                while let Some(job) = self.queue.pop_front() {
+                while self.dispatching.len() < DISPATCH_WINDOW {
+                    let Some(job) = self.queue.pop_front() else {
+                        break;
+                    };
                     self.dispatch(job, &live.addr, live.id, ctx);
                 }
                 self.conn = Some(live);
@@ -950,6 +961,14 @@ fn seed() -> u64 {
 
 impl Actor for Client {
     type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // Fetches past actix's default capacity (16) take its slow path
+        // (parked sender, address clone, sent again when woken): a profile
+        // with 100 in flight showed 4 of 5 there. The mailbox stays bounded
+        // (by `max_queued`, the queue's own limit).
+        ctx.set_mailbox_capacity(self.cfg.max_queued.max(16));
+    }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         for job in std::mem::take(&mut self.queue) {
