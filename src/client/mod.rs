@@ -334,7 +334,9 @@ pub struct Client {
     last_failure: String,
     queue: VecDeque<Box<Job>>,
     /// Requests (id, deadline) inside a `SendRequest` not answered yet.
-    dispatching: HashMap<u64, Instant, PtrHash>,
+    /// (Held here, not in the reply's future, so that their deadlines
+    /// apply while the connection holds them back for a stream slot.)
+    dispatching: HashMap<u64, Box<Job>, PtrHash>,
     streams: HashMap<Addr<H2Stream>, InFlight, PtrHash>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
@@ -490,11 +492,21 @@ impl Client {
         if !job.body.is_empty() {
             send = send.body(job.body.clone());
         }
-        self.dispatching.insert(job.id, job.deadline);
+        let id = job.id;
+        self.dispatching.insert(id, job);
         addr.send(send)
             .into_actor(self)
             .map(move |r, act, ctx| {
-                act.dispatching.remove(&job.id);
+                let Some(mut job) = act.dispatching.remove(&id) else {
+                    // Timed out meanwhile: a stream opened since is not
+                    // wanted.
+                    if let Ok(Ok(stream)) = r {
+                        stream.do_send(Reset {
+                            code: ErrorCode::CANCEL,
+                        });
+                    }
+                    return;
+                };
                 match r {
                     Ok(Ok(stream)) => {
                         let notes = if act.orphans.is_empty() {
@@ -761,7 +773,11 @@ impl Client {
                         .values()
                         .map(|f| Reverse((f.job.deadline, f.job.id))),
                 )
-                .chain(self.dispatching.iter().map(|(id, d)| Reverse((*d, *id))))
+                .chain(
+                    self.dispatching
+                        .values()
+                        .map(|j| Reverse((j.deadline, j.id))),
+                )
                 .collect();
         }
         self.deadlines.push(Reverse((at, id)));
@@ -795,6 +811,11 @@ impl Client {
     }
 
     fn on_timeout(&mut self, job_id: u64) {
+        if let Some(job) = self.dispatching.remove(&job_id) {
+            let t = job.timeout;
+            self.fail(job, FetchError::Timeout(t));
+            return;
+        }
         if let Some(i) = self.queue.iter().position(|j| j.id == job_id) {
             if let Some(job) = self.queue.remove(i) {
                 let t = job.timeout;
@@ -976,6 +997,9 @@ impl Actor for Client {
         }
         for (_, f) in self.streams.drain() {
             f.job.tx.send(Err(FetchError::ClientStopped));
+        }
+        for (_, job) in self.dispatching.drain() {
+            job.tx.send(Err(FetchError::ClientStopped));
         }
         if let Some(live) = self.conn.take() {
             live.addr.do_send(Close {

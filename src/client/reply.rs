@@ -31,6 +31,9 @@ struct Slot {
     tx: Option<OneshotSender<Outcome>>,
     /// An answer given before actix attached its sender.
     early: Option<Outcome>,
+    /// The job answered (its `Reply` dropped without an answer tells the
+    /// caller `ClientStopped`, as a dropped channel did before).
+    answered: bool,
 }
 
 /// The job's end of the slot: answers the caller once.
@@ -51,7 +54,15 @@ impl Reply {
 
     /// Answers the caller (now, or as soon as actix hands over its sender).
     pub(super) fn send(self, outcome: Outcome) {
+        self.answer(outcome);
+    }
+
+    fn answer(&self, outcome: Outcome) {
         let mut s = self.0.borrow_mut();
+        if s.answered {
+            return;
+        }
+        s.answered = true;
         if !s.attached {
             s.early = Some(outcome);
         } else if let Some(tx) = s.tx.take() {
@@ -62,6 +73,12 @@ impl Reply {
     /// The caller stopped waiting (dropped the `send` future).
     pub(super) fn is_closed(&self) -> bool {
         self.0.borrow().tx.as_ref().is_some_and(|tx| tx.is_closed())
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.answer(Err(FetchError::ClientStopped));
     }
 }
 
