@@ -10,12 +10,41 @@
 //!
 //! The server is `target/release/examples/server --threads 1` as a child
 //! process. Under `cargo test` (no `--bench` argument) it does nothing.
+//!
+//! `ONLY=ours` (or `ONLY=theirs`) runs one client only, e.g. under
+//! `valgrind --tool=callgrind` to count the client's instructions alone
+//! (the server is another process). Heap allocations per request are
+//! counted by a global allocator wrapper and printed with each round.
 
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use h2actor::client::{Client, Fetch};
+
+/// The system allocator, counting allocations (one relaxed atomic add each).
+struct Counting;
+static ALLOCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+// SAFETY: forwards to the system allocator unchanged.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
+        std::alloc::System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.realloc(p, l, n)
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -129,18 +158,23 @@ fn main() {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!("{n} GETs /, {c} in flight, one connection, server examples/server --threads 1");
+    let only = std::env::var("ONLY").unwrap_or_default();
     for round in 1..=rounds {
-        for (name, run) in [
-            ("h2actor Client", ours as fn(_, _, _) -> _),
-            ("h2 crate client", theirs),
+        for (name, key, run) in [
+            ("h2actor Client", "ours", ours as fn(_, _, _) -> _),
+            ("h2 crate client", "theirs", theirs),
         ] {
-            let (t0, c0) = (Instant::now(), cpu());
+            if !only.is_empty() && only != key {
+                continue;
+            }
+            let (t0, c0, a0) = (Instant::now(), cpu(), allocs());
             let done = run(addr, n, c);
-            let (wall, cpu) = (t0.elapsed(), cpu() - c0);
+            let (wall, cpu, a) = (t0.elapsed(), cpu() - c0, allocs() - a0);
             println!(
-                "round {round} {name:16} {done} ok  {:>9.0} req/s  {:>9.0} req per client CPU-s",
+                "round {round} {name:16} {done} ok  {:>9.0} req/s  {:>9.0} req per client CPU-s  {:>5.1} allocs/req",
                 done as f64 / wall.as_secs_f64(),
-                done as f64 / cpu.as_secs_f64()
+                done as f64 / cpu.as_secs_f64(),
+                a as f64 / done.max(1) as f64
             );
         }
     }

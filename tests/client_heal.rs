@@ -16,8 +16,8 @@ use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use h2actor::client::{Client, Fetch, FetchError, GetClientStats};
 use h2actor::frame::{
-    Data, ErrorCode, Frame, GoAway, Headers, RstStream, Settings, StreamId, MAX_MAX_FRAME_SIZE,
-    PREFACE,
+    Data, ErrorCode, Frame, GoAway, Headers, RstStream, Setting, Settings, StreamId,
+    MAX_MAX_FRAME_SIZE, PREFACE,
 };
 use h2actor::hpack::{Decoder, Encoder, FieldRef};
 
@@ -43,6 +43,9 @@ enum Script {
     DropAfterFirst,
     /// Never answer; count RST_STREAM frames received as "RST <code>".
     Silent,
+    /// Like `Silent`, with SETTINGS_MAX_CONCURRENT_STREAMS = 1: a second
+    /// request waits inside our connection for a stream slot.
+    SilentOneStream,
 }
 
 /// A blocking HTTP/2 server on 127.0.0.1 that follows `scripts` (one per
@@ -86,11 +89,11 @@ fn serve_one(mut tcp: TcpStream, script: Script, counts: Arc<Mutex<HashMap<Strin
     let mut enc = Encoder::default();
     let mut dec = Decoder::default();
     let mut out = BytesMut::new();
-    Frame::Settings(Settings {
-        ack: false,
-        params: vec![],
-    })
-    .encode(&mut out);
+    let params = match script {
+        Script::SilentOneStream => vec![Setting::MaxConcurrentStreams(1)],
+        _ => vec![],
+    };
+    Frame::Settings(Settings { ack: false, params }).encode(&mut out);
     let mut preface_seen = false;
     let mut seen = 0usize;
     let mut waiting: Vec<(StreamId, String)> = Vec::new();
@@ -176,7 +179,7 @@ fn serve_one(mut tcp: TcpStream, script: Script, counts: Arc<Mutex<HashMap<Strin
                             *counts.lock().unwrap().entry(path).or_default() += 1;
                             return;
                         }
-                        Script::Silent => {}
+                        Script::Silent | Script::SilentOneStream => {}
                     }
                 }
                 Frame::RstStream(r) => {
@@ -251,6 +254,33 @@ fn a_post_body_and_trailers_come_back_whole() {
             .unwrap()
             .expect("trailers");
         assert!(r.trailers.is_some(), "trailers delivered: {r:?}");
+    });
+}
+
+/// The client gives received DATA back to the flow-control windows itself
+/// (its connections run with `auto_release(false)`): eight 1 MB downloads
+/// at once pass many times both the stream windows and the connection
+/// window (RFC 9113 §6.9), so a byte not given back would stall them.
+#[test]
+fn concurrent_large_downloads_reopen_the_windows() {
+    let server = TestServer::start();
+    let url = server.url("/");
+    in_actix(LIMIT, async move {
+        let client = client_for(&url);
+        let tasks = (0..8).map(|_| client.send(Fetch::get("/bytes/1000000")));
+        for r in futures::future::join_all(tasks).await {
+            let r = r.expect("mailbox").expect("response");
+            assert_eq!(r.head.status, 200);
+            assert_eq!(r.body.len(), 1_000_000);
+            assert!(r
+                .body
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == support::demo_server::pattern_byte(i as u64)));
+        }
+        // A small body in one DATA frame still comes whole afterwards.
+        let r = client.send(Fetch::get("/")).await.unwrap().expect("hello");
+        assert_eq!(&r.body[..], support::demo_server::HELLO);
     });
 }
 
@@ -380,6 +410,33 @@ fn a_request_that_takes_too_long_times_out_and_its_stream_is_cancelled() {
         Some(&1),
         "stream cancelled: {counts:?}"
     );
+}
+
+/// A request still waiting for a stream slot (the server allows one stream
+/// at a time, RFC 9113 §5.1.2) times out on time too: its deadline runs
+/// from the `Fetch`, not from when the connection gets to it.
+#[test]
+fn a_request_waiting_for_a_stream_slot_times_out_on_time() {
+    let server = Scripted::start(vec![Script::SilentOneStream]);
+    let url = server.url("/");
+    in_actix(LIMIT, async move {
+        let client = client_for(&url);
+        // The first holds the one slot for 1.5 s; the second, sent once
+        // the first has it, has 300 ms and spends them waiting for it.
+        let first = client.send(Fetch::get("/a").timeout(Duration::from_millis(1500)));
+        let second = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let start = std::time::Instant::now();
+            let r = client
+                .send(Fetch::get("/b").timeout(Duration::from_millis(300)))
+                .await;
+            (r, start.elapsed())
+        };
+        let (a, (b, took)) = futures::join!(first, second);
+        assert!(matches!(b, Ok(Err(FetchError::Timeout(_)))), "{b:?}");
+        assert!(took < Duration::from_secs(1), "took {took:?}");
+        assert!(matches!(a, Ok(Err(FetchError::Timeout(_)))), "{a:?}");
+    });
 }
 
 // ------------------------------------- the example server killed mid-run

@@ -3,28 +3,26 @@
 
 use std::time::Instant;
 
-use actix::prelude::{ActorContext, Context, Handler, MessageResult, ResponseFuture};
-use tokio::sync::oneshot;
+use actix::prelude::{ActorContext, Context, Handler, MessageResult};
 
 use super::{
-    Client, Close, CloseReason, Closed, ErrorCode, Fetch, FetchError, GetClientStats, GoAway, Job,
-    Note, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, Response,
+    Client, Close, CloseReason, Closed, ErrorCode, Fetch, FetchError, FetchReply, GetClientStats,
+    GoAway, Job, Note, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reply, Reset,
 };
 
 impl Handler<Fetch> for Client {
-    type Result = ResponseFuture<Result<Response, FetchError>>;
+    type Result = FetchReply;
 
     fn handle(&mut self, msg: Fetch, ctx: &mut Context<Self>) -> Self::Result {
-        let (tx, rx) = oneshot::channel();
-        let reply = Box::pin(async move { rx.await.unwrap_or(Err(FetchError::ClientStopped)) });
+        let (tx, reply) = Reply::new();
         if self.queue.len() >= self.cfg.max_queued {
-            let _ = tx.send(Err(FetchError::QueueFull));
+            tx.send(Err(FetchError::QueueFull));
             return reply;
         }
         let (parts, body) = match self.prepare(msg.request) {
             Ok(p) => p,
             Err(e) => {
-                let _ = tx.send(Err(e));
+                tx.send(Err(e));
                 return reply;
             }
         };
@@ -32,7 +30,9 @@ impl Handler<Fetch> for Client {
         self.next_job += 1;
         let id = self.next_job;
         let deadline = Instant::now() + timeout;
-        self.queue.push_back(Job {
+        // Boxed: a job moves through the queue, the dispatch future and
+        // the in-flight table; 8 bytes instead of ~300 each time.
+        self.queue.push_back(Box::new(Job {
             id,
             parts,
             body,
@@ -41,7 +41,7 @@ impl Handler<Fetch> for Client {
             deadline,
             timeout,
             tx,
-        });
+        }));
         self.watch_deadline(deadline, id, ctx);
         self.pump(ctx);
         reply
@@ -70,32 +70,28 @@ impl Handler<GetClientStats> for Client {
 impl Handler<RecvHeaders> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvHeaders, ctx: &mut Context<Self>) {
-        let s = m.stream.clone();
-        self.on_note(&s, Note::Headers(m), ctx);
+        self.on_note(Note::Headers(m), ctx);
     }
 }
 
 impl Handler<RecvData> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
-        let s = m.stream.clone();
-        self.on_note(&s, Note::Data(m), ctx);
+        self.on_note(Note::Data(m), ctx);
     }
 }
 
 impl Handler<RecvTrailers> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvTrailers, ctx: &mut Context<Self>) {
-        let s = m.stream.clone();
-        self.on_note(&s, Note::Trailers(m), ctx);
+        self.on_note(Note::Trailers(m), ctx);
     }
 }
 
 impl Handler<RecvReset> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvReset, ctx: &mut Context<Self>) {
-        let s = m.stream.clone();
-        self.on_note(&s, Note::Reset(m), ctx);
+        self.on_note(Note::Reset(m), ctx);
     }
 }
 
