@@ -229,6 +229,17 @@ impl WriteQueue {
             c = &c[to_start..];
             to_start = 0;
             while !c.is_empty() {
+                let idle = head_len == 0 && prefix_len == prefix_want && skip == 0;
+                if idle && c.len() >= 9 {
+                    // Fast path: a whole frame in this chunk (all of them,
+                    // in a queue without shared payloads).
+                    let len = u32::from_be_bytes([0, c[0], c[1], c[2]]) as usize;
+                    if let Some(payload) = c.get(9..9 + len) {
+                        f(c[3], &payload[..len.min(8)]);
+                        c = &c[9 + len..];
+                        continue;
+                    }
+                }
                 if prefix_len < prefix_want {
                     let n = (prefix_want - prefix_len).min(c.len());
                     prefix[prefix_len..prefix_len + n].copy_from_slice(&c[..n]);
