@@ -196,11 +196,13 @@ impl WriteQueue {
         }
     }
 
-    /// Swaps `other` in as the copied buffer when ours is empty (no copy):
-    /// its bytes then come after every shared segment. Returns false (and
-    /// does nothing) when ours holds bytes.
+    /// Swaps `other` in as the copied buffer when ours is unallocated (no
+    /// copy): its bytes then come after every shared segment. Returns false
+    /// (and does nothing) when ours holds bytes or has a capacity: an empty
+    /// buffer kept while shared segments wait (a pooled one, in the actor)
+    /// must not end up in `other`, whose owner would keep it.
     pub(crate) fn swap_buffer_if_empty(&mut self, other: &mut BytesMut) -> bool {
-        if !self.buf.is_empty() {
+        if self.buf.capacity() != 0 {
             return false;
         }
         debug_assert_eq!(self.in_segs, 0);
@@ -439,10 +441,8 @@ mod tests {
     #[test]
     fn bytes_swapped_in_after_shared_segments_come_after_them() {
         let mut q = WriteQueue::with_copy_threshold(4);
-        q.extend_from_slice(b"h1");
         q.push_bytes(Bytes::from_static(b"payload"));
-        q.advance(2);
-        // Only the shared payload is left: the copy buffer is empty.
+        // Only a shared payload: no copy buffer yet, so it is swapped in.
         let mut ctl = BytesMut::from(&b"ctl"[..]);
         assert!(q.swap_buffer_if_empty(&mut ctl));
         assert!(ctl.is_empty());
@@ -451,9 +451,21 @@ mod tests {
             got.extend(writev(&mut q, 3, 8));
         }
         assert_eq!(got, b"payloadctl");
-        // Holding bytes, it refuses.
-        q.extend_from_slice(b"x");
-        assert!(!q.swap_buffer_if_empty(&mut BytesMut::from(&b"y"[..])));
+    }
+
+    #[test]
+    fn an_allocated_buffer_is_never_swapped_out() {
+        let mut q = WriteQueue::with_copy_threshold(4);
+        q.extend_from_slice(b"h1");
+        q.push_bytes(Bytes::from_static(b"payload"));
+        let mut other = BytesMut::from(&b"y"[..]);
+        // Holding bytes.
+        assert!(!q.swap_buffer_if_empty(&mut other));
+        // Empty, but allocated (the actor's pooled buffer): kept.
+        q.advance(2);
+        assert!(!q.swap_buffer_if_empty(&mut other));
+        assert_eq!(&other[..], b"y");
+        assert!(q.buffer_capacity() > 0);
     }
 
     #[test]

@@ -326,7 +326,8 @@ fn s6_7_ping_ack_answered_during_a_partial_write_follows_the_data_in_flight() {
     let mut q = WriteQueue::new();
     s.poll_transmit_vectored(&mut q, 16_384 + 9);
     // The socket took the first DATA head only: what is left is the
-    // payload, referenced; the copy buffer is empty.
+    // payload, referenced; the copy buffer is empty (but allocated: the
+    // ACK is copied into it, behind the payload).
     let mut out = write_out_n(&mut q, 9);
     s.recv_frame(
         Frame::Ping(Ping {
