@@ -16,19 +16,41 @@
 //!   everything left, the final GOAWAY included, shuts the write half down
 //!   and only then tells the actor, which stops.
 //!
-//! The write buffer exists only while there is something in it: [`pull`]
+//! The write queue (`proto::WriteQueue`) holds frame heads, control frames
+//! and small payloads copied into one buffer, and DATA payloads of at least
+//! [`COPY_THRESHOLD`] bytes as slices of the user's `Bytes` (not copied):
+//! one `writev` (`poll_write_vectored`) sends up to [`MAX_IOVECS`] segments,
+//! and a partial write advances through them. A transport without vectored
+//! writes (`is_write_vectored()` false) gets a queue that copies everything,
+//! so each `write` still takes one contiguous buffer.
+//!
+//! The copy buffer exists only while there is something in it: [`pull`]
 //! takes one from the thread's pool when the protocol has frames to write,
-//! and gives it back as soon as it is empty again (see [`super::bufpool`]).
+//! and gives it back as soon as the queue is empty again (see
+//! [`super::bufpool`]).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+use std::io::IoSlice;
 
 use bytes::Buf;
 use tokio::io::AsyncWrite;
 
 use super::bufpool;
 use super::core::{Core, CoreRef, WriteState};
+
+/// DATA payloads of at least this many bytes are written from the user's
+/// `Bytes` instead of being copied. Measured here (writer CPU per frame,
+/// 9-byte head + payload over loopback TCP, copy-then-`write` vs `writev`
+/// with an `iovec` each): copying is cheaper up to 1 KiB (160 vs 290 ns),
+/// even at 2 KiB (320-360 vs 315-540 ns), and dearer from 4 KiB (720-960
+/// vs 525-700 ns).
+pub(crate) const COPY_THRESHOLD: usize = crate::proto::write_queue::DEFAULT_COPY_THRESHOLD;
+
+/// Most segments handed to one `writev` (Linux allows 1024).
+pub(crate) const MAX_IOVECS: usize = 64;
 
 /// Pulls frames from the protocol into the write buffer (up to
 /// `max_write_buffer`), with a buffer from the thread's pool while there is
@@ -38,17 +60,19 @@ use super::core::{Core, CoreRef, WriteState};
 /// buffer is empty, `poll_transmit` swaps its own buffer in instead of
 /// copying: then no pooled buffer is taken, so the protocol never keeps one.
 pub(crate) fn pull(c: &mut Core) {
-    if c.wbuf.capacity() == 0 && !c.proto.has_pending_control() && c.proto.wants_transmit() {
-        c.wbuf = bufpool::take_write();
+    if c.wbuf.buffer_capacity() == 0 && !c.proto.has_pending_control() && c.proto.wants_transmit() {
+        c.wbuf.set_buffer(bufpool::take_write());
     }
     c.pull_transmit();
     give_back_if_empty(c);
 }
 
-/// Gives the write buffer back to the pool if it is empty.
+/// Gives the write queue's buffer back to the pool if the queue is empty.
 fn give_back_if_empty(c: &mut Core) {
-    if c.wbuf.is_empty() && c.wbuf.capacity() > 0 {
-        bufpool::give_write(std::mem::take(&mut c.wbuf));
+    if c.wbuf.buffer_capacity() > 0 {
+        if let Some(buf) = c.wbuf.take_buffer() {
+            bufpool::give_write(buf);
+        }
     }
 }
 
@@ -62,14 +86,25 @@ pub(crate) struct Writer<W> {
     core: CoreRef,
     /// Bytes written since the last flush.
     unflushed: bool,
+    /// `io.is_write_vectored()`, read once.
+    vectored: bool,
 }
 
 impl<W: AsyncWrite + Unpin> Writer<W> {
     pub fn new(io: W, core: CoreRef) -> Self {
+        let vectored = io.is_write_vectored();
+        // Without vectored writes every segment would be a `write` of its
+        // own (a TLS record each, on a TLS stream): copy everything instead.
+        core.borrow_mut().wbuf.set_copy_threshold(if vectored {
+            COPY_THRESHOLD
+        } else {
+            usize::MAX
+        });
         Writer {
             io,
             core,
             unflushed: false,
+            vectored,
         }
     }
 
@@ -133,7 +168,13 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                     Poll::Ready(_) => this.finish(Ok(())),
                 };
             }
-            let r = Pin::new(&mut this.io).poll_write(cx, &c.wbuf);
+            let r = if this.vectored && c.wbuf.segments() > 1 {
+                let mut io = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = c.wbuf.chunks_vectored(&mut io);
+                Pin::new(&mut this.io).poll_write_vectored(cx, &io[..n])
+            } else {
+                Pin::new(&mut this.io).poll_write(cx, c.wbuf.chunk())
+            };
             match r {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(0)) => {

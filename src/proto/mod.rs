@@ -25,7 +25,8 @@
 //!   - `recv_headers.rs`: field blocks (HEADERS, PUSH_PROMISE,
 //!     CONTINUATION), HPACK decoding, requests, responses, trailers and
 //!     promises as received.
-//!   - `transmit.rs`: `poll_transmit`, `wants_transmit`.
+//!   - `transmit.rs`: `poll_transmit`, `poll_transmit_vectored`,
+//!     `wants_transmit`.
 //!   - `actions.rs`: the user actions (`open_stream`, `send_headers`,
 //!     `send_data`, `send_trailers`, `push_promise`, `reset`,
 //!     `release_capacity`, `ping`, `update_settings`).
@@ -41,6 +42,8 @@
 //!   application slot `A` of [`Connection<A>`](Connection), where the actor
 //!   layer keeps its per-stream entry), the bounded memory of closed
 //!   streams, and the crate's one hasher for stream ids (`IdBuildHasher`).
+//! - `write_queue.rs`: [`WriteQueue`], frames to write with DATA payloads
+//!   referenced, not copied (for vectored writes).
 //! - `tests/`: rule-by-rule tests, one file per concern, each test named
 //!   after the RFC section it checks.
 //!
@@ -98,12 +101,14 @@ mod store;
 pub mod stream;
 #[cfg(test)]
 mod tests;
+pub mod write_queue;
 
 pub use connection::{Connection, MAX_QUEUED_CHUNKS};
 pub use flow::FlowWindow;
 pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
 pub use settings::SettingsState;
 pub use stream::StreamState;
+pub use write_queue::WriteQueue;
 
 /// Which end of the connection we are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -53,8 +53,8 @@ use std::rc::{Rc, Weak};
 use std::task::Waker;
 use std::time::Instant;
 
+use crate::proto::WriteQueue;
 use actix::WeakAddr;
-use bytes::BytesMut;
 
 use super::connection::ArmTimer;
 use super::listener::stats::ConnCounters;
@@ -220,8 +220,10 @@ pub(crate) struct Core {
     /// Where new stream actors go (see `runner`).
     pub spawner: SpawnerRef,
     pub limits: Limits,
-    /// The coalescing write buffer (filled by `poll_transmit`, drained by the writer).
-    pub wbuf: BytesMut,
+    /// The write queue (filled by `poll_transmit_vectored`, drained by the
+    /// writer): frame heads and small payloads copied, large DATA payloads
+    /// referenced (see `proto::WriteQueue`).
+    pub wbuf: WriteQueue,
     /// Largest size the write buffer reached (for tests of the bound).
     pub wbuf_high_water: usize,
     pub writer_waker: Option<Waker>,
@@ -267,7 +269,7 @@ impl Core {
                 spawner: SpawnerRef::default(),
                 limits,
                 // Empty until there is something to write (`writer::pull`).
-                wbuf: BytesMut::new(),
+                wbuf: WriteQueue::new(),
                 wbuf_high_water: 0,
                 writer_waker: None,
                 write_state: WriteState::Open,
@@ -341,7 +343,7 @@ impl Core {
             if self.wbuf.len() >= limit {
                 break;
             }
-            self.proto.poll_transmit(&mut self.wbuf, limit);
+            self.proto.poll_transmit_vectored(&mut self.wbuf, limit);
             self.process_events();
             if !self.proto.wants_transmit() {
                 break;
@@ -352,7 +354,8 @@ impl Core {
         }
         if let Some(s) = &mut self.stats {
             // The protocol appends whole frames.
-            s.frames_out(&self.wbuf[start..]);
+            self.wbuf
+                .for_each_frame(start, |kind, payload| s.frame_out(kind, payload));
             s.sync_streams(self.proto.active_streams());
         }
         self.sync_timers();

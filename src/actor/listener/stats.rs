@@ -13,7 +13,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
-use crate::frame::{ErrorCode, Frame, PREFACE};
+use crate::frame::{ErrorCode, Frame};
 
 /// Codes counted one by one: RFC 9113 §7 defines 0x0..=0xd.
 const KNOWN_CODES: usize = 14;
@@ -260,11 +260,39 @@ impl ConnCounters {
         }
     }
 
+    /// Writer side: one frame written: its type and (at least the first 8 bytes of) its
+    /// payload. Split out of `frames_out` for the writer's segmented queue,
+    /// whose frames are not contiguous.
+    pub fn frame_out(&self, kind: u8, payload: &[u8]) {
+        let code_at = |i: usize| {
+            payload
+                .get(i..i + 4)
+                .map(|b| ErrorCode(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
+        };
+        match kind {
+            0x3 => {
+                if let Some(code) = code_at(0) {
+                    self.shared.resets_sent.add(code);
+                }
+            }
+            0x5 => {
+                self.shared.streams_total.fetch_add(1, Relaxed);
+            }
+            0x7 => {
+                if let Some(code) = code_at(4) {
+                    self.shared.goaways_sent.add(code);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Writer side: `bytes` are whole frames just appended to the write
     /// buffer (RFC 9113 §4.1 headers: length 24 bits, type, flags, id).
+    #[cfg(test)]
     pub fn frames_out(&self, mut bytes: &[u8]) {
-        if bytes.starts_with(PREFACE) {
-            bytes = &bytes[PREFACE.len()..];
+        if bytes.starts_with(crate::frame::PREFACE) {
+            bytes = &bytes[crate::frame::PREFACE.len()..];
         }
         while bytes.len() >= 9 {
             let len = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]) as usize;
@@ -272,27 +300,7 @@ impl ConnCounters {
             let Some(payload) = bytes.get(9..9 + len) else {
                 break;
             };
-            let code_at = |i: usize| {
-                payload
-                    .get(i..i + 4)
-                    .map(|b| ErrorCode(u32::from_be_bytes([b[0], b[1], b[2], b[3]])))
-            };
-            match kind {
-                0x3 => {
-                    if let Some(code) = code_at(0) {
-                        self.shared.resets_sent.add(code);
-                    }
-                }
-                0x5 => {
-                    self.shared.streams_total.fetch_add(1, Relaxed);
-                }
-                0x7 => {
-                    if let Some(code) = code_at(4) {
-                        self.shared.goaways_sent.add(code);
-                    }
-                }
-                _ => {}
-            }
+            self.frame_out(kind, payload);
             bytes = &bytes[9 + len..];
         }
     }

@@ -6,6 +6,8 @@
 
 use bytes::{Buf, BytesMut};
 
+use crate::proto::WriteQueue;
+
 use crate::frame::{self, encode_data_head, encode_header_block, BlockStart, StreamId};
 
 use super::{recount, timers, Connection};
@@ -16,14 +18,24 @@ impl<A> Connection<A> {
     /// Appends bytes to write to `dst` until it holds at least `limit` bytes
     /// or nothing is left to send: control frames first, then HEADERS, then
     /// DATA across streams in turn, within the flow-control windows.
+    ///
+    /// Every payload is copied into `dst`; [`Connection::poll_transmit_vectored`]
+    /// writes the same frames without copying large DATA payloads.
     pub fn poll_transmit(&mut self, dst: &mut BytesMut, limit: usize) {
-        if !self.pending.is_empty() {
-            if dst.is_empty() {
-                std::mem::swap(dst, &mut self.pending);
-            } else {
-                dst.extend_from_slice(&self.pending);
-                self.pending.clear();
-            }
+        let mut q = WriteQueue::flat(std::mem::take(dst));
+        self.poll_transmit_vectored(&mut q, limit);
+        *dst = q.into_flat();
+    }
+
+    /// As [`Connection::poll_transmit`], into a [`WriteQueue`]: frame heads,
+    /// control frames and payloads under the queue's copy threshold are
+    /// copied, larger DATA payloads are queued as slices of the `Bytes` the
+    /// user sent (no copy), for a vectored write. The frames and their order
+    /// are the same; `dst.len()` stays near `limit` the same way.
+    pub fn poll_transmit_vectored(&mut self, dst: &mut WriteQueue, limit: usize) {
+        if !self.pending.is_empty() && !dst.swap_buffer_if_empty(&mut self.pending) {
+            dst.extend_from_slice(&self.pending);
+            self.pending.clear();
         }
         self.guards.flushed();
         if self.error.is_some() {
@@ -57,7 +69,7 @@ impl<A> Connection<A> {
                     self.encoder
                         .encode(headers::regular_fields(&t, false), &mut self.hpack_buf);
                     encode_header_block(
-                        dst,
+                        dst.buf_mut(),
                         StreamId(id),
                         BlockStart::Headers {
                             end_stream: true,
@@ -68,7 +80,7 @@ impl<A> Connection<A> {
                     );
                     s.end_sent = true;
                 } else if s.end_queued && !s.end_sent {
-                    encode_data_head(dst, StreamId(id), 0, true);
+                    encode_data_head(dst.buf_mut(), StreamId(id), 0, true);
                     s.end_sent = true;
                 }
                 recount(&mut self.counts, self.role, s);
@@ -105,12 +117,21 @@ impl<A> Connection<A> {
             let n = front.len().min(window).min(max_frame).min(room);
             let last_chunk = n == front.len() && queue_len == 1;
             let end = last_chunk && s.end_queued && s.trailers.is_none();
-            encode_data_head(dst, StreamId(id), n as u32, end);
-            dst.extend_from_slice(&front[..n]);
-            if n == front.len() {
-                s.queue.pop_front();
+            encode_data_head(dst.buf_mut(), StreamId(id), n as u32, end);
+            if n >= dst.copy_threshold() {
+                // A slice of the user's `Bytes`, written from where it is.
+                let chunk = if n == front.len() {
+                    std::mem::take(front)
+                } else {
+                    front.split_to(n)
+                };
+                dst.push_bytes(chunk);
             } else {
+                dst.extend_from_slice(&front[..n]);
                 front.advance(n);
+            }
+            if front.is_empty() {
+                s.queue.pop_front();
             }
             s.queued_bytes -= n;
             s.send_window.consume(n as u32);

@@ -174,3 +174,188 @@ fn s8_1_request_trailers_from_client_are_sent_after_body() {
     assert!(h.end_stream);
     let _ = &mut p;
 }
+
+// ---------------------------------------------------------------------------
+// `poll_transmit_vectored`: the same frames, large payloads not copied.
+
+/// One `writev` of at most `max` bytes (over at most 64 segments).
+fn write_once(q: &mut WriteQueue, max: usize) -> Vec<u8> {
+    let mut io = [std::io::IoSlice::new(&[]); 64];
+    let n = q.chunks_vectored(&mut io);
+    let mut out = Vec::new();
+    for s in &io[..n] {
+        let take = (max - out.len()).min(s.len());
+        out.extend_from_slice(&s[..take]);
+    }
+    q.advance(out.len());
+    out
+}
+
+/// Every byte left in `q`, written by `writev`s of at most `max` bytes.
+fn write_out(q: &mut WriteQueue, max: usize) -> BytesMut {
+    let mut out = BytesMut::new();
+    while !q.is_empty() {
+        out.extend_from_slice(&write_once(q, max));
+    }
+    out
+}
+
+fn decode_all(mut buf: BytesMut) -> Vec<Frame> {
+    let mut out = Vec::new();
+    while let Some(f) = Frame::decode(&mut buf, MAX_MAX_FRAME_SIZE).unwrap() {
+        out.push(f);
+    }
+    assert!(buf.is_empty(), "trailing bytes");
+    out
+}
+
+/// Two streams with large and small DATA, trailers, a PING to answer.
+fn busy_server() -> Connection {
+    let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    for id in [1, 3] {
+        s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.send_headers(StreamId(id), response(200), false).unwrap();
+    }
+    s.send_data(StreamId(1), Bytes::from(vec![1u8; 40_000]), false)
+        .unwrap();
+    s.send_data(StreamId(3), Bytes::from_static(b"small"), false)
+        .unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![2u8; 2_000]), false)
+        .unwrap();
+    s.send_data(StreamId(3), Bytes::from(vec![3u8; 20_000]), true)
+        .unwrap();
+    let mut t = HeaderMap::new();
+    t.insert("x-trailer-test", HeaderValue::from_static("ok"));
+    s.send_trailers(StreamId(1), t).unwrap();
+    s.recv_frame(
+        Frame::Ping(Ping {
+            ack: false,
+            payload: *b"12345678",
+        }),
+        t0(),
+    )
+    .unwrap();
+    s
+}
+
+#[test]
+fn vectored_transmit_writes_the_same_bytes_as_poll_transmit() {
+    for limit in [1, 10_000, 30_000, usize::MAX] {
+        let mut flat_conn = busy_server();
+        let mut vec_conn = busy_server();
+        let mut flat = BytesMut::new();
+        let mut vectored = BytesMut::new();
+        let mut q = WriteQueue::new();
+        for _ in 0..100 {
+            let (fl, ql) = (flat.len(), q.len());
+            flat_conn.poll_transmit(&mut flat, fl.saturating_add(limit));
+            vec_conn.poll_transmit_vectored(&mut q, ql.saturating_add(limit));
+            // The writer takes odd-sized bites between turns.
+            vectored.extend_from_slice(&write_once(&mut q, 7_777));
+            if !flat_conn.wants_transmit() && !vec_conn.wants_transmit() {
+                break;
+            }
+        }
+        assert!(!vec_conn.wants_transmit());
+        vectored.extend_from_slice(&write_out(&mut q, usize::MAX));
+        assert_eq!(flat.len(), vectored.len(), "limit {limit}");
+        assert!(flat == vectored, "limit {limit}: different bytes");
+        assert_eq!(
+            format!("{:?}", events(&mut flat_conn)),
+            format!("{:?}", events(&mut vec_conn))
+        );
+    }
+}
+
+#[test]
+fn vectored_transmit_shares_large_payloads_and_copies_small_ones() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    let big = Bytes::from(vec![9u8; 40_000]);
+    s.send_data(StreamId(1), big.clone(), false).unwrap();
+    s.send_data(StreamId(1), Bytes::from_static(b"tiny"), true)
+        .unwrap();
+    let mut q = WriteQueue::new();
+    s.poll_transmit_vectored(&mut q, usize::MAX);
+    // head, 16 KiB, head, 16 KiB, head, 7,232 bytes, head + "tiny".
+    assert_eq!(q.segments(), 7);
+    let mut io = [std::io::IoSlice::new(&[]); 8];
+    assert_eq!(q.chunks_vectored(&mut io), 7);
+    for (i, at) in [(1, 0), (3, 16_384), (5, 32_768)] {
+        assert_eq!(
+            io[i].as_ptr(),
+            big[at..].as_ptr(),
+            "segment {i} is a slice of the user's bytes"
+        );
+    }
+    assert_eq!(io[6].len(), 9 + 4);
+    assert_eq!(
+        data_lens(&decode_all(write_out(&mut q, usize::MAX))),
+        vec![
+            (1, 16_384, false),
+            (1, 16_384, false),
+            (1, 7_232, false),
+            (1, 4, true)
+        ]
+    );
+}
+
+#[test]
+fn vectored_transmit_stops_near_limit() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true)
+        .unwrap();
+    let mut q = WriteQueue::new();
+    s.poll_transmit_vectored(&mut q, 20_000);
+    assert!(
+        q.len() >= 20_000 && q.len() < 20_000 + 16_384 + 9,
+        "{}",
+        q.len()
+    );
+    assert!(s.wants_transmit());
+}
+
+#[test]
+fn s6_7_ping_ack_answered_during_a_partial_write_follows_the_data_in_flight() {
+    let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
+    s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![5u8; 40_000]), true)
+        .unwrap();
+    let mut q = WriteQueue::new();
+    s.poll_transmit_vectored(&mut q, 16_384 + 9);
+    // The socket took the first DATA head only: what is left is the
+    // payload, referenced; the copy buffer is empty (but allocated: the
+    // ACK is copied into it, behind the payload).
+    let mut out = write_out_n(&mut q, 9);
+    s.recv_frame(
+        Frame::Ping(Ping {
+            ack: false,
+            payload: *b"abcdefgh",
+        }),
+        t0(),
+    )
+    .unwrap();
+    s.poll_transmit_vectored(&mut q, usize::MAX);
+    out.extend_from_slice(&write_out(&mut q, 1000));
+    let frames = decode_all(out);
+    assert!(matches!(&frames[0], Frame::Data(d) if d.data.len() == 16_384));
+    assert!(matches!(&frames[1], Frame::Ping(p) if p.ack && &p.payload == b"abcdefgh"));
+    assert_eq!(
+        data_lens(&frames[2..]),
+        vec![(1, 16_384, false), (1, 7_232, true)]
+    );
+}
+
+/// Exactly `n` bytes out of `q`.
+fn write_out_n(q: &mut WriteQueue, n: usize) -> BytesMut {
+    let mut out = BytesMut::new();
+    while out.len() < n {
+        let c = q.chunk();
+        let take = c.len().min(n - out.len());
+        out.extend_from_slice(&c[..take]);
+        q.advance(take);
+    }
+    out
+}
