@@ -6,6 +6,7 @@
 //! ```text
 //! cargo build --release --examples && cargo bench --bench client_vs_h2
 //! N=200000 C=100 ROUNDS=3 cargo bench --bench client_vs_h2
+//! SERVER=nghttpd N=1000000 cargo bench --bench client_vs_h2
 //! ```
 //!
 //! The server is `target/release/examples/server --threads 1` as a child
@@ -143,21 +144,43 @@ fn main() {
         .unwrap()
         .port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = Command::new(&server)
-        .args(["--addr", &addr.to_string(), "--threads", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (cargo build --release --examples)",
-                server.display()
-            )
-        });
+    // SERVER=nghttpd: nghttpd --no-tls serving a directory whose index.html
+    // is "hello world\n" (a server neither client's authors wrote).
+    let which = std::env::var("SERVER").unwrap_or_else(|_| "ours".into());
+    let docroot = std::env::temp_dir().join(format!("client_vs_h2-{}", std::process::id()));
+    let mut child = if which == "nghttpd" {
+        std::fs::create_dir_all(&docroot).unwrap();
+        std::fs::write(docroot.join("index.html"), "hello world\n").unwrap();
+        Command::new("nghttpd")
+            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
+            .arg(&docroot)
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("nghttpd: {e} (apt-get install nghttp2-server)"))
+    } else {
+        Command::new(&server)
+            .args(["--addr", &addr.to_string(), "--threads", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (cargo build --release --examples)",
+                    server.display()
+                )
+            })
+    };
     while std::net::TcpStream::connect(addr).is_err() {
         std::thread::sleep(Duration::from_millis(20));
     }
-    println!("{n} GETs /, {c} in flight, one connection, server examples/server --threads 1");
+    let served_by = if which == "nghttpd" {
+        "nghttpd --no-tls (one worker)"
+    } else {
+        "examples/server --threads 1"
+    };
+    println!("{n} GETs /, {c} in flight, one connection, server {served_by}");
     let only = std::env::var("ONLY").unwrap_or_default();
     for round in 1..=rounds {
         for (name, key, run) in [
@@ -180,4 +203,5 @@ fn main() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&docroot);
 }
