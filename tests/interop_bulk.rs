@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{demo_server, run, tool, Cert, TestServer};
+use support::{curl_body_and_meta, demo_server, run, tool, Cert, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const DOWNLOAD: usize = 64 << 20;
@@ -20,21 +20,9 @@ const UPLOAD: usize = 16 << 20;
 
 /// curl with `args`; returns (body, "STATUS HTTP_VERSION").
 fn curl(args: &[&str]) -> (Vec<u8>, String) {
-    let out = run(
-        Command::new(tool("curl"))
-            .args(["-sS", "--max-time", "50"])
-            .args(["-w", "\n%{http_code} %{http_version}"])
-            .args(args),
-        LIMIT,
-    );
-    assert!(out.status.success(), "curl failed: {}", out.stderr);
-    let split = out
-        .stdout
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .expect("curl printed the -w line");
-    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
-    (out.stdout[..split].to_vec(), meta)
+    let mut cmd = Command::new(tool("curl"));
+    cmd.args(["--max-time", "50"]).args(args);
+    curl_body_and_meta(&mut cmd, LIMIT)
 }
 
 fn assert_pattern(body: &[u8], len: usize) {

@@ -15,7 +15,9 @@ use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::client::{Client, Fetch, GetClientStats};
 use support::harness::{self, Need::Program, Need::Python};
-use support::{demo_server, in_actix, tool, Cert, ChildGuard, TempDir, TestServer};
+use support::{
+    demo_server, in_actix, python_h2c_upgrade_server, tool, Cert, ChildGuard, TempDir, TestServer,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -239,22 +241,7 @@ fn client_against_the_h2_crate_server() {
 }
 
 fn client_with_h2c_upgrade_against_python_h2() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/peers/h2c_upgrade_server.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python3");
-    let stdout = child.stdout.take().expect("stdout");
-    let _guard = ChildGuard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("port");
-    let port: u16 = line.trim().parse().expect("a port");
+    let (_guard, port) = python_h2c_upgrade_server();
     in_actix(LIMIT, async move {
         let client = Client::builder(format!("http://127.0.0.1:{port}").parse().unwrap())
             .h2c_upgrade(true)

@@ -7,27 +7,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{demo_server, run, tool, TempDir, TestServer};
+use support::{curl_body_and_meta, demo_server, run, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs curl and splits its output into (body, "STATUS HTTP_VERSION").
 fn curl(curl: &std::path::Path, args: &[&str]) -> (Vec<u8>, String) {
-    let out = run(
-        Command::new(curl)
-            .args(["-sS", "--http2-prior-knowledge", "--max-time", "20"])
-            .args(["-w", "\n%{http_code} %{http_version}"])
-            .args(args),
-        LIMIT,
-    );
-    assert!(out.status.success(), "curl failed: {}", out.stderr);
-    let split = out
-        .stdout
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .expect("curl printed the -w line");
-    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
-    (out.stdout[..split].to_vec(), meta)
+    let mut cmd = Command::new(curl);
+    cmd.args(["--http2-prior-knowledge", "--max-time", "20"])
+        .args(args);
+    curl_body_and_meta(&mut cmd, LIMIT)
 }
 
 fn curl_get_root_over_h2c_prior_knowledge() {

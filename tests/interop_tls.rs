@@ -18,8 +18,8 @@ use http::{Method, Request, StatusCode, Uri};
 use support::demo_client::{self, Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
 use support::{
-    demo_server, example_client_built, example_path, run, tool, Cert, ChildGuard, TempDir,
-    TestServer,
+    curl_body_and_meta, demo_server, example_client_built, example_path, run, tool, Cert,
+    ChildGuard, TempDir, TestServer,
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -35,23 +35,12 @@ fn https(addr: SocketAddr, path: &str) -> String {
 /// curl over TLS, `localhost` pinned to 127.0.0.1; returns (body, "STATUS VERSION").
 fn curl(cert: &Cert, addr: SocketAddr, args: &[&str]) -> (Vec<u8>, String) {
     let resolve = format!("localhost:{}:127.0.0.1", addr.port());
-    let out = run(
-        Command::new(tool("curl"))
-            .args(["-sS", "--http2", "--max-time", "20", "--resolve", &resolve])
-            .arg("--cacert")
-            .arg(&cert.cert)
-            .args(["-w", "\n%{http_code} %{http_version}"])
-            .args(args),
-        LIMIT,
-    );
-    assert!(out.status.success(), "curl failed: {}", out.stderr);
-    let split = out
-        .stdout
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .expect("curl printed the -w line");
-    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
-    (out.stdout[..split].to_vec(), meta)
+    let mut cmd = Command::new(tool("curl"));
+    cmd.args(["--http2", "--max-time", "20", "--resolve", &resolve])
+        .arg("--cacert")
+        .arg(&cert.cert)
+        .args(args);
+    curl_body_and_meta(&mut cmd, LIMIT)
 }
 
 fn curl_http2_get_and_post_over_tls() {

@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +17,10 @@ use std::time::{Duration, Instant};
 use http::{Method, StatusCode, Uri};
 use support::demo_client::{Exchange, Job, Options};
 use support::harness::{self, Need::Program, Need::Python};
-use support::{demo_server, fetch, run, tool, ChildGuard, TempDir, TestServer};
+use support::{
+    curl_body_and_meta, demo_server, fetch, python_h2c_upgrade_server, run, tool, ChildGuard,
+    TempDir, TestServer,
+};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -28,21 +31,9 @@ fn uri(addr: SocketAddr, path: &str) -> Uri {
 /// Runs `curl --http2` (upgrade, no prior knowledge) and splits its output
 /// into (body, "STATUS HTTP_VERSION").
 fn curl(args: &[&str]) -> (Vec<u8>, String) {
-    let out = run(
-        Command::new(tool("curl"))
-            .args(["-sS", "--max-time", "20"])
-            .args(["-w", "\n%{http_code} %{http_version}"])
-            .args(args),
-        LIMIT,
-    );
-    assert!(out.status.success(), "curl {args:?} failed: {}", out.stderr);
-    let split = out
-        .stdout
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .expect("curl printed the -w line");
-    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
-    (out.stdout[..split].to_vec(), meta)
+    let mut cmd = Command::new(tool("curl"));
+    cmd.args(["--max-time", "20"]).args(args);
+    curl_body_and_meta(&mut cmd, LIMIT)
 }
 
 fn curl_upgrade_get() {
@@ -214,24 +205,7 @@ fn our_client_upgrade_against_our_server() {
 
 /// Python `h2` (`initiate_upgrade_connection`) as the upgraded server.
 fn our_client_upgrade_against_python_h2() {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/peers/h2c_upgrade_server.py"
-    );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python3");
-    let stdout = child.stdout.take().expect("stdout");
-    let _guard = ChildGuard(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the server prints its port");
-    let port: u16 = line.trim().parse().expect("a port");
+    let (_guard, port) = python_h2c_upgrade_server();
     let a: SocketAddr = ([127, 0, 0, 1], port).into();
     let got = fetch(
         a,

@@ -87,6 +87,26 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     }
 }
 
+/// Runs `curl` (a `Command` already holding the caller's own options and
+/// URL) with `-sS -w "\n%{http_code} %{http_version}"`, within `limit`;
+/// fails the test if curl fails. Returns the body and "STATUS VERSION"
+/// (e.g. "200 2").
+#[allow(dead_code)]
+pub fn curl_body_and_meta(curl: &mut Command, limit: Duration) -> (Vec<u8>, String) {
+    let out = run(
+        curl.args(["-sS", "-w", "\n%{http_code} %{http_version}"]),
+        limit,
+    );
+    assert!(out.status.success(), "{curl:?} failed: {}", out.stderr);
+    let split = out
+        .stdout
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .expect("curl printed the -w line");
+    let meta = String::from_utf8_lossy(&out.stdout[split + 1..]).into_owned();
+    (out.stdout[..split].to_vec(), meta)
+}
+
 fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buf = Vec::new();
@@ -105,6 +125,32 @@ impl Drop for ChildGuard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `tests/peers/h2c_upgrade_server.py` (Python `h2` answering the
+/// HTTP/1.1 upgrade to h2c) and returns its guard and port.
+#[allow(dead_code)]
+pub fn python_h2c_upgrade_server() -> (ChildGuard, u16) {
+    use std::io::{BufRead, BufReader};
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/peers/h2c_upgrade_server.py"
+    );
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start python3");
+    let stdout = child.stdout.take().expect("stdout");
+    let guard = ChildGuard(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the server prints its port");
+    let port: u16 = line.trim().parse().expect("a port");
+    (guard, port)
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
