@@ -1,6 +1,6 @@
 //! The actors: [`Connection`] (one per HTTP/2 connection: owns the codec,
 //! both HPACK contexts via the protocol state machine, and the bounded write
-//! buffer) and [`H2Stream`] (one child actor per stream), the messages
+//! queue, whose large DATA payloads are the user's own `Bytes`) and [`H2Stream`] (one child actor per stream), the messages
 //! between them and their users, [`Session`] (the HTTP2.jl-shaped handle for
 //! code that is not an actor) and [`Listener`] (many connections on many
 //! cores).
@@ -15,7 +15,7 @@
 //!  subscriber ◀── RecvHeaders / RecvData / … ◀── events ─── │ stream table │
 //!  Session::take_evt ◀── event queue ◀──────────────────────│              │
 //!                                                           └──────┬───────┘
-//!  socket ◀─ one write per turn ◀─ Writer task (poll_transmit) ◀───┘
+//!  socket ◀─ one writev per turn ◀─ Writer task (WriteQueue) ◀─────┘
 //! ```
 //!
 //! # Backpressure and bounds

@@ -2,10 +2,12 @@
 //! the order and meaning of frames, without I/O.
 //!
 //! Received frames go through [`Connection::recv_frame`]; user actions are
-//! methods; output is one byte buffer ([`Connection::poll_transmit`]) and a
-//! queue of [`Event`]s. Control frames and field blocks are encoded as soon
-//! as they are decided (into `pending`, flushed first); DATA is written
-//! straight into the caller's buffer at transmit time, one frame per stream
+//! methods; output is the bytes to write ([`Connection::poll_transmit`]
+//! into one buffer, or [`Connection::poll_transmit_vectored`] into a
+//! [`super::WriteQueue`] that references large DATA payloads instead of
+//! copying them) and a queue of [`Event`]s. Control frames and field blocks
+//! are encoded as soon as they are decided (into `pending`, flushed
+//! first); DATA frames are written at transmit time, one frame per stream
 //! in turn, within both flow-control windows. HPACK blocks are encoded in
 //! the order they reach the wire (trailers queued behind DATA are encoded
 //! when they are written), so the peer's decoder stays in sync.
