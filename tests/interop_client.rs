@@ -47,34 +47,11 @@ async fn many(client: &Addr<Client>, n: usize, path: &str, want: &[u8]) {
     }
 }
 
-fn nghttpd(docs: &TempDir, tls: Option<&Cert>) -> (ChildGuard, SocketAddr) {
-    let port = support::free_port();
-    let mut cmd = Command::new(tool("nghttpd"));
-    cmd.args(["-a", "127.0.0.1", "-d"]).arg(docs.path());
-    match tls {
-        None => {
-            cmd.arg("--no-tls").arg(port.to_string());
-        }
-        Some(c) => {
-            cmd.arg(port.to_string()).arg(&c.key).arg(&c.cert);
-        }
-    }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nghttpd");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let guard = ChildGuard(child);
-    support::wait_for_port(addr, Duration::from_secs(10));
-    (guard, addr)
-}
-
 fn client_against_nghttpd_h2c_a_thousand_gets() {
     let docs = TempDir::new("client-nghttpd");
     let file = support::test_body(20_000);
     docs.write("data.bin", &file);
-    let (_server, addr) = nghttpd(&docs, None);
+    let (_server, addr) = support::nghttpd(&docs, None, &[]);
     in_actix(LIMIT, async move {
         let client = Client::builder(format!("http://{addr}").parse().unwrap()).start();
         many(&client, 1000, "/data.bin", &file).await;
@@ -94,7 +71,7 @@ fn client_against_nghttpd_tls() {
     let docs = TempDir::new("client-nghttpd-tls");
     let file = support::test_body(300_000);
     docs.write("data.bin", &file);
-    let (_server, addr) = nghttpd(&docs, Some(&cert));
+    let (_server, addr) = support::nghttpd(&docs, Some(&cert), &[]);
     let tls = cert.client();
     in_actix(LIMIT, async move {
         let origin = format!("https://localhost:{}", addr.port());

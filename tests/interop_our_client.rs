@@ -33,24 +33,11 @@ fn ok(ex: &Exchange) {
 }
 
 fn our_client_against_nghttpd() {
-    let nghttpd = tool("nghttpd");
     let dir = TempDir::new("nghttpd");
     let file = support::test_body(3 << 20);
     dir.write("data.bin", &file);
     dir.write("index.html", demo_server::HELLO);
-    let port = support::free_port();
-    let _server = ChildGuard(
-        Command::new(nghttpd)
-            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
-            .arg(dir.path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nghttpd"),
-    );
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    support::wait_for_port(addr, Duration::from_secs(10));
+    let (_server, addr) = support::nghttpd(&dir, None, &[]);
     let got = fetch(
         addr,
         vec![
@@ -336,23 +323,10 @@ fn our_client_against_our_server_with_two_threads() {
 /// RFC 9113 §8.4 from the client side against nghttpd: `-p/=/style.css`
 /// pushes the stylesheet with the page; our client collects it.
 fn our_client_receives_push_from_nghttpd() {
-    let nghttpd = tool("nghttpd");
     let dir = TempDir::new("nghttpd-push");
     dir.write("index.html", demo_server::HELLO);
     dir.write("style.css", demo_server::PUSHED_CSS);
-    let port = support::free_port();
-    let _server = ChildGuard(
-        Command::new(nghttpd)
-            .args(["--no-tls", "-a", "127.0.0.1", "-p/=/style.css", "-d"])
-            .arg(dir.path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nghttpd"),
-    );
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    support::wait_for_port(addr, Duration::from_secs(10));
+    let (_server, addr) = support::nghttpd(&dir, None, &["-p/=/style.css"]);
     let got = fetch(
         addr,
         vec![Job::get(uri(addr, "/"))],
@@ -588,22 +562,9 @@ fn example_client_binary_load_against_our_server() {
 /// `-n 200 -c 10` against nghttpd (its own stream limit and flow control):
 /// all 200 answered with its file.
 fn example_client_binary_load_against_nghttpd() {
-    let nghttpd = tool("nghttpd");
     let dir = TempDir::new("nghttpd-load");
     dir.write("index.html", demo_server::HELLO);
-    let port = support::free_port();
-    let _server = ChildGuard(
-        Command::new(nghttpd)
-            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
-            .arg(dir.path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nghttpd"),
-    );
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    support::wait_for_port(addr, Duration::from_secs(10));
+    let (_server, addr) = support::nghttpd(&dir, None, &[]);
     let out = client_binary(&["-n", "200", "-c", "10", &format!("http://{addr}/")]);
     assert!(out.status.success(), "client: {}", out.stderr);
     assert!(out.stdout.is_empty());

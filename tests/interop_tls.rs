@@ -7,7 +7,7 @@
 mod support;
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +18,8 @@ use http::{Method, Request, StatusCode, Uri};
 use support::demo_client::{self, Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
 use support::{
-    curl_body_and_meta, demo_server, example_client_built, example_path, run, tool, Cert,
-    ChildGuard, TempDir, TestServer,
+    curl_body_and_meta, demo_server, example_client_built, example_path, run, tool, Cert, TempDir,
+    TestServer,
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -239,21 +239,7 @@ fn our_client_against_nghttpd_tls() {
     let file = support::test_body(2 << 20);
     docs.write("data.bin", &file);
     docs.write("index.html", demo_server::HELLO);
-    let port = support::free_port();
-    let _server = ChildGuard(
-        Command::new(tool("nghttpd"))
-            .args(["-a", "127.0.0.1", "-d"])
-            .arg(docs.path())
-            .arg(port.to_string())
-            .arg(&cert.key)
-            .arg(&cert.cert)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nghttpd"),
-    );
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    support::wait_for_port(addr, Duration::from_secs(10));
+    let (_server, addr) = support::nghttpd(&docs, Some(&cert), &[]);
     let got = fetch_tls(
         addr,
         cert.client(),

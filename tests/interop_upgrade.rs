@@ -11,15 +11,15 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode, Uri};
 use support::demo_client::{Exchange, Job, Options};
 use support::harness::{self, Need::Program, Need::Python};
 use support::{
-    curl_body_and_meta, demo_server, fetch, python_h2c_upgrade_server, run, tool, ChildGuard,
-    TempDir, TestServer,
+    curl_body_and_meta, demo_server, fetch, python_h2c_upgrade_server, run, tool, TempDir,
+    TestServer,
 };
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -224,19 +224,7 @@ fn our_client_upgrade_against_python_h2() {
 fn our_client_upgrade_against_nghttpd_fails_clearly() {
     let dir = TempDir::new("nghttpd-upgrade");
     dir.write("index.html", demo_server::HELLO);
-    let port = support::free_port();
-    let _server = ChildGuard(
-        Command::new(tool("nghttpd"))
-            .args(["--no-tls", "-a", "127.0.0.1", "-d"])
-            .arg(dir.path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start nghttpd"),
-    );
-    let a: SocketAddr = ([127, 0, 0, 1], port).into();
-    support::wait_for_port(a, Duration::from_secs(10));
+    let (_server, a) = support::nghttpd(&dir, None, &[]);
     let t = Instant::now();
     let got = fetch(a, vec![Job::get(uri(a, "/"))], upgrade(), LIMIT);
     let err = got[0].error.as_deref().unwrap_or("");

@@ -127,6 +127,32 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Starts `nghttpd` on 127.0.0.1 serving `docs` (h2c by prior knowledge,
+/// or TLS with `cert`), with `extra` options (e.g. `-p/=/style.css`), and
+/// waits until it listens.
+#[allow(dead_code)]
+pub fn nghttpd(docs: &TempDir, tls: Option<&Cert>, extra: &[&str]) -> (ChildGuard, SocketAddr) {
+    let port = free_port();
+    let mut cmd = Command::new(tool("nghttpd"));
+    cmd.args(["-a", "127.0.0.1"])
+        .args(extra)
+        .arg("-d")
+        .arg(docs.path());
+    match tls {
+        None => cmd.arg("--no-tls").arg(port.to_string()),
+        Some(c) => cmd.arg(port.to_string()).arg(&c.key).arg(&c.cert),
+    };
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nghttpd");
+    let guard = ChildGuard(child);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    wait_for_port(addr, Duration::from_secs(10));
+    (guard, addr)
+}
+
 /// Starts `tests/peers/h2c_upgrade_server.py` (Python `h2` answering the
 /// HTTP/1.1 upgrade to h2c) and returns its guard and port.
 #[allow(dead_code)]
