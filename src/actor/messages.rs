@@ -112,7 +112,7 @@ pub struct Subscriber {
 }
 
 /// The recipients of a [`Subscriber`] (`None`: the default applies).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(crate) struct Recipients {
     pub headers: Option<Recipient<RecvHeaders>>,
     pub data: Option<Recipient<RecvData>>,
@@ -146,29 +146,14 @@ impl Subscriber {
         Subscriber {
             r: Arc::new(Recipients {
                 headers: Some(addr.clone().recipient()),
-                data: None,
-                trailers: None,
-                promise: None,
-                reset: None,
-                go_away: None,
-                closed: None,
+                ..Recipients::default()
             }),
         }
     }
 
     /// Nobody: every notification takes its default (requests are refused).
     pub(crate) fn none() -> Self {
-        Subscriber {
-            r: Arc::new(Recipients {
-                headers: None,
-                data: None,
-                trailers: None,
-                promise: None,
-                reset: None,
-                go_away: None,
-                closed: None,
-            }),
-        }
+        Subscriber { r: Arc::default() }
     }
 
     /// Every notification to `addr` (it handles all seven).
