@@ -21,6 +21,8 @@
 
 #[path = "support/counting.rs"]
 mod counting;
+#[path = "support/proto_pair.rs"]
+mod proto_pair;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -28,10 +30,11 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use h2actor::frame::{encode_data_head, encode_header_block, BlockStart, Frame, StreamId, PREFACE};
+use h2actor::frame::{encode_data_head, encode_header_block, BlockStart, Frame, StreamId};
 use h2actor::hpack::{Decoder, Encoder, Field, FieldRef};
 use h2actor::prelude::{Connection as ConnectionActor, RecvHeaders, SendMessage, Subscriber};
 use h2actor::proto::{Config, Connection, Event, Head, Role};
+use proto_pair::{pair, pipe};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[global_allocator]
@@ -176,19 +179,6 @@ fn request_head() -> Head {
     Head::Request(b.body(()).expect("static request"))
 }
 
-/// Moves everything `from` has to write into `to`.
-fn pipe(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut) {
-    let now = Instant::now();
-    from.poll_transmit(buf, 1 << 20);
-    if buf.starts_with(PREFACE) {
-        let _ = buf.split_to(PREFACE.len());
-    }
-    while let Ok(Some(f)) = Frame::decode(buf, to.local_max_frame_size()) {
-        to.recv_frame(f, now).expect("clean exchange");
-    }
-    buf.clear();
-}
-
 struct ProtoLayer {
     client: Connection,
     server: Connection,
@@ -197,18 +187,12 @@ struct ProtoLayer {
 
 impl ProtoLayer {
     fn new() -> Self {
-        let now = Instant::now();
+        let (client, server, buf) = pair();
         let mut l = ProtoLayer {
-            client: Connection::new(Role::Client, Config::default(), now),
-            server: Connection::new(Role::Server, Config::default(), now),
-            buf: BytesMut::with_capacity(1 << 16),
+            client,
+            server,
+            buf,
         };
-        for _ in 0..3 {
-            pipe(&mut l.client, &mut l.server, &mut l.buf);
-            pipe(&mut l.server, &mut l.client, &mut l.buf);
-        }
-        while l.client.poll_event().is_some() {}
-        while l.server.poll_event().is_some() {}
         for _ in 0..3 {
             l.request();
         }

@@ -6,40 +6,15 @@
 //!     cargo bench --bench proto -- --warm-up-time 1 --measurement-time 3
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use h2actor::frame::{Frame, PREFACE};
-use h2actor::proto::{Config, Connection, Event, Head, Role};
+use h2actor::proto::{Connection, Event, Head};
 use http::{Request, Response};
 
-/// Moves everything `from` has to write into `to`.
-fn pipe(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut) {
-    // One clock read per batch, as an event loop would do per read.
-    let now = Instant::now();
-    from.poll_transmit(buf, 1 << 20);
-    if buf.starts_with(PREFACE) {
-        let _ = buf.split_to(PREFACE.len());
-    }
-    while let Ok(Some(f)) = Frame::decode(buf, to.local_max_frame_size()) {
-        to.recv_frame(f, now).expect("clean exchange");
-    }
-    buf.clear();
-}
-
-fn pair() -> (Connection, Connection, BytesMut) {
-    let mut c = Connection::new(Role::Client, Config::default(), Instant::now());
-    let mut s = Connection::new(Role::Server, Config::default(), Instant::now());
-    let mut buf = BytesMut::with_capacity(1 << 20);
-    for _ in 0..3 {
-        pipe(&mut c, &mut s, &mut buf);
-        pipe(&mut s, &mut c, &mut buf);
-    }
-    while c.poll_event().is_some() {}
-    while s.poll_event().is_some() {}
-    (c, s, buf)
-}
+#[path = "support/proto_pair.rs"]
+mod proto_pair;
+use proto_pair::{pair, pipe};
 
 fn exchange(c: &mut Connection, s: &mut Connection, buf: &mut BytesMut, req: &Request<()>) {
     let id = c.open_stream().unwrap();
