@@ -132,25 +132,47 @@ impl Drop for ChildGuard {
 /// waits until it listens.
 #[allow(dead_code)]
 pub fn nghttpd(docs: &TempDir, tls: Option<&Cert>, extra: &[&str]) -> (ChildGuard, SocketAddr) {
-    let port = free_port();
-    let mut cmd = Command::new(tool("nghttpd"));
-    cmd.args(["-a", "127.0.0.1"])
-        .args(extra)
-        .arg("-d")
-        .arg(docs.path());
-    match tls {
-        None => cmd.arg("--no-tls").arg(port.to_string()),
-        Some(c) => cmd.arg(port.to_string()).arg(&c.key).arg(&c.cert),
-    };
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nghttpd");
-    let guard = ChildGuard(child);
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    wait_for_port(addr, Duration::from_secs(10));
-    (guard, addr)
+    // A port can still be lost to another process between `free_port` and
+    // nghttpd's bind; nghttpd then exits at once, and we try another port.
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new(tool("nghttpd"));
+        cmd.args(["-a", "127.0.0.1"])
+            .args(extra)
+            .arg("-d")
+            .arg(docs.path());
+        match tls {
+            None => cmd.arg("--no-tls").arg(port.to_string()),
+            Some(c) => cmd.arg(port.to_string()).arg(&c.key).arg(&c.cert),
+        };
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nghttpd");
+        let mut guard = ChildGuard(child);
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(_)) = guard.0.try_wait() {
+                break; // it could not bind: next port
+            }
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                // Make sure the listener we reached is nghttpd's own.
+                std::thread::sleep(Duration::from_millis(30));
+                if let Ok(None) = guard.0.try_wait() {
+                    return (guard, addr);
+                }
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nghttpd does not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    panic!("nghttpd could not start on any of 5 ports");
 }
 
 /// Starts `tests/peers/h2c_upgrade_server.py` (Python `h2` answering the
@@ -210,7 +232,30 @@ impl Drop for TempDir {
 }
 
 /// A port that was free a moment ago (for peers that cannot report theirs).
+///
+/// It is taken from below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`): a port handed out by
+/// `bind(":0")` comes from that range, so another test binding port 0 in the
+/// gap between this check and the peer's own bind could otherwise take it
+/// (CI saw exactly that: nghttpd failed to bind, the wait found the other
+/// test's listener, and the fetch was refused).
 pub fn free_port() -> u16 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    if low > 12_000 {
+        let span = low - 10_000;
+        let seed = std::process::id().wrapping_mul(7919);
+        for _ in 0..200 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let port = 10_000 + (seed.wrapping_add(n.wrapping_mul(104_729)) % span);
+            if TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+                return port as u16;
+            }
+        }
+    }
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     l.local_addr().expect("local addr").port()
 }
