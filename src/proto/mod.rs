@@ -56,8 +56,9 @@
 //!   counts toward the connection window and is given back at once);
 //!   DATA/HEADERS after the peer ended or reset it are a connection error
 //!   STREAM_CLOSED; HEADERS on a peer id below the highest seen that was
-//!   never opened is PROTOCOL_ERROR (§5.1.1). A bounded number
-//!   (`max_reset_streams`) of closed streams is remembered.
+//!   never opened is PROTOCOL_ERROR (§5.1.1). Closed ids are remembered as
+//!   runs (consecutive ids closed the same way share one), at most
+//!   `max_reset_streams` runs.
 //! - A field block above `max_header_block_size` (HEADERS + CONTINUATION) is
 //!   a connection error ENHANCE_YOUR_CALM: it cannot be skipped without
 //!   breaking HPACK state. A decoded header list above
@@ -186,9 +187,11 @@ pub struct Config {
     pub max_send_buffer_per_stream: usize,
     /// Our PINGs awaiting ACK; the peer's PINGs whose ACKs are unsent.
     pub max_pending_pings: usize,
-    /// How many closed (ended or reset) streams are remembered, so that late
-    /// frames on them are told apart from frames on never-opened ids (§5.1);
-    /// the oldest are forgotten first.
+    /// How many runs of closed (ended or reset) stream ids are remembered, so
+    /// that late frames on them are told apart from frames on never-opened
+    /// ids (§5.1). Consecutive ids closed the same way share one run (12
+    /// bytes), so a connection that ended thousands of streams in order keeps
+    /// one; the lowest ids are forgotten first.
     pub max_reset_streams: usize,
     /// Bound on a field block being assembled from HEADERS + CONTINUATION.
     pub max_header_block_size: usize,
