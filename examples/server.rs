@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release --example server -- --addr 127.0.0.1:8080 [--threads N]
 //!     [--max-connections N] [--reuse-port] [--grace SECS] [--stats SECS]
+//!     [--adaptive-window MIB]
 //! curl --http2-prior-knowledge http://127.0.0.1:8080/
 //! curl --http2 http://127.0.0.1:8080/          # HTTP/1.1 Upgrade: h2c
 //! RUST_LOG=h2actor=debug,server=debug cargo run --release --example server
@@ -523,6 +524,9 @@ pub struct Options {
     pub reuse_port: bool,
     /// HTTP/2 over TLS (ALPN `h2`) instead of h2c.
     pub tls: Option<Arc<TlsServer>>,
+    /// Grow the receive windows to the link's bandwidth-delay product, up
+    /// to this many bytes (`Config::adaptive_window`); `None`: fixed.
+    pub adaptive_window: Option<u32>,
 }
 
 impl Options {
@@ -534,6 +538,7 @@ impl Options {
             max_connections: None,
             reuse_port: false,
             tls: None,
+            adaptive_window: None,
         }
     }
 }
@@ -541,8 +546,15 @@ impl Options {
 /// Starts serving inside a running actix system: h2actor's `Listener`,
 /// one arbiter per thread on one socket, a [`Site`] per thread.
 pub fn serve_with(options: &Options) -> io::Result<Serving> {
+    let mut connection = builder();
+    if let Some(cap) = options.adaptive_window {
+        connection = connection.config(Config {
+            adaptive_window: Some(cap),
+            ..Config::default()
+        });
+    }
     let mut listener = Listener::builder(options.addr)
-        .connection(builder())
+        .connection(connection)
         .reuse_port(options.reuse_port);
     if let Some(n) = options.threads {
         listener = listener.threads(n);
@@ -656,7 +668,8 @@ pub fn self_signed_tls() -> Result<(TlsServer, PathBuf), String> {
 // ------------------------------------------------------------------ main
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--threads N] [--max-connections N] \
-[--reuse-port] [--grace SECS] [--stats SECS] [--tls [--cert FILE --key FILE]]";
+[--reuse-port] [--grace SECS] [--stats SECS] [--adaptive-window MIB] \
+[--tls [--cert FILE --key FILE]]";
 
 fn main() {
     let mut options = Options::new(([127, 0, 0, 1], 8080).into());
@@ -683,6 +696,10 @@ fn main() {
                 _ => exit_usage("--max-connections takes a number"),
             },
             "--reuse-port" => options.reuse_port = true,
+            "--adaptive-window" => match args.next().and_then(|n| n.parse::<u32>().ok()) {
+                Some(mib @ 1..=2047) => options.adaptive_window = Some(mib << 20),
+                _ => exit_usage("--adaptive-window takes MiB, 1 to 2047, e.g. 16"),
+            },
             "--tls" => tls = true,
             "--cert" => {
                 cert = Some(

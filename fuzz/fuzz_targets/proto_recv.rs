@@ -16,8 +16,10 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use h2actor::frame::{ErrorCode, Frame, Setting, Settings, StreamId, MAX_MAX_FRAME_SIZE, PREFACE};
-use h2actor::proto::{Config, Connection, Event, Head, Role};
+use h2actor::frame::{
+    ErrorCode, Frame, Ping, Setting, Settings, StreamId, MAX_MAX_FRAME_SIZE, PREFACE,
+};
+use h2actor::proto::{Config, Connection, Event, Head, Role, BDP_PING};
 use h2actor::transport::FrameCodec;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use libfuzzer_sys::fuzz_target;
@@ -54,7 +56,10 @@ fn transmit(c: &mut Connection<u32>, limit: usize) {
     while let Some(_f) = Frame::decode(&mut out, MAX_MAX_FRAME_SIZE).expect("our output decodes") {}
     assert!(out.is_empty(), "poll_transmit wrote a partial frame");
     if limit == usize::MAX {
-        assert!(!c.wants_transmit(), "wants_transmit after an unlimited poll_transmit");
+        assert!(
+            !c.wants_transmit(),
+            "wants_transmit after an unlimited poll_transmit"
+        );
     }
 }
 
@@ -83,7 +88,11 @@ fn setting(kind: u8, v: u8) -> Setting {
 fuzz_target!(|data: &[u8]| {
     let mut input = Input(data);
     let cfg = input.byte();
-    let role = if cfg & 1 == 0 { Role::Server } else { Role::Client };
+    let role = if cfg & 1 == 0 {
+        Role::Server
+    } else {
+        Role::Client
+    };
     let config = Config {
         max_concurrent_streams: 4,
         initial_window_size: if cfg & 2 == 0 { 65_535 } else { 100 },
@@ -92,6 +101,9 @@ fuzz_target!(|data: &[u8]| {
         max_send_buffer_per_stream: 4096,
         max_pending_pings: 4,
         max_reset_streams: 8,
+        // The adaptive window (BDP PINGs, windows grown mid-stream) on
+        // half the runs, with a cap the fuzzer's DATA can reach.
+        adaptive_window: (cfg & 128 != 0).then_some(1 << 20),
         ..Config::default()
     };
     let t0 = Instant::now();
@@ -166,7 +178,8 @@ fuzz_target!(|data: &[u8]| {
                     }
                     Role::Server => {
                         let id = pick(&ids, input.byte());
-                        let status = [200, 204, 304, 100, 103, 404, 101, 500][(a >> 1 & 7) as usize];
+                        let status =
+                            [200, 204, 304, 100, 103, 404, 101, 500][(a >> 1 & 7) as usize];
                         let mut r = Response::new(());
                         *r.status_mut() = StatusCode::from_u16(status).unwrap();
                         if a & 16 != 0 {
@@ -210,15 +223,27 @@ fuzz_target!(|data: &[u8]| {
                 let n = input.byte() as usize * 256;
                 c.release_capacity(id, n);
             }
-            // Ping.
+            // Ping; or, with the high bit, the peer's ACK of a BDP PING
+            // (the adaptive window) some milliseconds later.
             9 => {
                 let b = input.byte();
-                let _ = c.ping([b; 8]);
+                if b & 0x80 == 0 {
+                    let _ = c.ping([b; 8]);
+                } else {
+                    now += Duration::from_millis(u64::from(b & 0x7f));
+                    let ack = Frame::Ping(Ping {
+                        ack: true,
+                        payload: BDP_PING,
+                    });
+                    let _ = c.recv_frame(ack, now);
+                }
             }
             // Update settings.
             10 => {
                 let n = input.byte() % 3 + 1;
-                let params = (0..n).map(|_| setting(input.byte(), input.byte())).collect();
+                let params = (0..n)
+                    .map(|_| setting(input.byte(), input.byte()))
+                    .collect();
                 let _ = c.update_settings(params, now);
             }
             // GOAWAY, plain or in two steps.
@@ -238,7 +263,11 @@ fuzz_target!(|data: &[u8]| {
             13 => {
                 let id = pick(&ids, input.byte());
                 let a = input.byte();
-                let method = if a & 1 == 0 { Method::GET } else { Method::POST };
+                let method = if a & 1 == 0 {
+                    Method::GET
+                } else {
+                    Method::POST
+                };
                 let req = Request::builder()
                     .method(method)
                     .uri(if a & 2 == 0 { "http://a/p" } else { "/p" })
@@ -257,7 +286,10 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(ev) = c.poll_event() {
             match ev {
-                Event::Headers { id, .. } | Event::Promise { promised_id: id, .. } => {
+                Event::Headers { id, .. }
+                | Event::Promise {
+                    promised_id: id, ..
+                } => {
                     ids.push(id);
                     // The stream, or its terminal event, is still behind
                     // this event: its slot can always be set now.
@@ -293,5 +325,8 @@ fuzz_target!(|data: &[u8]| {
         slots_back += 1;
     }
     assert_eq!(c.apps().count(), 0);
-    assert_eq!(slots_set, slots_back, "slots lost or doubled ({live} live at the end)");
+    assert_eq!(
+        slots_set, slots_back,
+        "slots lost or doubled ({live} live at the end)"
+    );
 });

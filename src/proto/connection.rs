@@ -39,6 +39,8 @@ use super::stream::{Stream, StreamState};
 use super::{Config, ConnectionError, Event, Role, UserError};
 
 mod actions;
+mod bdp;
+pub use bdp::BDP_PING;
 mod recv;
 mod recv_headers;
 mod shutdown;
@@ -124,6 +126,9 @@ pub struct Connection<A = ()> {
     shutdown_deadline: Option<Instant>,
     /// The deadlines of `Config::timeouts` (see `timers.rs`).
     timers: timers::Timers,
+    /// The adaptive window's estimator (`Config::adaptive_window`), from
+    /// the first DATA on.
+    bdp: Option<Box<bdp::Bdp>>,
     error: Option<ConnectionError>,
 }
 
@@ -196,6 +201,7 @@ impl<A> Connection<A> {
             goaway_recv: None,
             shutdown_deadline: None,
             timers: timers::Timers::new(now),
+            bdp: None,
             error: None,
             config,
         };

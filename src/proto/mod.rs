@@ -33,6 +33,8 @@
 //!   - `shutdown.rs`: timers (`poll_timeout`, `handle_timeout`), `go_away`,
 //!     `go_away_graceful`, `is_finished`.
 //!   - `upgrade.rs`: HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2).
+//!   - `bdp.rs`: the adaptive receive window (`Config::adaptive_window`):
+//!     BDP PINGs, windows grown by SETTINGS and WINDOW_UPDATE.
 //! - `guards.rs`: `FloodGuards`, every flood counter (§10.5, rapid reset).
 //! - `stream.rs`: stream states (§5.1) and per-stream bookkeeping.
 //! - `flow.rs`: [`FlowWindow`], signed windows with checked arithmetic (§6.9).
@@ -104,7 +106,7 @@ pub mod stream;
 mod tests;
 pub mod write_queue;
 
-pub use connection::{Connection, MAX_QUEUED_CHUNKS};
+pub use connection::{Connection, BDP_PING, MAX_QUEUED_CHUNKS};
 pub use flow::FlowWindow;
 pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
 pub use settings::SettingsState;
@@ -198,6 +200,24 @@ pub struct Config {
     /// Deadlines that shed silent, idle, dead and stalled peers; see
     /// [`Timeouts`] for each default. Default `Timeouts::default()`.
     pub timeouts: Timeouts,
+    /// The adaptive receive window: `Some(cap)` grows the stream and
+    /// connection receive windows to the bandwidth-delay product measured
+    /// with PINGs while DATA arrives, up to `cap` bytes (at most 2^31-1).
+    /// For uploads over links with a long round trip, where a fixed window
+    /// caps each stream at `window / RTT` (1 MiB over 40 ms: 25 MiB/s).
+    /// What a peer may send unread grows with it, up to `cap` per stream
+    /// and per connection. Default `None`: the windows stay as set above.
+    ///
+    /// ```
+    /// use h2actor::Config;
+    ///
+    /// let config = Config {
+    ///     adaptive_window: Some(16 << 20),
+    ///     ..Config::default()
+    /// };
+    /// # let _ = config;
+    /// ```
+    pub adaptive_window: Option<u32>,
 }
 
 impl Default for Config {
@@ -217,6 +237,7 @@ impl Default for Config {
             max_reset_streams: 1024,
             max_header_block_size: 256 << 10,
             timeouts: Timeouts::default(),
+            adaptive_window: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 // The examples are the code a user copies; the tests drive them as they are.
+pub mod delay_proxy;
 #[allow(dead_code)]
 #[path = "../../examples/client.rs"]
 pub mod demo_client;
@@ -294,28 +295,29 @@ impl TestServer {
     /// The server runs the library's `Listener` with `threads` arbiters, as
     /// `examples/server --threads N` does.
     pub fn start_threads(threads: usize) -> Self {
-        Self::start_serving(threads, None)
+        Self::start_options(demo_server::Options {
+            threads: Some(threads),
+            ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+        })
     }
 
     /// The demo server over TLS (ALPN h2) with `tls`, as
     /// `examples/server --tls` serves.
     pub fn start_tls(threads: usize, tls: std::sync::Arc<h2actor::TlsServer>) -> Self {
-        Self::start_serving(threads, Some(tls))
+        Self::start_options(demo_server::Options {
+            threads: Some(threads),
+            tls: Some(tls),
+            ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+        })
     }
 
-    fn start_serving(threads: usize, tls: Option<std::sync::Arc<h2actor::TlsServer>>) -> Self {
+    /// The demo server with `options` (their `addr` should be port 0).
+    pub fn start_options(options: demo_server::Options) -> Self {
         init_tracing();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runner = actix::System::new();
-            let started = runner.block_on(async move {
-                let options = demo_server::Options {
-                    threads: Some(threads),
-                    tls,
-                    ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
-                };
-                demo_server::serve_with(&options)
-            });
+            let started = runner.block_on(async move { demo_server::serve_with(&options) });
             match started {
                 Ok(serving) => {
                     let _ = tx.send(Ok((serving.addr, actix::System::current())));

@@ -157,6 +157,7 @@ impl<A> Connection<A> {
                 "DATA beyond the connection flow-control window (§6.9.1)",
             ));
         }
+        self.bdp_on_data(flow, now);
         let Some(s) = self.streams.get_mut(&id) else {
             if self.is_idle(id) {
                 return Err(
@@ -421,6 +422,13 @@ impl<A> Connection<A> {
     }
 
     fn recv_ping(&mut self, p: Ping, now: Instant) -> Result<(), ConnectionError> {
+        // The answer to our own BDP PING is not a frame the peer sent
+        // unasked: it does not count toward the flood limit (one per PING
+        // we sent; an unsolicited one counts as any other).
+        if p.ack && p.payload == super::bdp::BDP_PING && self.bdp_on_ack(now) {
+            self.observe_time(now);
+            return Ok(());
+        }
         self.cheap_frame(now)?;
         if p.ack {
             if p.payload == SHUTDOWN_PING && self.shutdown_deadline.is_some() {

@@ -25,6 +25,7 @@ use crate::hpack;
 
 mod actions;
 mod app;
+mod bdp;
 mod e2e;
 mod flow;
 mod guards;

@@ -1,0 +1,163 @@
+//! The adaptive receive window (`Config::adaptive_window`) with real peers,
+//! over a link with a 40 ms round trip (`support::delay_proxy`): uploads
+//! arrive whole while our windows grow mid-stream (RFC 9113 §6.9.2: the
+//! peer adds our new SETTINGS_INITIAL_WINDOW_SIZE's difference to its send
+//! windows), and the `h2` crate's client sees its send window pass the
+//! initial 1 MiB, which it never does with the adaptive window off.
+//! How much faster uploads get is measured in `benches/bdp.rs`.
+
+mod support;
+
+use std::future::Future;
+use std::process::Command;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Request, StatusCode};
+use support::delay_proxy::DelayProxy;
+use support::harness::{self, Need::Program};
+use support::{demo_server, run, tool, TempDir, TestServer};
+
+const LIMIT: Duration = Duration::from_secs(60);
+const ONE_WAY: Duration = Duration::from_millis(20);
+const MIB: usize = 1 << 20;
+
+fn server(adaptive: bool) -> TestServer {
+    TestServer::start_options(demo_server::Options {
+        threads: Some(1),
+        adaptive_window: adaptive.then_some(32 << 20),
+        ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+    })
+}
+
+fn tokio_run<F: Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(async {
+            tokio::time::timeout(LIMIT, fut)
+                .await
+                .unwrap_or_else(|_| panic!("timed out after {LIMIT:?}"))
+        })
+}
+
+/// POSTs `len` bytes to `/sink` through `proxy` with the h2 crate; returns
+/// the server's count and the largest send capacity the client was given
+/// at once (bounded by our stream window).
+fn h2_upload(proxy: &DelayProxy, len: usize) -> (String, usize) {
+    let addr = proxy.addr;
+    tokio_run(async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tcp.set_nodelay(true).expect("TCP_NODELAY");
+        // Its send buffer (400 KiB by default) would cap what one
+        // `poll_capacity` can hand out below any window.
+        let (mut client, conn) = h2::client::Builder::new()
+            .max_send_buffer_size(64 * MIB)
+            .handshake(tcp)
+            .await
+            .expect("h2 handshake");
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("http://{addr}/sink"))
+            .body(())
+            .expect("request");
+        let (response, mut send) = client.send_request(req, false).expect("send_request");
+        let mut left = len;
+        let mut max_capacity = 0;
+        while left > 0 {
+            send.reserve_capacity(left.min(64 * MIB));
+            let cap = std::future::poll_fn(|cx| send.poll_capacity(cx))
+                .await
+                .expect("stream still open")
+                .expect("capacity");
+            max_capacity = max_capacity.max(cap);
+            let n = cap.min(left);
+            left -= n;
+            send.send_data(Bytes::from(vec![b'u'; n]), left == 0)
+                .expect("send_data");
+        }
+        let response = response.await.expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+        let mut body = response.into_body();
+        let mut text = Vec::new();
+        while let Some(chunk) = body.data().await {
+            text.extend_from_slice(&chunk.expect("body"));
+        }
+        (String::from_utf8(text).expect("utf-8"), max_capacity)
+    })
+}
+
+fn h2_crate_upload_grows_the_send_window_past_its_initial_size() {
+    let server = server(true);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
+    let (count, max_capacity) = h2_upload(&proxy, 24 * MIB);
+    assert_eq!(count, format!("{}\n", 24 * MIB));
+    assert!(
+        max_capacity > MIB,
+        "the send window never grew past 1 MiB: at most {max_capacity} bytes at once"
+    );
+}
+
+fn h2_crate_upload_with_fixed_windows_stays_within_1_mib() {
+    // The control: the same upload without the adaptive window.
+    let server = server(false);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
+    let (count, max_capacity) = h2_upload(&proxy, 4 * MIB);
+    assert_eq!(count, format!("{}\n", 4 * MIB));
+    assert!(max_capacity <= MIB, "{max_capacity}");
+}
+
+fn upload_file(len: usize) -> (TempDir, std::path::PathBuf) {
+    let dir = TempDir::new("bdp");
+    let path = dir.write("upload.bin", &support::test_body(len));
+    (dir, path)
+}
+
+fn nghttp_upload_through_a_40_ms_link() {
+    let server = server(true);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
+    let (_dir, file) = upload_file(16 * MIB);
+    let out = run(
+        Command::new(tool("nghttp"))
+            .arg("-d")
+            .arg(&file)
+            .arg(format!("http://{}/sink", proxy.addr)),
+        LIMIT,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", 16 * MIB)
+    );
+}
+
+fn curl_upload_through_a_40_ms_link() {
+    let server = server(true);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
+    let (_dir, file) = upload_file(16 * MIB);
+    let out = run(
+        Command::new(tool("curl"))
+            .args(["-sS", "--http2-prior-knowledge", "--data-binary"])
+            .arg(format!("@{}", file.display()))
+            .arg(format!("http://{}/sink", proxy.addr)),
+        LIMIT,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", 16 * MIB)
+    );
+}
+
+fn main() {
+    harness::main(harness::tests![
+        h2_crate_upload_grows_the_send_window_past_its_initial_size: [],
+        h2_crate_upload_with_fixed_windows_stays_within_1_mib: [],
+        nghttp_upload_through_a_40_ms_link: [Program("nghttp")],
+        curl_upload_through_a_40_ms_link: [Program("curl")],
+    ]);
+}
