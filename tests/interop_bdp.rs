@@ -1,6 +1,7 @@
 //! The adaptive receive window (`Config::adaptive_window`) with real peers,
 //! over a link with a 40 ms round trip (`support::delay_proxy`): uploads
-//! arrive whole while our windows grow mid-stream (RFC 9113 §6.9.2: the
+//! from curl, nghttp and Node's `http2` arrive whole while our windows
+//! grow mid-stream (RFC 9113 §6.9.2: the
 //! peer adds our new SETTINGS_INITIAL_WINDOW_SIZE's difference to its send
 //! windows), and the `h2` crate's client sees its send window pass the
 //! initial 1 MiB, which it never does with the adaptive window off.
@@ -153,11 +154,58 @@ fn curl_upload_through_a_40_ms_link() {
     );
 }
 
+/// Node's `http2` client: POSTs argv[3] bytes to argv[2], prints the answer.
+const NODE_UPLOAD_JS: &str = r#"
+const http2 = require('http2');
+const [url, len] = [process.argv[2], Number(process.argv[3])];
+const session = http2.connect(url);
+session.on('error', (e) => { console.error(e); process.exit(1); });
+const req = session.request({ ':method': 'POST', ':path': '/sink' });
+let answer = '';
+req.setEncoding('utf8');
+req.on('data', (d) => { answer += d; });
+req.on('end', () => { process.stdout.write(answer); session.close(); });
+const chunk = Buffer.alloc(1 << 16, 0x75);
+let left = len;
+function write() {
+  while (left > 0) {
+    const n = Math.min(left, chunk.length);
+    left -= n;
+    if (!req.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+      req.once('drain', write);
+      return;
+    }
+  }
+  req.end();
+}
+write();
+"#;
+
+fn node_http2_upload_through_a_40_ms_link() {
+    let server = server(true);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
+    let dir = TempDir::new("bdp-node");
+    let script = dir.write("upload.js", NODE_UPLOAD_JS.as_bytes());
+    let out = run(
+        Command::new(tool("node"))
+            .arg(&script)
+            .arg(format!("http://{}", proxy.addr))
+            .arg((16 * MIB).to_string()),
+        LIMIT,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", 16 * MIB)
+    );
+}
+
 fn main() {
     harness::main(harness::tests![
         h2_crate_upload_grows_the_send_window_past_its_initial_size: [],
         h2_crate_upload_with_fixed_windows_stays_within_1_mib: [],
         nghttp_upload_through_a_40_ms_link: [Program("nghttp")],
         curl_upload_through_a_40_ms_link: [Program("curl")],
+        node_http2_upload_through_a_40_ms_link: [Program("node")],
     ]);
 }
