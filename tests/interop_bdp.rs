@@ -1,10 +1,10 @@
 //! The adaptive receive window (`Config::adaptive_window`) with real peers,
 //! over a link with a 40 ms round trip (`support::delay_proxy`): uploads
 //! from curl, nghttp and Node's `http2` arrive whole while our windows
-//! grow mid-stream (RFC 9113 §6.9.2: the
-//! peer adds our new SETTINGS_INITIAL_WINDOW_SIZE's difference to its send
-//! windows), and the `h2` crate's client sees its send window pass the
-//! initial 1 MiB, which it never does with the adaptive window off.
+//! grow mid-stream (RFC 9113 §6.9.2: the peer adds our new
+//! SETTINGS_INITIAL_WINDOW_SIZE's difference to its send windows), and the
+//! `h2` crate's client sees its send window pass the initial 1 MiB, which
+//! it never does with the adaptive window off.
 //! How much faster uploads get is measured in `benches/bdp.rs`.
 
 mod support;
