@@ -559,8 +559,8 @@ impl<A> Connection<A> {
     pub fn take_apps(&mut self) -> Vec<(StreamId, A)> {
         let mut out: Vec<(StreamId, A)> = self
             .streams
-            .iter_mut()
-            .filter_map(|(&id, s)| Some((StreamId(id), s.app.take()?)))
+            .values_mut()
+            .filter_map(|s| Some((StreamId(s.id), s.app.take()?)))
             .collect();
         out.extend(self.events.iter_mut().filter_map(|ev| match ev {
             Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.take()?)),

@@ -342,7 +342,7 @@ impl<A> Connection<A> {
                     let mut overflow = false;
                     let mut wake = Vec::new();
                     let stalls_on = self.config.timeouts.stall_limit().is_some();
-                    for (id, st) in self.streams.iter_mut() {
+                    for st in self.streams.values_mut() {
                         if st.send_window.adjust(delta).is_err() {
                             overflow = true;
                             break;
@@ -353,7 +353,7 @@ impl<A> Connection<A> {
                             timers::watch_stall(st, false, &mut self.timers);
                         }
                         if delta > 0 && st.has_output() && !st.in_ready {
-                            wake.push(*id);
+                            wake.push(st.id);
                         }
                     }
                     if overflow {
