@@ -49,20 +49,23 @@ pub(crate) type IdBuildHasher = BuildHasherDefault<IdHasher>;
 /// stream's protocol state and what the layer above keeps for it are found
 /// with one lookup and are forgotten together.
 ///
-/// A slot for one stream before a hash map: a `HashMap<u32, Stream<A>>`
-/// alone makes room for four entries at its first insert, 1.2 KiB per
-/// connection for what is most often one open stream (a
-/// `Stream<StreamEntry>` is ~290 bytes). A stream goes to the slot (boxed:
-/// a connection without streams pays one pointer) when it is free, else to
-/// the map, which streams past the first fill as before. A lookup compares
-/// the slot's id first: one compare more than the map alone. (A vector of
-/// streams with an id index, tried first, cost ~4% more instructions per
-/// request under `h2load -m 32`: moves of whole streams on removal and
-/// index upkeep.) The iteration order is unspecified, as a map's.
+/// A slot for one stream before a hash map of boxed streams. A
+/// `HashMap<u32, Stream<A>>` makes room for four entries at its first
+/// insert, 1.2 KiB per connection for what is most often one open stream
+/// (a `Stream<StreamEntry>` is 256 bytes), and its power-of-two tables
+/// with 7/8 load keep up to twice the streams' size (nine streams: sixteen
+/// entries of 260 bytes). So each stream is its own allocation (a box, as
+/// big as the stream), the first in the slot while it is free (a
+/// connection without streams pays one pointer), the others in a map of
+/// 16-byte entries. A lookup compares the slot's id first: one compare
+/// more than the map alone. (A vector of streams with an id index, tried
+/// first, cost ~4% more instructions per request under `h2load -m 32`:
+/// moves of whole streams on removal and index upkeep.) The iteration
+/// order is unspecified, as a map's.
 #[derive(Debug)]
 pub struct StreamMap<A = ()> {
     first: Option<Box<Stream<A>>>,
-    rest: HashMap<u32, Stream<A>, IdBuildHasher>,
+    rest: HashMap<u32, Box<Stream<A>>, IdBuildHasher>,
 }
 
 impl<A> Default for StreamMap<A> {
@@ -93,7 +96,7 @@ impl<A> StreamMap<A> {
         match &self.first {
             Some(s) if s.id == *id => Some(s),
             _ if self.rest.is_empty() => None,
-            _ => self.rest.get(id),
+            _ => self.rest.get(id).map(|s| &**s),
         }
     }
 
@@ -103,7 +106,7 @@ impl<A> StreamMap<A> {
         match &mut self.first {
             Some(s) if s.id == *id => Some(s),
             _ if self.rest.is_empty() => None,
-            _ => self.rest.get_mut(id),
+            _ => self.rest.get_mut(id).map(|s| &mut **s),
         }
     }
 
@@ -119,7 +122,7 @@ impl<A> StreamMap<A> {
         debug_assert_eq!(stream.id, id);
         let in_first = self.first.as_ref().is_some_and(|s| s.id == id);
         if !in_first && (self.first.is_some() || self.rest.contains_key(&id)) {
-            return self.rest.insert(id, stream);
+            return self.rest.insert(id, Box::new(stream)).map(|s| *s);
         }
         self.first.replace(Box::new(stream)).map(|s| *s)
     }
@@ -130,13 +133,13 @@ impl<A> StreamMap<A> {
         if self.first.as_ref().is_some_and(|s| s.id == *id) {
             return self.first.take().map(|s| *s);
         }
-        self.rest.remove(id)
+        self.rest.remove(id).map(|s| *s)
     }
 
     /// Every stream with its id, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&u32, &Stream<A>)> + '_ {
         let first = self.first.iter().map(|s| (&s.id, &**s));
-        first.chain(self.rest.iter())
+        first.chain(self.rest.iter().map(|(id, s)| (id, &**s)))
     }
 
     /// Every stream id, in no particular order.
@@ -148,7 +151,7 @@ impl<A> StreamMap<A> {
     /// key).
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Stream<A>> + '_ {
         let first = self.first.iter_mut().map(|s| &mut **s);
-        first.chain(self.rest.values_mut())
+        first.chain(self.rest.values_mut().map(|s| &mut **s))
     }
 }
 
