@@ -127,13 +127,23 @@ impl<A> Connection<A> {
     /// A complete field block: decode it first (HPACK state must follow
     /// every block, §4.3), then apply it to the stream.
     fn on_block(&mut self, id: u32, kind: BlockKind, block: Bytes) -> Result<(), ConnectionError> {
-        let mut fields = std::mem::take(&mut self.fields);
+        // The decoded fields' scratch vector is one per thread, not one per
+        // connection: it grows to the largest block's field count (288
+        // bytes for a small request) and was kept by every connection that
+        // ever had a request. Blocks are decoded one at a time on a thread;
+        // were this ever re-entered, the inner call would find the cell
+        // empty and use a fresh vector.
+        thread_local! {
+            static FIELDS: std::cell::Cell<Vec<Field>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut fields = FIELDS.with(std::cell::Cell::take);
         fields.clear();
         let too_large = match self.decoder.decode(&block, &mut fields) {
             Ok(()) => false,
             Err(DecoderError::HeaderListTooLarge(_)) => true,
             Err(e) => {
-                self.fields = fields;
+                fields.clear();
+                FIELDS.with(|c| c.set(fields));
                 let reason = format!("HPACK: {e} (§4.3)");
                 return Err(self.conn_error(ErrorCode::COMPRESSION_ERROR, &reason));
             }
@@ -147,8 +157,9 @@ impl<A> Connection<A> {
                 self.on_push_promise(id, promised, &fields, too_large)
             }
         };
+        // Cleared before going back: the fields hold the block's bytes.
         fields.clear();
-        self.fields = fields;
+        FIELDS.with(|c| c.set(fields));
         r
     }
 
