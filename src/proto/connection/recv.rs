@@ -207,8 +207,8 @@ impl<A> Connection<A> {
         let len = d.data.len() as u32;
         s.received_len += len as u64;
         // §8.1.1: content-length must match the DATA received.
-        let too_long = s.expected_len.is_some_and(|n| s.received_len > n);
-        let too_short = d.end_stream && s.expected_len.is_some_and(|n| s.received_len != n);
+        let too_long = s.expected_len().is_some_and(|n| s.received_len > n);
+        let too_short = d.end_stream && s.expected_len().is_some_and(|n| s.received_len != n);
         if too_long || too_short {
             self.release_conn(flow);
             self.stream_error(

@@ -252,9 +252,9 @@ impl<A> Connection<A> {
                 let no_body = s.head_request
                     || status == StatusCode::NO_CONTENT
                     || status == StatusCode::NOT_MODIFIED;
-                s.expected_len = if no_body { Some(0) } else { r.content_length };
+                s.set_expected_len(if no_body { Some(0) } else { r.content_length });
                 s.recv_phase = RecvPhase::Body;
-                if end_stream && s.expected_len.is_some_and(|n| n != 0) {
+                if end_stream && s.expected_len().is_some_and(|n| n != 0) {
                     self.stream_error(
                         id,
                         ErrorCode::PROTOCOL_ERROR,
@@ -278,7 +278,7 @@ impl<A> Connection<A> {
                     );
                     return Ok(());
                 }
-                if s.expected_len.is_some_and(|n| n != s.received_len) {
+                if s.expected_len().is_some_and(|n| n != s.received_len) {
                     self.stream_error(
                         id,
                         ErrorCode::PROTOCOL_ERROR,
@@ -400,7 +400,7 @@ impl<A> Connection<A> {
         s.recv_phase = RecvPhase::Body;
         s.peer_initiated = true;
         s.head_request = r.request.method() == Method::HEAD;
-        s.expected_len = r.content_length;
+        s.set_expected_len(r.content_length);
         recount(&mut self.counts, self.role, &mut s);
         self.streams.insert(id, s);
         self.events.push_back(Event::Headers {
