@@ -95,6 +95,22 @@ mod tests {
         assert_eq!(w.available(), (5_535 + 16_384 - 65_535 + 50_000) as u32);
     }
 
+    /// §6.9.2 at its extreme: a window of 0 and INITIAL_WINDOW_SIZE going
+    /// from 2^31-1 to 0 gives -(2^31-1), which the 32-bit window holds; a
+    /// result below i32 (no §6.9 sequence makes one) is refused, unchanged.
+    #[test]
+    fn s6_9_2_lowest_window_fits_and_below_it_is_refused() {
+        let mut w = FlowWindow::new(MAX_WINDOW_SIZE);
+        assert!(w.consume(MAX_WINDOW_SIZE));
+        w.adjust(-(MAX_WINDOW_SIZE as i64)).unwrap();
+        assert_eq!(w.size(), -(MAX_WINDOW_SIZE as i64));
+        assert_eq!(w.available(), 0);
+        assert_eq!(w.adjust(-2), Err(WindowOverflow));
+        assert_eq!(w.size(), -(MAX_WINDOW_SIZE as i64));
+        w.adjust(MAX_WINDOW_SIZE as i64).unwrap();
+        assert_eq!(w.size(), 0);
+    }
+
     #[test]
     fn s6_9_consume_more_than_window_is_refused() {
         let mut w = FlowWindow::new(10);
