@@ -25,11 +25,13 @@ use actix::prelude::*;
 use futures::future::CatchUnwind;
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
+use std::future::Future;
 
 use super::{Connection, H2Stream};
 
 type StreamFut = ContextFut<H2Stream, Context<H2Stream>>;
-type Set = FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>;
+type Item = CatchUnwind<AssertUnwindSafe<StreamFut>>;
+type Set = FuturesUnordered<Item>;
 
 /// Where new stream actors go (from anywhere on the connection's thread):
 /// straight into the runner's set, or, while the runner is polling it (a
@@ -37,9 +39,16 @@ type Set = FuturesUnordered<CatchUnwind<AssertUnwindSafe<StreamFut>>>;
 /// runner drains after that poll.
 #[derive(Default)]
 pub(crate) struct Spawner {
-    /// The runner's stream actors, here between its polls. Created with
-    /// the first stream (`FuturesUnordered::new` allocates ~0.5 KiB, which
-    /// a connection without streams does not need).
+    /// One stream actor kept out of the set, here between the runner's
+    /// polls: a new actor takes it when it is free. The set's
+    /// `FuturesUnordered::new` allocates a stub task sized for a stream
+    /// future (~0.5 KiB, for the connection's life): a connection that
+    /// never has two stream actors at once never makes it. Without a waker
+    /// of its own, this actor is polled on each turn of the runner (an
+    /// idle actor's poll is a look at its empty mailbox).
+    first: Option<Pin<Box<Item>>>,
+    /// The runner's other stream actors, here between its polls. Created
+    /// with the second concurrent stream.
     set: Option<Set>,
     /// The runner holds `set` (it is polling it).
     polling: bool,
@@ -53,15 +62,24 @@ pub(crate) struct Spawner {
 pub(crate) type SpawnerRef = Rc<RefCell<Spawner>>;
 
 impl Spawner {
+    /// Into the free slot, else into the set.
+    fn place(&mut self, item: Item) {
+        if self.first.is_none() {
+            self.first = Some(Box::pin(item));
+        } else {
+            self.set
+                .get_or_insert_with(FuturesUnordered::new)
+                .push(item);
+        }
+    }
+
     /// Hands a new stream actor to the runner.
     pub fn spawn(this: &SpawnerRef, fut: StreamFut) {
         let mut s = this.borrow_mut();
         if s.polling {
             s.queue.push(fut);
         } else {
-            s.set
-                .get_or_insert_with(FuturesUnordered::new)
-                .push(AssertUnwindSafe(fut).catch_unwind());
+            s.place(AssertUnwindSafe(fut).catch_unwind());
         }
         if let Some(w) = &s.waker {
             w.wake_by_ref();
@@ -83,12 +101,17 @@ impl StreamRunner {
 /// context), as when the runner owned them.
 impl Drop for StreamRunner {
     fn drop(&mut self) {
-        let (set, queue) = {
+        let (first, set, queue) = {
             let mut sp = self.spawner.borrow_mut();
-            (sp.set.take(), std::mem::take(&mut sp.queue))
+            (
+                sp.first.take(),
+                sp.set.take(),
+                std::mem::take(&mut sp.queue),
+            )
         };
         // Dropped outside the borrow: a stream actor's `Drop` may start
         // or reach other work on this thread.
+        drop(first);
         drop(set);
         drop(queue);
     }
@@ -105,44 +128,55 @@ impl ActorFuture<Connection> for StreamRunner {
     ) -> Poll<()> {
         let this = self.get_mut();
         loop {
-            let mut set = {
+            let (mut first, mut set) = {
                 let mut sp = this.spawner.borrow_mut();
                 match &sp.waker {
                     Some(w) if w.will_wake(task.waker()) => {}
                     _ => sp.waker = Some(task.waker().clone()),
                 }
                 // No stream yet: new actors arrive through the waker.
-                let Some(set) = sp.set.take() else {
+                if sp.first.is_none() && sp.set.is_none() {
                     return Poll::Pending;
-                };
+                }
                 sp.polling = true;
-                set
+                (sp.first.take(), sp.set.take())
             };
-            // No borrow of the spawner here: stream actors run.
-            let r = set.poll_next_unpin(task);
+            // No borrow of the spawner here: stream actors run. One that
+            // finished (or panicked: already dropped) is dropped here.
+            let mut panicked = false;
+            if let Some(f) = &mut first {
+                if let Poll::Ready(r) = f.as_mut().poll(task) {
+                    panicked |= r.is_err();
+                    first = None;
+                }
+            }
+            let mut set_finished = false;
+            if let Some(set) = &mut set {
+                if let Poll::Ready(Some(r)) = set.poll_next_unpin(task) {
+                    panicked |= r.is_err();
+                    set_finished = true;
+                }
+            }
+            if panicked {
+                tracing::error!("a stream actor panicked; its stream was reset");
+            }
             let started = {
                 let mut sp = this.spawner.borrow_mut();
                 sp.polling = false;
                 let started = !sp.queue.is_empty();
-                for fut in std::mem::take(&mut sp.queue) {
-                    set.push(AssertUnwindSafe(fut).catch_unwind());
+                sp.first = first;
+                if set.is_some() {
+                    sp.set = set;
                 }
-                sp.set = Some(set);
+                for fut in std::mem::take(&mut sp.queue) {
+                    sp.place(AssertUnwindSafe(fut).catch_unwind());
+                }
                 started
             };
-            match r {
-                // One stream actor finished (or panicked: already dropped).
-                Poll::Ready(Some(r)) => {
-                    if r.is_err() {
-                        tracing::error!("a stream actor panicked; its stream was reset");
-                    }
-                }
-                // Empty or waiting: poll again only for actors just started.
-                Poll::Ready(None) | Poll::Pending => {
-                    if !started {
-                        return Poll::Pending;
-                    }
-                }
+            // Poll again for an actor that finished in the set (others may
+            // be ready) or for actors just started.
+            if !started && !set_finished {
+                return Poll::Pending;
             }
         }
     }

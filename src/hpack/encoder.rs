@@ -106,10 +106,12 @@ pub(super) struct EncoderTable {
     size: usize,
     capacity: usize,
     inserted: u64,
-    /// field hash -> id of the newest entry with that hash
-    by_field: IdMap,
-    /// name hash -> id of the newest entry with that name hash
-    by_name: IdMap,
+    /// Field hash or name hash -> id of the newest entry with that hash:
+    /// one map for both (one table per connection, not two). A lookup
+    /// checks the entry's bytes, so a field hash equal to another entry's
+    /// name hash only loses a match; eviction removes a key only while it
+    /// still names the evicted entry.
+    ids: IdMap,
 }
 
 impl EncoderTable {
@@ -132,13 +134,13 @@ impl EncoderTable {
     }
 
     fn find_field(&self, hash: u64, name: &[u8], value: &[u8]) -> Option<usize> {
-        let id = *self.by_field.get(&hash)?;
+        let id = *self.ids.get(&hash)?;
         let e = self.entry(id)?;
         (e.name() == name && e.value() == value).then(|| self.index_of(id))
     }
 
     fn find_name(&self, hash: u64, name: &[u8]) -> Option<usize> {
-        let id = *self.by_name.get(&hash)?;
+        let id = *self.ids.get(&hash)?;
         let e = self.entry(id)?;
         (e.name() == name).then(|| self.index_of(id))
     }
@@ -161,6 +163,11 @@ impl EncoderTable {
         let mut data = Vec::with_capacity(name.len() + value.len());
         data.extend_from_slice(name);
         data.extend_from_slice(value);
+        if self.entries.len() == self.entries.capacity() {
+            // From one entry, doubling: a connection that sends one or two
+            // fields worth indexing keeps room for those, not four.
+            self.entries.reserve_exact(self.entries.len().max(1));
+        }
         self.entries.push_back(Entry {
             data: data.into_boxed_slice(),
             name_len: name.len(),
@@ -169,8 +176,8 @@ impl EncoderTable {
             id,
         });
         self.size += size;
-        self.by_field.insert(field_hash, id);
-        self.by_name.insert(name_hash, id);
+        self.ids.insert(field_hash, id);
+        self.ids.insert(name_hash, id);
     }
 
     fn evict_to(&mut self, target: usize) {
@@ -180,11 +187,10 @@ impl EncoderTable {
                 break;
             };
             self.size -= e.size();
-            if self.by_field.get(&e.field_hash) == Some(&e.id) {
-                self.by_field.remove(&e.field_hash);
-            }
-            if self.by_name.get(&e.name_hash) == Some(&e.id) {
-                self.by_name.remove(&e.name_hash);
+            for key in [e.field_hash, e.name_hash] {
+                if self.ids.get(&key) == Some(&e.id) {
+                    self.ids.remove(&key);
+                }
             }
         }
     }

@@ -78,6 +78,11 @@ impl DynamicTable {
         }
         self.evict_to(self.max_size - size);
         self.size += size;
+        if self.entries.len() == self.entries.capacity() {
+            // From one entry, doubling: a peer that indexes one or two
+            // fields costs room for those, not four (64 bytes each).
+            self.entries.reserve_exact(self.entries.len().max(1));
+        }
         self.entries.push_front((name, value));
     }
 

@@ -29,7 +29,7 @@ use crate::frame::{
     ErrorCode, Frame, GoAway, RstStream, Setting, Settings, StreamId, WindowUpdate,
     DEFAULT_INITIAL_WINDOW_SIZE, MAX_WINDOW_SIZE, PREFACE,
 };
-use crate::hpack::{Decoder, Encoder, Field};
+use crate::hpack::{Decoder, Encoder};
 
 use super::flow::FlowWindow;
 use super::guards::FloodGuards;
@@ -107,8 +107,6 @@ pub struct Connection<A = ()> {
     pending: BytesMut,
     /// Scratch for HPACK output.
     hpack_buf: BytesMut,
-    /// Scratch for HPACK input.
-    fields: Vec<Field>,
     /// Streams with queued output, in round-robin order.
     ready: VecDeque<u32>,
     events: VecDeque<Event<A>>,
@@ -192,7 +190,6 @@ impl<A> Connection<A> {
             // Grows to the largest field block encoded (most are far
             // smaller than 1 KiB); none is needed before the first.
             hpack_buf: BytesMut::new(),
-            fields: Vec::new(),
             ready: VecDeque::new(),
             events: VecDeque::new(),
             pings_out: VecDeque::new(),
@@ -565,8 +562,8 @@ impl<A> Connection<A> {
     pub fn take_apps(&mut self) -> Vec<(StreamId, A)> {
         let mut out: Vec<(StreamId, A)> = self
             .streams
-            .iter_mut()
-            .filter_map(|(&id, s)| Some((StreamId(id), s.app.take()?)))
+            .values_mut()
+            .filter_map(|s| Some((StreamId(s.id), s.app.take()?)))
             .collect();
         out.extend(self.events.iter_mut().filter_map(|ev| match ev {
             Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.take()?)),

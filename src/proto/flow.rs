@@ -14,22 +14,23 @@ pub struct WindowOverflow;
 
 /// One flow-control window: what the sender may still send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FlowWindow(i64);
+pub struct FlowWindow(i32);
 
 impl FlowWindow {
     /// A window of `size` octets.
     pub fn new(size: u32) -> Self {
-        FlowWindow(size as i64)
+        // Above 2^31-1 no window is valid (§6.9.1): saturate.
+        FlowWindow(size.min(MAX_WINDOW_SIZE) as i32)
     }
 
     /// The signed size (negative after a lowered INITIAL_WINDOW_SIZE).
     pub fn size(self) -> i64 {
-        self.0
+        i64::from(self.0)
     }
 
     /// Octets that may be sent now (0 while the window is not positive).
     pub fn available(self) -> u32 {
-        self.0.clamp(0, MAX_WINDOW_SIZE as i64) as u32
+        self.0.max(0) as u32
     }
 
     /// A WINDOW_UPDATE of `inc`: fails if the window would pass 2^31-1.
@@ -40,11 +41,15 @@ impl FlowWindow {
     /// A SETTINGS_INITIAL_WINDOW_SIZE change of `delta` (§6.9.2): may go
     /// negative, fails if it would pass 2^31-1.
     pub fn adjust(&mut self, delta: i64) -> Result<(), WindowOverflow> {
-        let next = self.0 + delta;
+        // Stored in 32 bits (a stream's entry is smaller by 8 bytes): the
+        // §6.9.2 arithmetic never takes a window below -(2^31-1) (it is at
+        // least 0 before a SETTINGS change of at most 2^31-1), so a result
+        // outside i32 is refused like one above the maximum.
+        let next = i64::from(self.0) + delta;
         if next > MAX_WINDOW_SIZE as i64 {
             return Err(WindowOverflow);
         }
-        self.0 = next;
+        self.0 = i32::try_from(next).map_err(|_| WindowOverflow)?;
         Ok(())
     }
 
@@ -53,10 +58,10 @@ impl FlowWindow {
     /// on the receive side; on the send side it never asks for more than
     /// [`FlowWindow::available`].
     pub fn consume(&mut self, n: u32) -> bool {
-        if (n as i64) > self.0 {
+        if i64::from(n) > i64::from(self.0) {
             return false;
         }
-        self.0 -= n as i64;
+        self.0 -= n as i32;
         true
     }
 }
@@ -88,6 +93,22 @@ mod tests {
         assert_eq!(w.available(), 0);
         w.increase(50_000).unwrap();
         assert_eq!(w.available(), (5_535 + 16_384 - 65_535 + 50_000) as u32);
+    }
+
+    /// §6.9.2 at its extreme: a window of 0 and INITIAL_WINDOW_SIZE going
+    /// from 2^31-1 to 0 gives -(2^31-1), which the 32-bit window holds; a
+    /// result below i32 (no §6.9 sequence makes one) is refused, unchanged.
+    #[test]
+    fn s6_9_2_lowest_window_fits_and_below_it_is_refused() {
+        let mut w = FlowWindow::new(MAX_WINDOW_SIZE);
+        assert!(w.consume(MAX_WINDOW_SIZE));
+        w.adjust(-(MAX_WINDOW_SIZE as i64)).unwrap();
+        assert_eq!(w.size(), -(MAX_WINDOW_SIZE as i64));
+        assert_eq!(w.available(), 0);
+        assert_eq!(w.adjust(-2), Err(WindowOverflow));
+        assert_eq!(w.size(), -(MAX_WINDOW_SIZE as i64));
+        w.adjust(MAX_WINDOW_SIZE as i64).unwrap();
+        assert_eq!(w.size(), 0);
     }
 
     #[test]

@@ -140,14 +140,20 @@ pub struct Stream<A = ()> {
     pub recv_phase: RecvPhase,
     /// Where the sent message is: head or body (§8.1).
     pub send_phase: SendPhase,
-    /// content-length of the message being received (§8.1.1).
-    pub expected_len: Option<u64>,
+    /// content-length of the message being received (§8.1.1), if
+    /// `has_expected_len` (an `Option<u64>` in two fields, so the flag
+    /// packs with the other small fields: 8 bytes less per stream; see
+    /// [`Stream::expected_len`]).
+    expected_len: u64,
+    has_expected_len: bool,
     /// DATA payload bytes received so far, checked against `expected_len`.
     pub received_len: u64,
     /// Client: the request was HEAD (its response has no body, §8.1.1).
     pub head_request: bool,
-    /// content-length of the message we send, and the DATA queued so far.
-    pub send_expected: Option<u64>,
+    /// content-length of the message we send, if `has_send_expected`
+    /// (see [`Stream::send_expected`]).
+    send_expected: u64,
+    has_send_expected: bool,
     /// DATA payload bytes queued so far, checked against `send_expected`.
     pub sent_len: u64,
     /// Server: the stream's final response is not sent yet; a peer reset now
@@ -193,16 +199,44 @@ impl<A> Stream<A> {
             in_ready: false,
             recv_phase: RecvPhase::Head,
             send_phase: SendPhase::Head,
-            expected_len: None,
+            expected_len: 0,
+            has_expected_len: false,
             received_len: 0,
             head_request: false,
-            send_expected: None,
+            send_expected: 0,
+            has_send_expected: false,
             sent_len: 0,
             peer_initiated: false,
             counted: (false, false),
             stall: Stall::No,
             app: None,
         }
+    }
+
+    /// content-length of the message being received (§8.1.1).
+    #[inline]
+    pub fn expected_len(&self) -> Option<u64> {
+        self.has_expected_len.then_some(self.expected_len)
+    }
+
+    /// Sets [`Stream::expected_len`].
+    #[inline]
+    pub fn set_expected_len(&mut self, len: Option<u64>) {
+        self.has_expected_len = len.is_some();
+        self.expected_len = len.unwrap_or(0);
+    }
+
+    /// content-length of the message we send (checked against `sent_len`).
+    #[inline]
+    pub fn send_expected(&self) -> Option<u64> {
+        self.has_send_expected.then_some(self.send_expected)
+    }
+
+    /// Sets [`Stream::send_expected`].
+    #[inline]
+    pub fn set_send_expected(&mut self, len: Option<u64>) {
+        self.has_send_expected = len.is_some();
+        self.send_expected = len.unwrap_or(0);
     }
 
     /// Something is queued for `poll_transmit` on this stream.

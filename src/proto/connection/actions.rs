@@ -170,7 +170,7 @@ impl<A> Connection<A> {
                 let head_request = req.method() == Method::HEAD;
                 let send_expected = declared_length(req.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
-                    s.send_expected = send_expected;
+                    s.set_send_expected(send_expected);
                     s.state = StreamState::Open;
                     s.send_phase = SendPhase::Body;
                     s.head_request = head_request;
@@ -243,11 +243,11 @@ impl<A> Connection<A> {
                     if !informational {
                         // §8.1.1: a response to HEAD, a 204 or a 304 has no
                         // content whatever its content-length says.
-                        s.send_expected = if s.head_request || no_body {
+                        s.set_send_expected(if s.head_request || no_body {
                             Some(0)
                         } else {
                             send_expected
-                        };
+                        });
                     }
                     if reserved {
                         // §8.4.2: the pushed response opens the stream
@@ -297,7 +297,7 @@ impl<A> Connection<A> {
         {
             return Err(UserError::SendBufferFull(id));
         }
-        if let Some(n) = s.send_expected {
+        if let Some(n) = s.send_expected() {
             let total = s.sent_len + data.len() as u64;
             if total > n {
                 return Err(UserError::Malformed(
@@ -343,7 +343,7 @@ impl<A> Connection<A> {
                 state: s.state.name(),
             });
         }
-        if s.send_expected.is_some_and(|n| n != s.sent_len) {
+        if s.send_expected().is_some_and(|n| n != s.sent_len) {
             return Err(UserError::Malformed(
                 "DATA shorter than the content-length sent (§8.1.1)",
             ));

@@ -208,8 +208,8 @@ impl<A> Connection<A> {
         let len = d.data.len() as u32;
         s.received_len += len as u64;
         // §8.1.1: content-length must match the DATA received.
-        let too_long = s.expected_len.is_some_and(|n| s.received_len > n);
-        let too_short = d.end_stream && s.expected_len.is_some_and(|n| s.received_len != n);
+        let too_long = s.expected_len().is_some_and(|n| s.received_len > n);
+        let too_short = d.end_stream && s.expected_len().is_some_and(|n| s.received_len != n);
         if too_long || too_short {
             self.release_conn(flow);
             self.stream_error(
@@ -343,7 +343,7 @@ impl<A> Connection<A> {
                     let mut overflow = false;
                     let mut wake = Vec::new();
                     let stalls_on = self.config.timeouts.stall_limit().is_some();
-                    for (id, st) in self.streams.iter_mut() {
+                    for st in self.streams.values_mut() {
                         if st.send_window.adjust(delta).is_err() {
                             overflow = true;
                             break;
@@ -354,7 +354,7 @@ impl<A> Connection<A> {
                             timers::watch_stall(st, false, &mut self.timers);
                         }
                         if delta > 0 && st.has_output() && !st.in_ready {
-                            wake.push(*id);
+                            wake.push(st.id);
                         }
                     }
                     if overflow {

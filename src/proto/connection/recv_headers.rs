@@ -127,13 +127,23 @@ impl<A> Connection<A> {
     /// A complete field block: decode it first (HPACK state must follow
     /// every block, §4.3), then apply it to the stream.
     fn on_block(&mut self, id: u32, kind: BlockKind, block: Bytes) -> Result<(), ConnectionError> {
-        let mut fields = std::mem::take(&mut self.fields);
+        // The decoded fields' scratch vector is one per thread, not one per
+        // connection: it grows to the largest block's field count (288
+        // bytes for a small request) and was kept by every connection that
+        // ever had a request. Blocks are decoded one at a time on a thread;
+        // were this ever re-entered, the inner call would find the cell
+        // empty and use a fresh vector.
+        thread_local! {
+            static FIELDS: std::cell::Cell<Vec<Field>> = const { std::cell::Cell::new(Vec::new()) };
+        }
+        let mut fields = FIELDS.with(std::cell::Cell::take);
         fields.clear();
         let too_large = match self.decoder.decode(&block, &mut fields) {
             Ok(()) => false,
             Err(DecoderError::HeaderListTooLarge(_)) => true,
             Err(e) => {
-                self.fields = fields;
+                fields.clear();
+                FIELDS.with(|c| c.set(fields));
                 let reason = format!("HPACK: {e} (§4.3)");
                 return Err(self.conn_error(ErrorCode::COMPRESSION_ERROR, &reason));
             }
@@ -147,8 +157,9 @@ impl<A> Connection<A> {
                 self.on_push_promise(id, promised, &fields, too_large)
             }
         };
+        // Cleared before going back: the fields hold the block's bytes.
         fields.clear();
-        self.fields = fields;
+        FIELDS.with(|c| c.set(fields));
         r
     }
 
@@ -241,9 +252,9 @@ impl<A> Connection<A> {
                 let no_body = s.head_request
                     || status == StatusCode::NO_CONTENT
                     || status == StatusCode::NOT_MODIFIED;
-                s.expected_len = if no_body { Some(0) } else { r.content_length };
+                s.set_expected_len(if no_body { Some(0) } else { r.content_length });
                 s.recv_phase = RecvPhase::Body;
-                if end_stream && s.expected_len.is_some_and(|n| n != 0) {
+                if end_stream && s.expected_len().is_some_and(|n| n != 0) {
                     self.stream_error(
                         id,
                         ErrorCode::PROTOCOL_ERROR,
@@ -267,7 +278,7 @@ impl<A> Connection<A> {
                     );
                     return Ok(());
                 }
-                if s.expected_len.is_some_and(|n| n != s.received_len) {
+                if s.expected_len().is_some_and(|n| n != s.received_len) {
                     self.stream_error(
                         id,
                         ErrorCode::PROTOCOL_ERROR,
@@ -389,7 +400,7 @@ impl<A> Connection<A> {
         s.recv_phase = RecvPhase::Body;
         s.peer_initiated = true;
         s.head_request = r.request.method() == Method::HEAD;
-        s.expected_len = r.content_length;
+        s.set_expected_len(r.content_length);
         recount(&mut self.counts, self.role, &mut s);
         self.streams.insert(id, s);
         self.events.push_back(Event::Headers {
