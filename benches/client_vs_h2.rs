@@ -7,6 +7,7 @@
 //! cargo build --release --examples && cargo bench --bench client_vs_h2
 //! N=200000 C=100 ROUNDS=3 cargo bench --bench client_vs_h2
 //! SERVER=nghttpd N=1000000 cargo bench --bench client_vs_h2
+//! ALLOC=mimalloc SERVER=nghttpd cargo bench --bench client_vs_h2   # both clients on mimalloc
 //! ```
 //!
 //! The server is `target/release/examples/server --threads 1` as a child
@@ -23,21 +24,57 @@ use std::time::{Duration, Instant};
 
 use h2actor::client::{Client, Fetch};
 
-/// The system allocator, counting allocations (one relaxed atomic add each).
+/// The allocator of both clients, counting allocations (one relaxed atomic
+/// add each): the system's, or mimalloc with `ALLOC=mimalloc` (as the
+/// server comparison runs both servers on mimalloc). Chosen once, at the
+/// first allocation, before any memory is handed out, so every `dealloc`
+/// goes to the allocator that made the block.
 struct Counting;
 static ALLOCS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-// SAFETY: forwards to the system allocator unchanged.
+/// 0: not chosen yet, 1: system, 2: mimalloc.
+static CHOSEN: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+fn use_mimalloc() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    match CHOSEN.load(Relaxed) {
+        0 => {
+            // SAFETY: getenv with a NUL-terminated name; it does not
+            // allocate. Read before any allocation (and so any thread).
+            let v = unsafe { libc::getenv(c"ALLOC".as_ptr()) };
+            // SAFETY: a non-null getenv result is a NUL-terminated string.
+            let mi =
+                !v.is_null() && unsafe { std::ffi::CStr::from_ptr(v) }.to_bytes() == b"mimalloc";
+            CHOSEN.store(if mi { 2 } else { 1 }, Relaxed);
+            mi
+        }
+        c => c == 2,
+    }
+}
+
+// SAFETY: forwards to the chosen allocator unchanged.
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::alloc::System.alloc(l)
+        if use_mimalloc() {
+            mimalloc::MiMalloc.alloc(l)
+        } else {
+            std::alloc::System.alloc(l)
+        }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
-        std::alloc::System.dealloc(p, l)
+        if use_mimalloc() {
+            mimalloc::MiMalloc.dealloc(p, l)
+        } else {
+            std::alloc::System.dealloc(p, l)
+        }
     }
     unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        std::alloc::System.realloc(p, l, n)
+        if use_mimalloc() {
+            mimalloc::MiMalloc.realloc(p, l, n)
+        } else {
+            std::alloc::System.realloc(p, l, n)
+        }
     }
 }
 #[global_allocator]
@@ -180,7 +217,12 @@ fn main() {
     } else {
         "examples/server --threads 1"
     };
-    println!("{n} GETs /, {c} in flight, one connection, server {served_by}");
+    let alloc = if use_mimalloc() {
+        "mimalloc"
+    } else {
+        "system (glibc)"
+    };
+    println!("{n} GETs /, {c} in flight, one connection, server {served_by}, allocator {alloc}");
     let only = std::env::var("ONLY").unwrap_or_default();
     for round in 1..=rounds {
         for (name, key, run) in [
