@@ -10,6 +10,8 @@
 mod support;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -32,15 +34,7 @@ fn server(adaptive: bool) -> TestServer {
 }
 
 fn tokio_run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(async {
-            tokio::time::timeout(LIMIT, fut)
-                .await
-                .unwrap_or_else(|_| panic!("timed out after {LIMIT:?}"))
-        })
+    support::tokio_run(LIMIT, fut)
 }
 
 /// POSTs `len` bytes to `/sink` through `proxy` with the h2 crate; returns
@@ -112,46 +106,38 @@ fn h2_crate_upload_with_fixed_windows_stays_within_1_mib() {
     assert!(max_capacity <= MIB, "{max_capacity}");
 }
 
-fn upload_file(len: usize) -> (TempDir, std::path::PathBuf) {
+/// Runs the upload `command` makes (given the proxy's address and a file
+/// of 16 MiB) through a 40 ms link to a server with the adaptive window,
+/// and checks the byte count `/sink` answers.
+fn upload_through_a_40_ms_link(command: impl FnOnce(SocketAddr, &Path) -> Command) {
+    let server = server(true);
+    let proxy = DelayProxy::start(server.addr, ONE_WAY);
     let dir = TempDir::new("bdp");
-    let path = dir.write("upload.bin", &support::test_body(len));
-    (dir, path)
+    let file = dir.write("upload.bin", &support::test_body(16 * MIB));
+    let out = run(&mut command(proxy.addr, &file), LIMIT);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", 16 * MIB)
+    );
 }
 
 fn nghttp_upload_through_a_40_ms_link() {
-    let server = server(true);
-    let proxy = DelayProxy::start(server.addr, ONE_WAY);
-    let (_dir, file) = upload_file(16 * MIB);
-    let out = run(
-        Command::new(tool("nghttp"))
-            .arg("-d")
-            .arg(&file)
-            .arg(format!("http://{}/sink", proxy.addr)),
-        LIMIT,
-    );
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("{}\n", 16 * MIB)
-    );
+    upload_through_a_40_ms_link(|addr, file| {
+        let mut c = Command::new(tool("nghttp"));
+        c.arg("-d").arg(file).arg(format!("http://{addr}/sink"));
+        c
+    });
 }
 
 fn curl_upload_through_a_40_ms_link() {
-    let server = server(true);
-    let proxy = DelayProxy::start(server.addr, ONE_WAY);
-    let (_dir, file) = upload_file(16 * MIB);
-    let out = run(
-        Command::new(tool("curl"))
-            .args(["-sS", "--http2-prior-knowledge", "--data-binary"])
+    upload_through_a_40_ms_link(|addr, file| {
+        let mut c = Command::new(tool("curl"));
+        c.args(["-sS", "--http2-prior-knowledge", "--data-binary"])
             .arg(format!("@{}", file.display()))
-            .arg(format!("http://{}/sink", proxy.addr)),
-        LIMIT,
-    );
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("{}\n", 16 * MIB)
-    );
+            .arg(format!("http://{addr}/sink"));
+        c
+    });
 }
 
 /// Node's `http2` client: POSTs argv[3] bytes to argv[2], prints the answer.
@@ -182,22 +168,15 @@ write();
 "#;
 
 fn node_http2_upload_through_a_40_ms_link() {
-    let server = server(true);
-    let proxy = DelayProxy::start(server.addr, ONE_WAY);
     let dir = TempDir::new("bdp-node");
     let script = dir.write("upload.js", NODE_UPLOAD_JS.as_bytes());
-    let out = run(
-        Command::new(tool("node"))
-            .arg(&script)
-            .arg(format!("http://{}", proxy.addr))
-            .arg((16 * MIB).to_string()),
-        LIMIT,
-    );
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("{}\n", 16 * MIB)
-    );
+    upload_through_a_40_ms_link(|addr, _file| {
+        let mut c = Command::new(tool("node"));
+        c.arg(&script)
+            .arg(format!("http://{addr}"))
+            .arg((16 * MIB).to_string());
+        c
+    });
 }
 
 fn main() {

@@ -15,15 +15,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs `fut` on a fresh current-thread tokio runtime with a deadline.
 fn tokio_run<F: Future>(fut: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-        .block_on(async {
-            tokio::time::timeout(LIMIT, fut)
-                .await
-                .unwrap_or_else(|_| panic!("timed out after {LIMIT:?}"))
-        })
+    support::tokio_run(LIMIT, fut)
 }
 
 async fn connect(server: &TestServer, builder: &h2::client::Builder) -> SendRequest<Bytes> {

@@ -273,6 +273,20 @@ pub fn wait_for_port(addr: SocketAddr, limit: Duration) {
     }
 }
 
+/// Runs `fut` on a fresh current-thread tokio runtime, failing the test
+/// if it takes longer than `limit`.
+pub fn tokio_run<F: std::future::Future>(limit: Duration, fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(async {
+            tokio::time::timeout(limit, fut)
+                .await
+                .unwrap_or_else(|_| panic!("timed out after {limit:?}"))
+        })
+}
+
 /// Deterministic test bytes (a different pattern from the server's `/bytes`).
 pub fn test_body(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
