@@ -85,11 +85,14 @@ pub const PUSHED_PATH: &str = "/pushed.css";
 pub const PUSHED_CSS: &[u8] = b"body { color: green }\n";
 /// Largest `N` accepted by `/bytes/N` (1 GiB).
 pub const MAX_BYTES: u64 = 1 << 30;
-/// Size of each `SendData` of `/bytes/N`: about 64 KiB (the connection cuts
-/// it into frames), a multiple of 26 so every chunk is a slice of one shared
-/// buffer. Each awaited `SendData` costs a message round trip: 16 KiB
-/// chunks capped a 64 MiB download at ~0.7 GB/s here, 64 KiB ones did not.
-pub const CHUNK: usize = 26 * 2520;
+/// Size of each `SendData` of `/bytes/N`: about 256 KiB (the connection
+/// cuts it into frames and writes them with one `writev`), a multiple of 26
+/// so every chunk is a slice of one shared buffer. Each awaited `SendData`
+/// costs a message round trip and leaves the writer one chunk to write:
+/// 16 KiB chunks capped a 64 MiB download at ~0.7 GB/s here; 64 KiB ones
+/// gave 1.6 to 6.5 GB/s from run to run (median of 5: 3.8); 256 KiB ones
+/// 5.2 GB/s (BENCHMARKS.md).
+pub const CHUNK: usize = 26 * 10080;
 /// Listen backlog (the default 128 overflowed with 256 simultaneous connects).
 pub const BACKLOG: u32 = 1024;
 
