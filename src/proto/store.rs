@@ -1,7 +1,8 @@
-//! Where streams live: a compact table keyed by stream id (two parallel
-//! vectors, searched linearly while small, indexed by a hash map past
-//! [`INDEX_FROM`] entries), and a bounded memory of recently closed streams
-//! used to classify late frames (RFC 9113 §5.1, "closed").
+//! Where streams live: a table keyed by stream id (one slot for the first
+//! stream, then a hash map of boxed streams with a cheap hasher: ids are
+//! small integers and the entries are bounded by MAX_CONCURRENT_STREAMS),
+//! and a bounded memory of closed streams (as runs of ids) used to classify
+//! late frames (RFC 9113 §5.1, "closed").
 //!
 //! This is the crate's one stream table. The layer above keeps its own
 //! per-stream state in each stream's application slot (`Stream::app`, of
