@@ -18,6 +18,9 @@
 //! (the server is another process). Heap allocations per request are
 //! counted by a global allocator wrapper and printed with each round.
 
+#[path = "../examples/shared/natural_mimalloc.rs"]
+mod natural_mimalloc;
+
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,7 +29,8 @@ use h2actor::client::{Client, Fetch};
 
 /// The allocator of both clients, counting allocations (one relaxed atomic
 /// add each): the system's, or mimalloc with `ALLOC=mimalloc` (as the
-/// server comparison runs both servers on mimalloc). Chosen once, at the
+/// server comparison runs both servers on mimalloc, through the examples'
+/// `NaturalMiMalloc`). Chosen once, at the
 /// first allocation, before any memory is handed out, so every `dealloc`
 /// goes to the allocator that made the block.
 struct Counting;
@@ -56,14 +60,14 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: std::alloc::Layout) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if use_mimalloc() {
-            mimalloc::MiMalloc.alloc(l)
+            natural_mimalloc::NaturalMiMalloc.alloc(l)
         } else {
             std::alloc::System.alloc(l)
         }
     }
     unsafe fn dealloc(&self, p: *mut u8, l: std::alloc::Layout) {
         if use_mimalloc() {
-            mimalloc::MiMalloc.dealloc(p, l)
+            natural_mimalloc::NaturalMiMalloc.dealloc(p, l)
         } else {
             std::alloc::System.dealloc(p, l)
         }
@@ -71,7 +75,7 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn realloc(&self, p: *mut u8, l: std::alloc::Layout, n: usize) -> *mut u8 {
         ALLOCS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if use_mimalloc() {
-            mimalloc::MiMalloc.realloc(p, l, n)
+            natural_mimalloc::NaturalMiMalloc.realloc(p, l, n)
         } else {
             std::alloc::System.realloc(p, l, n)
         }

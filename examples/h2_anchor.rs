@@ -28,8 +28,10 @@ const MAX_BYTES: u64 = 1 << 30;
 
 /// The same allocator as `examples/server.rs`, so that the comparison is
 /// between the two HTTP/2 stacks, not between two allocators.
+#[path = "shared/natural_mimalloc.rs"]
+mod natural_mimalloc;
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: natural_mimalloc::NaturalMiMalloc = natural_mimalloc::NaturalMiMalloc;
 
 fn main() {
     let mut addr: SocketAddr = ([127, 0, 0, 1], 8082).into();

@@ -108,6 +108,12 @@
 //! static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 //! ```
 //!
+//! (The example server goes one step further with a small wrapper over
+//! `libmimalloc-sys`, `examples/shared/natural_mimalloc.rs` in the
+//! repository: the `mimalloc` crate sends every allocation through
+//! mimalloc's aligned entry points, which over-allocate most sizes once a
+//! page runs out; the wrapper measured 4% fewer instructions per request.)
+//!
 //! DATA payloads of 2 KiB and more are written to the socket from your
 //! `Bytes` without a copy (vectored writes, see [`proto::WriteQueue`]):
 //! hand bodies over as `Bytes` you already hold (`Bytes::from_static`,
