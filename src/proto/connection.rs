@@ -354,6 +354,47 @@ impl<A> Connection<A> {
         }
     }
 
+    /// Sets the INITIAL_WINDOW_SIZE our own flow control counts with,
+    /// moving every open stream's receive window by the difference (§6.9.2).
+    ///
+    /// That value is the one the peer last acknowledged, or a larger one we
+    /// sent since: the peer may use an increase as soon as it reads our
+    /// SETTINGS, before we see its ACK, so an increase counts once sent
+    /// (`update_settings`) and a decrease once acknowledged (`apply_local`,
+    /// §6.9.2: the receiver "MUST be prepared to receive data that exceeds
+    /// this window size" until then).
+    pub(super) fn set_local_initial_window(&mut self, n: u32) -> Result<(), ConnectionError> {
+        let delta = i64::from(n) - i64::from(self.local.initial_window_size);
+        if delta == 0 {
+            return Ok(());
+        }
+        self.local.initial_window_size = n;
+        let mut overflow = false;
+        for st in self.streams.values_mut() {
+            overflow |= st.recv_window.adjust(delta).is_err();
+        }
+        if overflow {
+            return Err(self.conn_error(
+                ErrorCode::FLOW_CONTROL_ERROR,
+                "our INITIAL_WINDOW_SIZE change overflows a window (§6.9.2)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The largest INITIAL_WINDOW_SIZE among our SETTINGS not yet
+    /// acknowledged.
+    pub(super) fn pending_initial_window(&self) -> Option<u32> {
+        self.pending_settings
+            .iter()
+            .flat_map(|(params, _)| params)
+            .filter_map(|p| match p {
+                Setting::InitialWindowSize(n) => Some(*n),
+                _ => None,
+            })
+            .max()
+    }
+
     /// Forgets a stream, giving back to the connection window what the user
     /// had not released. The caller moves the stream's application slot
     /// into the terminal event it queues (or drops it: `reset`).

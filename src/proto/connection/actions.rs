@@ -524,8 +524,10 @@ impl<A> Connection<A> {
         Ok(())
     }
 
-    /// Sends new local settings (applied when the peer ACKs them). `now`
-    /// starts their SETTINGS_TIMEOUT (§6.5.3).
+    /// Sends new local settings (applied when the peer ACKs them, except a
+    /// larger SETTINGS_INITIAL_WINDOW_SIZE: our receive windows grow at
+    /// once, as the peer may use them before its ACK reaches us, §6.9.2).
+    /// `now` starts their SETTINGS_TIMEOUT (§6.5.3).
     pub fn update_settings(&mut self, params: Vec<Setting>, now: Instant) -> Result<(), UserError> {
         self.observe_time(now);
         self.check_usable()?;
@@ -549,6 +551,13 @@ impl<A> Connection<A> {
         })
         .encode(&mut self.pending);
         self.pending_settings.push_back((params, now));
+        if let Some(n) = self.pending_initial_window() {
+            if n > self.local.initial_window_size {
+                // Cannot overflow: a stream's receive window is at most
+                // the current initial size, and `n` was checked (§6.5.2).
+                let _ = self.set_local_initial_window(n);
+            }
+        }
         Ok(())
     }
 }

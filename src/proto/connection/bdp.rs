@@ -15,11 +15,9 @@
 //! [`MIN_SAMPLE_INTERVAL`] (or two round trips), and not at all once the
 //! cap is reached.
 //!
-//! The increase is applied to our own accounting when the SETTINGS is
-//! sent, not when it is acknowledged: the peer may use the larger window as
-//! soon as it reads the frame, before we see its ACK. (A decrease, which
-//! this never makes, would have to wait for the ACK; `apply_local` then
-//! finds the value already in effect.)
+//! The SETTINGS goes through `update_settings`, under which an increase
+//! counts in our own flow control as soon as it is sent (the peer may use
+//! it before we see its ACK; see `set_local_initial_window`).
 //!
 //! Memory stays bounded: the stream and connection windows are what the
 //! peer may send us unread, and both stop at the cap.
@@ -28,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use tracing::debug;
 
-use crate::frame::{Frame, Ping, Setting, Settings, StreamId, WindowUpdate, MAX_WINDOW_SIZE};
+use crate::frame::{Frame, Ping, Setting, StreamId, WindowUpdate, MAX_WINDOW_SIZE};
 
 use super::Connection;
 
@@ -136,19 +134,14 @@ impl<A> Connection<A> {
 
     /// Raises every receive window to `new` bytes (see the module docs).
     fn grow_windows(&mut self, new: u32, now: Instant) {
-        let delta = i64::from(new) - i64::from(self.local.initial_window_size);
-        let params = vec![Setting::InitialWindowSize(new)];
-        Frame::Settings(Settings {
-            ack: false,
-            params: params.clone(),
-        })
-        .encode(&mut self.pending);
-        self.pending_settings.push_back((params, now));
-        self.local.initial_window_size = new;
-        for st in self.streams.values_mut() {
-            // Cannot overflow: `new` is at most 2^31-1 and a window is at
-            // most the initial size plus credit not yet used.
-            let _ = st.recv_window.adjust(delta);
+        // The stream windows: a SETTINGS, counted at once by
+        // `update_settings` (refused only while too many are unacknowledged:
+        // the next sample tries again).
+        if self
+            .update_settings(vec![Setting::InitialWindowSize(new)], now)
+            .is_err()
+        {
+            return;
         }
         if new > self.conn_target {
             let inc = new - self.conn_target;

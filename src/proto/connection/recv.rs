@@ -396,18 +396,10 @@ impl<A> Connection<A> {
                 Setting::EnablePush(b) => self.local.enable_push = b,
                 Setting::MaxConcurrentStreams(n) => self.local.max_concurrent_streams = n,
                 Setting::InitialWindowSize(n) => {
-                    let delta = n as i64 - self.local.initial_window_size as i64;
-                    self.local.initial_window_size = n;
-                    let mut overflow = false;
-                    for st in self.streams.values_mut() {
-                        overflow |= st.recv_window.adjust(delta).is_err();
-                    }
-                    if overflow {
-                        return Err(self.conn_error(
-                            ErrorCode::FLOW_CONTROL_ERROR,
-                            "our INITIAL_WINDOW_SIZE change overflows a window (§6.9.2)",
-                        ));
-                    }
+                    // A larger value sent since counts already (see
+                    // `set_local_initial_window`).
+                    let n = self.pending_initial_window().map_or(n, |p| p.max(n));
+                    self.set_local_initial_window(n)?;
                 }
                 Setting::MaxFrameSize(n) => self.local.max_frame_size = n,
                 Setting::MaxHeaderListSize(n) => {

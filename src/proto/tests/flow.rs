@@ -281,3 +281,66 @@ fn s6_9_window_update_on_half_closed_local_stream_reopens_sending_of_nothing() {
     c.recv_frame(window_update(1, 1000), t0()).unwrap();
     assert!(drain(&mut c).is_empty());
 }
+
+/// A server with a 1000-byte stream window and request stream 1 open.
+fn server_with_small_window() -> Connection {
+    let config = Config {
+        initial_window_size: 1000,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(POST), false), t0())
+        .unwrap();
+    events(&mut s);
+    drain(&mut s);
+    s
+}
+
+#[test]
+fn s6_9_2_our_initial_window_increase_counts_before_its_ack() {
+    // The peer may send into the larger window as soon as it has read our
+    // SETTINGS, before its ACK reaches us.
+    let mut s = server_with_small_window();
+    s.update_settings(vec![Setting::InitialWindowSize(3000)], t0())
+        .unwrap();
+    s.recv_frame(data_n(1, 3000, false), t0()).unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), None);
+    // The ACK changes nothing more: one byte beyond is still an error.
+    s.recv_frame(settings_ack(), t0()).unwrap();
+    s.recv_frame(data_n(1, 1, false), t0()).unwrap();
+    assert_eq!(
+        rst_code(&drain(&mut s), 1),
+        Some(ErrorCode::FLOW_CONTROL_ERROR)
+    );
+}
+
+#[test]
+fn s6_9_2_our_initial_window_decrease_counts_from_its_ack() {
+    // §6.9.2: until the ACK, the peer may still send into the old window.
+    let mut s = server_with_small_window();
+    s.update_settings(vec![Setting::InitialWindowSize(100)], t0())
+        .unwrap();
+    s.recv_frame(data_n(1, 500, false), t0()).unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), None);
+    // From the ACK on, the window is 100 - 1000 + 500 = -400 left.
+    s.recv_frame(settings_ack(), t0()).unwrap();
+    s.recv_frame(data_n(1, 1, false), t0()).unwrap();
+    assert_eq!(
+        rst_code(&drain(&mut s), 1),
+        Some(ErrorCode::FLOW_CONTROL_ERROR)
+    );
+}
+
+#[test]
+fn s6_9_2_an_earlier_acked_value_does_not_undo_a_later_increase() {
+    // Two SETTINGS out: the first (2000) acknowledged while the second
+    // (5000) is not; 5000 still counts.
+    let mut s = server_with_small_window();
+    s.update_settings(vec![Setting::InitialWindowSize(2000)], t0())
+        .unwrap();
+    s.update_settings(vec![Setting::InitialWindowSize(5000)], t0())
+        .unwrap();
+    s.recv_frame(settings_ack(), t0()).unwrap();
+    s.recv_frame(data_n(1, 5000, false), t0()).unwrap();
+    assert_eq!(rst_code(&drain(&mut s), 1), None);
+}
