@@ -6,18 +6,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::client::{Client, Fetch, GetClientStats};
 use support::harness::{self, Need::Program, Need::Python};
-use support::{
-    demo_server, in_actix, python_h2c_upgrade_server, tool, Cert, ChildGuard, TempDir, TestServer,
-};
+use support::{demo_server, in_actix, python_h2c_upgrade_server, tool, Cert, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -130,17 +127,8 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 fn client_against_node_http2_server() {
     let dir = TempDir::new("client-node");
     let script = dir.write("server.js", NODE_SERVER.as_bytes());
-    let mut child = Command::new(tool("node"))
-        .arg(&script)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start node");
-    let stdout = child.stdout.take().expect("stdout");
-    let _guard = ChildGuard(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("port");
-    let port: u16 = line.trim().parse().expect("a port from node");
+    let (_guard, port) =
+        support::spawn_reporting_port(Command::new(tool("node")).arg(&script), LIMIT);
     in_actix(LIMIT, async move {
         let client = Client::builder(format!("http://127.0.0.1:{port}").parse().unwrap()).start();
         many(&client, 1000, "/x", b"node /x").await;

@@ -4,16 +4,15 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode, Uri};
 use support::demo_client::{Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
-use support::{demo_server, fetch, tool, ChildGuard, TempDir, TestServer};
+use support::{demo_server, fetch, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -160,28 +159,8 @@ fn our_client_against_node_http2_server() {
     let node = tool("node");
     let dir = TempDir::new("node-server");
     let script = dir.write("server.js", NODE_SERVER_JS.as_bytes());
-    let mut child = ChildGuard(
-        Command::new(node)
-            .arg(&script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start node"),
-    );
-    let stdout = child.0.stdout.take().expect("node stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let port: u16 = rx
-        .recv_timeout(Duration::from_secs(15))
-        .expect("node printed its port")
-        .trim()
-        .parse()
-        .expect("port number");
+    let (_child, port) =
+        support::spawn_reporting_port(Command::new(node).arg(&script), Duration::from_secs(15));
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let got = fetch(
         addr,

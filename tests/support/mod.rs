@@ -176,30 +176,45 @@ pub fn nghttpd(docs: &TempDir, tls: Option<&Cert>, extra: &[&str]) -> (ChildGuar
     panic!("nghttpd could not start on any of 5 ports");
 }
 
+/// Starts a peer that listens on a port of its choosing and prints it as
+/// its first line of output (Node's `listen(0)`, the Python peers), and
+/// returns its guard and that port; fails the test if no port comes within
+/// `limit`. The peer's stderr goes to the test's.
+pub fn spawn_reporting_port(cmd: &mut Command, limit: Duration) -> (ChildGuard, u16) {
+    use std::io::{BufRead, BufReader};
+    let mut child = ChildGuard(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")),
+    );
+    let stdout = child.0.stdout.take().expect("the peer's stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("{cmd:?} printed no port within {limit:?}"));
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{cmd:?} printed {line:?}, not a port"));
+    (child, port)
+}
+
 /// Starts `tests/peers/h2c_upgrade_server.py` (Python `h2` answering the
 /// HTTP/1.1 upgrade to h2c) and returns its guard and port.
 #[allow(dead_code)]
 pub fn python_h2c_upgrade_server() -> (ChildGuard, u16) {
-    use std::io::{BufRead, BufReader};
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/peers/h2c_upgrade_server.py"
     );
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python3");
-    let stdout = child.stdout.take().expect("stdout");
-    let guard = ChildGuard(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("the server prints its port");
-    let port: u16 = line.trim().parse().expect("a port");
-    (guard, port)
+    spawn_reporting_port(Command::new("python3").arg(script), Duration::from_secs(15))
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
