@@ -222,21 +222,18 @@ impl RecentlyClosed {
             if r.cause != cause {
                 // Split the run around `id` (rare: a stream that ended and
                 // was then reset by us, or the reverse).
-                let mut parts = Vec::with_capacity(3);
-                if r.lo < id {
-                    parts.push(Run { hi: id - 2, ..r });
-                }
-                parts.push(Run {
+                // The run becomes `id` alone, with what was above and
+                // below it on either side.
+                runs[i - 1] = Run {
                     lo: id,
                     hi: id,
                     cause,
-                });
+                };
                 if id < r.hi {
-                    parts.push(Run { lo: id + 2, ..r });
+                    runs.insert(i, Run { lo: id + 2, ..r });
                 }
-                runs.remove(i - 1);
-                for (k, part) in parts.into_iter().enumerate() {
-                    runs.insert(i - 1 + k, part);
+                if r.lo < id {
+                    runs.insert(i - 1, Run { hi: id - 2, ..r });
                 }
             }
         } else {
