@@ -181,14 +181,7 @@ fn s6_7_user_ping_reports_ack_and_is_bounded() {
             payload: *b"abcdefgh"
         })]
     );
-    c.recv_frame(
-        Frame::Ping(Ping {
-            ack: true,
-            payload: *b"abcdefgh",
-        }),
-        t0(),
-    )
-    .unwrap();
+    c.recv_frame(ping(true, *b"abcdefgh"), t0()).unwrap();
     assert!(matches!(events(&mut c)[..], [Event::PingAck { payload }] if &payload == b"abcdefgh"));
     for i in 0..Config::default().max_pending_pings {
         c.ping([i as u8; 8]).unwrap();

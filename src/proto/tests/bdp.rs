@@ -33,10 +33,7 @@ fn bdp_pings(frames: &[Frame]) -> usize {
 }
 
 fn ack() -> Frame {
-    Frame::Ping(Ping {
-        ack: true,
-        payload: BDP_PING,
-    })
+    ping(true, BDP_PING)
 }
 
 fn initial_window_sent(frames: &[Frame]) -> Option<u32> {

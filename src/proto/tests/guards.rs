@@ -164,13 +164,7 @@ fn s6_7_ping_flood_is_enhance_your_calm() {
     let (mut s, _) = server();
     let mut r = Ok(());
     for i in 0..100u8 {
-        r = s.recv_frame(
-            Frame::Ping(Ping {
-                ack: false,
-                payload: [i; 8],
-            }),
-            t0(),
-        );
+        r = s.recv_frame(ping(false, [i; 8]), t0());
         if r.is_err() {
             break;
         }

@@ -167,6 +167,10 @@ fn data_n(id: u32, n: usize, end_stream: bool) -> Frame {
     })
 }
 
+fn ping(ack: bool, payload: [u8; 8]) -> Frame {
+    Frame::Ping(Ping { ack, payload })
+}
+
 fn window_update(id: u32, increment: u32) -> Frame {
     Frame::WindowUpdate(WindowUpdate {
         stream_id: StreamId(id),

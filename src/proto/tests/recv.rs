@@ -383,14 +383,7 @@ fn s5_5_unknown_frame_is_ignored() {
 #[test]
 fn s6_7_ping_is_answered_with_ack() {
     let (mut s, _) = server();
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: false,
-            payload: *b"12345678",
-        }),
-        t0(),
-    )
-    .unwrap();
+    s.recv_frame(ping(false, *b"12345678"), t0()).unwrap();
     assert_eq!(
         drain(&mut s),
         vec![Frame::Ping(Ping {
@@ -403,14 +396,7 @@ fn s6_7_ping_is_answered_with_ack() {
 #[test]
 fn s6_7_unsolicited_ping_ack_is_ignored() {
     let (mut c, _) = client();
-    c.recv_frame(
-        Frame::Ping(Ping {
-            ack: true,
-            payload: [9; 8],
-        }),
-        t0(),
-    )
-    .unwrap();
+    c.recv_frame(ping(true, [9; 8]), t0()).unwrap();
     assert!(events(&mut c).is_empty());
     assert!(drain(&mut c).is_empty());
 }

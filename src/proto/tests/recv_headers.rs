@@ -64,13 +64,7 @@ fn s6_10_headers_and_continuation_are_assembled() {
 fn s6_10_frame_interleaved_in_field_block_is_connection_error_protocol() {
     let (mut s, mut p) = server();
     open_block(&mut s, &mut p);
-    let r = s.recv_frame(
-        Frame::Ping(Ping {
-            ack: false,
-            payload: [1; 8],
-        }),
-        t0(),
-    );
+    let r = s.recv_frame(ping(false, [1; 8]), t0());
     assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
 }
 

@@ -41,13 +41,7 @@ fn s3_4_server_sends_settings_first_and_no_window_update_at_default() {
 fn s3_4_first_frame_not_settings_is_connection_error_protocol() {
     let mut s = Connection::new(Role::Server, Config::default(), t0());
     drain(&mut s);
-    let r = s.recv_frame(
-        Frame::Ping(Ping {
-            ack: false,
-            payload: [0; 8],
-        }),
-        t0(),
-    );
+    let r = s.recv_frame(ping(false, [0; 8]), t0());
     assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
 }
 

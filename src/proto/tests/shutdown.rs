@@ -191,22 +191,15 @@ fn s6_8_two_step_shutdown_accepts_in_flight_streams_until_the_ping_ack() {
     assert!(
         matches!(&frames[0], Frame::GoAway(g) if g.last_stream_id == StreamId::MAX && g.error_code == ErrorCode::NO_ERROR)
     );
-    let Frame::Ping(ping) = frames[1] else {
+    let Frame::Ping(sent) = frames[1] else {
         panic!("{frames:?}")
     };
-    assert!(!ping.ack);
+    assert!(!sent.ack);
     // a request that was in flight is still served
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap();
     assert_eq!(events(&mut s).len(), 2);
     assert!(!s.is_finished());
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: true,
-            payload: ping.payload,
-        }),
-        t0(),
-    )
-    .unwrap();
+    s.recv_frame(ping(true, sent.payload), t0()).unwrap();
     assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(3)));
     assert!(
         events(&mut s).is_empty(),

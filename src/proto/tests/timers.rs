@@ -117,15 +117,9 @@ fn s6_8_idle_server_goes_away_in_two_steps_exactly_at_the_deadline() {
         "{frames:?}"
     );
     assert!(!s.is_finished(), "waits for the PING ACK");
-    let ping = pings(&frames)[0];
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: true,
-            payload: ping.payload,
-        }),
-        t0() + secs(61),
-    )
-    .unwrap();
+    let sent = pings(&frames)[0];
+    s.recv_frame(ping(true, sent.payload), t0() + secs(61))
+        .unwrap();
     let frames = drain(&mut s);
     assert_eq!(goaway_code(&frames), Some(ErrorCode::NO_ERROR));
     assert!(s.is_finished());
@@ -228,14 +222,8 @@ fn s6_7_keepalive_ping_after_silence_and_the_ack_clears_it() {
     assert_eq!(sent.len(), 1);
     assert!(!sent[0].ack);
     assert_eq!(s.poll_timeout(), Some(t0() + secs(50)), "20 s to answer");
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: true,
-            payload: sent[0].payload,
-        }),
-        t0() + secs(35),
-    )
-    .unwrap();
+    s.recv_frame(ping(true, sent[0].payload), t0() + secs(35))
+        .unwrap();
     assert!(events(&mut s).is_empty(), "our keepalive is not reported");
     assert_eq!(s.poll_timeout(), Some(t0() + secs(65)));
     s.handle_timeout(t0() + secs(50)).unwrap();

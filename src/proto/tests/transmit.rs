@@ -228,14 +228,7 @@ fn busy_server() -> Connection {
     let mut t = HeaderMap::new();
     t.insert("x-trailer-test", HeaderValue::from_static("ok"));
     s.send_trailers(StreamId(1), t).unwrap();
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: false,
-            payload: *b"12345678",
-        }),
-        t0(),
-    )
-    .unwrap();
+    s.recv_frame(ping(false, *b"12345678"), t0()).unwrap();
     s
 }
 
@@ -329,14 +322,7 @@ fn s6_7_ping_ack_answered_during_a_partial_write_follows_the_data_in_flight() {
     // payload, referenced; the copy buffer is empty (but allocated: the
     // ACK is copied into it, behind the payload).
     let mut out = write_out_n(&mut q, 9);
-    s.recv_frame(
-        Frame::Ping(Ping {
-            ack: false,
-            payload: *b"abcdefgh",
-        }),
-        t0(),
-    )
-    .unwrap();
+    s.recv_frame(ping(false, *b"abcdefgh"), t0()).unwrap();
     s.poll_transmit_vectored(&mut q, usize::MAX);
     out.extend_from_slice(&write_out(&mut q, 1000));
     let frames = decode_all(out);
