@@ -152,6 +152,7 @@ pub mod actor;
 pub mod client;
 pub mod frame;
 pub mod hpack;
+mod log_limit;
 #[doc(hidden)]
 pub mod proto;
 pub mod server;

@@ -239,10 +239,90 @@ fn h2load_traffic_matches_the_listener_stats() {
     let _ = thread.join();
 }
 
+/// Issue 15, item 7: a log flood is a denial of service. A rapid-reset
+/// attacker (CVE-2023-44487: HEADERS then RST_STREAM, 100 at a time) that
+/// reconnects after every GOAWAY, for 6 s, against the example server at
+/// its default log level: the server answers each connection with GOAWAY
+/// ENHANCE_YOUR_CALM and writes a bounded number of lines, not one per
+/// stream or per connection (before the fix: one WARN per reset stream
+/// whose response the handler sent, over a million lines in 6 s).
+fn example_server_logs_stay_quiet_under_rapid_reset_with_reconnect() {
+    use support::raw_peer::{get_fields, headers_frame, rst, Closed, Peer};
+    let dir = TempDir::new("rapid-reset-log");
+    let (mut server, addr) = spawn_server(&dir, &[]);
+    let before = server_log(&dir).lines().count();
+    let attack_for = Duration::from_secs(6);
+    let end = Instant::now() + attack_for;
+    let (mut connections, mut calm, mut streams) = (0usize, 0usize, 0u64);
+    while Instant::now() < end {
+        let Ok(tcp) = std::net::TcpStream::connect(addr) else {
+            continue;
+        };
+        let mut p = Peer::from_stream(tcp);
+        p.handshake();
+        connections += 1;
+        let mut id = 1u32;
+        'conn: while Instant::now() < end && id < 20_000 {
+            let mut frames = Vec::with_capacity(200);
+            for _ in 0..100 {
+                let block = p.encode(&get_fields("/"));
+                frames.push(headers_frame(id, &block, true, true));
+                frames.push(rst(id, ErrorCode::CANCEL));
+                id += 2;
+                streams += 1;
+            }
+            p.send_all(frames);
+            loop {
+                match p.recv_within(Duration::from_millis(2)) {
+                    Ok(h2actor::frame::Frame::GoAway(g)) => {
+                        if g.error_code == ErrorCode::ENHANCE_YOUR_CALM {
+                            calm += 1;
+                        }
+                        break 'conn;
+                    }
+                    Ok(_) => {}
+                    Err(Closed::Timeout) => break,
+                    Err(Closed::Eof) => break 'conn,
+                }
+            }
+            if p.write_errors > 0 {
+                break;
+            }
+        }
+    }
+    // Let the server write whatever it still has to say.
+    std::thread::sleep(Duration::from_millis(500));
+    let log = server_log(&dir);
+    let lines = log.lines().count() - before;
+    eprintln!(
+        "{connections} connections, {streams} streams reset, {calm} GOAWAY(ENHANCE_YOUR_CALM); {lines} log lines"
+    );
+    assert!(
+        calm >= 10 && connections >= 10,
+        "the attack did not run: {connections} connections, {calm} GOAWAY(ENHANCE_YOUR_CALM)"
+    );
+    let head: String = log
+        .lines()
+        .skip(before)
+        .take(20)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        lines < 100,
+        "{lines} log lines in {attack_for:?} of attack (first ones:\n{head})"
+    );
+    // And it still serves.
+    let mut p = Peer::connect(addr);
+    p.handshake();
+    p.get_ok(1);
+    let _ = server.0.kill();
+}
+
 fn main() {
     harness::main(harness::tests![
         sigterm_lets_a_curl_download_finish_then_the_server_exits_0: [Program("curl"), SERVER_BIN],
         a_second_signal_forces_the_shutdown: [Program("curl"), SERVER_BIN],
         h2load_traffic_matches_the_listener_stats: [Program("h2load")],
+        example_server_logs_stay_quiet_under_rapid_reset_with_reconnect: [SERVER_BIN],
     ]);
 }

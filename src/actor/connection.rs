@@ -110,7 +110,7 @@ impl Drop for Connection {
         }
         if let Some(mut c) = self.core.try_borrow_mut() {
             let id = c.id;
-            tracing::error!(conn = %id, "connection actor dropped without stopping (panic?)");
+            crate::log_limit::limited!(error, conn = %id, "connection actor dropped without stopping (panic?)");
             Self::finish(
                 &mut c,
                 CloseReason::Io("the connection actor panicked".into()),

@@ -20,6 +20,7 @@ use super::{Connection, H2Stream};
 use std::rc::Rc;
 
 use crate::frame::StreamId;
+use crate::proto::UserError;
 
 /// The reply of a message that may complete later (see the module docs).
 pub struct Reply<T> {
@@ -67,7 +68,10 @@ impl<T> Reply<T> {
         let (ReplyNow::Now(Err(err)), Some(id)) = (&self.inner, self.stream) else {
             return;
         };
-        if matches!(err, Error::ConnectionClosed | Error::Reset(_)) {
+        if matches!(
+            err,
+            Error::ConnectionClosed | Error::Reset(_) | Error::User(UserError::UnknownStream(_))
+        ) {
             return; // the stream is over already
         }
         if let Some(core) = self.core.upgrade() {

@@ -158,7 +158,7 @@ impl ActorFuture<Connection> for StreamRunner {
                 }
             }
             if panicked {
-                tracing::error!("a stream actor panicked; its stream was reset");
+                crate::log_limit::limited!(error, "a stream actor panicked; its stream was reset");
             }
             let started = {
                 let mut sp = this.spawner.borrow_mut();

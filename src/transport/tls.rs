@@ -414,7 +414,10 @@ impl TlsServer {
         let config = self.config();
         match offered {
             None => {
-                tracing::info!("TLS client offered no ALPN: refused with no_application_protocol");
+                crate::log_limit::limited!(
+                    info,
+                    "TLS client offered no ALPN: refused with no_application_protocol"
+                );
                 let mut io = start.io;
                 let _ = io.write_all(&NO_APPLICATION_PROTOCOL_RECORD).await;
                 let _ = io.shutdown().await;
@@ -422,7 +425,8 @@ impl TlsServer {
             }
             Some(offered) if !offered.iter().any(|p| p == ALPN_H2) => {
                 let offered = lossy(&offered);
-                tracing::info!(
+                crate::log_limit::limited!(
+                    info,
                     ?offered,
                     "TLS client offered no \"h2\" in ALPN: refused with no_application_protocol"
                 );

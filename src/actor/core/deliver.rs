@@ -413,7 +413,7 @@ impl Core {
                         tracing::debug!(%conn, last_stream_id = %m.last_stream_id, "GOAWAY from the peer")
                     }
                     None => {
-                        tracing::info!(%conn, last_stream_id = %m.last_stream_id, code = %m.code, "GOAWAY from the peer")
+                        crate::log_limit::limited!(info, %conn, last_stream_id = %m.last_stream_id, code = %m.code, "GOAWAY from the peer")
                     }
                 }
                 Outcome::Delivered

@@ -294,7 +294,16 @@ impl Core {
             Later::StreamGone { id, panicked } => self.stream_actor_gone(id, panicked),
             Later::Unreserve => self.unreserve(),
             Later::Unheard { id } => {
-                tracing::warn!(conn = %self.id, stream = %id, "refused action sent without awaiting its reply: resetting the stream");
+                // A stream the peer reset (or that ended otherwise) before
+                // the action came is over already: nothing to reset, and
+                // nothing the user did wrong (a peer that resets streams
+                // quickly makes this routine; RFC 9113 §5.4.2 needs no
+                // second RST_STREAM).
+                if !self.stream_is_open(id) {
+                    tracing::trace!(conn = %self.id, stream = %id, "refused action on a stream that is over already");
+                    return;
+                }
+                crate::log_limit::limited!(warn, conn = %self.id, stream = %id, "an action sent without awaiting its reply was refused: resetting the stream (INTERNAL_ERROR)");
                 self.reset_stream(id, ErrorCode::INTERNAL_ERROR, true);
             }
         }

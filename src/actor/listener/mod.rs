@@ -91,7 +91,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -272,8 +272,6 @@ impl ListenerBuilder {
             stop_tx,
             accepting: AtomicUsize::new(0),
             accept_stopped: Notify::new(),
-            refused_log: RateLimit::default(),
-            accept_error_log: RateLimit::default(),
             close_bound: self.connection.close_timeout_value() + super::connection::LINGER,
         });
         let cfg = Arc::new(AcceptConfig {
@@ -453,8 +451,6 @@ pub(crate) struct Shared {
     accepting: AtomicUsize,
     /// Notified when `accepting` drops to 0.
     accept_stopped: Notify,
-    refused_log: RateLimit,
-    accept_error_log: RateLimit,
     /// How long a forced connection may take to go.
     close_bound: Duration,
 }
@@ -558,26 +554,6 @@ impl Drop for AcceptLoopGuard {
     }
 }
 
-/// Allows one log line a second.
-#[derive(Default)]
-struct RateLimit {
-    /// Seconds since `epoch()` of the last line.
-    last: AtomicU64,
-}
-
-impl RateLimit {
-    fn allow(&self) -> bool {
-        static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-        let now = EPOCH.get_or_init(Instant::now).elapsed().as_secs() + 1;
-        let last = self.last.load(Ordering::Relaxed);
-        now > last
-            && self
-                .last
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
-}
-
 /// One arbiter's accept loop: takes a slot, spawns the connection's task.
 async fn accept_loop(
     l: TcpListener,
@@ -608,22 +584,19 @@ async fn accept_loop(
                         .connections_refused
                         .fetch_add(1, Ordering::Relaxed)
                         + 1;
-                    if shared.refused_log.allow() {
-                        tracing::warn!(
-                            %peer,
-                            max_connections = shared.max_connections,
-                            refused_so_far = refused,
-                            "max_connections open: closing new connections at accept"
-                        );
-                    }
+                    crate::log_limit::limited!(
+                        warn,
+                        %peer,
+                        max_connections = shared.max_connections,
+                        refused_so_far = refused,
+                        "max_connections open: closing new connections at accept"
+                    );
                     drop(tcp);
                 }
             },
             Err(e) => {
                 // EMFILE and the like: back off instead of spinning.
-                if shared.accept_error_log.allow() {
-                    tracing::warn!(error = %e, "accept failed");
-                }
+                crate::log_limit::limited!(warn, error = %e, "accept failed");
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
