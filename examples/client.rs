@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! client [-v] [--no-push] [--upgrade] [-X METHOD] [-H 'name: value']...
-//!        [-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure] URL...
+//!        [-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure]
+//!        [--timeout SECS] [--connect-timeout SECS] URL...
 //!
 //! cargo run --release --example client -- -v http://127.0.0.1:8080/ http://127.0.0.1:8080/push
 //! cargo run --release --example client -- -d @notes.txt -H 'content-type: text/plain' http://127.0.0.1:8080/echo
@@ -45,13 +46,23 @@
 //!   go on new streams; a server that answers anything else fails every URL
 //!   with that status. With `-n` the upgrade is an `OPTIONS` request of its
 //!   own, as the library's `Client` makes it.
+//! - `--timeout SECS`: each request must be answered within SECS (default
+//!   30); one that is not is reset (CANCEL) and reported, saying whether
+//!   the server sent anything at all. `--connect-timeout SECS` bounds the
+//!   TCP connection and the TLS handshake (default 10).
+//! - `-v` also asks for trailers (`te: trailers`), which it prints.
 //! - `https://` URLs: the server's certificate is checked against the
 //!   system's trusted roots, or only against `--cacert FILE`; `--insecure`
 //!   checks nothing (for tests). The URL's host is sent as SNI.
 //!
 //! Exit status: 0 when every request got a whole response (whatever its
 //! status, as with curl without `-f`), 1 when any did not (a reset, a lost
-//! connection, no connection at all), 2 for a usage error.
+//! connection, no connection at all), 2 for a usage error. A failure is
+//! printed with the stream it used and why, as a sentence:
+//! `client: [stream 1] GET /: refused by GOAWAY (last stream id 0)`,
+//! `client: [stream 3] GET /big: reset by the peer: CANCEL`,
+//! `client: [stream 1] GET /: connection lost (127.0.0.1:8443): the peer
+//! reset the TCP connection`.
 //!
 //! # How it is built
 //!
@@ -88,6 +99,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::{Bytes, BytesMut};
 use futures::stream::StreamExt;
+use h2actor::actor::GetStats;
 use h2actor::client::{Client, Fetch, FetchError, GetClientStats, Origin, Response};
 use h2actor::prelude::*;
 use h2actor::transport::H2cLimits;
@@ -175,6 +187,8 @@ pub struct Options {
     pub upgrade: bool,
     /// Header fields sent with every request (`-H`).
     pub headers: HeaderMap,
+    /// Time for each request's whole exchange (they all start at once).
+    pub timeout: Duration,
 }
 
 impl Default for Options {
@@ -183,6 +197,7 @@ impl Default for Options {
             enable_push: true,
             upgrade: false,
             headers: HeaderMap::new(),
+            timeout: Duration::from_secs(30),
         }
     }
 }
@@ -195,6 +210,12 @@ struct Collector {
     /// Requests that never got a stream.
     failures: Vec<Exchange>,
     pending_jobs: usize,
+    /// Method and path of each job, for the ones that never got a stream.
+    jobs: Vec<(String, String)>,
+    /// The time ran out: whatever registers from now on is given up.
+    expired: Option<String>,
+    /// "host:port", for the errors that name the connection.
+    peer: String,
     conn: Option<Addr<Connection>>,
     done: Option<oneshot::Sender<Vec<Exchange>>>,
 }
@@ -220,6 +241,8 @@ struct Register {
 struct Sent {
     index: usize,
     stream: Option<Addr<H2Stream>>,
+    /// The id the stream got when its HEADERS went out.
+    id: Option<StreamId>,
     result: Result<(), String>,
 }
 
@@ -262,9 +285,62 @@ impl Collector {
     }
 }
 
+/// The requests' time ran out (`--timeout`); `why` says how far the
+/// connection got.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Expire {
+    why: String,
+}
+
+impl Handler<Expire> for Collector {
+    type Result = ();
+    fn handle(&mut self, msg: Expire, _: &mut Context<Self>) {
+        if self.done.is_none() {
+            return;
+        }
+        for (stream, ex) in self.exchanges.iter_mut().filter(|(_, ex)| !ex.done) {
+            stream.do_send(Reset {
+                code: ErrorCode::CANCEL,
+            });
+            ex.done = true;
+            ex.error = Some(msg.why.clone());
+        }
+        // Jobs still waiting for a stream (or whose HEADERS are not out).
+        let seen: std::collections::HashSet<usize> = self
+            .exchanges
+            .values()
+            .map(|ex| ex.key.0)
+            .chain(self.failures.iter().map(|ex| ex.key.0))
+            .collect();
+        for (index, (method, path)) in self.jobs.iter().enumerate() {
+            if !seen.contains(&index) {
+                self.failures.push(Exchange {
+                    method: method.clone(),
+                    path: path.clone(),
+                    error: Some(msg.why.clone()),
+                    done: true,
+                    key: (index, 0),
+                    ..Default::default()
+                });
+            }
+        }
+        self.expired = Some(msg.why);
+        self.pending_jobs = 0;
+        self.maybe_done();
+    }
+}
+
 impl Handler<Register> for Collector {
     type Result = ();
     fn handle(&mut self, msg: Register, _: &mut Context<Self>) {
+        if self.expired.is_some() {
+            // Too late: the job is reported as timed out already.
+            msg.stream.do_send(Reset {
+                code: ErrorCode::CANCEL,
+            });
+            return;
+        }
         let ex = Exchange {
             method: msg.method,
             path: msg.path,
@@ -278,7 +354,15 @@ impl Handler<Register> for Collector {
 impl Handler<Sent> for Collector {
     type Result = ();
     fn handle(&mut self, msg: Sent, _: &mut Context<Self>) {
+        if self.expired.is_some() {
+            return;
+        }
         self.pending_jobs -= 1;
+        if let (Some(stream), Some(id)) = (&msg.stream, msg.id) {
+            if let Some(ex) = self.exchanges.get_mut(stream) {
+                ex.id = id;
+            }
+        }
         match (msg.result, msg.stream) {
             (Ok(()), _) => self.maybe_done(),
             (Err(why), Some(stream)) => self.finish(&stream, Some(why)),
@@ -361,15 +445,22 @@ impl Handler<RecvPromise> for Collector {
 impl Handler<RecvReset> for Collector {
     type Result = ();
     fn handle(&mut self, msg: RecvReset, _: &mut Context<Self>) {
-        let who = if msg.remote { "peer" } else { "us" };
-        self.finish(&msg.stream, Some(format!("reset by {who}: {}", msg.code)));
+        if let Some(ex) = self.exchanges.get_mut(&msg.stream) {
+            ex.id = msg.id;
+        }
+        let why = match &msg.cause {
+            // Name the connection: a TCP reset is not an HTTP/2 reset.
+            ResetCause::Connection(reason) => format!("connection lost ({}): {reason}", self.peer),
+            _ => msg.describe(),
+        };
+        self.finish(&msg.stream, Some(why));
     }
 }
 
 impl Handler<Closed> for Collector {
     type Result = ();
     fn handle(&mut self, msg: Closed, ctx: &mut Context<Self>) {
-        let why = format!("connection closed: {:?}", msg.reason);
+        let why = format!("connection closed ({}): {}", self.peer, msg.reason);
         for ex in self.exchanges.values_mut().filter(|ex| !ex.done) {
             ex.done = true;
             ex.error = Some(why.clone());
@@ -382,6 +473,20 @@ impl Handler<Closed> for Collector {
 }
 
 // ------------------------------------------------------------ requests
+
+/// After `limit`: the requests not answered yet are given up, with what
+/// the connection says of the server (did it even send its SETTINGS?).
+async fn expire_after(limit: Duration, conn: Addr<Connection>, collector: Addr<Collector>) {
+    tokio::time::sleep(limit).await;
+    let secs = limit.as_secs_f64();
+    let why = match conn.send(GetStats).await {
+        Ok(stats) if !stats.peer_settings => format!(
+            "no response within {secs} s: the server accepted the connection but has sent nothing (not even its SETTINGS)"
+        ),
+        _ => format!("no response within {secs} s (--timeout)"),
+    };
+    collector.do_send(Expire { why });
+}
 
 /// One request: open a stream, register it, send head and body at once.
 async fn request(
@@ -397,6 +502,7 @@ async fn request(
             return collector.do_send(Sent {
                 index,
                 stream: None,
+                id: None,
                 result: Err(format!("open stream: {e}")),
             })
         }
@@ -404,6 +510,7 @@ async fn request(
             return collector.do_send(Sent {
                 index,
                 stream: None,
+                id: None,
                 result: Err(format!("open stream: {e}")),
             })
         }
@@ -415,9 +522,12 @@ async fn request(
         Ok(Err(e)) => Err(format!("send request: {e}")),
         Err(e) => Err(format!("send request: {e}")),
     };
+    // The id, for the labels of what comes back.
+    let id = stream.send(GetStreamId).await.ok().flatten();
     collector.do_send(Sent {
         index,
         stream: Some(stream),
+        id,
         result,
     });
 }
@@ -426,7 +536,7 @@ async fn request(
 /// connection on `io`, concurrently, and returns the exchanges in the order
 /// of `jobs`, each request followed by the responses pushed on its stream.
 /// Must run inside an actix system.
-pub async fn fetch<IO>(io: IO, jobs: Vec<Job>, options: Options) -> Vec<Exchange>
+pub async fn fetch<IO>(io: IO, peer: String, jobs: Vec<Job>, options: Options) -> Vec<Exchange>
 where
     IO: AsyncRead + AsyncWrite + Unpin + 'static,
 {
@@ -435,6 +545,12 @@ where
         exchanges: HashMap::new(),
         failures: Vec::new(),
         pending_jobs: jobs.len(),
+        jobs: jobs
+            .iter()
+            .map(|j| (j.method.to_string(), j.path()))
+            .collect(),
+        expired: None,
+        peer,
         conn: None,
         done: Some(tx),
     };
@@ -465,6 +581,7 @@ where
                 collector.do_send(Sent {
                     index: 0,
                     stream: Some(stream1),
+                    id: Some(StreamId(1)),
                     result: Ok(()),
                 });
                 first = 1;
@@ -490,6 +607,11 @@ where
         builder.start(io, subscriber)
     };
     collector.do_send(SetConn(conn.clone()));
+    actix::spawn(expire_after(
+        options.timeout,
+        conn.clone(),
+        collector.clone(),
+    ));
     if jobs.is_empty() {
         conn.do_send(Close {
             code: ErrorCode::NO_ERROR,
@@ -760,7 +882,8 @@ pub async fn load(
 // ------------------------------------------------------------------ main
 
 const USAGE: &str = "usage: client [-v] [--no-push] [--upgrade] [-X METHOD] [-H 'name: value']... \
-[-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure] URL...";
+[-d DATA | -d @FILE | -d @-] [-n N [-c C]] [--cacert FILE | --insecure] \
+[--timeout SECS] [--connect-timeout SECS] URL...";
 
 const HELP: &str = "\
 Makes HTTP/2 requests over one connection (h2c for http://, TLS for https://).
@@ -769,8 +892,9 @@ Without -n: one request per URL, all at once; stdout gets the response
 bodies only, in the order of the URLs (pushed responses after theirs).
 With -n: bodies are NOT printed; a latency summary goes to stderr.
 
-  -v               status, header fields and trailers on stderr
-                   (with -n: connections, retries and round-trip time)
+  -v               status, header fields and trailers on stderr (asks
+                   for trailers with te: trailers; with -n: connections,
+                   retries and round-trip time)
   -X METHOD        the method (default GET, or POST with -d)
   -H 'name: value' add a header field to every request (repeatable)
   -d DATA          request body DATA; -d @FILE: the file; -d @-: stdin
@@ -780,6 +904,9 @@ With -n: bodies are NOT printed; a latency summary goes to stderr.
   --upgrade        http:// only: start with HTTP/1.1 Upgrade: h2c
   --cacert FILE    https:// only: trust only the CA certificates in FILE
   --insecure       https:// only: do not check the certificate (tests)
+  --timeout SECS   each request must complete within SECS (default 30)
+  --connect-timeout SECS
+                   time to connect, TLS handshake included (default 10)
 
 Exit status: 0 all requests answered (any status), 1 some failed, 2 usage.";
 
@@ -820,6 +947,7 @@ struct Args {
     uris: Vec<Uri>,
     origin: Origin,
     load: Option<Load>,
+    connect_timeout: Duration,
 }
 
 /// Parses the arguments after the program name: `Ok(None)` for `--help`,
@@ -832,6 +960,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let mut trust = Trust::System;
     let mut uris: Vec<Uri> = Vec::new();
     let (mut requests, mut concurrency) = (None, None);
+    let mut connect_timeout = Duration::from_secs(10);
     while let Some(arg) = args.next() {
         let mut value = |what: &str| args.next().ok_or_else(|| format!("{arg} takes {what}"));
         match arg.as_str() {
@@ -854,6 +983,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "-c" => concurrency = Some(parse_count(&arg, &value("C")?, u16::MAX.into())?),
             "--cacert" => trust = Trust::CaFile(value("FILE")?),
             "--insecure" => trust = Trust::Insecure,
+            "--timeout" => options.timeout = parse_secs(&arg, &value("SECS")?)?,
+            "--connect-timeout" => connect_timeout = parse_secs(&arg, &value("SECS")?)?,
             "-h" | "--help" => return Ok(None),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             url => match url.parse::<Uri>() {
@@ -894,6 +1025,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     {
         return Err("--upgrade starts with an HTTP/1.1 GET, HEAD or OPTIONS without body".into());
     }
+    if verbose && !options.headers.contains_key(http::header::TE) {
+        // Ask for trailers, which -v prints (RFC 9110 §10.1.4).
+        options
+            .headers
+            .insert(http::header::TE, HeaderValue::from_static("trailers"));
+    }
     Ok(Some(Args {
         verbose,
         options,
@@ -903,7 +1040,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         uris,
         origin,
         load,
+        connect_timeout,
     }))
+}
+
+/// `--timeout SECS`, `--connect-timeout SECS`: a positive number of
+/// seconds, fractions allowed, at most a day.
+fn parse_secs(flag: &str, value: &str) -> Result<Duration, String> {
+    match value.parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{flag} takes a number of seconds (0 < SECS <= 86400), not {value:?}"
+        )),
+    }
 }
 
 /// `-H 'name: value'`: a header field HTTP/2 lets a client send.
@@ -1019,20 +1168,38 @@ fn jobs(args: &Args) -> Vec<Job> {
 /// to stdout. True if every request was answered.
 async fn run_once(args: &Args, tls: Option<TlsClient>) -> bool {
     let (host, port) = (args.origin.host(), args.origin.port());
+    let peer = format!("{host}:{port}");
+    let limit = args.connect_timeout;
+    let secs = limit.as_secs_f64();
     let connect = tokio::net::TcpStream::connect((host, port));
-    let tcp = match tokio::time::timeout(Duration::from_secs(10), connect).await {
+    let tcp = match tokio::time::timeout(limit, connect).await {
         Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => return fail(format!("connect {host}:{port}: {e}")),
-        Err(_) => return fail(format!("connect {host}:{port}: timed out")),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return fail(format!(
+                "cannot connect to {peer}: connection refused (TCP)"
+            ))
+        }
+        Ok(Err(e)) => return fail(format!("cannot connect to {peer}: {e}")),
+        Err(_) => {
+            return fail(format!(
+                "cannot connect to {peer}: no connection within {secs} s (--connect-timeout)"
+            ))
+        }
     };
     let _ = tcp.set_nodelay(true);
     let (jobs, options) = (jobs(args), args.options.clone());
     let exchanges = match tls {
-        None => fetch(tcp, jobs, options).await,
-        // SNI and certificate check by the URL's host, ALPN h2.
-        Some(tls) => match tls.connect(host, tcp).await {
-            Ok(stream) => fetch(stream, jobs, options).await,
-            Err(e) => return fail(format!("TLS with {host}:{port}: {e}")),
+        None => fetch(tcp, peer, jobs, options).await,
+        // SNI and certificate check by the URL's host, ALPN h2; the
+        // handshake counts in the connect timeout.
+        Some(tls) => match tokio::time::timeout(limit, tls.connect(host, tcp)).await {
+            Ok(Ok(stream)) => fetch(stream, peer, jobs, options).await,
+            Ok(Err(e)) => return fail(format!("TLS handshake with {peer} failed: {e}")),
+            Err(_) => {
+                return fail(format!(
+                    "TLS handshake with {peer}: not done within {secs} s (--connect-timeout)"
+                ))
+            }
         },
     };
     let failed = print(
@@ -1055,6 +1222,8 @@ async fn run_load(args: &Args, tls: Option<TlsClient>, load_of: Load) -> bool {
     let mut builder = Client::builder(args.origin.clone())
         .connection(Connection::builder(Role::Client).config(config))
         .h2c_upgrade(args.options.upgrade)
+        .connect_timeout(args.connect_timeout)
+        .timeout(args.options.timeout)
         .max_queued(load_of.concurrency);
     if let Some(tls) = tls {
         builder = builder.tls(tls);

@@ -25,6 +25,7 @@
 //! | `POST /echo` | the request body streamed back as it arrives |
 //! | `POST /sink` | the request body read and dropped, then 200 with its byte count |
 //! | `GET /push` | a small page, plus `/pushed.css` pushed when the client allows push |
+//! | `GET /delay/MS` | `hello world\n` after MS milliseconds (at most 60,000): for timeouts |
 //! | `GET /trailers` | a short body, then the trailer field `x-trailer-test: ok` |
 //! | `HEAD` on any of them | the header fields `GET` would send, no content |
 //! | anything else | 404 |
@@ -126,6 +127,8 @@ enum Answer {
     Trailers,
     /// `/push`: the page, with `/pushed.css` pushed first.
     Push,
+    /// `/delay/MS`: `hello world` after MS milliseconds.
+    Delay(Duration),
 }
 
 fn route_get(path: &str) -> Answer {
@@ -133,6 +136,14 @@ fn route_get(path: &str) -> Answer {
         "/" => Answer::Fixed(StatusCode::OK, "text/plain", Bytes::from_static(HELLO)),
         "/trailers" => Answer::Trailers,
         "/push" => Answer::Push,
+        p if p.starts_with("/delay/") => match p["/delay/".len()..].parse::<u64>() {
+            Ok(ms) if ms <= 60_000 => Answer::Delay(Duration::from_millis(ms)),
+            _ => Answer::Fixed(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                Bytes::from_static(b"/delay/MS takes 0 <= MS <= 60000\n"),
+            ),
+        },
         p if p.starts_with("/bytes/") => match p["/bytes/".len()..].parse::<u64>() {
             Ok(n) if n <= MAX_BYTES => Answer::Bytes(n),
             _ => Answer::Fixed(
@@ -173,6 +184,7 @@ fn head_of(answer: &Answer) -> Response<()> {
         Answer::Bytes(n) => response(StatusCode::OK, "application/octet-stream", Some(*n)),
         Answer::Trailers => response(StatusCode::OK, "text/plain", None),
         Answer::Push => response(StatusCode::OK, "text/html", Some(PUSH_PAGE.len() as u64)),
+        Answer::Delay(_) => response(StatusCode::OK, "text/plain", Some(HELLO.len() as u64)),
     }
 }
 
@@ -282,6 +294,11 @@ impl Site {
             Answer::Fixed(_, _, body) => stream.do_send(SendMessage::new(head).body(body)),
             Answer::Bytes(n) => {
                 ctx.spawn(stream_bytes(stream, head, n).into_actor(self));
+            }
+            Answer::Delay(d) => {
+                ctx.run_later(d, move |_, _| {
+                    stream.do_send(SendMessage::new(head).body(Bytes::from_static(HELLO)));
+                });
             }
             Answer::Trailers => {
                 // Three messages on purpose (`SendMessage` could do it in one).

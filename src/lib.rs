@@ -172,10 +172,10 @@ pub use transport::{TlsClient, TlsError, TlsServer};
 /// `actix::prelude::*`.
 pub mod prelude {
     pub use crate::actor::{
-        Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GoAway,
-        H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
-        RecvReset, RecvTrailers, ReleaseCapacity, Reset, SendData, SendHeaders, SendMessage,
-        SendRequest, SendTrailers, Session, Subscribe, Subscriber,
+        Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GetStreamId,
+        GoAway, H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
+        RecvReset, RecvTrailers, ReleaseCapacity, Reset, ResetCause, SendData, SendHeaders,
+        SendMessage, SendRequest, SendTrailers, Session, Subscribe, Subscriber,
     };
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::proto::{Config, Head, Role};

@@ -39,7 +39,16 @@ const SERVER_BIN: harness::Need = Check("the example server binary", server_bina
 /// The example server on a free port, its output in `dir/server.log`.
 fn spawn_server(dir: &TempDir, extra: &[&str]) -> (ChildGuard, SocketAddr) {
     let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+    (spawn_server_at(dir, addr, extra), addr)
+}
+
+/// The example server on `addr` (appending to `dir/server.log`).
+fn spawn_server_at(dir: &TempDir, addr: SocketAddr, extra: &[&str]) -> ChildGuard {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("server.log"))
+        .expect("log file");
     let child = Command::new(server_binary())
         .args(["--addr", &addr.to_string(), "--threads", "2"])
         .args(extra)
@@ -52,7 +61,7 @@ fn spawn_server(dir: &TempDir, extra: &[&str]) -> (ChildGuard, SocketAddr) {
         .expect("start the example server");
     let guard = ChildGuard(child);
     wait_for_port(addr, Duration::from_secs(10));
-    (guard, addr)
+    guard
 }
 
 fn server_log(dir: &TempDir) -> String {
@@ -318,11 +327,106 @@ fn example_server_logs_stay_quiet_under_rapid_reset_with_reconnect() {
     let _ = server.0.kill();
 }
 
+/// Issue 15, item 1: the supervised `Client` with its defaults rides out a
+/// server restart. 2,000 idempotent GETs, 50 in flight, paced over ~3 s;
+/// the example server is killed (SIGKILL: connections reset, no GOAWAY)
+/// and started again on the same port `outage` later. Every GET succeeds
+/// (queued ones wait through the refused reconnects, those in flight are
+/// re-sent). Non-idempotent downloads in flight when the server dies fail
+/// with `ConnectionLost`, never a reset the server did not send.
+fn client_rides_out_restart(outage: Duration) {
+    use futures::StreamExt;
+    use h2actor::client::{Client, Fetch, FetchError, Origin};
+    let dir = TempDir::new("restart");
+    let (server, addr) = spawn_server(&dir, &[]);
+    let server = std::sync::Arc::new(std::sync::Mutex::new(server));
+    let killer = {
+        let server = server.clone();
+        let dir_path = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1000));
+            let mut s = server.lock().expect("server");
+            let _ = s.0.kill();
+            let _ = s.0.wait();
+            let killed = Instant::now();
+            std::thread::sleep(outage);
+            let dir = TempDir(dir_path);
+            *s = spawn_server_at(&dir, addr, &[]);
+            std::mem::forget(dir);
+            killed
+        })
+    };
+    let origin: Origin = format!("http://{addr}").parse().expect("origin");
+    let (gets, posts) = support::in_actix(Duration::from_secs(90), async move {
+        let client = Client::builder(origin).start();
+        // Non-idempotent requests the server answers after 5 s: in flight
+        // when it dies.
+        let posts: Vec<_> = (0..4)
+            .map(|_| {
+                let r = client.send(Fetch::get("/delay/5000").timeout(Duration::from_secs(60)));
+                async move { r.await.unwrap_or(Err(FetchError::ClientStopped)) }
+            })
+            .collect();
+        let posts = futures::future::join_all(posts);
+        let start = tokio::time::Instant::now();
+        let gets = futures::stream::iter(0..2000u32)
+            .map(|i| {
+                let client = client.clone();
+                async move {
+                    tokio::time::sleep_until(start + Duration::from_micros(1500) * i).await;
+                    let r = client.send(Fetch::get("/").idempotent(true)).await;
+                    r.unwrap_or(Err(FetchError::ClientStopped))
+                }
+            })
+            .buffer_unordered(50)
+            .collect::<Vec<_>>();
+        let (gets, posts) = futures::join!(gets, posts);
+        (gets, posts)
+    });
+    let killed = killer.join().expect("killer");
+    let failed: Vec<String> = gets
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    eprintln!(
+        "outage {outage:?}: {} GETs ok, {} failed; downloads: {:?}",
+        gets.len() - failed.len(),
+        failed.len(),
+        posts
+            .iter()
+            .map(|r| r.as_ref().map(|r| r.body.len()).map_err(|e| e.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of 2000 GETs failed, first: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    for p in &posts {
+        match p {
+            Err(FetchError::ConnectionLost(why)) => assert!(!why.is_empty()),
+            other => panic!("a download in flight when the server died: {other:?}"),
+        }
+    }
+    let _ = killed;
+}
+
+fn client_rides_out_a_server_restart_of_half_a_second() {
+    client_rides_out_restart(Duration::from_millis(500));
+}
+
+fn client_rides_out_a_server_restart_of_three_seconds() {
+    client_rides_out_restart(Duration::from_secs(3));
+}
+
 fn main() {
     harness::main(harness::tests![
         sigterm_lets_a_curl_download_finish_then_the_server_exits_0: [Program("curl"), SERVER_BIN],
         a_second_signal_forces_the_shutdown: [Program("curl"), SERVER_BIN],
         h2load_traffic_matches_the_listener_stats: [Program("h2load")],
         example_server_logs_stay_quiet_under_rapid_reset_with_reconnect: [SERVER_BIN],
+        client_rides_out_a_server_restart_of_half_a_second: [SERVER_BIN],
+        client_rides_out_a_server_restart_of_three_seconds: [SERVER_BIN],
     ]);
 }

@@ -218,7 +218,7 @@ fn fetch_tls(
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let _ = tcp.set_nodelay(true);
         let stream = tls.connect(server_name, tcp).await.expect("TLS handshake");
-        demo_client::fetch(stream, jobs, Options::default()).await
+        demo_client::fetch(stream, addr.to_string(), jobs, Options::default()).await
     })
 }
 

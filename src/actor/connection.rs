@@ -625,7 +625,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     }
                     Err(CodecError::Io(e)) => {
                         act.reading = false;
-                        act.on_io_error(e.to_string(), ctx);
+                        act.on_io_error(io_reason(&e), ctx);
                         return Poll::Ready(());
                     }
                 };
@@ -700,7 +700,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     if act.lingering {
                         ctx.stop();
                     } else if !this.draining {
-                        act.on_io_error(e.to_string(), ctx);
+                        act.on_io_error(io_reason(&e), ctx);
                     }
                     return Poll::Ready(());
                 }
@@ -868,6 +868,20 @@ impl Handler<GetStats> for Connection {
             write_buffer_high_water: c.wbuf_high_water,
             streams: c.stream_entries(),
             pending_sends: c.pending_sends(),
+            peer_settings: c.proto.peer_settings_seen(),
         })
+    }
+}
+
+/// A transport error as a user reads it in a [`CloseReason::Io`].
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionReset => "the peer reset the TCP connection".into(),
+        ConnectionAborted => "the TCP connection was aborted".into(),
+        BrokenPipe => "the peer closed the TCP connection while we were writing".into(),
+        UnexpectedEof => "the peer closed the connection in the middle of a record".into(),
+        TimedOut => "the TCP connection timed out".into(),
+        _ => format!("transport error: {e}"),
     }
 }

@@ -404,6 +404,22 @@ pub struct ReleaseCapacity {
     pub n: usize,
 }
 
+/// Ask an [`H2Stream`] for its id: `None` for a client stream whose
+/// HEADERS have not been written yet (ids are assigned then, RFC 9113
+/// §5.1.1), e.g. to label a request you opened with [`OpenStream`].
+///
+/// ```no_run
+/// # use actix::prelude::*;
+/// # use h2actor::prelude::*;
+/// # async fn label(stream: Addr<H2Stream>) -> Result<(), MailboxError> {
+/// let id = stream.send(GetStreamId).await?;
+/// println!("[stream {}]", id.map_or(0, |id| id.0));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Message)]
+#[rtype(result = "Option<StreamId>")]
+pub struct GetStreamId;
+
 /// Send to an [`H2Stream`]: its later notifications go to this subscriber.
 /// Send to a [`Connection`](super::Connection): new peer-initiated streams and the
 /// connection's own notifications ([`GoAway`], [`Closed`]) go to it.
@@ -526,6 +542,9 @@ pub struct ConnectionStats {
     /// `SendData`/`SendTrailers` replies not given yet (waiting for the
     /// peer's window or for room in the write buffer).
     pub pending_sends: usize,
+    /// The peer's first SETTINGS frame arrived (RFC 9113 §3.4): false for a
+    /// peer that accepted the connection and has said nothing since.
+    pub peer_settings: bool,
 }
 
 // ------------------------------------------------ notifications -> subscriber
@@ -598,9 +617,22 @@ pub struct RecvPromise {
     pub request: http::Request<()>,
 }
 
-/// The stream was reset. `remote` when the peer did it; a GOAWAY that refuses
-/// the stream shows as `code` REFUSED_STREAM with `remote` true (safe to
-/// retry). When the connection ends, every stream still open hears this.
+/// The stream ended before it completed. `cause` says how: an RST_STREAM
+/// (the peer's when `remote`, else ours), the peer's GOAWAY refusing it
+/// (`code` REFUSED_STREAM, `remote` true: not processed, safe to retry), or
+/// the connection ending under it (every stream still open hears this,
+/// with `code` the GOAWAY's code or CANCEL). Its `Display` is a sentence
+/// for a user:
+///
+/// ```
+/// # use h2actor::{CloseReason, ErrorCode, ResetCause, StreamId};
+/// let refused = ResetCause::GoAway { last_stream_id: StreamId(5) };
+/// assert_eq!(refused.describe(ErrorCode::REFUSED_STREAM, true),
+///            "refused by GOAWAY (last stream id 5)");
+/// let lost = ResetCause::Connection(CloseReason::Io("Connection reset by peer (os error 104)".into()));
+/// assert_eq!(lost.describe(ErrorCode::CANCEL, true),
+///            "connection lost: Connection reset by peer (os error 104)");
+/// ```
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvReset {
@@ -616,6 +648,49 @@ pub struct RecvReset {
     /// True when the peer reset it, refused it by GOAWAY, or closed the
     /// connection; false when this side did.
     pub remote: bool,
+    /// How the stream ended: see [`ResetCause`].
+    pub cause: ResetCause,
+}
+
+impl RecvReset {
+    /// What happened, as a sentence: "reset by the peer: CANCEL",
+    /// "refused by GOAWAY (last stream id 5)", "connection lost: ...".
+    pub fn describe(&self) -> String {
+        self.cause.describe(self.code, self.remote)
+    }
+}
+
+/// How a stream ended early (see [`RecvReset`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetCause {
+    /// An RST_STREAM frame: the peer's, or ours (after a stream error, a
+    /// [`Reset`], a timeout).
+    Stream,
+    /// The peer's GOAWAY refused the stream: its id is above
+    /// `last_stream_id`, so the peer did not process it (RFC 9113 §6.8).
+    GoAway {
+        /// The GOAWAY's last stream id.
+        last_stream_id: StreamId,
+    },
+    /// The connection ended under the stream; no RST_STREAM crossed the
+    /// wire for it.
+    Connection(CloseReason),
+}
+
+impl ResetCause {
+    /// The sentence a user reads for a stream that ended this way with
+    /// `code`, reset by the peer (`remote`) or by us.
+    pub fn describe(&self, code: ErrorCode, remote: bool) -> String {
+        match self {
+            ResetCause::Stream if remote => format!("reset by the peer: {code}"),
+            ResetCause::Stream => format!("reset by us: {code}"),
+            ResetCause::GoAway { last_stream_id } => {
+                format!("refused by GOAWAY (last stream id {last_stream_id})")
+            }
+            ResetCause::Connection(reason) => format!("connection lost: {reason}"),
+        }
+    }
 }
 
 /// The peer sent GOAWAY (HTTP2.jl `EvtGoaway`).
@@ -649,6 +724,30 @@ pub enum CloseReason {
     Timeout(crate::Timeout),
 }
 
+impl std::fmt::Display for CloseReason {
+    /// A sentence: "closed gracefully", "the peer closed the connection
+    /// with GOAWAY PROTOCOL_ERROR (...)", the transport's error, ...
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CloseReason::Done => f.write_str("closed gracefully"),
+            CloseReason::Error(e) => {
+                let who = if e.remote {
+                    "the peer closed"
+                } else {
+                    "we closed"
+                };
+                write!(f, "{who} the connection with GOAWAY {}", e.code)?;
+                if !e.reason.is_empty() {
+                    write!(f, " ({})", e.reason)?;
+                }
+                Ok(())
+            }
+            CloseReason::Io(e) => f.write_str(e),
+            CloseReason::Timeout(t) => write!(f, "timed out: {t}"),
+        }
+    }
+}
+
 /// The connection actor stopped: the last notification of a connection.
 #[derive(Debug, Clone, Message)]
 #[rtype(result = "()")]
@@ -657,6 +756,10 @@ pub struct Closed {
     pub conn: ConnectionId,
     /// Why it stopped.
     pub reason: CloseReason,
+    /// The peer's SETTINGS had arrived (RFC 9113 §3.4). False when the
+    /// connection ended before the peer said anything in HTTP/2: not an
+    /// HTTP/2 peer, a TLS port spoken to in cleartext, a server going down.
+    pub peer_settings: bool,
 }
 
 /// Any notification: what [`Session::take_evt`](super::Session::take_evt)

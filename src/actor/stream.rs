@@ -283,6 +283,13 @@ impl Handler<ReleaseCapacity> for H2Stream {
     }
 }
 
+impl Handler<GetStreamId> for H2Stream {
+    type Result = Option<StreamId>;
+    fn handle(&mut self, _: GetStreamId, _: &mut Self::Context) -> Option<StreamId> {
+        self.id
+    }
+}
+
 impl Handler<Subscribe> for H2Stream {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {

@@ -154,7 +154,9 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                 if this.unflushed {
                     match Pin::new(&mut this.io).poll_flush(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => return this.finish(Err(e.to_string())),
+                        Poll::Ready(Err(e)) => {
+                            return this.finish(Err(super::connection::io_reason(&e)))
+                        }
                         Poll::Ready(Ok(())) => this.unflushed = false,
                     }
                 }
@@ -191,7 +193,7 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                 }
                 Poll::Ready(Err(e)) => {
                     drop(c);
-                    return this.finish(Err(e.to_string()));
+                    return this.finish(Err(super::connection::io_reason(&e)));
                 }
             }
         }

@@ -84,7 +84,9 @@ pub struct Response {
 /// Why a [`Fetch`] failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    /// No connection could be made within the attempt budget.
+    /// No connection could be made while the request waited
+    /// ([`ClientBuilder::reconnect_for`], its deadline), or the failure was
+    /// one waiting cannot fix (the server's certificate is not trusted).
     #[error("cannot connect to {origin}: {reason}")]
     Connect {
         /// The origin.
@@ -92,12 +94,19 @@ pub enum FetchError {
         /// The last failure.
         reason: String,
     },
-    /// The server reset the stream (a code other than REFUSED_STREAM, or
-    /// REFUSED_STREAM past the attempt budget).
+    /// The server reset the stream with RST_STREAM and this code (not
+    /// REFUSED_STREAM: see [`FetchError::Refused`]).
     #[error("stream reset by the server: {0}")]
     Reset(ErrorCode),
-    /// The connection ended while the request was in flight, and the
-    /// request is not idempotent (the server may have processed it).
+    /// The server refused the request (RST_STREAM REFUSED_STREAM, or a
+    /// GOAWAY whose last stream id is below it: not processed) every time
+    /// it was sent within its budget. Says which.
+    #[error("the server refused the request without processing it: {0}")]
+    Refused(String),
+    /// The connection ended while the request was in flight (the peer
+    /// closed it, the TCP connection was reset, a connection error), and
+    /// the request is not idempotent (the server may have processed it) or
+    /// its retries ran out. Says why the connection ended.
     #[error("connection lost while the request was in flight: {0}")]
     ConnectionLost(String),
     /// The request did not complete in time.

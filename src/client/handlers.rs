@@ -38,6 +38,8 @@ impl Handler<Fetch> for Client {
             body,
             idempotent: msg.idempotent,
             attempts: 0,
+            refusals: 0,
+            queued_at: Instant::now(),
             deadline,
             timeout,
             tx,
@@ -128,9 +130,25 @@ impl Handler<Closed> for Client {
     fn handle(&mut self, m: Closed, ctx: &mut Context<Self>) {
         if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
             self.conn = None;
-            if !matches!(m.reason, CloseReason::Done) {
-                self.failures += 1;
-                self.last_failure = format!("{:?}", m.reason);
+        }
+        // The latest connection (it may have been dropped as `conn` already,
+        // by a request that found it closed).
+        if self.latest == Some(m.conn) && !matches!(m.reason, CloseReason::Done) {
+            self.failures += 1;
+            self.last_failure = m.reason.to_string();
+            if !m.peer_settings {
+                // Not an HTTP/2 connection after all (the server said
+                // nothing in HTTP/2 before it ended): a failed connect,
+                // under the same time budget.
+                self.last_failure = format!(
+                        "{}, before the server sent any HTTP/2 frame (is it an HTTP/2 server, speaking {}?)",
+                        m.reason,
+                        match self.cfg.origin.mode() {
+                            super::Mode::Tls => "TLS",
+                            super::Mode::PriorKnowledge => "cleartext h2c",
+                        }
+                    );
+                self.connect_failed(false);
             }
         }
         self.pump(ctx);

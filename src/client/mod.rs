@@ -16,23 +16,38 @@
 //! }
 //! ```
 //!
-//! # Retries: only the safe ones
+//! # Outages and retries: only the safe ones, always within a time budget
 //!
-//! A request is sent again, on the next connection and within its attempt
-//! budget ([`ClientBuilder::max_attempts`], default 3), only when the server
-//! cannot have processed it:
+//! While the server is down (restarting, say), requests wait in the queue
+//! and the client keeps reconnecting with backoff (100 ms doubling to 2 s,
+//! with jitter). Refused connections use up time, not attempts: a request
+//! fails with [`FetchError::Connect`] only once it has waited
+//! [`ClientBuilder::reconnect_for`] (default 10 s) for a connection, or at
+//! its own deadline ([`Fetch::timeout`], default 30 s), whichever comes
+//! first. With the defaults, an outage of up to 8 s is ridden out without
+//! a failure (the last reconnect comes at most one backoff step, 2 s, after
+//! the server is back), and most outages up to 10 s are. Errors that
+//! waiting cannot fix (a certificate the client does not trust, a server
+//! that does not speak h2) fail the waiting requests at once.
+//!
+//! A request is sent again, on the next connection and within that budget,
+//! whenever the server cannot have processed it:
 //!
 //! - the connection failed (or could not be made) before the request's
 //!   HEADERS were handed to it;
 //! - the server refused the stream: RST_STREAM `REFUSED_STREAM`, or a GOAWAY
 //!   whose last stream id is below the request's stream (both mean "not
-//!   processed", RFC 9113 §8.7 and §6.8).
+//!   processed", RFC 9113 §8.7 and §6.8). (At most 16 times in a row, so a
+//!   server that refuses everything cannot keep a request cycling.)
 //!
 //! Anything else (a reset with another code, a connection lost while the
 //! request was in flight) is reported as an error and never silently
 //! repeated, unless the request is marked [`Fetch::idempotent`]: then it is
-//! also retried after those (RFC 9110 §9.2.2 lets a client repeat an
-//! idempotent request). Which requests are idempotent is the caller's call.
+//! also retried after those, up to [`ClientBuilder::max_attempts`] sends in
+//! all (RFC 9110 §9.2.2 lets a client repeat an idempotent request). Which
+//! requests are idempotent is the caller's call. A request cut off by a
+//! connection that died under it fails with [`FetchError::ConnectionLost`];
+//! a stream the server reset keeps its code ([`FetchError::Reset`]).
 //!
 //! # Supervision
 //!
@@ -68,11 +83,11 @@ use tokio::sync::oneshot;
 use crate::actor::{
     Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, GoAway, H2Stream,
     RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, ReleaseCapacity, Reset,
-    SendRequest, Subscriber,
+    ResetCause, SendRequest, Subscriber,
 };
 use crate::frame::ErrorCode;
 use crate::proto::{Head, Role, UserError};
-use crate::transport::{H2cLimits, TlsClient};
+use crate::transport::{H2cLimits, TlsClient, TlsError};
 
 /// Configures a [`Client`]: `Client::builder(origin)`, setters (each says
 /// its default), then `start`.
@@ -82,6 +97,7 @@ pub struct ClientBuilder {
     connection: Builder,
     max_queued: usize,
     max_attempts: u32,
+    reconnect_for: Duration,
     backoff: (Duration, Duration),
     connect_timeout: Duration,
     timeout: Duration,
@@ -121,13 +137,28 @@ impl ClientBuilder {
         self.max_queued = n;
         self
     }
-    /// Times a request may be sent (first try included). Default 3.
+    /// Times an idempotent request may be sent (first try included) when
+    /// earlier sends may have been processed (see the module docs). Sends
+    /// the server provably did not process, and connections that could not
+    /// be made, do not count: those are bounded by time
+    /// ([`reconnect_for`](Self::reconnect_for), the request's deadline).
+    /// Default 3.
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
         self
     }
+    /// How long a request waits for a connection while the server cannot
+    /// be reached (refused, reset, timed out), reconnecting with
+    /// [`backoff`](Self::backoff), before it fails with
+    /// [`FetchError::Connect`]; its own deadline still applies. Counted
+    /// from when the request was queued (or queued again). Default 10 s:
+    /// a server restart of up to ~8 s is ridden out.
+    pub fn reconnect_for(mut self, d: Duration) -> Self {
+        self.reconnect_for = d;
+        self
+    }
     /// Reconnect delays: `first`, doubled after each failure up to `max`,
-    /// each with up to 50% random jitter off. Default 100 ms, 10 s.
+    /// each with up to 50% random jitter off. Default 100 ms, 2 s.
     pub fn backoff(mut self, first: Duration, max: Duration) -> Self {
         self.backoff = (first, max.max(first));
         self
@@ -166,6 +197,7 @@ impl ClientBuilder {
             authority,
             cfg: self,
             conn: None,
+            latest: None,
             connecting: false,
             failures: 0,
             last_failure: String::new(),
@@ -193,6 +225,25 @@ impl ClientBuilder {
 /// showed 4 of 5 requests there when all were handed over at once.
 const DISPATCH_WINDOW: usize = 16;
 
+/// Sends of one request the server refused in a row, at most (see the
+/// module docs).
+const MAX_REFUSALS: u32 = 16;
+
+/// May a request whose send did not complete go out again?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// It never reached the connection (which ended first): yes, within
+    /// its reconnect budget and deadline.
+    NotSent,
+    /// The server cannot have processed it: yes, within its time budget.
+    NotProcessed,
+    /// The server may have processed it: if idempotent, within
+    /// `max_attempts`.
+    MaybeProcessed,
+    /// No.
+    No,
+}
+
 /// One origin's client actor (see the module docs).
 pub struct Client {
     cfg: ClientBuilder,
@@ -200,6 +251,8 @@ pub struct Client {
     scheme: Scheme,
     authority: Option<Authority>,
     conn: Option<Live>,
+    /// The last connection made (still `conn`, or just ended).
+    latest: Option<ConnectionId>,
     connecting: bool,
     /// Connection attempts failed in a row.
     failures: u32,
@@ -235,7 +288,12 @@ struct Job {
     parts: http::request::Parts,
     body: Bytes,
     idempotent: bool,
+    /// Sends that may have been processed (the first one included).
     attempts: u32,
+    /// Sends the server refused (not processed), in a row.
+    refusals: u32,
+    /// When it joined the queue (the reconnect budget counts from here).
+    queued_at: Instant,
     deadline: Instant,
     timeout: Duration,
     tx: Reply,
@@ -243,7 +301,6 @@ struct Job {
 
 struct InFlight {
     job: Box<Job>,
-    conn: ConnectionId,
     head: Option<http::response::Parts>,
     body: Body,
 }
@@ -313,7 +370,8 @@ impl Client {
             connection: Connection::builder(Role::Client),
             max_queued: 1024,
             max_attempts: 3,
-            backoff: (Duration::from_millis(100), Duration::from_secs(10)),
+            reconnect_for: Duration::from_secs(10),
+            backoff: (Duration::from_millis(100), Duration::from_secs(2)),
             connect_timeout: Duration::from_secs(10),
             timeout: Duration::from_secs(30),
             max_body: 16 << 20,
@@ -352,10 +410,10 @@ impl Client {
         conn: ConnectionId,
         ctx: &mut Context<Self>,
     ) {
-        job.attempts += 1;
-        if job.attempts > 1 {
+        if job.attempts + job.refusals > 0 {
             self.stats.retries += 1;
         }
+        job.attempts += 1;
         let mut request = http::Request::new(());
         *request.method_mut() = job.parts.method.clone();
         *request.uri_mut() = job.parts.uri.clone();
@@ -390,7 +448,6 @@ impl Client {
                             stream,
                             InFlight {
                                 job,
-                                conn,
                                 head: None,
                                 body: Body::default(),
                             },
@@ -407,8 +464,10 @@ impl Client {
                         if act.conn.as_ref().is_some_and(|l| l.id == conn) {
                             act.conn = None;
                         }
-                        act.retry_or_fail(job, true, || {
-                            FetchError::ConnectionLost("connection closed".into())
+                        act.retry_or_fail(job, Resend::NotSent, || {
+                            FetchError::ConnectionLost(
+                                "the connection closed before the request was sent".into(),
+                            )
                         })
                     }
                     Ok(Err(Error::QueueFull)) => act.fail(job, FetchError::QueueFull),
@@ -422,12 +481,41 @@ impl Client {
             .spawn(ctx);
     }
 
-    /// Queues `job` again if `safe` and its budget allows, else fails it.
-    fn retry_or_fail(&mut self, job: Box<Job>, safe: bool, err: impl FnOnce() -> FetchError) {
+    /// Queues `job` again if `how` and its budget allow, else fails it.
+    fn retry_or_fail(&mut self, mut job: Box<Job>, how: Resend, err: impl FnOnce() -> FetchError) {
         if job.tx.is_closed() {
             return;
         }
-        if safe && job.attempts < self.cfg.max_attempts && Instant::now() < job.deadline {
+        let now = Instant::now();
+        let again = now < job.deadline
+            && match how {
+                // Waits for the next connection like a new request; the
+                // reconnect budget keeps counting from when it was queued.
+                Resend::NotSent => {
+                    if now.duration_since(job.queued_at) >= self.cfg.reconnect_for
+                        && !self.last_failure.is_empty()
+                    {
+                        let err = FetchError::Connect {
+                            origin: self.cfg.origin.to_string(),
+                            reason: self.last_failure.clone(),
+                        };
+                        self.fail(job, err);
+                    } else {
+                        self.queue.push_back(job);
+                    }
+                    return;
+                }
+                Resend::NotProcessed => {
+                    // Not an attempt: the server never saw it.
+                    job.attempts = job.attempts.saturating_sub(1);
+                    job.refusals += 1;
+                    job.refusals <= MAX_REFUSALS
+                }
+                Resend::MaybeProcessed => job.attempts < self.cfg.max_attempts,
+                Resend::No => false,
+            };
+        if again {
+            job.queued_at = now;
             self.queue.push_back(job);
         } else {
             self.fail(job, err());
@@ -455,7 +543,11 @@ impl Client {
             }
             tokio::time::timeout(limit, open(origin, tls, upgrade, builder, sub))
                 .await
-                .unwrap_or_else(|_| Err(format!("no connection within {limit:?}")))
+                .unwrap_or_else(|_| {
+                    Err(ConnectFailure::transient(format!(
+                        "no connection within {limit:?} (connect timeout)"
+                    )))
+                })
         };
         fut.into_actor(self)
             .map(|r, act, ctx| {
@@ -464,14 +556,15 @@ impl Client {
                     Ok((addr, id)) => {
                         tracing::debug!(origin = %act.cfg.origin, conn = %id, "connected");
                         act.stats.connections += 1;
+                        act.latest = Some(id);
                         act.conn = Some(Live { addr, id });
                         act.measure_rtt(ctx);
                     }
                     Err(why) => {
                         act.failures += 1;
-                        tracing::debug!(origin = %act.cfg.origin, failures = act.failures, error = %why, "connect failed");
-                        act.last_failure = why;
-                        act.connect_failed();
+                        tracing::debug!(origin = %act.cfg.origin, failures = act.failures, error = %why.reason, "connect failed");
+                        act.last_failure = why.reason;
+                        act.connect_failed(why.lasting);
                     }
                 }
                 act.pump(ctx);
@@ -479,16 +572,20 @@ impl Client {
             .spawn(ctx);
     }
 
-    /// Every queued request pays one attempt for a failed connection.
-    fn connect_failed(&mut self) {
+    /// A connection could not be made: queued requests that have waited
+    /// `reconnect_for` (or passed their deadline) fail, the rest wait for
+    /// the next try. A `lasting` failure (waiting will not fix it) fails
+    /// them all.
+    fn connect_failed(&mut self, lasting: bool) {
         let origin = self.cfg.origin.to_string();
         let reason = self.last_failure.clone();
-        for mut job in std::mem::take(&mut self.queue) {
-            job.attempts += 1;
+        let now = Instant::now();
+        let budget = self.cfg.reconnect_for;
+        for job in std::mem::take(&mut self.queue) {
             if job.tx.is_closed() {
                 continue;
             }
-            if job.attempts >= self.cfg.max_attempts || Instant::now() >= job.deadline {
+            if lasting || now >= job.deadline || now.duration_since(job.queued_at) >= budget {
                 self.fail(
                     job,
                     FetchError::Connect {
@@ -592,16 +689,22 @@ impl Client {
                 // REFUSED_STREAM (by RST_STREAM or above a GOAWAY's last
                 // stream id): not processed, RFC 9113 §8.7.
                 let refused = m.code == ErrorCode::REFUSED_STREAM && m.remote;
-                let safe = refused || f.job.idempotent;
-                let lost = !self.conn.as_ref().is_some_and(|l| l.id == f.conn);
+                let how = if refused {
+                    Resend::NotProcessed
+                } else if f.job.idempotent {
+                    Resend::MaybeProcessed
+                } else {
+                    Resend::No
+                };
                 let code = m.code;
-                self.retry_or_fail(f.job, safe, || {
-                    if lost {
-                        FetchError::ConnectionLost(format!("stream ended with {code}"))
-                    } else {
-                        FetchError::Reset(code)
+                let err = match m.cause {
+                    ResetCause::Connection(reason) => {
+                        FetchError::ConnectionLost(reason.to_string())
                     }
-                });
+                    _ if refused => FetchError::Refused(m.cause.describe(code, true)),
+                    _ => FetchError::Reset(code),
+                };
+                self.retry_or_fail(f.job, how, || err);
                 self.pump(ctx);
             }
         }
@@ -798,6 +901,55 @@ pub async fn request(fetch: Fetch) -> Result<Response, FetchError> {
     rx.await.unwrap_or(Err(FetchError::ClientStopped))
 }
 
+/// Why a connection could not be made, and whether trying again later
+/// may help.
+struct ConnectFailure {
+    reason: String,
+    /// Waiting will not fix it (a certificate we do not trust, a server
+    /// that does not speak h2, a bad name).
+    lasting: bool,
+}
+
+impl ConnectFailure {
+    fn transient(reason: String) -> Self {
+        ConnectFailure {
+            reason,
+            lasting: false,
+        }
+    }
+    fn lasting(reason: String) -> Self {
+        ConnectFailure {
+            reason,
+            lasting: true,
+        }
+    }
+    /// A TCP-level failure, named after what the socket said.
+    fn tcp(origin: &Origin, e: std::io::Error) -> Self {
+        let what = match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+            std::io::ErrorKind::TimedOut => "connection timed out".to_owned(),
+            _ => e.to_string(),
+        };
+        Self::transient(format!(
+            "{what} by {}:{} (TCP)",
+            origin.host(),
+            origin.port()
+        ))
+    }
+    fn tls(e: TlsError) -> Self {
+        let reason = format!("TLS handshake failed: {e}");
+        match &e {
+            // Certificates, protocol versions, ALPN: the same next time.
+            TlsError::Handshake(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Self::lasting(reason)
+            }
+            TlsError::Handshake(_) | TlsError::Timeout(_) => Self::transient(reason),
+            _ => Self::lasting(reason),
+        }
+    }
+}
+
 /// Makes one connection to `origin`: TCP, then TLS (ALPN h2) or h2c (prior
 /// knowledge, or the HTTP/1.1 upgrade), then the connection actor.
 async fn open(
@@ -806,38 +958,42 @@ async fn open(
     upgrade: bool,
     builder: Builder,
     sub: Subscriber,
-) -> Result<(Addr<Connection>, ConnectionId), String> {
+) -> Result<(Addr<Connection>, ConnectionId), ConnectFailure> {
     let tcp = tokio::net::TcpStream::connect((origin.host(), origin.port()))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ConnectFailure::tcp(&origin, e))?;
     let _ = tcp.set_nodelay(true);
     match origin.mode() {
         Mode::Tls => {
             let tls = match tls {
                 Some(t) => t,
-                None => Arc::new(TlsClient::with_system_roots().map_err(|e| e.to_string())?),
+                None => Arc::new(
+                    TlsClient::with_system_roots()
+                        .map_err(|e| ConnectFailure::lasting(e.to_string()))?,
+                ),
             };
             let io = tls
                 .connect(origin.host(), tcp)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(ConnectFailure::tls)?;
             Ok(builder.start_identified(io, sub))
         }
         Mode::PriorKnowledge if upgrade => {
             let uri = format!("{origin}/");
             let request = http::Request::options(uri)
                 .body(())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| ConnectFailure::lasting(e.to_string()))?;
             let (addr, _stream1) = builder
                 .connect_h2c(tcp, &request, &H2cLimits::default(), sub)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| {
+                    ConnectFailure::transient(format!("HTTP/1.1 upgrade to h2c failed: {e}"))
+                })?;
             // The identity its notifications carry; a connection that
             // died meanwhile fails here.
-            let stats = addr
-                .send(crate::actor::GetStats)
-                .await
-                .map_err(|_| "the connection closed at once".to_owned())?;
+            let stats = addr.send(crate::actor::GetStats).await.map_err(|_| {
+                ConnectFailure::transient("the connection closed at once".to_owned())
+            })?;
             Ok((addr, stats.conn))
         }
         Mode::PriorKnowledge => Ok(builder.start_identified(tcp, sub)),

@@ -245,6 +245,19 @@ impl<A> Connection<A> {
         self.streams.get(&id.0).is_some_and(|s| s.head_request)
     }
 
+    /// The last stream id of the peer's GOAWAY (the lowest, if it sent
+    /// several), once one arrived: our streams above it were refused
+    /// (RFC 9113 §6.8).
+    pub fn goaway_received(&self) -> Option<StreamId> {
+        self.goaway_recv.map(StreamId)
+    }
+
+    /// The peer's first SETTINGS frame arrived (its side of the §3.4
+    /// handshake is done).
+    pub fn peer_settings_seen(&self) -> bool {
+        self.peer_settings_seen
+    }
+
     /// The §5.1 state of stream `id`, if we still track it.
     pub fn stream_state(&self, id: StreamId) -> Option<StreamState> {
         self.streams.get(&id.0).map(|s| s.state)

@@ -408,7 +408,7 @@ pub fn fetch(
     in_actix(limit, async move {
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let _ = tcp.set_nodelay(true);
-        demo_client::fetch(tcp, jobs, options).await
+        demo_client::fetch(tcp, addr.to_string(), jobs, options).await
     })
 }
 

@@ -119,7 +119,18 @@ impl Core {
                     // only stops our sending (RFC 9113 §8.1): the reader
                     // already had its end, and the senders hear the reset.
                     let told = !(remote && code == ErrorCode::NO_ERROR && e.recv_done);
-                    self.end_entry(id, e, told.then_some((code, remote)));
+                    // A GOAWAY refused it when its id is above the GOAWAY's
+                    // last stream id (RFC 9113 §6.8; the protocol reports
+                    // those as the peer's REFUSED_STREAM).
+                    let cause = match self.proto.goaway_received() {
+                        Some(last) if remote && code == ErrorCode::REFUSED_STREAM && id > last => {
+                            ResetCause::GoAway {
+                                last_stream_id: last,
+                            }
+                        }
+                        _ => ResetCause::Stream,
+                    };
+                    self.end_entry(id, e, told.then_some((code, remote, cause)));
                 }
                 self.slot_freed = true;
             }
@@ -281,13 +292,22 @@ impl Core {
     /// last notification (`RecvReset`, if `reset`) goes now, or, while a
     /// `RecvData` of the stream is with the subscriber, after the notes kept
     /// back: the backlog keeps them and who they go to.
-    fn end_entry(&mut self, id: StreamId, e: StreamEntry, reset: Option<(ErrorCode, bool)>) {
+    fn end_entry(
+        &mut self,
+        id: StreamId,
+        e: StreamEntry,
+        reset: Option<(ErrorCode, bool, ResetCause)>,
+    ) {
         let StreamEntry { dest, backlog, .. } = e;
         if let Some(b) = backlog {
             let mut bl = b.borrow_mut();
             if bl.busy() {
-                if let Some((code, remote)) = reset {
-                    bl.defer(Note::Reset { code, remote });
+                if let Some((code, remote, cause)) = reset {
+                    bl.defer(Note::Reset {
+                        code,
+                        remote,
+                        cause,
+                    });
                 }
                 bl.orphan = Some(dest);
                 let in_flight = bl.in_flight;
@@ -300,8 +320,8 @@ impl Core {
                 return;
             }
         }
-        if let Some((code, remote)) = reset {
-            self.deliver_reset_now(id, &dest, code, remote);
+        if let Some((code, remote, cause)) = reset {
+            self.deliver_reset_now(id, &dest, code, remote, cause);
         }
     }
 
@@ -537,6 +557,7 @@ impl Core {
         dest: &Dest,
         code: ErrorCode,
         remote: bool,
+        cause: ResetCause,
     ) {
         let Some(stream) = dest.addr() else { return };
         let msg = RecvReset {
@@ -545,6 +566,7 @@ impl Core {
             id,
             code,
             remote,
+            cause,
         };
         self.route(dest.sub(&self.subscriber), Event::RecvReset(msg));
     }
@@ -554,6 +576,7 @@ impl Core {
         let closed = Closed {
             conn: self.id,
             reason: self.close_reason.clone().unwrap_or(CloseReason::Done),
+            peer_settings: self.proto.peer_settings_seen(),
         };
         self.route(&self.subscriber, Event::Closed(closed));
         if let Some(q) = &self.session {

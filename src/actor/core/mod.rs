@@ -415,7 +415,9 @@ impl Core {
         for (id, mut e) in self.proto.take_apps() {
             e.fail_sends(&Error::ConnectionClosed);
             e.drop_backlog();
-            self.deliver_reset_now(id, &e.dest, code, remote);
+            let cause =
+                ResetCause::Connection(self.close_reason.clone().unwrap_or(CloseReason::Done));
+            self.deliver_reset_now(id, &e.dest, code, remote, cause);
         }
         self.fail_opens(Error::ConnectionClosed);
         for p in self.pings.drain(..) {
@@ -433,7 +435,9 @@ impl Core {
                 let _ = self.proto.reset(id, ErrorCode::CANCEL);
                 e.fail_sends(&Error::Reset(ErrorCode::CANCEL));
                 e.drop_backlog();
-                self.deliver_reset_now(id, &e.dest, ErrorCode::CANCEL, false);
+                let cause =
+                    ResetCause::Connection(self.close_reason.clone().unwrap_or(CloseReason::Done));
+                self.deliver_reset_now(id, &e.dest, ErrorCode::CANCEL, false, cause);
             }
         }
     }

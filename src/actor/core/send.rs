@@ -8,7 +8,7 @@ use actix::Addr;
 use bytes::Bytes;
 use http::HeaderMap;
 
-use super::super::messages::{Error, SendMessage, Subscriber};
+use super::super::messages::{Error, ResetCause, SendMessage, Subscriber};
 use super::super::H2Stream;
 use super::table::{PendingSend, ReplyNow, Slot, StreamEntry, Waiting};
 use super::{Core, WriteState};
@@ -304,7 +304,7 @@ impl Core {
             let held = e.drop_backlog();
             self.give_back(id, held);
             if notify {
-                self.deliver_reset_now(id, &e.dest, code, false);
+                self.deliver_reset_now(id, &e.dest, code, false, ResetCause::Stream);
             }
         }
         self.slot_freed = true;

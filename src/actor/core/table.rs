@@ -38,8 +38,8 @@ use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
 use super::super::messages::{
-    ConnectionId, Error, Event, RecvData, RecvPromise, RecvReset, RecvTrailers, SendRequest,
-    Subscriber,
+    ConnectionId, Error, Event, RecvData, RecvPromise, RecvReset, RecvTrailers, ResetCause,
+    SendRequest, Subscriber,
 };
 use super::super::H2Stream;
 use crate::frame::{ErrorCode, StreamId};
@@ -127,6 +127,7 @@ pub(crate) enum Note {
     Reset {
         code: ErrorCode,
         remote: bool,
+        cause: ResetCause,
     },
 }
 
@@ -166,12 +167,17 @@ impl Note {
                 promised_id,
                 request,
             }),
-            Note::Reset { code, remote } => Event::RecvReset(RecvReset {
+            Note::Reset {
+                code,
+                remote,
+                cause,
+            } => Event::RecvReset(RecvReset {
                 stream,
                 conn,
                 id,
                 code,
                 remote,
+                cause,
             }),
         }
     }
