@@ -267,6 +267,9 @@ impl<A> Connection<A> {
                     head: Head::Response(r.response),
                     end_stream,
                 });
+                if !end_stream {
+                    self.keep_end_open(id);
+                }
             }
             RecvPhase::Body => {
                 // Trailers (§8.1): END_STREAM and no pseudo-headers.
@@ -408,6 +411,9 @@ impl<A> Connection<A> {
             head: Head::Request(r.request),
             end_stream,
         });
+        if !end_stream {
+            self.keep_end_open(id);
+        }
         Ok(())
     }
 
