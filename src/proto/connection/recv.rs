@@ -15,6 +15,7 @@ use crate::frame::{
 
 use super::shutdown::SHUTDOWN_PING;
 use super::{recount, timers, Connection};
+use crate::proto::guards::Waste;
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, SendPhase, StreamState};
@@ -279,7 +280,7 @@ impl<A> Connection<A> {
         if s.peer_initiated && s.send_phase == SendPhase::Head {
             let r = self
                 .guards
-                .peer_reset_unanswered(self.local.max_concurrent_streams);
+                .peer_stream_wasted(self.local.max_concurrent_streams, Waste::PeerReset);
             self.flood(r)?;
         }
         // §8.1: a server may end a stream with RST_STREAM(NO_ERROR) once
