@@ -81,7 +81,14 @@
 //! - Receive windows reopen when the user releases at least half of the
 //!   window (stream: our INITIAL_WINDOW_SIZE; connection:
 //!   `connection_window_size`); padding is released at once; what a stream
-//!   held unreleased when it closes goes back to the connection window.
+//!   held unreleased when it closes goes back to the connection window. A
+//!   window (stream or connection) that equals what a body's content-length
+//!   still needs gets one octet more at once, so it never closes exactly
+//!   with the body's last byte (nghttp2, hence Node, writes no END_STREAM
+//!   DATA frame into a shut window; Node then resets the stream).
+//! - A client stream reset with NO_ERROR once its DATA reached the
+//!   response's content-length ends as if END_STREAM had come (an
+//!   `Event::Data` with `end_stream`, then the `Event::Reset`; §8.1).
 //! - Shutdown: [`Connection::go_away`] sends one GOAWAY with the last peer
 //!   stream seen; [`Connection::go_away_graceful`] does the two-step
 //!   shutdown of §6.8 (2^31-1 + PING, then the real last id).
