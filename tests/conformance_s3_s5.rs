@@ -55,6 +55,36 @@ fn s3_4_http1_request_instead_of_preface_is_connection_error_protocol() {
     s.assert_healthy();
 }
 
+/// §3.4 on a plain port that also takes the HTTP/1.1 upgrade (the demo
+/// server's): bytes that are neither the preface nor an HTTP/1.x request
+/// line are an invalid preface, not an HTTP/1.1 request to answer with a
+/// 400 (h2spec --strict 3.5 #2 sends `INVALID CONNECTION PREFACE`).
+#[test]
+fn s3_4_invalid_preface_on_the_h2c_port_is_connection_error_protocol() {
+    let server = support::TestServer::start();
+    for bytes in [
+        &b"INVALID CONNECTION PREFACE\r\n\r\n"[..],
+        b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",
+        b"GET / HTTP/2.0\r\n\r\n",
+    ] {
+        let mut p = Peer::connect(server.addr);
+        p.send_raw(bytes);
+        let g = p.expect_goaway(ErrorCode::PROTOCOL_ERROR);
+        assert_eq!(g.last_stream_id.0, 0);
+    }
+    // HTTP/1.1 there keeps its HTTP/1.1 answer (505: not an upgrade).
+    let mut tcp = std::net::TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(TIMEOUT)).unwrap();
+    std::io::Write::write_all(&mut tcp, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut tcp, &mut got);
+    assert!(
+        got.starts_with(b"HTTP/1.1 505 "),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+}
+
 #[test]
 fn s3_4_first_frame_not_settings_is_connection_error_protocol() {
     let s = ConfServer::start();

@@ -4,8 +4,9 @@
 //! our client's `--upgrade` against our server and against a server built on
 //! Python `h2`'s upgrade support (nghttpd has none: our client reports its
 //! answer as a clear error). Plus what a plain port does with everything
-//! else: plain HTTP/1.1 gets the documented 505, garbage a 400 and a close,
-//! oversized heads a 431, and a silent client is cut by the deadline.
+//! else: plain HTTP/1.1 gets the documented 505, bytes that are not HTTP/1.x
+//! an HTTP/2 GOAWAY(PROTOCOL_ERROR) and a close (an invalid preface, RFC 9113
+//! §3.4), oversized heads a 431, and a silent client is cut by the deadline.
 
 mod support;
 
@@ -238,6 +239,12 @@ fn our_client_upgrade_against_nghttpd_fails_clearly() {
 /// Writes `bytes` on a new connection and reads until the server closes
 /// (within `limit`); returns what came back and how long it took.
 fn exchange_raw(addr: SocketAddr, bytes: &[u8], limit: Duration) -> (String, Duration) {
+    let (got, took) = exchange_raw_bytes(addr, bytes, limit);
+    (String::from_utf8_lossy(&got).into_owned(), took)
+}
+
+/// As `exchange_raw`, the answer as bytes.
+fn exchange_raw_bytes(addr: SocketAddr, bytes: &[u8], limit: Duration) -> (Vec<u8>, Duration) {
     let t = Instant::now();
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(limit)).expect("timeout");
@@ -248,21 +255,33 @@ fn exchange_raw(addr: SocketAddr, bytes: &[u8], limit: Duration) -> (String, Dur
         r.is_ok(),
         "the server did not close within {limit:?}: {r:?}"
     );
-    (String::from_utf8_lossy(&got).into_owned(), t.elapsed())
+    (got, t.elapsed())
 }
 
-fn garbage_is_answered_400_and_closed() {
+/// RFC 9113 §3.4: bytes that are neither HTTP/1.x nor the preface are an
+/// invalid preface: the server's SETTINGS, a GOAWAY(PROTOCOL_ERROR), and
+/// the close; no HTTP/1.1 answer (an HTTP/2 peer would read it as a frame).
+fn not_http1_is_answered_goaway_protocol_error_and_closed() {
+    use h2actor::frame::{ErrorCode, Frame, MAX_MAX_FRAME_SIZE};
     let server = TestServer::start();
-    // A TLS ClientHello's first bytes on the plain port.
-    let (got, took) = exchange_raw(
-        server.addr,
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage",
-        Duration::from_secs(3),
-    );
-    assert!(got.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{got:?}");
-    assert!(took < Duration::from_secs(2), "{took:?}");
-    let (got, _) = exchange_raw(server.addr, &[0u8; 64], Duration::from_secs(3));
-    assert!(got.starts_with("HTTP/1.1 400 "), "{got:?}");
+    for input in [
+        &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03garbage"[..], // a TLS ClientHello
+        &[0u8; 64],
+        b"INVALID CONNECTION PREFACE\r\n\r\n", // h2spec 3.5 #2
+    ] {
+        let (got, took) = exchange_raw_bytes(server.addr, input, Duration::from_secs(3));
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        let mut buf = bytes::BytesMut::from(&got[..]);
+        let mut frames = Vec::new();
+        while let Ok(Some(f)) = Frame::decode(&mut buf, MAX_MAX_FRAME_SIZE) {
+            frames.push(f);
+        }
+        assert!(buf.is_empty(), "{input:?}: not frames: {got:?}");
+        assert!(
+            matches!(&frames[..], [Frame::Settings(_), .., Frame::GoAway(g)] if g.error_code == ErrorCode::PROTOCOL_ERROR),
+            "{input:?}: {frames:?}"
+        );
+    }
 }
 
 fn oversized_heads_get_431_quickly() {
@@ -343,7 +362,7 @@ fn main() {
         our_client_upgrade_against_our_server,
         our_client_upgrade_against_python_h2: [Python("h2")],
         our_client_upgrade_against_nghttpd_fails_clearly: [Program("nghttpd")],
-        garbage_is_answered_400_and_closed,
+        not_http1_is_answered_goaway_protocol_error_and_closed,
         oversized_heads_get_431_quickly,
         silent_client_is_cut_by_the_deadline,
     ]);

@@ -35,7 +35,7 @@ use super::flow::FlowWindow;
 use super::guards::FloodGuards;
 use super::settings::{self, SettingsState};
 use super::store::{CloseCause, RecentlyClosed, StreamMap};
-use super::stream::{Stream, StreamState};
+use super::stream::{RecvPhase, Stream, StreamState};
 use super::{Config, ConnectionError, Event, Role, UserError};
 
 mod actions;
@@ -476,6 +476,48 @@ impl<A> Connection<A> {
                 })
                 .encode(&mut self.pending);
             }
+            self.keep_end_open(id);
+        }
+    }
+
+    /// Keeps a stream's receive window from closing exactly with the last
+    /// byte its `content-length` declares (RFC 9113 §8.1.1).
+    ///
+    /// An END_STREAM that comes as an empty DATA frame needs no window
+    /// (§6.9.1: only the payload counts), but nghttp2, and Node's `http2`
+    /// on it, will not write any DATA frame to a stream whose window is 0.
+    /// Node then closes such a stream with RST_STREAM(NO_ERROR) one event
+    /// loop turn after its body was written, before a WINDOW_UPDATE sent on
+    /// the body's arrival can reach it. So when the window (the stream's,
+    /// or the connection's) is exactly what the body still needs, one more
+    /// octet is granted now, while the peer is still sending: its window
+    /// stays positive after the body, the END_STREAM goes out. A body
+    /// without `content-length` gives nothing to foresee; the windows are
+    /// then reopened only as the user reads, as before.
+    fn keep_end_open(&mut self, id: u32) {
+        let Some(s) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if !s.state.recv_open() || s.recv_phase != RecvPhase::Body || self.error.is_some() {
+            return;
+        }
+        let Some(len) = s.expected_len() else {
+            return;
+        };
+        let left = len.saturating_sub(s.received_len) as i64;
+        if s.recv_window.size() == left && s.recv_window.increase(1).is_ok() {
+            Frame::WindowUpdate(WindowUpdate {
+                stream_id: StreamId(id),
+                increment: 1,
+            })
+            .encode(&mut self.pending);
+        }
+        if self.conn_recv.size() == left && self.conn_recv.increase(1).is_ok() {
+            Frame::WindowUpdate(WindowUpdate {
+                stream_id: StreamId::ZERO,
+                increment: 1,
+            })
+            .encode(&mut self.pending);
         }
     }
 

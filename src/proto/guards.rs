@@ -34,10 +34,12 @@ pub(crate) struct FloodGuards {
     settings_acks_pending: usize,
     /// RST_STREAM frames queued and not yet transmitted.
     rst_pending: usize,
-    /// Rapid reset: peer streams opened in the current window of opened
-    /// streams, and how many of them the peer reset before we answered.
-    rr_opened: u64,
-    rr_resets: u64,
+    /// Peer streams opened (or promised) in the current window, and how
+    /// many of them were wasted (rapid reset, refused pushes), the last one
+    /// how.
+    wasted_window: u64,
+    wasted: u64,
+    last_waste: Waste,
 }
 
 impl FloodGuards {
@@ -51,8 +53,9 @@ impl FloodGuards {
             ping_acks_pending: 0,
             settings_acks_pending: 0,
             rst_pending: 0,
-            rr_opened: 0,
-            rr_resets: 0,
+            wasted_window: 0,
+            wasted: 0,
+            last_waste: Waste::PeerReset,
         }
     }
 
@@ -117,32 +120,60 @@ impl FloodGuards {
         self.rst_pending = 0;
     }
 
-    /// The peer opened a stream (rapid-reset window bookkeeping);
-    /// `max_concurrent` is our SETTINGS_MAX_CONCURRENT_STREAMS.
+    /// The peer opened a stream, or promised one (the window of
+    /// [`FloodGuards::peer_stream_wasted`]); `max_concurrent` is our
+    /// SETTINGS_MAX_CONCURRENT_STREAMS.
     pub(crate) fn peer_stream_opened(&mut self, max_concurrent: u32) {
-        let (window, _) = rapid_reset_limits(max_concurrent);
-        self.rr_opened += 1;
-        if self.rr_opened > window {
-            self.rr_opened = 1;
-            self.rr_resets = 0;
+        let (window, _) = wasted_stream_limits(max_concurrent);
+        self.wasted_window += 1;
+        if self.wasted_window > window {
+            self.wasted_window = 1;
+            self.wasted = 0;
         }
     }
 
-    /// The peer reset one of its streams before we answered it
-    /// (CVE-2023-44487): more than 2 x MAX_CONCURRENT_STREAMS (at least 100)
-    /// such resets per 4 x that many opened streams is a flood.
-    pub(crate) fn peer_reset_unanswered(&mut self, max_concurrent: u32) -> Result<(), Flood> {
-        self.rr_resets += 1;
-        let (_, budget) = rapid_reset_limits(max_concurrent);
-        if self.rr_resets > budget {
-            return Err("too many streams reset by the peer (rapid reset)");
+    /// A stream the peer opened ended without doing its work: the peer
+    /// reset it before we answered (rapid reset, CVE-2023-44487), or we
+    /// refused or reset a stream it promised before its response ended (a
+    /// push flood, §10.5). More than 2 x MAX_CONCURRENT_STREAMS (100 to
+    /// 50,000) such streams per 4 x that many opened is a flood. One count
+    /// for both: a server meets only the first, a client only the second.
+    pub(crate) fn peer_stream_wasted(
+        &mut self,
+        max_concurrent: u32,
+        how: Waste,
+    ) -> Result<(), Flood> {
+        self.wasted += 1;
+        self.last_waste = how;
+        self.check_wasted(max_concurrent)
+    }
+
+    /// Whether [`FloodGuards::peer_stream_wasted`] went over its bound (a
+    /// waste counted where no verdict could be given, in a user action, is
+    /// judged at the next frame that opens a stream).
+    pub(crate) fn check_wasted(&self, max_concurrent: u32) -> Result<(), Flood> {
+        let (_, budget) = wasted_stream_limits(max_concurrent);
+        if self.wasted > budget {
+            return Err(match self.last_waste {
+                Waste::PeerReset => "too many streams reset by the peer (rapid reset)",
+                Waste::PushRefused => "too many pushed streams refused or reset (§10.5)",
+            });
         }
         Ok(())
     }
 }
 
-/// (window of opened streams, resets allowed in it).
-fn rapid_reset_limits(max_concurrent: u32) -> (u64, u64) {
+/// How a peer's stream was wasted (the flood's name in the GOAWAY).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Waste {
+    /// Reset by the peer before we answered it (rapid reset).
+    PeerReset,
+    /// A promised stream we refused or reset before its response ended.
+    PushRefused,
+}
+
+/// (window of opened streams, wasted streams allowed in it).
+pub(crate) fn wasted_stream_limits(max_concurrent: u32) -> (u64, u64) {
     let budget = (2 * max_concurrent as u64).clamp(100, 50_000);
     (2 * budget, budget)
 }
@@ -213,17 +244,35 @@ mod tests {
         // MAX_CONCURRENT_STREAMS 10: budget 100 resets per 200 opened.
         for _ in 0..100 {
             g.peer_stream_opened(10);
-            g.peer_reset_unanswered(10).unwrap();
+            g.peer_stream_wasted(10, Waste::PeerReset).unwrap();
         }
         for _ in 0..100 {
             g.peer_stream_opened(10);
         }
         g.peer_stream_opened(10); // 201st: a new window
-        assert!(g.peer_reset_unanswered(10).is_ok());
+        assert!(g.peer_stream_wasted(10, Waste::PeerReset).is_ok());
         let mut g = FloodGuards::new(16, Instant::now());
         for _ in 0..100 {
-            g.peer_reset_unanswered(10).unwrap();
+            g.peer_stream_wasted(10, Waste::PeerReset).unwrap();
         }
-        assert!(g.peer_reset_unanswered(10).is_err());
+        assert!(g.peer_stream_wasted(10, Waste::PeerReset).is_err());
+    }
+
+    /// Refused pushes and rapid resets are one count with one bound; the
+    /// verdict names the last kind, and stays until the window renews.
+    #[test]
+    fn s10_5_refused_pushes_count_toward_the_wasted_stream_bound() {
+        let mut g = FloodGuards::new(16, Instant::now());
+        for _ in 0..100 {
+            g.peer_stream_opened(10);
+            g.peer_stream_wasted(10, Waste::PushRefused).unwrap();
+        }
+        g.peer_stream_opened(10);
+        let e = g.peer_stream_wasted(10, Waste::PushRefused).unwrap_err();
+        assert!(e.contains("pushed"), "{e}");
+        assert_eq!(g.check_wasted(10), Err(e));
+        assert_eq!(wasted_stream_limits(256), (1024, 512));
+        assert_eq!(wasted_stream_limits(0), (200, 100));
+        assert_eq!(wasted_stream_limits(u32::MAX), (100_000, 50_000));
     }
 }

@@ -73,13 +73,22 @@
 //!   [`MAX_PENDING_RESETS`] provoked RST_STREAMs unsent; more than
 //!   [`MAX_CHEAP_FRAMES`] frames without progress (PING, SETTINGS,
 //!   WINDOW_UPDATE, PRIORITY, empty DATA, unknown types) in
-//!   [`CHEAP_FRAME_WINDOW`]; peer resets of streams we had not answered
-//!   above 2 x MAX_CONCURRENT_STREAMS (at least 100) per 4 x that many
-//!   opened streams (rapid reset, CVE-2023-44487).
+//!   [`CHEAP_FRAME_WINDOW`]; peer streams wasted above 2 x
+//!   MAX_CONCURRENT_STREAMS (100 to 50,000) per 4 x that many opened or
+//!   promised: reset by the peer before we answered them (rapid reset,
+//!   CVE-2023-44487), or pushes we refused or reset before their response
+//!   ended (a push flood); see [`Config::max_concurrent_streams`].
 //! - Receive windows reopen when the user releases at least half of the
 //!   window (stream: our INITIAL_WINDOW_SIZE; connection:
 //!   `connection_window_size`); padding is released at once; what a stream
-//!   held unreleased when it closes goes back to the connection window.
+//!   held unreleased when it closes goes back to the connection window. A
+//!   window (stream or connection) that equals what a body's content-length
+//!   still needs gets one octet more at once, so it never closes exactly
+//!   with the body's last byte (nghttp2, hence Node, writes no END_STREAM
+//!   DATA frame into a shut window; Node then resets the stream).
+//! - A client stream reset with NO_ERROR once its DATA reached the
+//!   response's content-length ends as if END_STREAM had come (an
+//!   `Event::Data` with `end_stream`, then the `Event::Reset`; §8.1).
 //! - Shutdown: [`Connection::go_away`] sends one GOAWAY with the last peer
 //!   stream seen; [`Connection::go_away_graceful`] does the two-step
 //!   shutdown of §6.8 (2^31-1 + PING, then the real last id).
@@ -167,6 +176,23 @@ pub struct Config {
     pub enable_push: bool,
     /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise: how many streams the
     /// peer may have open at once (§5.1.2); enforced from the start. Default 256.
+    ///
+    /// It also sets the flood bound on peer streams that end without doing
+    /// their work (§10.5): of every 4 x `max_concurrent_streams` streams
+    /// the peer opens or promises, at most 2 x `max_concurrent_streams`
+    /// (never fewer than 100, never more than 50,000; with the default,
+    /// 512 of every 1,024) may be
+    /// - server: reset by the peer before we answered them (rapid reset,
+    ///   CVE-2023-44487);
+    /// - client: pushes we refused (RST_STREAM REFUSED_STREAM when
+    ///   `max_concurrent_streams` are already reserved, or a malformed
+    ///   promise) or reset before their response ended (CANCEL when no one
+    ///   takes pushes).
+    ///
+    /// One more ends the connection with GOAWAY ENHANCE_YOUR_CALM (a reset
+    /// of ours is judged at the next PUSH_PROMISE). A client that wants no
+    /// pushes at all sets `enable_push: false`: then the first promise is a
+    /// connection error PROTOCOL_ERROR (§6.6).
     pub max_concurrent_streams: u32,
     /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: each stream's receive
     /// window in bytes (§6.9.2), capped at 2^31-1. Default 1 MiB.

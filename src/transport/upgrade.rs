@@ -10,6 +10,11 @@
 //!   - the HTTP/2 client preface (`PRI * HTTP/2.0…`, prior knowledge) →
 //!     [`H2cAccepted::PriorKnowledge`] with the bytes read so far replayed
 //!     by a [`Rewind`];
+//!   - bytes that are neither the preface nor an HTTP/1.x request line
+//!     (`METHOD SP target SP HTTP/1.x`, see below) → the same: they are an
+//!     invalid HTTP/2 preface, which the HTTP/2 connection refuses with
+//!     GOAWAY(PROTOCOL_ERROR) and a close (RFC 9113 §3.4), as it does on a
+//!     port without the upgrade;
 //!   - an HTTP/1.1 request with `Upgrade: h2c` (one token of the list,
 //!     case-insensitive), `Connection: Upgrade, HTTP2-Settings` and exactly
 //!     one `HTTP2-Settings` (§3.2.1) → its body is read (RFC 7540 §3.2: a
@@ -17,8 +22,8 @@
 //!     Protocols` is written, and [`H2cAccepted::Upgrade`] hands back the
 //!     connection with the request ([`H2cUpgrade`]), which becomes stream 1
 //!     ([`Builder::start_upgraded`](crate::actor::Builder::start_upgraded));
-//!   - anything else gets one well-formed HTTP/1.1 answer with
-//!     `Connection: close`, and the connection is closed
+//!   - any other HTTP/1.x request gets one well-formed HTTP/1.1 answer
+//!     with `Connection: close`, and the connection is closed
 //!     ([`H2cError::Refused`]; see the table below).
 //! - **Client**: [`upgrade_h2c`] writes a `GET`/`HEAD`/`OPTIONS` request
 //!   with `Upgrade: h2c` and our `HTTP2-Settings`, and reads the response
@@ -42,8 +47,16 @@
 //! | an upgrade whose `HTTP2-Settings` is not base64url, not a whole number of settings, or holds an invalid value; two different `Content-Length`s; no `Host` | `400 Bad Request` |
 //! | a `Content-Length` above [`H2cLimits::max_body_size`] | `413 Content Too Large` |
 //! | more than [`H2cLimits::max_headers`] header fields, or a head larger than [`H2cLimits::max_head_size`] | `431 Request Header Fields Too Large` |
-//! | bytes that are not HTTP/1.x (httparse rejects them) | `400 Bad Request` |
+//! | a request line of HTTP/1.x whose head is malformed (httparse rejects it) | `400 Bad Request` |
+//! | a request line longer than [`H2cLimits::max_head_size`] | `431 Request Header Fields Too Large` |
+//! | bytes that are neither the preface nor an HTTP/1.x request line (a wrong preface, h2spec's `INVALID CONNECTION PREFACE`, a TLS ClientHello, `GET / HTTP/2.0`) | HTTP/2: SETTINGS, then GOAWAY `PROTOCOL_ERROR`, and the connection is closed (RFC 9113 §3.4) |
 //! | nothing complete within [`H2cLimits::timeout`] | the connection is closed without an answer |
+//!
+//! "An HTTP/1.x request line" is decided from its shape alone, byte by byte
+//! as it arrives (RFC 9112 §3): a method (a token), one space, a target
+//! (visible characters), one space, `HTTP/1.` and a digit, then CRLF or
+//! LF, after any empty lines (RFC 9112 §2.2). At the first byte that cannot
+//! fit that shape (or the preface), the bytes go to HTTP/2.
 //!
 //! A missing or duplicated `HTTP2-Settings` is "not an upgrade" (§3.2.1: the
 //! server MUST NOT upgrade), so the request is an ordinary HTTP/1.1 request
@@ -148,7 +161,10 @@ pub struct H2cUpgrade {
 // One per connection, moved once: boxing the request would buy nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum H2cAccepted<IO> {
-    /// The HTTP/2 preface: start HTTP/2 on this (the preface is replayed).
+    /// The HTTP/2 preface, or bytes that are not an HTTP/1.x request: start
+    /// HTTP/2 on this (the bytes read are replayed; HTTP/2 checks the
+    /// preface and refuses a wrong one with GOAWAY PROTOCOL_ERROR, RFC 9113
+    /// §3.4).
     PriorKnowledge(Rewind<IO>),
     /// An upgrade, answered with 101: start HTTP/2 with the request as
     /// stream 1. The client's preface follows (RFC 7540 §3.5).
@@ -338,7 +354,8 @@ async fn write_all_flush<IO: AsyncWrite + Unpin>(io: &mut IO, b: &[u8]) -> io::R
 /// What the start of a connection was.
 #[allow(clippy::large_enum_variant)] // one per connection
 enum Sniffed {
-    /// The preface (these bytes: the preface and whatever followed).
+    /// The preface, or bytes that are not HTTP/1.x (these bytes, for
+    /// HTTP/2 to check).
     Preface(Bytes),
     /// An upgrade request, and the bytes read after its body.
     Upgrade(H2cUpgrade, Bytes),
@@ -404,6 +421,21 @@ where
             }
             continue;
         }
+        match request_line(&buf) {
+            // Neither HTTP/1.x nor the preface: HTTP/2's to refuse (RFC
+            // 9113 §3.4: an invalid preface is a connection error
+            // PROTOCOL_ERROR), not an HTTP/1.1 400 that an HTTP/2 peer
+            // would read as a frame header.
+            RequestLine::Not => return Ok(Sniffed::Preface(buf.freeze())),
+            RequestLine::Maybe if buf.len() > limits.max_head_size => {
+                return Ok(Sniffed::Refuse(Refusal::new(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "request line too large",
+                )))
+            }
+            RequestLine::Maybe => continue,
+            RequestLine::Http1 => {}
+        }
         match parse_request(&buf, limits) {
             Parsed::Partial if buf.len() > limits.max_head_size => {
                 return Ok(Sniffed::Refuse(Refusal::new(
@@ -452,6 +484,66 @@ where
     }
     upgrade.body = buf.split_to(body_len).freeze();
     Ok(Sniffed::Upgrade(upgrade, buf.freeze()))
+}
+
+/// Whether the first bytes of a plain connection are an HTTP/1.x request
+/// line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RequestLine {
+    /// `method SP request-target SP HTTP/1.x` and its line end.
+    Http1,
+    /// A beginning of one: more bytes will tell.
+    Maybe,
+    /// Not one, whatever follows.
+    Not,
+}
+
+/// Decides whether `buf` starts with an HTTP/1.x request line (RFC 9112
+/// §3: `method SP request-target SP HTTP-version CRLF`, the method a token,
+/// the target visible characters, the version `HTTP/1.` and a digit; a
+/// bare LF ends a line too, and empty lines before it are skipped, §2.2).
+/// Only the shape is checked, byte by byte as it arrives: a request line
+/// of that shape is HTTP/1.x even if its head is malformed later (a 400),
+/// anything else is not, from its first byte that cannot fit.
+fn request_line(buf: &[u8]) -> RequestLine {
+    use RequestLine::*;
+    fn tchar(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    }
+    // One element, then the SP after it: Err(verdict) if it is not there.
+    fn element(line: &[u8], ok: impl Fn(u8) -> bool) -> Result<&[u8], RequestLine> {
+        let n = line.iter().take_while(|&&b| ok(b)).count();
+        match line.get(n) {
+            None => Err(Maybe),
+            Some(b' ') if n > 0 => Ok(&line[n + 1..]),
+            Some(_) => Err(Not),
+        }
+    }
+    let start = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    let line = &buf[start..];
+    let line = match element(line, tchar) {
+        Ok(rest) => rest,
+        Err(v) => return v,
+    };
+    let version = match element(line, |b| b > b' ' && b != 0x7f) {
+        Ok(rest) => rest,
+        Err(v) => return v,
+    };
+    const V: &[u8] = b"HTTP/1.";
+    let n = version.len().min(V.len());
+    if version[..n] != V[..n] {
+        return Not;
+    }
+    match &version[n..] {
+        [] => Maybe,
+        [d, ..] if !d.is_ascii_digit() => Not,
+        [_] | [_, b'\r'] => Maybe,
+        [_, b'\n', ..] | [_, b'\r', b'\n', ..] => Http1,
+        _ => Not,
+    }
 }
 
 /// What a request head said.

@@ -378,6 +378,29 @@ impl Peer {
         }
     }
 
+    /// Plays the server on the next connection to `listener` (our client
+    /// under test): reads the client preface, sends SETTINGS (`params`),
+    /// reads the client's SETTINGS and ACKs it. (`server_settings` then
+    /// holds the client's parameters.)
+    pub fn accept_client(listener: &std::net::TcpListener, params: &[Setting]) -> Peer {
+        let (mut tcp, _) = listener.accept().expect("accept");
+        tcp.set_read_timeout(Some(TIMEOUT)).expect("read timeout");
+        let mut preface = [0u8; 24];
+        tcp.read_exact(&mut preface).expect("the client preface");
+        assert_eq!(&preface[..], PREFACE, "the client preface");
+        let mut p = Peer::from_stream(tcp);
+        p.send(settings(params));
+        let s = p.expect(
+            |f| matches!(f, Frame::Settings(s) if !s.ack),
+            "the client's SETTINGS",
+        );
+        if let Frame::Settings(s) = s {
+            p.server_settings = s.params;
+        }
+        p.send(settings_ack());
+        p
+    }
+
     // --- writing ---------------------------------------------------------
 
     /// Writes raw bytes. Errors (the server closed) are counted, not fatal:

@@ -15,6 +15,7 @@ use crate::frame::{
 use crate::hpack::FieldRef;
 
 use super::{recount, Connection};
+use crate::proto::guards::Waste;
 use crate::proto::headers::{self, Malformed};
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
@@ -484,10 +485,20 @@ impl<A> Connection<A> {
         let Some(s) = self.streams.get(&id.0) else {
             return Err(UserError::UnknownStream(id));
         };
+        // A push reset before its response ended counts toward the bound
+        // on wasted peer streams (§10.5); over it, the next promise ends
+        // the connection (ENHANCE_YOUR_CALM), as a refused one would.
+        let push_cut = self.role == Role::Client
+            && !self.is_local_id(id.0)
+            && (s.state == StreamState::ReservedRemote || s.state.recv_open());
         if s.state != StreamState::Idle {
             self.queue_rst(id.0, code);
         }
         self.remove_stream(id.0, CloseCause::LocalReset);
+        if push_cut {
+            let mcs = self.local.max_concurrent_streams;
+            let _ = self.guards.peer_stream_wasted(mcs, Waste::PushRefused);
+        }
         Ok(())
     }
 

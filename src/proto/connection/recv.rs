@@ -15,6 +15,7 @@ use crate::frame::{
 
 use super::shutdown::SHUTDOWN_PING;
 use super::{recount, timers, Connection};
+use crate::proto::guards::Waste;
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, SendPhase, StreamState};
@@ -233,6 +234,8 @@ impl<A> Connection<A> {
         }
         if d.end_stream {
             self.end_remote(id);
+        } else {
+            self.keep_end_open(id);
         }
         Ok(())
     }
@@ -268,12 +271,30 @@ impl<A> Connection<A> {
                 "RST_STREAM on an idle stream (§6.4)",
             ));
         }
+        let complete = self.role == Role::Client
+            && r.error_code == ErrorCode::NO_ERROR
+            && s.state.recv_open()
+            && s.recv_phase == RecvPhase::Body
+            && s.expected_len() == Some(s.received_len);
         // CVE-2023-44487: count resets of streams we had not answered yet.
         if s.peer_initiated && s.send_phase == SendPhase::Head {
             let r = self
                 .guards
-                .peer_reset_unanswered(self.local.max_concurrent_streams);
+                .peer_stream_wasted(self.local.max_concurrent_streams, Waste::PeerReset);
             self.flood(r)?;
+        }
+        // §8.1: a server may end a stream with RST_STREAM(NO_ERROR) once
+        // its response is complete. "Complete" is an END_STREAM there (the
+        // reset then only stops our request body); a response whose DATA
+        // reached its content-length (§8.1.1) is complete too (Node sends
+        // the reset with the END_STREAM still unwritten): its end is
+        // reported as the END_STREAM it stands for, then the reset.
+        if complete {
+            self.events.push_back(Event::Data {
+                id: StreamId(id),
+                data: Bytes::new(),
+                end_stream: true,
+            });
         }
         let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
         self.events.push_back(Event::Reset {

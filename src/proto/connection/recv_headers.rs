@@ -12,6 +12,7 @@ use crate::frame::{self, encode_header_block, BlockStart, ErrorCode, StreamId};
 use crate::hpack::{DecoderError, Field, FieldRef};
 
 use super::{recount, Connection};
+use crate::proto::guards::Waste;
 use crate::proto::headers;
 use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, Stream, StreamState};
@@ -267,6 +268,9 @@ impl<A> Connection<A> {
                     head: Head::Response(r.response),
                     end_stream,
                 });
+                if !end_stream {
+                    self.keep_end_open(id);
+                }
             }
             RecvPhase::Body => {
                 // Trailers (§8.1): END_STREAM and no pseudo-headers.
@@ -408,6 +412,9 @@ impl<A> Connection<A> {
             head: Head::Request(r.request),
             end_stream,
         });
+        if !end_stream {
+            self.keep_end_open(id);
+        }
         Ok(())
     }
 
@@ -471,6 +478,17 @@ impl<A> Connection<A> {
         self.start_block(id, kind, p.block)
     }
 
+    /// Refuses (or cancels) the promised stream `promised`: RST_STREAM
+    /// with `code`, and one more wasted peer stream toward the flood bound.
+    fn refuse_push(&mut self, promised: u32, code: ErrorCode) -> Result<(), ConnectionError> {
+        self.queue_rst(promised, code);
+        self.closed.insert(promised, CloseCause::LocalReset);
+        let r = self
+            .guards
+            .peer_stream_wasted(self.local.max_concurrent_streams, Waste::PushRefused);
+        self.flood(r)
+    }
+
     fn on_push_promise(
         &mut self,
         id: u32,
@@ -506,30 +524,29 @@ impl<A> Connection<A> {
             ));
         }
         self.last_peer_id = promised;
+        // A flood of promises we refuse, or reset once taken (§10.5): one
+        // bound with rapid reset (`FloodGuards::peer_stream_wasted`). Resets
+        // counted since the last promise (user actions) are judged here.
+        let mcs = self.local.max_concurrent_streams;
+        let r = self.guards.check_wasted(mcs);
+        self.flood(r)?;
+        self.guards.peer_stream_opened(mcs);
         if assoc_reset {
             // §5.1 closed: the promise still reserves the stream; cancel it.
-            self.queue_rst(promised, ErrorCode::CANCEL);
-            self.closed.insert(promised, CloseCause::LocalReset);
-            return Ok(());
+            return self.refuse_push(promised, ErrorCode::CANCEL);
         }
         if too_large {
-            self.queue_rst(promised, ErrorCode::REFUSED_STREAM);
-            self.closed.insert(promised, CloseCause::LocalReset);
-            return Ok(());
+            return self.refuse_push(promised, ErrorCode::REFUSED_STREAM);
         }
         let limit = self.local.max_concurrent_streams as usize;
         if self.counts.peer + self.counts.reserved_remote >= limit {
-            self.queue_rst(promised, ErrorCode::REFUSED_STREAM);
-            self.closed.insert(promised, CloseCause::LocalReset);
-            return Ok(());
+            return self.refuse_push(promised, ErrorCode::REFUSED_STREAM);
         }
         let r = match headers::request_from_fields(fields, false) {
             Ok(r) => r,
             Err(m) => {
                 debug!(promised, m, "malformed promised request");
-                self.queue_rst(promised, ErrorCode::PROTOCOL_ERROR);
-                self.closed.insert(promised, CloseCause::LocalReset);
-                return Ok(());
+                return self.refuse_push(promised, ErrorCode::PROTOCOL_ERROR);
             }
         };
         // §8.4.1: promised requests are safe, cacheable and without content.
@@ -537,9 +554,7 @@ impl<A> Connection<A> {
         if (*method != Method::GET && *method != Method::HEAD)
             || r.content_length.is_some_and(|n| n > 0)
         {
-            self.queue_rst(promised, ErrorCode::PROTOCOL_ERROR);
-            self.closed.insert(promised, CloseCause::LocalReset);
-            return Ok(());
+            return self.refuse_push(promised, ErrorCode::PROTOCOL_ERROR);
         }
         let mut s = Stream::new(
             promised,

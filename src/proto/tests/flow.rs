@@ -344,3 +344,168 @@ fn s6_9_2_an_earlier_acked_value_does_not_undo_a_later_increase() {
     s.recv_frame(data_n(1, 5000, false), t0()).unwrap();
     assert_eq!(rst_code(&drain(&mut s), 1), None);
 }
+
+// ---------------------------------------------------------------------------
+// A window that would close exactly with a body's last byte (issue 15, item
+// 3): Node's `http2` (nghttp2) writes no DATA, not even the empty END_STREAM
+// one that §6.9.1 lets through a shut window, and resets the stream with
+// NO_ERROR instead. One more octet is granted while the body is on its way.
+
+const MIB: usize = 1 << 20;
+
+/// A client whose GET on stream 1 is out (END_STREAM) and whose response
+/// head declares `content-length: len`.
+fn client_receiving(config: Config, len: usize) -> (Connection, Peer) {
+    let (mut c, mut p) = client_with(config, vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    drain(&mut c);
+    let n = len.to_string();
+    let b = p.block(&[(":status", "200"), ("content-length", &n)]);
+    c.recv_frame(headers(1, b, false), t0()).unwrap();
+    (c, p)
+}
+
+/// Feeds `len` body bytes in 16,384-byte DATA frames, no END_STREAM.
+fn feed_body(c: &mut Connection, len: usize) {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(16_384);
+        c.recv_frame(data_n(1, n, false), t0()).unwrap();
+        left -= n;
+    }
+}
+
+#[test]
+fn s6_9_1_stream_window_equal_to_content_length_gets_one_more_octet() {
+    let (mut c, _) = client_receiving(Config::default(), MIB);
+    assert_eq!(Config::default().initial_window_size as usize, MIB);
+    let frames = drain(&mut c);
+    assert_eq!(frames, vec![window_update(1, 1)], "at the response head");
+    // The whole body fits, and the peer still has a window for its
+    // END_STREAM DATA frame: nothing else is sent while the user reads
+    // nothing.
+    feed_body(&mut c, MIB);
+    assert!(drain(&mut c).is_empty());
+    c.recv_frame(data(1, b"", true), t0()).unwrap();
+    let evs = events(&mut c);
+    let (body, ended) = body_of(&evs, StreamId(1));
+    assert_eq!((body.len(), ended), (MIB, true));
+    assert!(!evs.iter().any(|e| matches!(e, Event::Reset { .. })));
+}
+
+#[test]
+fn s6_9_1_stream_window_below_content_length_gets_nothing_extra() {
+    for len in [MIB - 1, MIB + 1, 3 * MIB + 17] {
+        let (mut c, _) = client_receiving(Config::default(), len);
+        assert!(drain(&mut c).is_empty(), "content-length {len}");
+    }
+    // No content-length: nothing to foresee.
+    let (mut c, mut p) = client_with(Config::default(), vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    drain(&mut c);
+    let b = p.block(&[(":status", "200")]);
+    c.recv_frame(headers(1, b, false), t0()).unwrap();
+    feed_body(&mut c, MIB);
+    assert!(drain(&mut c).is_empty());
+}
+
+/// Twice the window: the user's reading reopens the window by halves; the
+/// update that leaves it equal to what the body still needs carries the
+/// extra octet with it.
+#[test]
+fn s6_9_1_window_reopened_to_exactly_the_rest_of_the_body_gets_one_more_octet() {
+    let (mut c, _) = client_receiving(Config::default(), 2 * MIB);
+    assert!(drain(&mut c).is_empty());
+    feed_body(&mut c, MIB);
+    c.release_capacity(StreamId(1), MIB / 2);
+    // Half a window left for a body of one and a half: no extra octet.
+    assert_eq!(drain(&mut c), vec![window_update(1, (MIB / 2) as u32)]);
+    c.release_capacity(StreamId(1), MIB / 2);
+    assert_eq!(
+        drain(&mut c),
+        vec![window_update(1, (MIB / 2) as u32), window_update(1, 1)]
+    );
+    feed_body(&mut c, MIB);
+    c.recv_frame(data(1, b"", true), t0()).unwrap();
+    let (body, ended) = body_of(&events(&mut c), StreamId(1));
+    assert_eq!((body.len(), ended), (2 * MIB, true));
+}
+
+#[test]
+fn s6_9_1_connection_window_equal_to_content_length_gets_one_more_octet() {
+    let config = Config {
+        connection_window_size: MIB as u32,
+        ..Config::default()
+    };
+    let (mut c, _) = client_receiving(config, MIB);
+    let frames = drain(&mut c);
+    assert!(frames.contains(&window_update(1, 1)), "{frames:?}");
+    assert!(frames.contains(&window_update(0, 1)), "{frames:?}");
+}
+
+/// RFC 9113 §8.1: "a server MAY request that the client abort transmission
+/// of a request without error by sending a RST_STREAM with an error code of
+/// NO_ERROR after sending a complete response". A body complete by its
+/// content-length (§8.1.1) is a complete response: it ends as if END_STREAM
+/// had come, then the reset (which the layers above read as no failure).
+#[test]
+fn s8_1_rst_no_error_after_body_complete_by_content_length_ends_the_response() {
+    let (mut c, _) = client_receiving(Config::default(), MIB);
+    feed_body(&mut c, MIB);
+    c.recv_frame(rst(1, ErrorCode::NO_ERROR), t0()).unwrap();
+    let evs = events(&mut c);
+    let (body, ended) = body_of(&evs, StreamId(1));
+    assert_eq!((body.len(), ended), (MIB, true));
+    let last_two = &evs[evs.len() - 2..];
+    assert!(
+        matches!(
+            last_two,
+            [
+                Event::Data {
+                    end_stream: true,
+                    ..
+                },
+                Event::Reset {
+                    code: ErrorCode::NO_ERROR,
+                    remote: true,
+                    ..
+                }
+            ]
+        ),
+        "{last_two:?}"
+    );
+    assert!(goaway_code(&drain(&mut c)).is_none());
+}
+
+#[test]
+fn s8_1_rst_no_error_before_body_complete_is_a_reset() {
+    let (mut c, _) = client_receiving(Config::default(), MIB);
+    feed_body(&mut c, MIB - 1);
+    c.recv_frame(rst(1, ErrorCode::NO_ERROR), t0()).unwrap();
+    let evs = events(&mut c);
+    let (body, ended) = body_of(&evs, StreamId(1));
+    assert_eq!((body.len(), ended), (MIB - 1, false));
+    assert!(matches!(
+        evs.last(),
+        Some(Event::Reset {
+            code: ErrorCode::NO_ERROR,
+            remote: true,
+            ..
+        })
+    ));
+    // Without content-length, no body is ever complete before END_STREAM.
+    let (mut c, mut p) = client_with(Config::default(), vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    let b = p.block(&[(":status", "200")]);
+    c.recv_frame(headers(1, b, false), t0()).unwrap();
+    feed_body(&mut c, 100);
+    c.recv_frame(rst(1, ErrorCode::NO_ERROR), t0()).unwrap();
+    let (_, ended) = body_of(&events(&mut c), StreamId(1));
+    assert!(!ended);
+}

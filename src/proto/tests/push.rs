@@ -231,3 +231,98 @@ fn s6_6_push_promise_split_over_continuation_is_assembled() {
         }]
     ));
 }
+
+/// §10.5: a server that floods PUSH_PROMISEs we refuse (our
+/// MAX_CONCURRENT_STREAMS of reserved streams are taken and never
+/// answered) is cut off once 2 x MAX_CONCURRENT_STREAMS (at least 100)
+/// promises were refused in a window of 4 x that many: GOAWAY
+/// ENHANCE_YOUR_CALM, as rapid reset is.
+#[test]
+fn s10_5_refused_push_flood_is_connection_error_enhance_your_calm() {
+    let config = Config {
+        max_concurrent_streams: 10,
+        ..Config::default()
+    };
+    let (mut c, mut p) = client_with(config, vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    drain(&mut c);
+    // 10 taken (reserved), then 100 refused: all within the bound.
+    let mut promised = 2;
+    for _ in 0..110 {
+        let f = push_frame(&mut p, 1, promised, GET);
+        c.recv_frame(f, t0()).unwrap();
+        promised += 2;
+    }
+    let frames = drain(&mut c);
+    let refused = frames
+        .iter()
+        .filter(|f| matches!(f, Frame::RstStream(r) if r.error_code == ErrorCode::REFUSED_STREAM))
+        .count();
+    assert_eq!(refused, 100);
+    assert!(goaway_code(&frames).is_none());
+    // The 101st refusal is one too many.
+    let f = push_frame(&mut p, 1, promised, GET);
+    let r = c.recv_frame(f, t0());
+    assert_conn_error(&mut c, r, ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+/// Pushes we take and then reset before their response ended (nobody
+/// wants them) count like refused ones: over the bound, the next
+/// PUSH_PROMISE ends the connection.
+#[test]
+fn s10_5_pushes_reset_by_us_count_toward_the_flood_bound() {
+    let config = Config {
+        max_concurrent_streams: 10,
+        ..Config::default()
+    };
+    let (mut c, mut p) = client_with(config, vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    drain(&mut c);
+    let mut promised = 2;
+    for _ in 0..101 {
+        let f = push_frame(&mut p, 1, promised, GET);
+        c.recv_frame(f, t0()).unwrap();
+        c.reset(StreamId(promised), ErrorCode::CANCEL).unwrap();
+        promised += 2;
+    }
+    assert!(goaway_code(&drain(&mut c)).is_none());
+    let f = push_frame(&mut p, 1, promised, GET);
+    let r = c.recv_frame(f, t0());
+    assert_conn_error(&mut c, r, ErrorCode::ENHANCE_YOUR_CALM);
+}
+
+/// Pushes that are answered are no flood, however many: refusing or
+/// resetting fewer than half of each window is within the bound, and a
+/// push reset after its response ended counts for nothing.
+#[test]
+fn s10_5_answered_pushes_and_occasional_refusals_are_not_a_flood() {
+    let config = Config {
+        max_concurrent_streams: 10,
+        ..Config::default()
+    };
+    let (mut c, mut p) = client_with(config, vec![]);
+    let id = c.open_stream().unwrap();
+    c.send_headers(id, get_request("http://example.com/"), true)
+        .unwrap();
+    drain(&mut c);
+    let resp = p.block(&[(":status", "200")]);
+    let mut promised = 2;
+    for i in 0..2_000 {
+        let f = push_frame(&mut p, 1, promised, GET);
+        c.recv_frame(f, t0()).unwrap();
+        if i % 3 == 0 {
+            // One in three cancelled before its response.
+            c.reset(StreamId(promised), ErrorCode::CANCEL).unwrap();
+        } else {
+            c.recv_frame(headers(promised, resp.clone(), true), t0())
+                .unwrap();
+        }
+        promised += 2;
+    }
+    assert!(goaway_code(&drain(&mut c)).is_none());
+    assert!(c.error().is_none());
+}

@@ -223,18 +223,80 @@ async fn limits_headers_head_size_and_garbage() {
     let big = format!("X: {}\r\n", "a".repeat(20_000));
     let (r, _) = accept(upgrade_req(&big).as_bytes(), H2cLimits::default()).await;
     assert_eq!(status(&r), 431, "20 KB head");
-    let (r, written) = accept(
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-        H2cLimits::default(),
-    )
-    .await;
-    assert_eq!(status(&r), 400, "a TLS ClientHello is not HTTP/1.1");
-    assert!(written.starts_with("HTTP/1.1 400 "));
-    // A wrong preface diverging late is garbage, not prior knowledge.
-    let (r, _) = accept(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", H2cLimits::default()).await;
+    // A request line that never ends is a head too large.
+    let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(20_000));
+    let (r, _) = accept(long.as_bytes(), H2cLimits::default()).await;
+    assert_eq!(status(&r), 431, "20 KB request line");
+    // An HTTP/1.1 request line whose head is malformed is still HTTP/1.1.
+    let (r, written) = accept(b"GET / HTTP/1.1\r\nno colon\r\n\r\n", H2cLimits::default()).await;
     assert_eq!(status(&r), 400);
+    assert!(written.starts_with("HTTP/1.1 400 "));
     let (r, _) = accept(b"GET / HT", H2cLimits::default()).await;
     assert!(matches!(r, Err(H2cError::Closed)), "{r:?}");
+}
+
+/// RFC 9113 §3.4: bytes that are neither the preface nor an HTTP/1.x
+/// request are an invalid preface, for HTTP/2 to refuse (GOAWAY
+/// PROTOCOL_ERROR): handed over, replayed, nothing written in HTTP/1.1.
+#[tokio::test]
+async fn rfc9113_s3_4_bytes_not_http1_go_to_http2_as_an_invalid_preface() {
+    for input in [
+        &b"INVALID CONNECTION PREFACE\r\n\r\n"[..], // h2spec 3.5 #2
+        b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",        // a wrong preface
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", // a TLS ClientHello
+        b"GET / HTTP/2.0\r\n\r\n",
+        b"GET / HTTP/1.1 extra\r\n\r\n",
+        b"GET  / HTTP/1.1\r\n\r\n",
+        &[0u8; 64],
+    ] {
+        let (r, written) = accept(input, H2cLimits::default()).await;
+        assert!(written.is_empty(), "{input:?}: wrote {written:?}");
+        let Ok(H2cAccepted::PriorKnowledge(mut io)) = r else {
+            panic!("{input:?}: {r:?}")
+        };
+        let mut got = Vec::new();
+        io.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, input, "replayed");
+    }
+}
+
+#[test]
+fn rfc9112_s3_request_line_shape() {
+    use RequestLine::*;
+    let cases: &[(&[u8], RequestLine)] = &[
+        (b"GET / HTTP/1.1\r\n", Http1),
+        (b"GET / HTTP/1.0\n", Http1),
+        (b"\r\nOPTIONS * HTTP/1.1\r\nHost: x", Http1),
+        (b"M-SEARCH http://a/b?c HTTP/1.9\r\n", Http1),
+        (b"", Maybe),
+        (b"\r\n", Maybe),
+        (b"GE", Maybe),
+        (b"GET ", Maybe),
+        (b"GET /index", Maybe),
+        (b"GET / HTTP/", Maybe),
+        (b"GET / HTTP/1.", Maybe),
+        (b"GET / HTTP/1.1", Maybe),
+        (b"GET / HTTP/1.1\r", Maybe),
+        (b"INVALID CONNECTION PREFACE\r\n", Not),
+        (b"INVALID CONNECTION P", Not),
+        (b"PRI * HTTP/2.0\r\n", Not),
+        (b"GET / HTTP/1.x\r\n", Not),
+        (b"GET / HTTP/1.11\r\n", Not),
+        (b"GET / HTTP/1.1\rX", Not),
+        (b" GET / HTTP/1.1\r\n", Not),
+        (b"GET\t/ HTTP/1.1\r\n", Not),
+        (b"G(T / HTTP/1.1\r\n", Not),
+        (b"GET /\x7f HTTP/1.1\r\n", Not),
+        (b"\x16\x03\x01", Not),
+    ];
+    for (input, want) in cases {
+        assert_eq!(
+            request_line(input),
+            *want,
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,233 @@
+//! End-to-end conformance of our client: a server played frame by frame
+//! (`support/raw_peer.rs`, [`Peer::accept_client`]) against the `Client`
+//! and the actor API (the example client's code), for what only a quirky or
+//! hostile server does.
+
+mod support;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use h2actor::client::{Client, Fetch};
+use h2actor::frame::{ErrorCode, Frame, PushPromise, StreamId};
+use support::demo_client::{Job, Options};
+use support::in_actix;
+use support::raw_peer::*;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn listen() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = l.local_addr().expect("addr");
+    (l, addr)
+}
+
+fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Waits for the client's request on stream 1.
+fn expect_request(p: &mut Peer) {
+    p.expect(
+        |f| matches!(f, Frame::Headers(h) if h.stream_id.0 == 1),
+        "the request on stream 1",
+    );
+}
+
+// ---------------------------------------------------------------------------
+// §8.1: RST_STREAM(NO_ERROR) after a complete response
+
+/// The server of Node's quirk: the whole body its content-length declares,
+/// no END_STREAM, then RST_STREAM(NO_ERROR); the connection stays open
+/// until the client closes it.
+fn complete_then_reset_no_error(listener: TcpListener) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        p.send_headers(
+            1,
+            &fields(&[(":status", "200"), ("content-length", "5")]),
+            false,
+        );
+        p.send(data(1, b"hello", false));
+        p.send(rst(1, ErrorCode::NO_ERROR));
+        // Until the client goes (its GOAWAY, or the socket's close).
+        let deadline = Instant::now() + LIMIT;
+        while Instant::now() < deadline {
+            match p.recv_within(Duration::from_millis(100)) {
+                Err(Closed::Eof) => return,
+                Ok(Frame::GoAway(_)) => return,
+                _ => {}
+            }
+        }
+    })
+}
+
+/// RFC 9113 §8.1 ("a server MAY request that the client abort transmission
+/// of a request without error by sending a RST_STREAM with an error code of
+/// NO_ERROR after sending a complete response"), with the response complete
+/// by its content-length (§8.1.1): `Client` answers the response, no error.
+#[test]
+fn s8_1_rst_no_error_after_the_content_length_body_ends_the_client_response() {
+    let (listener, addr) = listen();
+    let server = complete_then_reset_no_error(listener);
+    in_actix(LIMIT, async move {
+        let client = Client::builder(format!("http://{addr}").parse().unwrap()).start();
+        let r = client.send(Fetch::get("/")).await.unwrap();
+        let r = r.unwrap_or_else(|e| panic!("the response failed: {e}"));
+        assert_eq!(r.head.status, 200);
+        assert_eq!(&r.body[..], b"hello");
+        assert_eq!(r.attempts, 1, "not retried");
+    });
+    drop(server);
+}
+
+/// The same through the actor API: the subscriber sees the body end
+/// (`RecvData` with `end_stream`), no `RecvReset`.
+#[test]
+fn s8_1_rst_no_error_after_the_content_length_body_ends_the_actor_response() {
+    let (listener, addr) = listen();
+    let server = complete_then_reset_no_error(listener);
+    let got = support::fetch(
+        addr,
+        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 1);
+    assert!(got[0].error.is_none(), "{:?}", got[0].error);
+    assert_eq!(&got[0].body[..], b"hello");
+    drop(server);
+}
+
+// ---------------------------------------------------------------------------
+// §10.5: a PUSH_PROMISE flood
+
+/// What the flooding server saw.
+#[derive(Debug)]
+struct Flood {
+    promises: u32,
+    refusals: usize,
+    goaway: Option<(ErrorCode, String)>,
+}
+
+/// Promises GET /p/N on stream 1 in batches of 64, reading the client's
+/// answers between batches, until the client's GOAWAY, its close, `max`
+/// promises or a third of [`LIMIT`].
+fn push_flood(listener: TcpListener, max: u32) -> std::thread::JoinHandle<Flood> {
+    std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        let mut flood = Flood {
+            promises: 0,
+            refusals: 0,
+            goaway: None,
+        };
+        // Well within LIMIT, so a client that is never cut off fails with
+        // these counts rather than a timeout.
+        let deadline = Instant::now() + LIMIT / 3;
+        while flood.promises < max && Instant::now() < deadline {
+            let mut batch = Vec::new();
+            for _ in 0..64 {
+                let n = flood.promises + 1;
+                let path = format!("/p/{n}");
+                let block = p.encode(&fields(&[
+                    (":method", "GET"),
+                    (":scheme", "http"),
+                    (":authority", "example"),
+                    (":path", &path),
+                ]));
+                batch.push(Frame::PushPromise(PushPromise {
+                    stream_id: StreamId(1),
+                    promised_id: StreamId(2 * n),
+                    block: Bytes::from(block),
+                    end_headers: true,
+                    pad_len: None,
+                }));
+                flood.promises = n;
+            }
+            p.send_all(batch);
+            loop {
+                match p.recv_within(Duration::from_millis(2)) {
+                    Ok(Frame::RstStream(_)) => flood.refusals += 1,
+                    Ok(Frame::GoAway(g)) => {
+                        let text = String::from_utf8_lossy(&g.debug_data).into_owned();
+                        flood.goaway = Some((g.error_code, text));
+                        return flood;
+                    }
+                    Ok(_) => {}
+                    Err(Closed::Timeout) => break,
+                    Err(Closed::Eof) => return flood,
+                }
+            }
+        }
+        flood
+    })
+}
+
+/// Counts the lines logged at INFO and above.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Lines {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// §10.5: a server that floods PUSH_PROMISEs and reads our refusals (the
+/// `Client` takes no pushes: it cancels each; past MAX_CONCURRENT_STREAMS
+/// reserved the protocol refuses them) is cut off with GOAWAY
+/// ENHANCE_YOUR_CALM once 2 x MAX_CONCURRENT_STREAMS (512 by default) were
+/// wasted, within the first 4 x MAX_CONCURRENT_STREAMS promises and a bit;
+/// nothing is logged per promise at INFO or above.
+#[test]
+fn s10_5_push_promise_flood_gets_goaway_enhance_your_calm() {
+    let (listener, addr) = listen();
+    let server = push_flood(listener, 1_000_000);
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let flood = tracing::subscriber::with_default(subscriber, || {
+        in_actix(LIMIT, async move {
+            let client = Client::builder(format!("http://{addr}").parse().unwrap()).start();
+            // Never answered: the server only promises.
+            let pending = client.send(Fetch::get("/"));
+            actix::spawn(async move {
+                let _ = pending.await;
+            });
+            loop {
+                if server.is_finished() {
+                    return server.join().expect("the flooding server");
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    });
+    eprintln!("{flood:?}");
+    let (code, text) = flood
+        .goaway
+        .clone()
+        .unwrap_or_else(|| panic!("no GOAWAY: {flood:?}"));
+    assert_eq!(code, ErrorCode::ENHANCE_YOUR_CALM, "{text}");
+    assert!(text.contains("push"), "{text}");
+    assert!(flood.promises <= 1_024 + 256, "{flood:?}");
+    assert!(flood.refusals >= 512, "{flood:?}");
+    let logged = String::from_utf8_lossy(&lines.0.lock().unwrap()).into_owned();
+    assert!(
+        logged.lines().count() <= 1,
+        "logged at INFO or above:\n{logged}"
+    );
+}
