@@ -49,7 +49,9 @@
 //! - `--timeout SECS`: each request must be answered within SECS (default
 //!   30); one that is not is reset (CANCEL) and reported, saying whether
 //!   the server sent anything at all. `--connect-timeout SECS` bounds the
-//!   TCP connection and the TLS handshake (default 10).
+//!   TCP connection and the TLS handshake (default 10); with `-n` it is
+//!   also how long the client keeps reconnecting to a server that is down
+//!   before requests fail (`ClientBuilder::reconnect_for`).
 //! - `-v` also asks for trailers (`te: trailers`), which it prints.
 //! - `https://` URLs: the server's certificate is checked against the
 //!   system's trusted roots, or only against `--cacert FILE`; `--insecure`
@@ -1223,6 +1225,7 @@ async fn run_load(args: &Args, tls: Option<TlsClient>, load_of: Load) -> bool {
         .connection(Connection::builder(Role::Client).config(config))
         .h2c_upgrade(args.options.upgrade)
         .connect_timeout(args.connect_timeout)
+        .reconnect_for(args.connect_timeout)
         .timeout(args.options.timeout)
         .max_queued(load_of.concurrency);
     if let Some(tls) = tls {

@@ -184,10 +184,19 @@ fn actor_api_takes_node_bodies_at_window_edges(tls: bool) {
                 let _ = tcp.set_nodelay(true);
                 let jobs = vec![Job::get(uri.clone())];
                 let got = match &cert {
-                    None => demo_client::fetch(tcp, jobs, Options::default()).await,
+                    None => {
+                        demo_client::fetch(
+                            tcp,
+                            format!("127.0.0.1:{port}"),
+                            jobs,
+                            Options::default(),
+                        )
+                        .await
+                    }
                     Some(c) => {
                         let s = c.client().connect("127.0.0.1", tcp).await.expect("TLS");
-                        demo_client::fetch(s, jobs, Options::default()).await
+                        demo_client::fetch(s, format!("127.0.0.1:{port}"), jobs, Options::default())
+                            .await
                     }
                 };
                 match &got[..] {
