@@ -231,3 +231,118 @@ fn s10_5_push_promise_flood_gets_goaway_enhance_your_calm() {
         "logged at INFO or above:\n{logged}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Giving a request up: RST_STREAM(CANCEL) reaches the server
+
+/// A server that takes the request on stream 1, never answers, and reports
+/// the RST_STREAM it gets for it (with how long after the request).
+fn silent_after_request(
+    listener: TcpListener,
+) -> std::thread::JoinHandle<Option<(ErrorCode, Duration)>> {
+    std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        let asked = Instant::now();
+        let deadline = asked + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            match p.recv_within(Duration::from_millis(100)) {
+                Ok(Frame::RstStream(r)) if r.stream_id.0 == 1 => {
+                    return Some((r.error_code, asked.elapsed()))
+                }
+                Err(Closed::Eof) => return None,
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
+/// Issue 15, item 11: a `Fetch` whose caller drops the `send` future (here:
+/// a 300 ms timeout around it) resets its stream with CANCEL (RFC 9113 §8.1:
+/// the response is no longer wanted), well before the request's own
+/// deadline (30 s).
+#[test]
+fn dropping_a_client_fetch_resets_its_stream() {
+    let (listener, addr) = listen();
+    let server = silent_after_request(listener);
+    in_actix(LIMIT, async move {
+        let client = Client::builder(format!("http://{addr}").parse().unwrap()).start();
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(300), client.send(Fetch::get("/"))).await;
+        assert!(gave_up.is_err(), "the silent server answered?");
+        // Keep the client alive while the server waits for the reset.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    });
+    let (code, after) = server
+        .join()
+        .unwrap()
+        .expect("no RST_STREAM for the dropped request");
+    assert_eq!(code, ErrorCode::CANCEL);
+    assert!(after < Duration::from_secs(2), "{after:?}");
+}
+
+/// The same for a `Fetch` sent straight to a `Connection`.
+#[test]
+fn dropping_a_connection_fetch_resets_its_stream() {
+    use actix::Actor;
+    let (listener, addr) = listen();
+    let server = silent_after_request(listener);
+    in_actix(LIMIT, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        struct Ignore;
+        impl actix::Actor for Ignore {
+            type Context = actix::Context<Self>;
+        }
+        impl actix::Handler<h2actor::RecvHeaders> for Ignore {
+            type Result = ();
+            fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
+        }
+        let conn = h2actor::Connection::builder(h2actor::Role::Client)
+            .start(tcp, h2actor::Subscriber::new(&Ignore.start()));
+        let fetch = Fetch::get(format!("http://{addr}/"));
+        let gave_up = tokio::time::timeout(Duration::from_millis(300), conn.send(fetch)).await;
+        assert!(gave_up.is_err(), "the silent server answered?");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    });
+    let (code, after) = server
+        .join()
+        .unwrap()
+        .expect("no RST_STREAM for the dropped request");
+    assert_eq!(code, ErrorCode::CANCEL);
+    assert!(after < Duration::from_secs(2), "{after:?}");
+}
+
+/// A `Fetch` to a `Connection` whose timeout passes: `FetchError::Timeout`,
+/// and the stream is reset (CANCEL).
+#[test]
+fn a_connection_fetch_times_out_and_resets_its_stream() {
+    use actix::Actor;
+    let (listener, addr) = listen();
+    let server = silent_after_request(listener);
+    in_actix(LIMIT, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        struct Ignore;
+        impl actix::Actor for Ignore {
+            type Context = actix::Context<Self>;
+        }
+        impl actix::Handler<h2actor::RecvHeaders> for Ignore {
+            type Result = ();
+            fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
+        }
+        let conn = h2actor::Connection::builder(h2actor::Role::Client)
+            .start(tcp, h2actor::Subscriber::new(&Ignore.start()));
+        let fetch = Fetch::get(format!("http://{addr}/")).timeout(Duration::from_millis(300));
+        let r = conn.send(fetch).await.unwrap();
+        assert_eq!(
+            r.unwrap_err(),
+            h2actor::client::FetchError::Timeout(Duration::from_millis(300))
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    let (code, _) = server
+        .join()
+        .unwrap()
+        .expect("no RST_STREAM after the timeout");
+    assert_eq!(code, ErrorCode::CANCEL);
+}

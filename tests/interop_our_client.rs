@@ -579,9 +579,71 @@ fn example_client_binary_load_without_a_server_fails() {
     );
 }
 
+/// Issue 15, item 10: a `Fetch` sent straight to a `Connection` gets the
+/// whole response in its reply (head, body, trailers), against nghttpd (a
+/// 3 MiB body, past the initial windows; a 404) and our server (trailers,
+/// asked for with `te: trailers`).
+fn connection_fetch_collects_whole_responses() {
+    use actix::Actor;
+    use h2actor::client::Fetch;
+    struct Ignore;
+    impl actix::Actor for Ignore {
+        type Context = actix::Context<Self>;
+    }
+    impl actix::Handler<h2actor::RecvHeaders> for Ignore {
+        type Result = ();
+        fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
+    }
+    async fn connect(addr: SocketAddr) -> actix::Addr<h2actor::Connection> {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        h2actor::Connection::builder(h2actor::Role::Client)
+            .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
+    }
+    let dir = TempDir::new("nghttpd-collect");
+    let file = support::test_body(3 << 20);
+    dir.write("data.bin", &file);
+    let (_nghttpd, ng) = support::nghttpd(&dir, None, &[]);
+    let ours = TestServer::start();
+    let ours_addr = ours.addr;
+    support::in_actix(LIMIT, async move {
+        let conn = connect(ng).await;
+        let (big, missing) = futures::join!(
+            conn.send(Fetch::get(format!("http://{ng}/data.bin"))),
+            conn.send(Fetch::get(format!("http://{ng}/missing")))
+        );
+        let big = big.expect("mailbox").expect("nghttpd /data.bin");
+        assert_eq!(big.head.status, StatusCode::OK);
+        assert!(
+            big.body[..] == file[..],
+            "{} bytes of {}",
+            big.body.len(),
+            file.len()
+        );
+        let missing = missing.expect("mailbox").expect("nghttpd /missing");
+        assert_eq!(missing.head.status, StatusCode::NOT_FOUND);
+
+        let conn = connect(ours_addr).await;
+        let mut request = http::Request::new(Bytes::new());
+        *request.uri_mut() = format!("http://{ours_addr}/trailers").parse().unwrap();
+        request
+            .headers_mut()
+            .insert("te", http::HeaderValue::from_static("trailers"));
+        let r = conn
+            .send(Fetch::new(request))
+            .await
+            .expect("mailbox")
+            .expect("/trailers");
+        assert_eq!(r.head.status, StatusCode::OK);
+        assert!(!r.body.is_empty());
+        let trailers = r.trailers.expect("trailers");
+        assert_eq!(trailers["x-trailer-test"], "ok");
+    });
+}
+
 fn main() {
     harness::main(harness::tests![
         our_client_against_nghttpd: [Program("nghttpd")],
+        connection_fetch_collects_whole_responses: [Program("nghttpd")],
         our_client_against_h2_crate_server,
         our_client_against_node_http2_server: [Program("node")],
         our_client_receives_push_from_our_server,

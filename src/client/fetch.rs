@@ -13,7 +13,14 @@ use crate::frame::ErrorCode;
 
 /// One request to a [`Client`]: the request (a path or an absolute URL of
 /// the client's origin), whether it may be retried after a connection loss,
-/// and its timeouts. The reply is the whole [`Response`].
+/// and its timeouts. The reply is the whole [`Response`]. Dropping the
+/// `send` future before the answer gives the request up: its stream is
+/// reset (CANCEL) within a quarter of a second, or at its next DATA frame.
+///
+/// A `Fetch` can also go straight to a [`Connection`](crate::Connection)
+/// (one request, no retries, the whole response in the reply), for
+/// message-driven code that does not stream bodies: see
+/// [`CollectReply`](super::CollectReply).
 #[derive(Debug)]
 pub struct Fetch {
     /// The request; its body is sent as one piece.

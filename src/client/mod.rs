@@ -58,11 +58,13 @@
 //! one whose handler panicked; the client's handlers do not panic on
 //! anything from the network.)
 
+mod collect;
 mod fetch;
 mod handlers;
 mod origin;
 mod reply;
 
+pub use collect::{CollectReply, MAX_COLLECTED_BODY};
 pub use fetch::{ClientStats, Fetch, FetchError, GetClientStats, Response};
 
 pub use origin::{BadOrigin, Mode, Origin};
@@ -224,6 +226,10 @@ impl ClientBuilder {
 /// the address, two allocations, and sent again when woken): a profile
 /// showed 4 of 5 requests there when all were handed over at once.
 const DISPATCH_WINDOW: usize = 16;
+
+/// How often requests whose callers gave up are looked for (see
+/// `Client::sweep_abandoned`; a DATA frame for one is noticed at once).
+const ABANDON_SWEEP: Duration = Duration::from_millis(250);
 
 /// Sends of one request the server refused in a row, at most (see the
 /// module docs).
@@ -676,6 +682,12 @@ impl Client {
                     }
                     return;
                 }
+                if f.job.tx.is_closed() {
+                    // The caller dropped its `send` future: stop the
+                    // server too.
+                    self.abandon(&m.stream);
+                    return;
+                }
                 f.body.push(m.data);
                 if m.end_stream {
                     self.complete(&m.stream, None);
@@ -707,6 +719,31 @@ impl Client {
                 self.retry_or_fail(f.job, how, || err);
                 self.pump(ctx);
             }
+        }
+    }
+
+    /// A request whose caller stopped waiting: its stream is reset (CANCEL).
+    fn abandon(&mut self, stream: &Addr<H2Stream>) {
+        if self.streams.remove(stream).is_some() {
+            stream.do_send(Reset {
+                code: ErrorCode::CANCEL,
+            });
+        }
+    }
+
+    /// Resets the streams (and drops the queued requests) whose callers
+    /// dropped their `send` futures: a `Fetch` given up is not left running
+    /// until its response or deadline.
+    fn sweep_abandoned(&mut self) {
+        self.queue.retain(|j| !j.tx.is_closed());
+        let gone: Vec<Addr<H2Stream>> = self
+            .streams
+            .iter()
+            .filter(|(_, f)| f.job.tx.is_closed())
+            .map(|(s, _)| s.clone())
+            .collect();
+        for s in gone {
+            self.abandon(&s);
         }
     }
 
@@ -1017,6 +1054,11 @@ impl Actor for Client {
         // with 100 in flight showed 4 of 5 there. The mailbox stays bounded
         // (by `max_queued`, the queue's own limit).
         ctx.set_mailbox_capacity(self.cfg.max_queued.max(16));
+        ctx.run_interval(ABANDON_SWEEP, |act, _| {
+            if !act.streams.is_empty() || !act.queue.is_empty() {
+                act.sweep_abandoned();
+            }
+        });
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
