@@ -640,10 +640,57 @@ fn connection_fetch_collects_whole_responses() {
     });
 }
 
+/// The two short examples a user reads in a minute: `hello_server` answers
+/// curl and `hello_client` (a `Fetch` sent to a `Connection`).
+fn hello_examples_talk_to_each_other_and_to_curl() {
+    let addr: SocketAddr = ([127, 0, 0, 1], support::free_port()).into();
+    let server = std::process::Command::new(support::example_path("hello_server"))
+        .arg(addr.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start hello_server");
+    let _server = support::ChildGuard(server);
+    support::wait_for_port(addr, Duration::from_secs(10));
+    let out = support::run(
+        Command::new(support::example_path("hello_client")).arg(format!("http://{addr}/")),
+        LIMIT,
+    );
+    assert!(out.status.success(), "hello_client: {}", out.stderr);
+    let stdout = out.stdout_str();
+    assert!(stdout.starts_with("200 OK\nhello world ("), "{stdout}");
+    let out = support::run(
+        Command::new(tool("curl"))
+            .args(["-sS", "--http2-prior-knowledge"])
+            .arg(format!("http://{addr}/")),
+        LIMIT,
+    );
+    assert!(out.status.success(), "curl: {}", out.stderr);
+    assert!(
+        out.stdout_str().starts_with("hello world ("),
+        "{}",
+        out.stdout_str()
+    );
+}
+
+fn hello_examples_built() -> Result<(), String> {
+    for name in ["hello_server", "hello_client"] {
+        let p = support::example_path(name);
+        if !p.is_file() {
+            return Err(format!(
+                "{} not built (the README's test command builds the examples first)",
+                p.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     harness::main(harness::tests![
         our_client_against_nghttpd: [Program("nghttpd")],
         connection_fetch_collects_whole_responses: [Program("nghttpd")],
+        hello_examples_talk_to_each_other_and_to_curl: [Program("curl"), Check("the hello examples", hello_examples_built)],
         our_client_against_h2_crate_server,
         our_client_against_node_http2_server: [Program("node")],
         our_client_receives_push_from_our_server,
