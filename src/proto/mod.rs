@@ -419,7 +419,7 @@ pub enum Timeout {
 impl std::fmt::Display for Timeout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Timeout::Handshake => "no connection preface in time",
+            Timeout::Handshake => "the peer sent no connection preface (its SETTINGS) in time",
             Timeout::Idle => "idle: no stream for the idle timeout",
             Timeout::Keepalive => "no answer to a keepalive PING in time",
         })
