@@ -145,7 +145,8 @@
 //! | [`transport`] | where byte streams meet frames: the frame codec; TLS with ALPN `h2` ([`TlsServer`], [`TlsClient`]); the HTTP/1.1 `Upgrade: h2c` handshake beside prior knowledge |
 //!
 //! The protocol itself is a state machine without I/O (module `proto`,
-//! internal: not part of the API).
+//! internal: not part of the API; the `unstable` feature makes it and the
+//! frame and HPACK internals public, for tests, benches and fuzzing).
 #![warn(missing_docs)]
 
 pub mod actor;
@@ -153,8 +154,12 @@ pub mod client;
 pub mod frame;
 pub mod hpack;
 mod log_limit;
-#[doc(hidden)]
+#[cfg(feature = "unstable")]
 pub mod proto;
+// Without `unstable`, what only tests, benches and fuzzers use is unused.
+#[cfg(not(feature = "unstable"))]
+#[allow(dead_code)]
+mod proto;
 pub mod server;
 pub mod transport;
 

@@ -62,7 +62,11 @@ pub use continuation::Continuation;
 pub use data::Data;
 pub use error::{Error, ErrorCode};
 pub use goaway::GoAway;
-pub use head::{encode_data_head, encode_header_block, BlockStart, FrameHead};
+pub use head::FrameHead;
+#[cfg(not(feature = "unstable"))]
+pub(crate) use head::{encode_data_head, encode_header_block, BlockStart};
+#[cfg(feature = "unstable")]
+pub use head::{encode_data_head, encode_header_block, BlockStart};
 pub use headers::Headers;
 pub use ping::Ping;
 pub use priority::{Priority, PrioritySpec};
@@ -185,7 +189,7 @@ impl Frame {
     /// connection error FRAME_SIZE_ERROR. On `Err(Error::Stream{..})` the
     /// frame's bytes have been consumed so the caller can go on.
     pub fn decode(src: &mut BytesMut, max_frame_size: u32) -> Result<Option<Frame>, Error> {
-        let Some(head) = peek_head(src) else {
+        let Some(head) = peek(src) else {
             return Ok(None);
         };
         // §4.2: larger than our SETTINGS_MAX_FRAME_SIZE. Detected from the
@@ -256,7 +260,13 @@ impl Frame {
 }
 
 /// The header at the front of `src`, if all 9 bytes are there.
+#[cfg(feature = "unstable")]
 pub fn peek_head(src: &[u8]) -> Option<FrameHead> {
+    peek(src)
+}
+
+/// See [`peek_head`] (public with the `unstable` feature).
+pub(crate) fn peek(src: &[u8]) -> Option<FrameHead> {
     let b: &[u8; HEADER_LEN] = src.get(..HEADER_LEN)?.try_into().ok()?;
     Some(FrameHead::parse(b))
 }

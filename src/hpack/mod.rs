@@ -32,13 +32,23 @@
 
 mod decoder;
 mod encoder;
-#[doc(hidden)]
+#[cfg(feature = "unstable")]
 pub mod huffman;
+#[cfg(not(feature = "unstable"))]
+#[allow(dead_code)]
+mod huffman;
 #[allow(dead_code)] // EMIT is used by the tests only
 mod huffman_table;
-#[doc(hidden)]
+#[cfg(feature = "unstable")]
 pub mod integer;
+#[cfg(not(feature = "unstable"))]
+#[allow(dead_code)]
+mod integer;
+#[cfg(feature = "unstable")]
 pub mod static_table;
+#[cfg(not(feature = "unstable"))]
+#[allow(dead_code)]
+mod static_table;
 mod table;
 
 pub use encoder::{Huffman, Indexing};

@@ -115,10 +115,16 @@ pub mod stream;
 mod tests;
 pub mod write_queue;
 
+// Used by the crate or only by tests, benches and fuzzing (`unstable`).
+#[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use connection::{Connection, BDP_PING, MAX_QUEUED_CHUNKS};
+#[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use flow::FlowWindow;
+#[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use guards::{CHEAP_FRAME_WINDOW, MAX_CHEAP_FRAMES, MAX_PENDING_RESETS};
+#[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use settings::SettingsState;
+#[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use stream::StreamState;
 pub use write_queue::WriteQueue;
 

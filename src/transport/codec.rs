@@ -6,7 +6,7 @@
 use bytes::{Buf, BytesMut};
 use tokio_util::codec::{Decoder, Encoder};
 
-use crate::frame::{peek_head, Error, Frame, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN, PREFACE};
+use crate::frame::{peek as peek_head, Error, Frame, DEFAULT_MAX_FRAME_SIZE, HEADER_LEN, PREFACE};
 
 /// Codec failure that ends the connection: I/O, or a connection error
 /// (including a bad client preface, PROTOCOL_ERROR, for a server codec).

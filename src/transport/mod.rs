@@ -21,6 +21,4 @@ pub mod upgrade;
 
 pub use codec::{CodecError, FrameCodec};
 pub use tls::{TlsClient, TlsError, TlsServer};
-pub use upgrade::{
-    accept_h2c, http2_settings, upgrade_h2c, H2cAccepted, H2cError, H2cLimits, H2cUpgrade, Rewind,
-};
+pub use upgrade::{accept_h2c, upgrade_h2c, H2cAccepted, H2cError, H2cLimits, H2cUpgrade, Rewind};

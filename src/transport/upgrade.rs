@@ -808,7 +808,13 @@ fn base64url_decode(s: &[u8]) -> Option<Vec<u8>> {
 
 /// The `HTTP2-Settings` value for `config` (RFC 7540 §3.2.1): the SETTINGS
 /// payload a client built with `config` sends in its preface, base64url.
+#[cfg(feature = "unstable")]
 pub fn http2_settings(config: &Config) -> String {
+    settings_header(config)
+}
+
+/// See `http2_settings` (public with the `unstable` feature).
+pub(crate) fn settings_header(config: &Config) -> String {
     let mut frame = BytesMut::new();
     Settings {
         ack: false,
@@ -871,7 +877,7 @@ fn client_request_head(request: &Request<()>, config: &Config) -> Result<Vec<u8>
         request.method(),
         target,
         authority,
-        http2_settings(config)
+        settings_header(config)
     )
     .into_bytes();
     for (name, value) in request.headers() {

@@ -371,7 +371,7 @@ fn base64url_round_trips_and_refuses_other_alphabets() {
 #[test]
 fn client_settings_decode_to_the_config() {
     let config = Config::default();
-    let v = http2_settings(&config);
+    let v = settings_header(&config);
     assert_eq!(
         decode_settings(v.as_bytes()),
         Some(proto::settings::initial_params(true, &config))
