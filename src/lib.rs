@@ -158,7 +158,7 @@ pub mod server;
 pub mod transport;
 
 pub use actor::*;
-pub use client::request;
+pub use client::{request, request_with};
 pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,

@@ -13,11 +13,14 @@
 //! ## Files
 //! - `codec.rs`: [`FrameCodec`] and [`CodecError`].
 //! - `tls.rs`: [`TlsServer`], [`TlsClient`], [`TlsError`] (rustls, `ring`).
+//! - `verify.rs`: the server certificate check of a CA file (a self-signed
+//!   certificate that is its own trust anchor) and the words of its errors.
 //! - `upgrade.rs`: the h2c upgrade (RFC 7540 §3.2), server and client side.
 
 mod codec;
 pub mod tls;
 pub mod upgrade;
+mod verify;
 
 pub use codec::{CodecError, FrameCodec};
 pub use tls::{TlsClient, TlsError, TlsServer};
