@@ -53,8 +53,8 @@
 //! handshake deadline), then becomes a connection like a plain one.
 //! `--tls` without `--cert`/`--key` makes a self-signed certificate with
 //! the `rcgen` crate (a dev-dependency: only this example needs it) for
-//! `localhost`, `127.0.0.1` and `::1`, a server certificate (`CA:FALSE`,
-//! `serverAuth`) that curl, our client and browsers accept once trusted
+//! `localhost`, `127.0.0.1` and `::1`, a server certificate (`serverAuth`,
+//! no basic constraints) that curl, our client and browsers accept once trusted
 //! (`curl --cacert`, `client --cacert`; Firefox or Chromium: import it as
 //! a CA, `certutil -A -t "C,," -i cert.pem`). Its directory is removed when
 //! the server exits.
@@ -686,12 +686,17 @@ impl Drop for CertDir {
 
 /// The certificate `--tls` makes: self-signed, for `localhost`,
 /// `127.0.0.1` and `::1`, a server certificate in every field a verifier
-/// looks at: basic constraints `CA:FALSE`, key usage `digitalSignature`,
-/// extended key usage `serverAuth`. curl (`--cacert`), rustls (our
+/// looks at: key usage `digitalSignature`, extended key usage `serverAuth`,
+/// and no basic constraints. curl (`--cacert`), rustls (our
 /// `TlsClient::with_ca_file`) and NSS (`certutil`, browsers) accept it when
-/// told to trust it. (`CA:TRUE` would make it a CA that webpki and Firefox
-/// refuse as a server's own certificate; without `serverAuth` some
-/// verifiers refuse it for TLS.) Returns the certificate and key as PEM.
+/// told to trust it, NSS as a trusted peer (`P,,`) or as a CA (`C,,`, how
+/// Firefox and Chromium import a certificate to trust).
+///
+/// Why no basic constraints: with `CA:TRUE` webpki and Firefox refuse it
+/// as a server's own certificate; with an explicit `CA:FALSE` NSS refuses
+/// it imported as a CA ("Issuer certificate is invalid": it is its own
+/// issuer). Without the extension it is an end entity to webpki and a
+/// usable trust anchor to NSS. Returns the certificate and key as PEM.
 pub fn self_signed_pem() -> Result<(String, String), String> {
     use rcgen::{
         CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -713,7 +718,7 @@ pub fn self_signed_pem() -> Result<(String, String), String> {
         format!("h2actor example server {}", std::process::id()),
     );
     params.distinguished_name = dn;
-    params.is_ca = IsCa::ExplicitNoCa;
+    params.is_ca = IsCa::NoCa;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
