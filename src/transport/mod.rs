@@ -1,7 +1,7 @@
 //! The transport layer: where byte streams meet frames.
 //!
 //! [`crate::frame`] is pure (typed frames, decoding from and encoding into
-//! byte buffers) and [`crate::proto`] is a state machine without I/O; this
+//! byte buffers) and `proto` (internal) is a state machine without I/O; this
 //! module holds what touches the I/O ecosystem on the way to a socket:
 //! [`FrameCodec`], the tokio-util `Decoder`/`Encoder` that cuts a read
 //! buffer into frames (checking the client preface on a server, RFC 9113

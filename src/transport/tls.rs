@@ -91,7 +91,8 @@ pub use tokio_rustls::server::TlsStream as ServerTlsStream;
 pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 
 /// The rustls crate h2actor is built with, for building your own
-/// [`rustls::ServerConfig`] or [`rustls::ClientConfig`] of the same version.
+/// [`rustls::ServerConfig`](https://docs.rs/rustls/0.23/rustls/server/struct.ServerConfig.html) or [`rustls::ClientConfig`](https://docs.rs/rustls/0.23/rustls/client/struct.ClientConfig.html) of the
+/// same version.
 pub use rustls;
 
 /// The ALPN protocol id of HTTP/2 over TLS (RFC 9113 §3.2).
@@ -211,8 +212,9 @@ pub enum TlsError {
 
 /// The cryptography h2actor's TLS uses: rustls's `ring` provider, chosen
 /// explicitly (never the process-wide default, whose lookup panics when two
-/// providers are compiled in). Use it to build a [`rustls::ServerConfig`]
-/// or [`rustls::ClientConfig`] of your own for
+/// providers are compiled in). Use it to build a
+/// [`rustls::ServerConfig`](https://docs.rs/rustls/0.23/rustls/server/struct.ServerConfig.html) or
+/// [`rustls::ClientConfig`](https://docs.rs/rustls/0.23/rustls/client/struct.ClientConfig.html) of your own for
 /// [`TlsServer::from_config`] or [`TlsClient::from_config`].
 ///
 /// ```

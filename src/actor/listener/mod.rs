@@ -1,5 +1,5 @@
 //! `Listener`: accepts TCP connections on several threads, one actix
-//! [`Arbiter`] per thread, starts a [`Connection`] actor for each, keeps
+//! [`Arbiter`](https://docs.rs/actix/0.13/actix/struct.Arbiter.html) per thread, starts a [`Connection`] actor for each, keeps
 //! count of them, and shuts them all down gracefully.
 //!
 //! ```no_run
