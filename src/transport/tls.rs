@@ -7,9 +7,12 @@
 //!   cannot hold it. Its certificate can be replaced while it serves
 //!   ([`TlsServer::reload_pem_files`]).
 //! - [`TlsClient`] connects with SNI and ALPN `h2`, verifies the server
-//!   against the system's trusted roots, a CA file of yours, or (tests only)
-//!   not at all, and fails with [`TlsError::AlpnNotAgreed`] when the server
-//!   does not choose `h2`.
+//!   against the system's trusted roots, a CA file of yours (which may hold
+//!   the server's own self-signed certificate, even one with `CA:TRUE`, as
+//!   `curl --cacert` allows), or (tests only) not at all. It fails with
+//!   [`TlsError::ServerCertificate`] saying what is wrong with a refused
+//!   certificate, and with [`TlsError::AlpnNotAgreed`] when the server does
+//!   not choose `h2`.
 //!
 //! Both hand back a tokio-rustls stream ([`ServerTlsStream`],
 //! [`ClientTlsStream`]) that [`crate::Connection`]'s builder takes like any
