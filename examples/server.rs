@@ -54,10 +54,10 @@
 //! `--tls` without `--cert`/`--key` makes a self-signed certificate with
 //! the `rcgen` crate (a dev-dependency: only this example needs it) for
 //! `localhost`, `127.0.0.1` and `::1`, a server certificate (`serverAuth`,
-//! no basic constraints) that curl, our client and browsers accept once trusted
-//! (`curl --cacert`, `client --cacert`; Firefox or Chromium: import it as
-//! a CA, `certutil -A -t "C,," -i cert.pem`). Its directory is removed when
-//! the server exits.
+//! no basic constraints, no key usage) that curl, our client and browsers
+//! accept once trusted (`curl --cacert`, `client --cacert`; Firefox or
+//! Chromium: import it as a CA, `certutil -A -t "C,," -i cert.pem`). Its
+//! directory is removed when the server exits.
 //!
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
@@ -685,22 +685,22 @@ impl Drop for CertDir {
 }
 
 /// The certificate `--tls` makes: self-signed, for `localhost`,
-/// `127.0.0.1` and `::1`, a server certificate in every field a verifier
-/// looks at: key usage `digitalSignature`, extended key usage `serverAuth`,
-/// and no basic constraints. curl (`--cacert`), rustls (our
-/// `TlsClient::with_ca_file`) and NSS (`certutil`, browsers) accept it when
-/// told to trust it, NSS as a trusted peer (`P,,`) or as a CA (`C,,`, how
-/// Firefox and Chromium import a certificate to trust).
+/// `127.0.0.1` and `::1`, with extended key usage `serverAuth` and neither
+/// basic constraints nor key usage. curl (`--cacert`), rustls (our
+/// `TlsClient::with_ca_file`), NSS's `certutil` and Chromium accept it
+/// trusted as a peer (`P,,`) or as a CA (`C,,`); Firefox as a CA (it takes
+/// no self-signed certificate as a trusted peer).
 ///
-/// Why no basic constraints: with `CA:TRUE` webpki and Firefox refuse it
-/// as a server's own certificate; with an explicit `CA:FALSE` NSS refuses
-/// it imported as a CA ("Issuer certificate is invalid": it is its own
-/// issuer). Without the extension it is an end entity to webpki and a
-/// usable trust anchor to NSS. Returns the certificate and key as PEM.
+/// Why no more extensions (each measured): with `CA:TRUE` webpki and
+/// Firefox refuse it as a server's own certificate; with an explicit
+/// `CA:FALSE` NSS refuses it as a CA ("Issuer certificate is invalid": it
+/// is its own issuer); with a key usage that lacks `keyCertSign` Chromium
+/// refuses it as a CA (`ERR_CERT_INVALID`). Without them it is an end
+/// entity to webpki and a usable trust anchor to NSS and Chromium.
+/// Returns the certificate and key as PEM.
 pub fn self_signed_pem() -> Result<(String, String), String> {
     use rcgen::{
         CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
     };
     let names = vec![
         "localhost".to_owned(),
@@ -719,7 +719,6 @@ pub fn self_signed_pem() -> Result<(String, String), String> {
     );
     params.distinguished_name = dn;
     params.is_ca = IsCa::NoCa;
-    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
     let cert = params

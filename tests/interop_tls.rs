@@ -741,7 +741,8 @@ fn our_client_against_nghttpd_with_an_openssl_certificate() {
 }
 
 /// The example server's `--tls` certificate: a server certificate by
-/// every field (serverAuth, localhost + 127.0.0.1 + ::1), which
+/// every field (serverAuth, localhost + 127.0.0.1 + ::1, no basic
+/// constraints or key usage), which
 /// curl takes with `--cacert` and NSS's `certutil` validates for an SSL
 /// server, trusted as a peer (`P,,`) or as a CA (`C,,`, how Firefox and
 /// Chromium import it).
@@ -755,10 +756,11 @@ fn curl_and_certutil_accept_the_example_certificate() {
     )
     .stdout_str();
     // No basic constraints: CA:TRUE is refused as a server's own
-    // certificate (webpki, Firefox), CA:FALSE as its own issuer by NSS.
+    // certificate (webpki, Firefox), CA:FALSE as its own issuer by NSS. No
+    // key usage: without keyCertSign Chromium refuses it as a CA.
     assert!(!text.contains("Basic Constraints"), "{text}");
+    assert!(!text.contains("X509v3 Key Usage"), "{text}");
     for field in [
-        "Digital Signature",
         "TLS Web Server Authentication",
         "DNS:localhost",
         "IP Address:127.0.0.1",
@@ -809,8 +811,70 @@ fn curl_and_certutil_accept_the_example_certificate() {
     );
 }
 
+/// A browser: headless Chromium, with the example's certificate in a fresh
+/// NSS database (`$HOME/.pki/nssdb`, where Chromium on Linux reads the
+/// user's trust), loads the page over HTTP/2 trusting it as a CA (`C,,`,
+/// the usual import) and as a peer (`P,,`); not trusting it, it refuses.
+/// The certificate `--tls` made before (rcgen's defaults) passed; one with
+/// a key usage lacking keyCertSign failed as `C,,` (ERR_CERT_INVALID).
+fn chromium_trusts_the_example_certificate() {
+    let (tls, dir) = demo_server::self_signed_tls().expect("certificate");
+    let server = TestServer::start_tls(1, Arc::new(tls));
+    let url = https(server.addr, "/");
+    for trust in [Some("C,,"), Some("P,,"), None] {
+        let home = TempDir::new("chromium-home");
+        let nssdb = home.0.join(".pki").join("nssdb");
+        std::fs::create_dir_all(&nssdb).expect("nssdb dir");
+        let db = format!("sql:{}", nssdb.display());
+        let out = run(
+            Command::new(tool("certutil")).args(["-d", &db, "-N", "--empty-password"]),
+            LIMIT,
+        );
+        assert!(out.status.success(), "certutil -N: {}", out.stderr);
+        if let Some(trust) = trust {
+            let out = run(
+                Command::new(tool("certutil"))
+                    .args(["-d", &db, "-A", "-n", "h2actor", "-t", trust, "-i"])
+                    .arg(&dir.cert),
+                LIMIT,
+            );
+            assert!(out.status.success(), "certutil -A: {}", out.stderr);
+        }
+        let profile = home.0.join("profile");
+        let out = run(
+            Command::new(tool("chromium"))
+                .env("HOME", &home.0)
+                .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+                .args([
+                    "--no-first-run",
+                    "--host-resolver-rules=MAP localhost 127.0.0.1",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .args(["--dump-dom", &url]),
+            Duration::from_secs(60),
+        );
+        let dom = out.stdout_str();
+        match trust {
+            Some(trust) => assert!(
+                dom.contains("hello world"),
+                "trusted as {trust}: {dom}\n{}",
+                out.stderr
+            ),
+            None => {
+                assert!(!dom.contains("hello world"), "untrusted yet loaded: {dom}");
+                assert!(
+                    out.stderr.contains("ERR_CERT_AUTHORITY_INVALID"),
+                    "{}",
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     harness::main(harness::tests![
+        chromium_trusts_the_example_certificate: [Program("chromium"), Program("certutil")],
         openssl_ca_true_certificate_is_accepted_by_our_clients: [Program("openssl")],
         example_client_takes_an_openssl_certificate: [Program("openssl"), Check("the example client binary", example_client_built)],
         openssl_certificates_that_do_not_fit_give_sentences: [Program("openssl")],
