@@ -732,7 +732,14 @@ pub fn self_signed_pem() -> Result<(String, String), String> {
 /// [`CertDir`] is dropped). Returns the server and that directory.
 pub fn self_signed_tls() -> Result<(TlsServer, CertDir), String> {
     let (cert_pem, key_pem) = self_signed_pem()?;
-    let dir = std::env::temp_dir().join(format!("h2actor-server-{}", std::process::id()));
+    // `h2actor-server-PID`; later calls in one process (the tests run
+    // several at once) add `-N`: each directory is removed by its own drop.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = match CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => format!("h2actor-server-{}", std::process::id()),
+        n => format!("h2actor-server-{}-{n}", std::process::id()),
+    };
+    let dir = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let cert_dir = CertDir {
         cert: dir.join("cert.pem"),
