@@ -26,6 +26,7 @@
 //! | `POST /sink` | the request body read and dropped, then 200 with its byte count |
 //! | `GET /push` | a small page, plus `/pushed.css` pushed when the client allows push |
 //! | `GET /delay/MS` | `hello world\n` after MS milliseconds (at most 60,000): for timeouts |
+//! | `GET /pushed.css` | the stylesheet `/push` pushes, for clients that disable push (browsers) |
 //! | `GET /trailers` | a short body, then the trailer field `x-trailer-test: ok` |
 //! | `HEAD` on any of them | the header fields `GET` would send, no content |
 //! | anything else | 404 |
@@ -46,12 +47,18 @@
 //! thread that took it. SIGTERM or SIGINT shuts down gracefully (the socket
 //! closes, every connection gets GOAWAY, requests in flight finish within
 //! `--grace` seconds, then the process exits 0); a second signal forces.
+//! That is `Listener::run_until_signal(grace)`.
 //!
 //! TLS: each accepted socket goes through [`TlsServer::accept`] in a task
 //! of its own (ALPN `h2` or the alert `no_application_protocol`, under a
 //! handshake deadline), then becomes a connection like a plain one.
 //! `--tls` without `--cert`/`--key` makes a self-signed certificate with
-//! the `rcgen` crate (a dev-dependency: only this example needs it).
+//! the `rcgen` crate (a dev-dependency: only this example needs it) for
+//! `localhost`, `127.0.0.1` and `::1`, a server certificate (`serverAuth`,
+//! no basic constraints, no key usage) that curl, our client and browsers
+//! accept once trusted (`curl --cacert`, `client --cacert`; Firefox or
+//! Chromium: import it as a CA, `certutil -A -t "C,," -i cert.pem`). Its
+//! directory is removed when the server exits.
 //!
 //! The interop tests include this file (`tests/support/mod.rs`), so they
 //! drive exactly the code the README's run command starts.
@@ -144,6 +151,9 @@ fn route_get(path: &str) -> Answer {
                 Bytes::from_static(b"/delay/MS takes 0 <= MS <= 60000\n"),
             ),
         },
+        // Also on a plain request: browsers disable push (Chromium and
+        // Firefox both), and fetch the stylesheet the page links.
+        PUSHED_PATH => Answer::Fixed(StatusCode::OK, "text/css", Bytes::from_static(PUSHED_CSS)),
         p if p.starts_with("/bytes/") => match p["/bytes/".len()..].parse::<u64>() {
             Ok(n) if n <= MAX_BYTES => Answer::Bytes(n),
             _ => Answer::Fixed(
@@ -600,49 +610,55 @@ pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
     })
 }
 
-/// Serves until SIGTERM or SIGINT, then shuts down gracefully: the
-/// listening socket closes, every connection gets GOAWAY, requests in
-/// flight have `grace` to finish, the rest are reset. A second signal
-/// forces at once. SIGUSR1, and every `stats_every` if given, logs the
-/// listener's counters.
-#[cfg(unix)]
+/// Serves until SIGTERM or SIGINT, then shuts down gracefully
+/// (h2actor's [`Listener::run_until_signal`]: the listening socket closes,
+/// every connection gets GOAWAY, requests in flight have `grace` to finish,
+/// the rest are reset; a second signal forces at once). SIGUSR1, and every
+/// `stats_every` if given, logs the listener's counters meanwhile.
 pub async fn run_until_signalled(
     serving: &Serving,
     grace: Duration,
     stats_every: Option<Duration>,
-) -> io::Result<ShutdownReport> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut tick =
-        stats_every.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
+) -> ShutdownReport {
     let listener = &serving.listener;
-    let name = loop {
-        tokio::select! {
-            _ = term.recv() => break "SIGTERM",
-            _ = int.recv() => break "SIGINT",
-            _ = usr1.recv() => tracing::info!(stats = %listener.stats(), "stats"),
-            _ = async { tick.as_mut().unwrap().tick().await }, if tick.is_some() => {
-                tracing::info!(stats = %listener.stats(), "stats")
+    tokio::select! {
+        report = listener.run_until_signal(grace) => report,
+        never = log_stats(listener, stats_every) => match never {},
+    }
+}
+
+/// Logs the listener's counters on SIGUSR1 (unix) and every `every`;
+/// never returns.
+async fn log_stats(listener: &Listener, every: Option<Duration>) -> std::convert::Infallible {
+    #[cfg(unix)]
+    let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+        .map_err(|e| tracing::warn!("cannot watch SIGUSR1 ({e}): no stats on it"))
+        .ok();
+    let mut tick = every.map(|d| tokio::time::interval_at(tokio::time::Instant::now() + d, d));
+    loop {
+        let on_usr1 = async {
+            #[cfg(unix)]
+            if let Some(usr1) = usr1.as_mut() {
+                if usr1.recv().await.is_some() {
+                    return;
+                }
             }
+            std::future::pending::<()>().await
+        };
+        let on_tick = async {
+            match tick.as_mut() {
+                Some(t) => {
+                    t.tick().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = on_usr1 => {}
+            () = on_tick => {}
         }
-    };
-    tracing::info!(
-        signal = name,
-        ?grace,
-        "shutting down (a second signal forces)"
-    );
-    let shutdown = listener.shutdown(grace);
-    let report = tokio::select! {
-        report = shutdown => report,
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
-            tracing::warn!("second signal: forcing the shutdown");
-            listener.shutdown(Duration::ZERO).await
-        }
-    };
-    tracing::info!(?report, stats = %listener.stats(), "stopped");
-    Ok(report)
+        tracing::info!(stats = %listener.stats(), "stats");
+    }
 }
 
 // ------------------------------------------------------------- allocator
@@ -668,27 +684,93 @@ static ALLOCATOR: natural_mimalloc::NaturalMiMalloc = natural_mimalloc::NaturalM
 
 // -------------------------------------------------------------------- TLS
 
-/// A self-signed certificate for `localhost` and `127.0.0.1`, written as
-/// `cert.pem` and `key.pem` into a fresh directory under the system's temp
-/// directory. Returns the server and the certificate's path (the file to
-/// give `curl --cacert`).
-pub fn self_signed_tls() -> Result<(TlsServer, PathBuf), String> {
-    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    let certified = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| format!("cannot make a certificate: {e}"))?;
-    let (cert_pem, key_pem) = (certified.cert.pem(), certified.signing_key.serialize_pem());
-    let dir = std::env::temp_dir().join(format!("h2actor-server-{}", std::process::id()));
-    let write = |name: &str, text: &str| -> Result<PathBuf, String> {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        Ok(path)
+/// The directory of the `--tls` certificate: removed when dropped (on a
+/// clean exit, after SIGINT or SIGTERM, and on the error paths of `main`).
+pub struct CertDir {
+    dir: PathBuf,
+    /// The certificate (the file to give `curl --cacert`, or to import into
+    /// a browser's trust store).
+    pub cert: PathBuf,
+}
+
+impl Drop for CertDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            tracing::warn!(dir = %self.dir.display(), "cannot remove the certificate directory: {e}");
+        }
+    }
+}
+
+/// The certificate `--tls` makes: self-signed, for `localhost`,
+/// `127.0.0.1` and `::1`, with extended key usage `serverAuth` and neither
+/// basic constraints nor key usage. curl (`--cacert`), rustls (our
+/// `TlsClient::with_ca_file`), NSS's `certutil` and Chromium accept it
+/// trusted as a peer (`P,,`) or as a CA (`C,,`); Firefox as a CA (it takes
+/// no self-signed certificate as a trusted peer).
+///
+/// Why no more extensions (each measured): with `CA:TRUE` webpki and
+/// Firefox refuse it as a server's own certificate; with an explicit
+/// `CA:FALSE` NSS refuses it as a CA ("Issuer certificate is invalid": it
+/// is its own issuer); with a key usage that lacks `keyCertSign` Chromium
+/// refuses it as a CA (`ERR_CERT_INVALID`). Without them it is an end
+/// entity to webpki and a usable trust anchor to NSS and Chromium.
+/// Returns the certificate and key as PEM.
+pub fn self_signed_pem() -> Result<(String, String), String> {
+    use rcgen::{
+        CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     };
+    let names = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ];
+    let mut params =
+        CertificateParams::new(names).map_err(|e| format!("cannot make a certificate: {e}"))?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "localhost");
+    // Distinct per run: two certificates with one subject look like one
+    // issuer to a trust store.
+    dn.push(
+        DnType::OrganizationName,
+        format!("h2actor example server {}", std::process::id()),
+    );
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::NoCa;
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().map_err(|e| format!("cannot make a key: {e}"))?;
+    let cert = params
+        .self_signed(&key)
+        .map_err(|e| format!("cannot make a certificate: {e}"))?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// [`self_signed_pem`], written as `cert.pem` and `key.pem` into a fresh
+/// directory under the system's temp directory (removed when the returned
+/// [`CertDir`] is dropped). Returns the server and that directory.
+pub fn self_signed_tls() -> Result<(TlsServer, CertDir), String> {
+    let (cert_pem, key_pem) = self_signed_pem()?;
+    // `h2actor-server-PID`; later calls in one process (the tests run
+    // several at once) add `-N`: each directory is removed by its own drop.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let name = match CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+        0 => format!("h2actor-server-{}", std::process::id()),
+        n => format!("h2actor-server-{}-{n}", std::process::id()),
+    };
+    let dir = std::env::temp_dir().join(name);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let cert = write("cert.pem", &cert_pem)?;
+    let cert_dir = CertDir {
+        cert: dir.join("cert.pem"),
+        dir,
+    };
+    let write = |name: &str, text: &str| -> Result<(), String> {
+        let path = cert_dir.dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("cert.pem", &cert_pem)?;
     write("key.pem", &key_pem)?;
     let tls =
         TlsServer::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    Ok((tls, cert))
+    Ok((tls, cert_dir))
 }
 
 // ------------------------------------------------------------------ main
@@ -764,7 +846,7 @@ fn main() {
             Err(e) => exit_usage(&e.to_string()),
         },
         (true, None, None) => match self_signed_tls() {
-            Ok((tls, cert)) => (Some(Arc::new(tls)), Some(cert)),
+            Ok((tls, dir)) => (Some(Arc::new(tls)), Some(dir)),
             Err(e) => exit_usage(&e),
         },
         _ => exit_usage("--cert and --key go together"),
@@ -786,19 +868,16 @@ fn main() {
     let result = system.block_on(async {
         let serving = serve_with(&options)?;
         tracing::info!(addr = %serving.addr, "listening ({mode})");
-        if let Some(cert) = cert_to_trust {
-            println!(
-                "self-signed certificate for localhost written to {}",
-                cert.display()
-            );
+        if let Some(dir) = &cert_to_trust {
+            let cert = dir.cert.display();
+            println!("self-signed certificate for localhost written to {cert} (removed on exit)");
             let port = serving.addr.port();
-            println!(
-                "try: curl --cacert {} https://localhost:{port}/",
-                cert.display()
-            );
+            println!("try: curl --cacert {cert} https://localhost:{port}/");
         }
-        run_until_signalled(&serving, grace, stats_every).await
+        io::Result::Ok(run_until_signalled(&serving, grace, stats_every).await)
     });
+    // Before any exit: `process::exit` runs no destructors.
+    drop(cert_to_trust);
     if let Err(e) = result {
         eprintln!("server: cannot serve on {}: {e}", options.addr);
         std::process::exit(1);

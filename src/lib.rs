@@ -115,7 +115,7 @@
 //! page runs out; the wrapper measured 4% fewer instructions per request.)
 //!
 //! DATA payloads of 2 KiB and more are written to the socket from your
-//! `Bytes` without a copy (vectored writes, see [`proto::WriteQueue`]):
+//! `Bytes` without a copy (vectored writes from the connection's write queue):
 //! hand bodies over as `Bytes` you already hold (`Bytes::from_static`,
 //! `Bytes::from(vec)`), not as slices to copy.
 //!
@@ -164,7 +164,7 @@ pub mod server;
 pub mod transport;
 
 pub use actor::*;
-pub use client::request;
+pub use client::{request, request_with};
 pub use frame::{ErrorCode, Setting, StreamId};
 pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,

@@ -45,7 +45,10 @@ use crate::transport::TlsServer;
 /// Runs an HTTP/2 server on `addr` answering every request with `handler`;
 /// configure it with the [`Serve`] setters, then `.await` it (inside an
 /// actix system: `#[actix_rt::main]`). It resolves after SIGINT or SIGTERM
-/// (or [`Serve::until`]) once the graceful shutdown is done.
+/// (or [`Serve::until`]) once the graceful shutdown is done; a second
+/// signal forces it ([`Listener::run_until_signal`]). To send it requests
+/// from the same program, wait for [`Serve::on_start`] (the README's
+/// one-call example does).
 pub fn serve<F, Fut>(addr: SocketAddr, handler: F) -> Serve<F>
 where
     F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
@@ -134,10 +137,7 @@ where
         let until = self
             .until
             .unwrap_or_else(|| Box::pin(std::future::pending()));
-        shutdown_signal(until).await;
-        let report = listener.shutdown(self.grace).await;
-        tracing::info!(?report, "stopped");
-        Ok(report)
+        Ok(listener.run_until_signal_or(self.grace, until).await)
     }
 }
 
@@ -150,33 +150,6 @@ where
     type IntoFuture = Pin<Box<dyn Future<Output = io::Result<ShutdownReport>>>>;
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(self.run())
-    }
-}
-
-/// SIGINT, SIGTERM (unix) or `until`, whichever comes first.
-async fn shutdown_signal(until: Until) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot watch SIGTERM/SIGINT: only `until` stops the server");
-            return until.await;
-        };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-            _ = until => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = until => {}
-        }
     }
 }
 

@@ -122,8 +122,19 @@ fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
     assert_eq!(server.accepted(), 2);
 }
 
+/// `/pushed.css` on a plain request too: browsers disable push and fetch
+/// the stylesheet `/push` links (it was a 404 before).
+fn curl_gets_the_pushed_stylesheet_on_a_plain_request() {
+    let curl_bin = tool("curl");
+    let server = TestServer::start();
+    let (body, meta) = curl(&curl_bin, &[&server.url(demo_server::PUSHED_PATH)]);
+    assert_eq!(meta, "200 2");
+    assert_eq!(body, demo_server::PUSHED_CSS);
+}
+
 fn main() {
     harness::main(harness::tests![
+        curl_gets_the_pushed_stylesheet_on_a_plain_request: [Program("curl")],
         curl_sees_the_idle_timeout_end_its_connection_cleanly: [Program("curl")],
         curl_head_on_every_get_route: [Program("curl")],
         curl_get_root_over_h2c_prior_knowledge: [Program("curl")],

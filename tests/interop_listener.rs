@@ -420,8 +420,162 @@ fn client_rides_out_a_server_restart_of_three_seconds() {
     client_rides_out_restart(Duration::from_secs(3));
 }
 
+// ------------------------------------------- Listener::run_until_signal
+
+/// The environment variable that makes this test binary the child of the
+/// `run_until_signal` tests: its value is the stop mode ("signal": only
+/// signals; "stdin": also the end of its stdin). Signals go to that child,
+/// never to the test process.
+const CHILD: &str = "H2ACTOR_RUN_UNTIL_SIGNAL_CHILD";
+
+/// The child: the demo site on a `Listener` (one thread), its port on the
+/// first line of stdout, then `run_until_signal` (or `_or` the end of
+/// stdin); prints the report and exits 0.
+fn run_until_signal_child(mode: &str) {
+    let system = actix::System::new();
+    let report = system.block_on(async {
+        let listener = Listener::builder(([127, 0, 0, 1], 0).into())
+            .threads(1)
+            .start(|_peer| demo_server::Site::subscriber())
+            .expect("listen");
+        println!("{}", listener.local_addr().port());
+        let grace = Duration::from_secs(5);
+        if mode == "stdin" {
+            let stdin_closed = async {
+                let _ = tokio::task::spawn_blocking(|| {
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new())
+                })
+                .await;
+            };
+            listener.run_until_signal_or(grace, stdin_closed).await
+        } else {
+            listener.run_until_signal(grace).await
+        }
+    });
+    println!(
+        "report connections={} forced={} left={}",
+        report.connections, report.forced, report.left
+    );
+}
+
+/// Starts the child in `mode`; returns it, its port, and the rest of its
+/// output line by line.
+fn spawn_child(mode: &str) -> (ChildGuard, u16, mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = ChildGuard(
+        Command::new(std::env::current_exe().expect("test executable"))
+            .env(CHILD, mode)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the child"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the child's port")
+        .parse()
+        .expect("a port");
+    (child, port, rx)
+}
+
+/// The child's next line of output, within 10 s.
+fn child_line(lines: &mpsc::Receiver<String>) -> String {
+    lines
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a line from the child")
+}
+
+/// A GET of `/` by curl (h2c, prior knowledge) to the child; true if 200.
+fn curl_ok(port: u16) -> bool {
+    let out = run(
+        Command::new(tool("curl"))
+            .args(["-sS", "--http2-prior-knowledge", "--max-time", "5"])
+            .args(["-o", "/dev/null", "-w", "%{http_code}"])
+            .arg(format!("http://127.0.0.1:{port}/")),
+        Duration::from_secs(10),
+    );
+    out.stdout == b"200"
+}
+
+/// SIGTERM and SIGINT end `run_until_signal` with a drained report, exit 0.
+fn run_until_signal_stops_on_sigterm_and_sigint() {
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let (mut child, port, lines) = spawn_child("signal");
+        assert!(curl_ok(port), "served before the signal");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(child.0.try_wait().ok().flatten().is_none(), "still serving");
+        signal(&child.0, sig);
+        assert_eq!(child_line(&lines), "report connections=0 forced=0 left=0");
+        let status = wait_exit(&mut child.0, Duration::from_secs(10)).expect("exited");
+        assert_eq!(status.code(), Some(0), "signal {sig}");
+    }
+}
+
+/// `run_until_signal_or(grace, stop)`: `stop` resolving starts the drain
+/// too (here: the child's stdin closed), signals untouched.
+fn run_until_signal_or_stops_when_its_future_resolves() {
+    let (mut child, port, lines) = spawn_child("stdin");
+    assert!(curl_ok(port), "served");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.0.try_wait().ok().flatten().is_none(), "still serving");
+    drop(child.0.stdin.take());
+    assert_eq!(child_line(&lines), "report connections=0 forced=0 left=0");
+    let status = wait_exit(&mut child.0, Duration::from_secs(10)).expect("exited");
+    assert_eq!(status.code(), Some(0));
+}
+
+/// `--tls` without a certificate of the user's: its directory is gone once
+/// the server exits, after SIGINT as after SIGTERM.
+fn tls_certificate_directory_is_removed_on_exit() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let dir = TempDir::new("certdir");
+        let (mut server, addr) = spawn_server(&dir, &["--tls"]);
+        let cert_dir = std::env::temp_dir().join(format!("h2actor-server-{}", server.0.id()));
+        let cert = cert_dir.join("cert.pem");
+        assert!(cert.is_file(), "{} while serving", cert.display());
+        // It serves with it: curl trusts the file.
+        let out = run(
+            Command::new(tool("curl"))
+                .args(["-sS", "--max-time", "10", "--resolve"])
+                .arg(format!("localhost:{}:127.0.0.1", addr.port()))
+                .arg("--cacert")
+                .arg(&cert)
+                .arg(format!("https://localhost:{}/", addr.port())),
+            Duration::from_secs(15),
+        );
+        assert_eq!(out.stdout, demo_server::HELLO, "curl: {}", out.stderr);
+        signal(&server.0, sig);
+        let status = wait_exit(&mut server.0, Duration::from_secs(10)).expect("exited");
+        assert_eq!(status.code(), Some(0), "{}", server_log(&dir));
+        assert!(
+            !cert_dir.exists(),
+            "{} left behind after signal {sig}",
+            cert_dir.display()
+        );
+    }
+}
+
 fn main() {
+    if let Ok(mode) = std::env::var(CHILD) {
+        run_until_signal_child(&mode);
+        return;
+    }
     harness::main(harness::tests![
+        run_until_signal_stops_on_sigterm_and_sigint: [Program("curl")],
+        run_until_signal_or_stops_when_its_future_resolves: [Program("curl")],
+        tls_certificate_directory_is_removed_on_exit: [Program("curl"), SERVER_BIN],
         sigterm_lets_a_curl_download_finish_then_the_server_exits_0: [Program("curl"), SERVER_BIN],
         a_second_signal_forces_the_shutdown: [Program("curl"), SERVER_BIN],
         h2load_traffic_matches_the_listener_stats: [Program("h2load")],

@@ -264,7 +264,7 @@ fn our_client_against_nghttpd_tls() {
         other.client().connect("localhost", tcp).await.err()
     });
     let err = err.expect("an untrusted certificate must fail").to_string();
-    assert!(err.contains("UnknownIssuer"), "{err}");
+    assert!(err.contains("is signed by an unknown authority"), "{err}");
 }
 
 fn our_client_against_our_tls_server() {
@@ -340,7 +340,12 @@ fn example_client_binary_over_tls() {
     let out = run(Command::new(&exe).arg(&url), LIMIT);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
-    assert!(out.stderr.contains("UnknownIssuer"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("the server's certificate is signed by an unknown authority"),
+        "{}",
+        out.stderr
+    );
     let out = run(Command::new(&exe).arg("--insecure").arg(&url), LIMIT);
     assert!(out.status.success(), "client: {}", out.stderr);
     assert_eq!(out.stdout, demo_server::HELLO);
@@ -372,7 +377,7 @@ fn h2_crate_client_over_tokio_rustls() {
     for c in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
         roots.add(c.expect("PEM")).expect("root");
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = h2actor::transport::tls::crypto_provider();
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
@@ -562,8 +567,319 @@ fn silent_client_neither_blocks_nor_lingers() {
     );
 }
 
+// ------------------------------------- certificates users actually make
+
+/// A self-signed certificate as `openssl req -x509 -newkey rsa:2048
+/// -nodes` makes it (with `CA:TRUE`), for the names of `san`
+/// (`subjectAltName` syntax).
+fn openssl_cert(san: &str) -> Cert {
+    let dir = TempDir::new("openssl-cert");
+    let (cert, key) = (dir.0.join("cert.pem"), dir.0.join("key.pem"));
+    let out = run(
+        Command::new(tool("openssl"))
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .args(["-days", "30", "-subj", "/CN=localhost", "-addext"])
+            .arg(format!("subjectAltName={san}")),
+        LIMIT,
+    );
+    assert!(out.status.success(), "openssl req: {}", out.stderr);
+    let text = run(
+        Command::new(tool("openssl"))
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&cert),
+        LIMIT,
+    );
+    assert!(
+        text.stdout_str().contains("CA:TRUE"),
+        "openssl made no CA:TRUE certificate: {}",
+        text.stdout_str()
+    );
+    Cert { dir, cert, key }
+}
+
+/// Issue 15 item 4: a certificate from `openssl req -x509` (CA:TRUE),
+/// served by our server, is accepted by `TlsClient::with_ca_file` (by name
+/// and by address), by a `Client` and by `request_with`. Before, webpki
+/// refused it: `invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`.
+fn openssl_ca_true_certificate_is_accepted_by_our_clients() {
+    let cert = openssl_cert("DNS:localhost,IP:127.0.0.1");
+    let server = start(&cert);
+    for name in ["localhost", "127.0.0.1"] {
+        let got = fetch_tls(
+            server.addr,
+            cert.client(),
+            name,
+            vec![Job::get(uri(server.addr, "/"))],
+        );
+        ok(&got[0]);
+        assert_eq!(&got[0].body[..], demo_server::HELLO);
+    }
+    // The one-call client, from a thread without a runtime.
+    let url = format!("https://127.0.0.1:{}/", server.addr.port());
+    let r = futures::executor::block_on(h2actor::request_with(
+        h2actor::client::Fetch::get(&url),
+        cert.client(),
+    ))
+    .expect("request_with");
+    assert_eq!(r.head.status, StatusCode::OK);
+    assert_eq!(&r.body[..], demo_server::HELLO);
+    // The supervised client.
+    let origin = format!("https://localhost:{}", server.addr.port());
+    let tls = cert.client();
+    let r = support::in_actix(LIMIT, async move {
+        let client = h2actor::client::Client::builder(origin.parse().expect("origin"))
+            .tls(tls)
+            .start();
+        client
+            .send(h2actor::client::Fetch::get("/trailers"))
+            .await
+            .expect("client alive")
+    })
+    .expect("Client");
+    assert_eq!(r.head.status, StatusCode::OK);
+    assert_eq!(&r.body[..], demo_server::TRAILERS_BODY);
+}
+
+/// The example client's `--cacert` with the same kind of file.
+fn example_client_takes_an_openssl_certificate() {
+    let cert = openssl_cert("DNS:localhost,IP:127.0.0.1");
+    let server = start(&cert);
+    let url = format!("https://127.0.0.1:{}/", server.addr.port());
+    let out = run(
+        Command::new(example_path("client"))
+            .arg("--cacert")
+            .arg(&cert.cert)
+            .arg(&url),
+        LIMIT,
+    );
+    assert!(out.status.success(), "client: {}", out.stderr);
+    assert_eq!(out.stdout, demo_server::HELLO);
+    // And a certificate for another name says so in words.
+    let other = openssl_cert("DNS:example.com");
+    let server = start(&other);
+    let url = format!("https://127.0.0.1:{}/", server.addr.port());
+    let out = run(
+        Command::new(example_path("client"))
+            .arg("--cacert")
+            .arg(&other.cert)
+            .arg(&url),
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.contains(
+            "TLS handshake failed: the server's certificate is not valid for the name \
+             127.0.0.1 (it is for example.com)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The errors users see, in words: the wrong name, an untrusted CA:TRUE
+/// certificate; through `request_with` too (as `FetchError::Connect`).
+fn openssl_certificates_that_do_not_fit_give_sentences() {
+    let named = openssl_cert("DNS:example.com");
+    let server = start(&named);
+    let addr = server.addr;
+    let tls = named.client();
+    let err = support::in_actix(LIMIT, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tls.connect("127.0.0.1", tcp).await.err()
+    })
+    .expect("the wrong name must fail");
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake failed: the server's certificate is not valid for the name \
+         127.0.0.1 (it is for example.com)"
+    );
+    let url = format!("https://127.0.0.1:{}/", addr.port());
+    let e = futures::executor::block_on(h2actor::request_with(
+        h2actor::client::Fetch::get(&url),
+        named.client(),
+    ))
+    .expect_err("the wrong name");
+    assert!(
+        e.to_string()
+            .contains("the server's certificate is not valid for the name 127.0.0.1"),
+        "{e}"
+    );
+    // Trusting another openssl certificate: this one is a CA certificate
+    // that is not trusted itself.
+    let other = openssl_cert("DNS:localhost,IP:127.0.0.1");
+    let tls = other.client();
+    let err = support::in_actix(LIMIT, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        tls.connect("localhost", tcp).await.err()
+    })
+    .expect("an untrusted certificate must fail");
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake failed: the server's certificate is a CA certificate (CA:TRUE), \
+         not a server certificate, and is not itself one of the trusted certificates"
+    );
+}
+
+/// nghttpd (nghttp2 over OpenSSL) serving the openssl certificate: our
+/// client trusts it by the file.
+fn our_client_against_nghttpd_with_an_openssl_certificate() {
+    let cert = openssl_cert("DNS:localhost,IP:127.0.0.1");
+    let docs = TempDir::new("nghttpd-openssl");
+    docs.write("index.html", demo_server::HELLO);
+    let (_server, addr) = support::nghttpd(&docs, Some(&cert), &[]);
+    let got = fetch_tls(
+        addr,
+        cert.client(),
+        "localhost",
+        vec![Job::get(uri(addr, "/"))],
+    );
+    ok(&got[0]);
+    assert_eq!(&got[0].body[..], demo_server::HELLO);
+}
+
+/// The example server's `--tls` certificate: a server certificate by
+/// every field (serverAuth, localhost + 127.0.0.1 + ::1, no basic
+/// constraints or key usage), which
+/// curl takes with `--cacert` and NSS's `certutil` validates for an SSL
+/// server, trusted as a peer (`P,,`) or as a CA (`C,,`, how Firefox and
+/// Chromium import it).
+fn curl_and_certutil_accept_the_example_certificate() {
+    let (tls, dir) = demo_server::self_signed_tls().expect("certificate");
+    let text = run(
+        Command::new(tool("openssl"))
+            .args(["x509", "-noout", "-text", "-in"])
+            .arg(&dir.cert),
+        LIMIT,
+    )
+    .stdout_str();
+    // No basic constraints: CA:TRUE is refused as a server's own
+    // certificate (webpki, Firefox), CA:FALSE as its own issuer by NSS. No
+    // key usage: without keyCertSign Chromium refuses it as a CA.
+    assert!(!text.contains("Basic Constraints"), "{text}");
+    assert!(!text.contains("X509v3 Key Usage"), "{text}");
+    for field in [
+        "TLS Web Server Authentication",
+        "DNS:localhost",
+        "IP Address:127.0.0.1",
+        "IP Address:0:0:0:0:0:0:0:1",
+    ] {
+        assert!(text.contains(field), "{field} missing:\n{text}");
+    }
+    let server = TestServer::start_tls(1, Arc::new(tls));
+    let resolve = format!("localhost:{}:127.0.0.1", server.addr.port());
+    let out = run(
+        Command::new(tool("curl"))
+            .args(["-sS", "--http2", "--max-time", "20", "--resolve", &resolve])
+            .arg("--cacert")
+            .arg(&dir.cert)
+            .arg(https(server.addr, "/")),
+        LIMIT,
+    );
+    assert_eq!(out.stdout, demo_server::HELLO, "curl: {}", out.stderr);
+    for trust in ["P,,", "C,,"] {
+        let db = TempDir::new("nssdb");
+        let db_arg = format!("sql:{}", db.0.display());
+        let certutil = |args: &[&str]| {
+            let mut cmd = Command::new(tool("certutil"));
+            cmd.args(["-d", &db_arg]).args(args);
+            run(&mut cmd, LIMIT)
+        };
+        let out = certutil(&["-N", "--empty-password"]);
+        assert!(out.status.success(), "certutil -N: {}", out.stderr);
+        let mut add = Command::new(tool("certutil"));
+        add.args(["-d", &db_arg, "-A", "-n", "h2actor", "-t", trust, "-i"])
+            .arg(&dir.cert);
+        let out = run(&mut add, LIMIT);
+        assert!(out.status.success(), "certutil -A: {}", out.stderr);
+        let out = certutil(&["-V", "-n", "h2actor", "-u", "V"]);
+        assert!(
+            out.status.success() && out.stdout_str().contains("certificate is valid"),
+            "certutil -V with trust {trust}: {} {}",
+            out.stdout_str(),
+            out.stderr
+        );
+    }
+    drop(server);
+    let path = dir.cert.clone();
+    drop(dir);
+    assert!(
+        !path.exists(),
+        "the certificate directory is removed on drop"
+    );
+}
+
+/// A browser: headless Chromium, with the example's certificate in a fresh
+/// NSS database (`$HOME/.pki/nssdb`, where Chromium on Linux reads the
+/// user's trust), loads the page over HTTP/2 trusting it as a CA (`C,,`,
+/// the usual import) and as a peer (`P,,`); not trusting it, it refuses.
+/// The certificate `--tls` made before (rcgen's defaults) passed; one with
+/// a key usage lacking keyCertSign failed as `C,,` (ERR_CERT_INVALID).
+fn chromium_trusts_the_example_certificate() {
+    let (tls, dir) = demo_server::self_signed_tls().expect("certificate");
+    let server = TestServer::start_tls(1, Arc::new(tls));
+    let url = https(server.addr, "/");
+    for trust in [Some("C,,"), Some("P,,"), None] {
+        let home = TempDir::new("chromium-home");
+        let nssdb = home.0.join(".pki").join("nssdb");
+        std::fs::create_dir_all(&nssdb).expect("nssdb dir");
+        let db = format!("sql:{}", nssdb.display());
+        let out = run(
+            Command::new(tool("certutil")).args(["-d", &db, "-N", "--empty-password"]),
+            LIMIT,
+        );
+        assert!(out.status.success(), "certutil -N: {}", out.stderr);
+        if let Some(trust) = trust {
+            let out = run(
+                Command::new(tool("certutil"))
+                    .args(["-d", &db, "-A", "-n", "h2actor", "-t", trust, "-i"])
+                    .arg(&dir.cert),
+                LIMIT,
+            );
+            assert!(out.status.success(), "certutil -A: {}", out.stderr);
+        }
+        let profile = home.0.join("profile");
+        let out = run(
+            Command::new(tool("chromium"))
+                .env("HOME", &home.0)
+                .args(["--headless=new", "--no-sandbox", "--disable-gpu"])
+                .args([
+                    "--no-first-run",
+                    "--host-resolver-rules=MAP localhost 127.0.0.1",
+                ])
+                .arg(format!("--user-data-dir={}", profile.display()))
+                .args(["--dump-dom", &url]),
+            Duration::from_secs(60),
+        );
+        let dom = out.stdout_str();
+        match trust {
+            Some(trust) => assert!(
+                dom.contains("hello world"),
+                "trusted as {trust}: {dom}\n{}",
+                out.stderr
+            ),
+            None => {
+                assert!(!dom.contains("hello world"), "untrusted yet loaded: {dom}");
+                assert!(
+                    out.stderr.contains("ERR_CERT_AUTHORITY_INVALID"),
+                    "{}",
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
 fn main() {
     harness::main(harness::tests![
+        chromium_trusts_the_example_certificate: [Program("chromium"), Program("certutil")],
+        openssl_ca_true_certificate_is_accepted_by_our_clients: [Program("openssl")],
+        example_client_takes_an_openssl_certificate: [Program("openssl"), Check("the example client binary", example_client_built)],
+        openssl_certificates_that_do_not_fit_give_sentences: [Program("openssl")],
+        our_client_against_nghttpd_with_an_openssl_certificate: [Program("openssl"), Program("nghttpd")],
+        curl_and_certutil_accept_the_example_certificate: [Program("openssl"), Program("curl"), Program("certutil")],
         curl_http2_get_and_post_over_tls: [Program("curl")],
         curl_over_tls_listener_two_threads: [Program("curl")],
         curl_http11_only_gets_no_application_protocol: [Program("curl")],

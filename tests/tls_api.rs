@@ -72,6 +72,129 @@ impl Cert {
     }
 }
 
+/// A self-signed certificate for `names`, valid from `from` to `until`
+/// (`(year, month, day)`), with `CA:TRUE` when `ca` (what
+/// `openssl req -x509 -newkey ...` makes).
+fn cert_with(names: &[&str], ca: bool, from: (i32, u8, u8), until: (i32, u8, u8)) -> Cert {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let mut params = rcgen::CertificateParams::new(names).expect("names");
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        format!("h2actor tls_api ca {}", N.fetch_add(1, Ordering::Relaxed)),
+    );
+    if ca {
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    }
+    params.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+    params.not_after = rcgen::date_time_ymd(until.0, until.1, until.2);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    Cert {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    }
+}
+
+/// What `client` gets connecting as `name` to a server showing `server`'s
+/// certificate.
+fn handshake_as(server: &Cert, client: TlsClient, name: &'static str) -> Result<(), TlsError> {
+    let server = Arc::new(server.server());
+    rt().block_on(async {
+        let (_, c) =
+            one_handshake(server, |tcp| async move { client.connect(name, tcp).await }).await;
+        c.map(|_| ())
+    })
+}
+
+const LOCAL: &[&str] = &["localhost", "127.0.0.1"];
+const LONG_AGO: (i32, u8, u8) = (2000, 1, 1);
+const FAR_AHEAD: (i32, u8, u8) = (2090, 1, 1);
+
+/// Item 4 of issue 15: a `CA:TRUE` self-signed certificate, the server's
+/// own and the client's only trusted one, is accepted (as by
+/// `curl --cacert`); webpki alone refused it with `CaUsedAsEndEntity`.
+#[test]
+fn a_ca_true_self_signed_certificate_is_accepted_as_its_own_anchor() {
+    let cert = cert_with(LOCAL, true, LONG_AGO, FAR_AHEAD);
+    handshake_as(&cert, cert.client(), "localhost").expect("by DNS name");
+    handshake_as(&cert, cert.client(), "127.0.0.1").expect("by IP address");
+    // Beside other trusted certificates in the file.
+    let other = Cert::new();
+    let both = format!("{}{}", other.cert_pem, cert.cert_pem);
+    let client = TlsClient::with_ca_pem(both.as_bytes()).expect("two anchors");
+    handshake_as(&cert, client, "localhost").expect("one of two anchors");
+}
+
+/// ... but only when it is itself trusted, for its names, in its time.
+#[test]
+fn a_ca_true_certificate_is_still_checked_for_trust_name_and_time() {
+    let cert = cert_with(LOCAL, true, LONG_AGO, FAR_AHEAD);
+    // Another CA:TRUE certificate trusted instead: refused, in words.
+    let e = handshake_as(
+        &cert,
+        cert_with(LOCAL, true, LONG_AGO, FAR_AHEAD).client(),
+        "localhost",
+    )
+    .expect_err("not this anchor");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate is a CA certificate (CA:TRUE), \
+         not a server certificate, and is not itself one of the trusted certificates"
+    );
+    // The wrong name.
+    let e = handshake_as(&cert, cert.client(), "example.com").expect_err("wrong name");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate is not valid for the name \
+         example.com (it is for localhost, 127.0.0.1)"
+    );
+    let named = cert_with(&["example.com"], true, LONG_AGO, FAR_AHEAD);
+    let e = handshake_as(&named, named.client(), "127.0.0.1").expect_err("wrong address");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate is not valid for the name \
+         127.0.0.1 (it is for example.com)"
+    );
+    // Expired, and not valid yet.
+    let old = cert_with(LOCAL, true, LONG_AGO, (2001, 1, 1));
+    let e = handshake_as(&old, old.client(), "localhost").expect_err("expired");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate has expired (valid until \
+         2001-01-01 00:00:00 UTC)"
+    );
+    let young = cert_with(LOCAL, true, (2089, 1, 1), FAR_AHEAD);
+    let e = handshake_as(&young, young.client(), "localhost").expect_err("not yet");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate is not valid yet (valid from \
+         2089-01-01 00:00:00 UTC)"
+    );
+    match e {
+        TlsError::ServerCertificate { server, error } => {
+            assert_eq!(server, "localhost");
+            assert!(
+                matches!(error, rustls::CertificateError::NotValidYetContext { .. }),
+                "{error:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The same words for an ordinary (`CA:FALSE`) certificate that expired.
+#[test]
+fn an_expired_server_certificate_says_so() {
+    let old = cert_with(LOCAL, false, LONG_AGO, (2001, 1, 1));
+    let e = handshake_as(&old, old.client(), "localhost").expect_err("expired");
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake failed: the server's certificate has expired (valid until \
+         2001-01-01 00:00:00 UTC)"
+    );
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -195,8 +318,12 @@ fn ca_file_trusts_its_server_only_and_checks_the_name() {
         })
         .await;
         let e = c.expect_err("another CA");
-        assert!(matches!(e, TlsError::Handshake(_)), "{e:?}");
-        assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+        assert!(matches!(e, TlsError::ServerCertificate { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake failed: the server's certificate is signed by an unknown \
+             authority (none of the trusted certificates issued it)"
+        );
 
         // The right CA, the wrong name.
         let client = cert.client();
@@ -205,7 +332,11 @@ fn ca_file_trusts_its_server_only_and_checks_the_name() {
         })
         .await;
         let e = c.expect_err("wrong name");
-        assert!(e.to_string().contains("not valid for name"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake failed: the server's certificate is not valid for the name \
+             example.com (it is for localhost, 127.0.0.1)"
+        );
 
         // An IPv6 literal in brackets (a URL's host) is a name: checked
         // against the certificate, which has no ::1.
@@ -215,7 +346,12 @@ fn ca_file_trusts_its_server_only_and_checks_the_name() {
         })
         .await;
         let e = c.expect_err("::1 is not in the certificate");
-        assert!(e.to_string().contains("not valid for name"), "{e}");
+        assert!(
+            e.to_string().contains(
+                "certificate is not valid for the name ::1 (it is for localhost, 127.0.0.1)"
+            ),
+            "{e}"
+        );
 
         // Garbage is no name.
         let client = cert.client();
@@ -252,7 +388,10 @@ fn system_roots_load_and_refuse_a_self_signed_server() {
         })
         .await;
         let e = c.expect_err("self-signed is not in the system roots");
-        assert!(e.to_string().contains("UnknownIssuer"), "{e}");
+        assert!(
+            e.to_string().contains("signed by an unknown authority"),
+            "{e}"
+        );
     });
 }
 
@@ -263,13 +402,12 @@ fn rustls_client(cert: &Cert, alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
     roots
         .add(rustls::pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).unwrap())
         .unwrap();
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let mut config =
+        rustls::ClientConfig::builder_with_provider(h2actor::transport::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
@@ -321,14 +459,13 @@ fn client_refuses_a_server_that_does_not_choose_h2() {
     let certs =
         vec![rustls::pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).unwrap()];
     let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(h2actor::transport::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let client = cert.client();
     rt().block_on(async {
@@ -355,20 +492,18 @@ fn client_refuses_a_server_that_does_not_choose_h2() {
 
     // And TlsServer::from_config forces h2 on a config that had none.
     let forced = TlsServer::from_config(Arc::new(
-        rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![
-                rustls::pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes())
-                    .unwrap(),
-            ],
-            rustls::pki_types::PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).unwrap(),
-        )
-        .unwrap(),
+        rustls::ServerConfig::builder_with_provider(h2actor::transport::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![
+                    rustls::pki_types::CertificateDer::from_pem_slice(cert.cert_pem.as_bytes())
+                        .unwrap(),
+                ],
+                rustls::pki_types::PrivateKeyDer::from_pem_slice(cert.key_pem.as_bytes()).unwrap(),
+            )
+            .unwrap(),
     ));
     assert_eq!(forced.config().alpn_protocols, vec![ALPN_H2.to_vec()]);
 }

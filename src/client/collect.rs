@@ -142,7 +142,7 @@ pub struct CollectReply {
 impl Handler<Fetch> for Connection {
     type Result = CollectReply;
     /// One request on this connection, its whole response in the reply (see
-    /// the [module docs](self)). The request's URI should be absolute (its
+    /// the [`client`](crate::client) docs). The request's URI should be absolute (its
     /// scheme and authority become `:scheme` and `:authority`); its body is
     /// sent whole. [`Fetch::idempotent`] is not used (no retries here);
     /// [`Fetch::timeout`] is (default 30 s).

@@ -59,7 +59,7 @@ impl Headers {
 
     /// Appends the frame as it is (one frame: the caller keeps `block`
     /// within the peer's max frame size; see
-    /// [`encode_header_block`](super::encode_header_block) to split).
+    /// `encode_header_block` to split).
     pub fn encode(&self, dst: &mut BytesMut) {
         let (padded, extra) = pad_overhead(self.pad_len);
         let mut f = padded;

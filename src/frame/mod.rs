@@ -4,7 +4,7 @@
 //! One file per frame type, each with a `load(head, payload)` that checks
 //! exactly what RFC 9113 says about that frame and an `encode`; `head.rs`
 //! holds the 9-byte header, padding and the write fast paths
-//! ([`encode_data_head`], [`encode_header_block`]); `error.rs` the error
+//! (`encode_data_head`, `encode_header_block`, public with the `unstable` feature); `error.rs` the error
 //! codes and the connection/stream scope of each malformation. Cutting a
 //! byte stream into frames (the tokio-util `FrameCodec`) is the business of
 //! [`crate::transport`].

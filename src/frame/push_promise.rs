@@ -48,7 +48,7 @@ impl PushPromise {
     }
 
     /// Appends the frame as it is (one frame; see
-    /// [`encode_header_block`](super::encode_header_block) to split).
+    /// `encode_header_block` to split).
     pub fn encode(&self, dst: &mut BytesMut) {
         let (padded, extra) = pad_overhead(self.pad_len);
         let f = padded

@@ -139,8 +139,8 @@ impl<'a> FieldRef<'a> {
 /// (RFC 9113 §4.3) except [`DecoderError::HeaderListTooLarge`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecoderError {
-    /// An integer (RFC 7541 §5.1) above [`integer::MAX_INT`] or with too
-    /// many continuation bytes.
+    /// An integer (RFC 7541 §5.1) above 2^32 - 1 or with too many
+    /// continuation bytes.
     #[error("integer overflow")]
     IntegerOverflow,
     /// The block ends inside a representation.

@@ -409,8 +409,9 @@ impl Timeouts {
     }
 }
 
-/// Which of the [`Timeouts`] ended the connection
-/// ([`Connection::timed_out`]).
+/// Which of the [`Timeouts`] ended the connection (a connection's
+/// [`Closed`](crate::actor::Closed) notification carries it as
+/// [`CloseReason::Timeout`](crate::actor::CloseReason::Timeout)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Timeout {
     /// No connection preface and SETTINGS from the peer in time
@@ -467,7 +468,8 @@ pub enum UserError {
     InvalidState {
         /// The stream (`StreamId::ZERO` for a connection-level action).
         id: StreamId,
-        /// The state, as [`StreamState::name`] spells it, or what is amiss.
+        /// The name of the stream's state (RFC 9113 §5.1: `idle`,
+        /// `half-closed (local)`...), or what is amiss.
         state: &'static str,
     },
     /// Client: a stream opened later already sent its HEADERS, and ids must

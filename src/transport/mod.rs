@@ -1,7 +1,7 @@
 //! The transport layer: where byte streams meet frames.
 //!
 //! [`crate::frame`] is pure (typed frames, decoding from and encoding into
-//! byte buffers) and [`crate::proto`] is a state machine without I/O; this
+//! byte buffers) and `proto` (internal) is a state machine without I/O; this
 //! module holds what touches the I/O ecosystem on the way to a socket:
 //! [`FrameCodec`], the tokio-util `Decoder`/`Encoder` that cuts a read
 //! buffer into frames (checking the client preface on a server, RFC 9113
@@ -13,11 +13,14 @@
 //! ## Files
 //! - `codec.rs`: [`FrameCodec`] and [`CodecError`].
 //! - `tls.rs`: [`TlsServer`], [`TlsClient`], [`TlsError`] (rustls, `ring`).
+//! - `verify.rs`: the server certificate check of a CA file (a self-signed
+//!   certificate that is its own trust anchor) and the words of its errors.
 //! - `upgrade.rs`: the h2c upgrade (RFC 7540 §3.2), server and client side.
 
 mod codec;
 pub mod tls;
 pub mod upgrade;
+mod verify;
 
 pub use codec::{CodecError, FrameCodec};
 pub use tls::{TlsClient, TlsError, TlsServer};

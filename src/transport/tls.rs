@@ -7,9 +7,12 @@
 //!   cannot hold it. Its certificate can be replaced while it serves
 //!   ([`TlsServer::reload_pem_files`]).
 //! - [`TlsClient`] connects with SNI and ALPN `h2`, verifies the server
-//!   against the system's trusted roots, a CA file of yours, or (tests only)
-//!   not at all, and fails with [`TlsError::AlpnNotAgreed`] when the server
-//!   does not choose `h2`.
+//!   against the system's trusted roots, a CA file of yours (which may hold
+//!   the server's own self-signed certificate, even one with `CA:TRUE`, as
+//!   `curl --cacert` allows), or (tests only) not at all. It fails with
+//!   [`TlsError::ServerCertificate`] saying what is wrong with a refused
+//!   certificate, and with [`TlsError::AlpnNotAgreed`] when the server does
+//!   not choose `h2`.
 //!
 //! Both hand back a tokio-rustls stream ([`ServerTlsStream`],
 //! [`ClientTlsStream`]) that [`crate::Connection`]'s builder takes like any
@@ -74,12 +77,15 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::{ring, CryptoProvider};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::{LazyConfigAcceptor, TlsConnector};
+
+use super::verify;
 
 /// The TLS stream a [`TlsServer`] hands back (tokio-rustls).
 pub use tokio_rustls::server::TlsStream as ServerTlsStream;
@@ -88,7 +94,8 @@ pub use tokio_rustls::server::TlsStream as ServerTlsStream;
 pub use tokio_rustls::client::TlsStream as ClientTlsStream;
 
 /// The rustls crate h2actor is built with, for building your own
-/// [`rustls::ServerConfig`] or [`rustls::ClientConfig`] of the same version.
+/// [`rustls::ServerConfig`](https://docs.rs/rustls/0.23/rustls/server/struct.ServerConfig.html) or [`rustls::ClientConfig`](https://docs.rs/rustls/0.23/rustls/client/struct.ClientConfig.html) of the
+/// same version.
 pub use rustls;
 
 /// The ALPN protocol id of HTTP/2 over TLS (RFC 9113 §3.2).
@@ -170,19 +177,74 @@ pub enum TlsError {
         /// The protocol the server chose, if any.
         chosen: Option<String>,
     },
-    /// The handshake failed: a TLS alert, a certificate the client does not
-    /// trust, a peer that is not speaking TLS, a reset connection.
+    /// The handshake failed: a TLS alert, a peer that is not speaking TLS,
+    /// a reset connection. (A server certificate the client refuses is
+    /// [`TlsError::ServerCertificate`].)
     #[error("TLS handshake failed: {0}")]
     Handshake(io::Error),
+    /// Client side: the server's certificate was refused. The message says
+    /// why in words: it names another host, it has expired, no trusted
+    /// certificate issued it...
+    ///
+    /// ```
+    /// use h2actor::transport::tls::{rustls::CertificateError, TlsError};
+    ///
+    /// let e = TlsError::ServerCertificate {
+    ///     server: "127.0.0.1".into(),
+    ///     error: CertificateError::NotValidForName,
+    /// };
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "TLS handshake failed: the server's certificate is not valid for the name 127.0.0.1"
+    /// );
+    /// ```
+    #[error(
+        "TLS handshake failed: the server's certificate {}",
+        verify::describe(error, server)
+    )]
+    ServerCertificate {
+        /// The name the client asked for (the URL's host).
+        server: String,
+        /// What rustls found wrong with the certificate.
+        error: rustls::CertificateError,
+    },
     /// The handshake did not finish in time.
     #[error("TLS handshake did not finish within {0:?}")]
     Timeout(Duration),
 }
 
-/// The `ring` provider, explicitly (never the process default, which
-/// panics when two providers are compiled in).
+/// The cryptography h2actor's TLS uses: rustls's `ring` provider, chosen
+/// explicitly (never the process-wide default, whose lookup panics when two
+/// providers are compiled in). Use it to build a
+/// [`rustls::ServerConfig`](https://docs.rs/rustls/0.23/rustls/server/struct.ServerConfig.html) or
+/// [`rustls::ClientConfig`](https://docs.rs/rustls/0.23/rustls/client/struct.ClientConfig.html) of your own for
+/// [`TlsServer::from_config`] or [`TlsClient::from_config`].
+///
+/// ```
+/// use h2actor::transport::tls::{crypto_provider, rustls, TlsClient};
+///
+/// let config = rustls::ClientConfig::builder_with_provider(crypto_provider())
+///     .with_safe_default_protocol_versions()
+///     .unwrap()
+///     .with_root_certificates(rustls::RootCertStore::empty())
+///     .with_no_client_auth();
+/// let client = TlsClient::from_config(std::sync::Arc::new(config));
+/// # let _ = client;
+/// ```
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    // rustls 0.23.48 deprecates `ring::default_provider` because ring has
+    // no post-quantum key exchange; its replacement is the aws-lc-rs
+    // provider, which h2actor does not build (slower to compile, and two
+    // providers in one binary break the default-provider lookup). The
+    // `allow` keeps builds against 0.23.48 and later warning-free; older
+    // 0.23 releases have no deprecation to allow.
+    #[allow(deprecated)]
+    let provider = ring::default_provider();
+    Arc::new(provider)
+}
+
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(ring::default_provider())
+    crypto_provider()
 }
 
 /// Reads `path` whole, naming it in the error.
@@ -511,6 +573,29 @@ impl TlsClient {
 
     /// Verifies servers against the CA certificates of a PEM file only
     /// (for a self-signed server certificate: that certificate itself).
+    ///
+    /// As with `curl --cacert`, a self-signed certificate that carries
+    /// `CA:TRUE` (what `openssl req -x509 -newkey ...` makes) may be both
+    /// the trusted certificate and the server's own: it is accepted when
+    /// the server presents exactly a certificate of this file, still for
+    /// its name (DNS or IP entries) and within its validity period. Any
+    /// other certificate must be issued by one in the file.
+    ///
+    /// A certificate refused fails [`connect`](Self::connect) with
+    /// [`TlsError::ServerCertificate`], whose message says why ("the
+    /// server's certificate is not valid for the name 127.0.0.1", "... has
+    /// expired", "... is signed by an unknown authority ...").
+    ///
+    /// ```no_run
+    /// # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+    /// use h2actor::TlsClient;
+    /// // openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem \
+    /// //   -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1
+    /// let tls = TlsClient::with_ca_file("cert.pem")?;
+    /// let tcp = tokio::net::TcpStream::connect("127.0.0.1:8443").await?;
+    /// let stream = tls.connect("localhost", tcp).await?;
+    /// # let _ = stream; Ok(()) }
+    /// ```
     pub fn with_ca_file(path: impl AsRef<Path>) -> Result<Self, TlsError> {
         let path = path.as_ref();
         let pem = read_file("CA", path)?;
@@ -523,11 +608,23 @@ impl TlsClient {
     }
 
     fn ca_pem(pem: &[u8], origin: &str) -> Result<Self, TlsError> {
+        let anchors = parse_certs(pem, origin)?;
         let mut roots = RootCertStore::empty();
-        for cert in parse_certs(pem, origin)? {
-            roots.add(cert).map_err(TlsError::Config)?;
+        for cert in &anchors {
+            roots.add(cert.clone()).map_err(TlsError::Config)?;
         }
-        Self::with_roots(roots)
+        let provider = provider();
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| TlsError::Config(rustls::Error::General(e.to_string())))?;
+        let verifier = Arc::new(verify::AnchorVerifier::new(webpki, anchors));
+        let config = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(TlsError::Config)?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Ok(Self::from_config(Arc::new(config)))
     }
 
     fn with_roots(roots: RootCertStore) -> Result<Self, TlsError> {
@@ -599,7 +696,7 @@ impl TlsClient {
         let limit = self.handshake_timeout;
         let stream = match tokio::time::timeout(limit, self.connector.connect(name, io)).await {
             Err(_) => return Err(TlsError::Timeout(limit)),
-            Ok(Err(e)) => return Err(TlsError::Handshake(e)),
+            Ok(Err(e)) => return Err(handshake_error(e, host)),
             Ok(Ok(stream)) => stream,
         };
         match stream.get_ref().1.alpn_protocol() {
@@ -608,6 +705,22 @@ impl TlsClient {
                 chosen: other.map(|p| String::from_utf8_lossy(p).into_owned()),
             }),
         }
+    }
+}
+
+/// A failed client handshake: a refused server certificate as
+/// [`TlsError::ServerCertificate`], anything else as
+/// [`TlsError::Handshake`].
+fn handshake_error(e: io::Error, server: &str) -> TlsError {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::InvalidCertificate(error)) => TlsError::ServerCertificate {
+            server: server.to_owned(),
+            error: error.clone(),
+        },
+        _ => TlsError::Handshake(e),
     }
 }
 

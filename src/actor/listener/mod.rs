@@ -1,5 +1,5 @@
 //! `Listener`: accepts TCP connections on several threads, one actix
-//! [`Arbiter`] per thread, starts a [`Connection`] actor for each, keeps
+//! [`Arbiter`](https://docs.rs/actix/0.13/actix/struct.Arbiter.html) per thread, starts a [`Connection`] actor for each, keeps
 //! count of them, and shuts them all down gracefully.
 //!
 //! ```no_run
@@ -26,8 +26,9 @@
 //!     // handler actor there and say where its notifications go
 //!     .start(|_peer| Subscriber::new(&Hello.start()))?;
 //! println!("listening on {}", listener.local_addr());
-//! // ... on SIGTERM:
-//! let report = listener.shutdown(Duration::from_secs(10)).await;
+//! // Until SIGINT or SIGTERM, then GOAWAY and 10 s for requests in flight
+//! // (or call `listener.shutdown(grace)` yourself, when you choose):
+//! let report = listener.run_until_signal(Duration::from_secs(10)).await;
 //! println!("{report:?}; {}", listener.stats());
 //! # Ok(()) }
 //! ```
@@ -85,6 +86,7 @@
 //! with it. The accept loops run no user code.
 
 mod accept;
+mod signal;
 pub(crate) mod stats;
 
 use std::collections::HashMap;
