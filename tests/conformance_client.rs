@@ -346,3 +346,121 @@ fn a_connection_fetch_times_out_and_resets_its_stream() {
         .expect("no RST_STREAM after the timeout");
     assert_eq!(code, ErrorCode::CANCEL);
 }
+
+// ---------------------------------------------------------------------------
+// What the user reads: one sentence per cause (issue 15, items 2 and 8)
+
+/// RFC 9113 §6.8: a GOAWAY whose last stream id is below the request's
+/// stream refuses it (not processed). The example client's code labels it
+/// with the stream it used and says so, not "reset by peer: REFUSED_STREAM".
+#[test]
+fn s6_8_a_request_refused_by_goaway_says_so_with_its_stream() {
+    let (listener, addr) = listen();
+    let server = std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        p.send(goaway(0, ErrorCode::NO_ERROR));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Err(Closed::Eof) = p.recv_within(Duration::from_millis(100)) {
+                return;
+            }
+        }
+    });
+    let got = support::fetch(
+        addr,
+        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, StreamId(1), "labelled with the stream it used");
+    assert_eq!(
+        got[0].error.as_deref(),
+        Some("refused by GOAWAY (last stream id 0)")
+    );
+    drop(server);
+}
+
+/// A server that accepts the connection and says nothing: the example
+/// client's `--timeout` ends the request with a sentence that says the
+/// server sent nothing, labelled with the stream the request went out on.
+#[test]
+fn a_silent_server_fails_the_request_at_its_deadline_saying_so() {
+    let (listener, addr) = listen();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().expect("accept");
+        std::thread::sleep(Duration::from_secs(3));
+        drop(tcp);
+    });
+    let options = Options {
+        timeout: Duration::from_secs(1),
+        ..Options::default()
+    };
+    let started = Instant::now();
+    let got = support::fetch(
+        addr,
+        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
+        options,
+        LIMIT,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].id, StreamId(1));
+    let error = got[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with(
+            "no response within 1 s: the server accepted the connection but has sent nothing"
+        ),
+        "{error}"
+    );
+    drop(server);
+}
+
+/// The connection dies under the request (a TCP reset, no HTTP/2 frame):
+/// the example client's code says the connection was lost and names the
+/// peer, never "reset by peer: CANCEL".
+#[test]
+fn a_tcp_reset_under_a_request_is_a_lost_connection_not_a_stream_reset() {
+    let (listener, addr) = listen();
+    let server = std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        // SO_LINGER 0: close sends a TCP RST.
+        use std::os::fd::AsRawFd;
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        // SAFETY: setsockopt on our own open socket with a valid struct.
+        let r = unsafe {
+            libc::setsockopt(
+                p.tcp.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                &linger as *const libc::linger as *const libc::c_void,
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0, "SO_LINGER");
+        drop(p);
+    });
+    let got = support::fetch(
+        addr,
+        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
+        Options::default(),
+        LIMIT,
+    );
+    assert_eq!(got.len(), 1);
+    let error = got[0].error.as_deref().unwrap_or_default();
+    assert!(
+        error.starts_with(&format!("connection lost ({addr}): ")),
+        "{error}"
+    );
+    assert!(!error.contains("CANCEL"), "{error}");
+    drop(server);
+}
