@@ -285,21 +285,10 @@ fn dropping_a_client_fetch_resets_its_stream() {
 /// The same for a `Fetch` sent straight to a `Connection`.
 #[test]
 fn dropping_a_connection_fetch_resets_its_stream() {
-    use actix::Actor;
     let (listener, addr) = listen();
     let server = silent_after_request(listener);
     in_actix(LIMIT, async move {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        struct Ignore;
-        impl actix::Actor for Ignore {
-            type Context = actix::Context<Self>;
-        }
-        impl actix::Handler<h2actor::RecvHeaders> for Ignore {
-            type Result = ();
-            fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
-        }
-        let conn = h2actor::Connection::builder(h2actor::Role::Client)
-            .start(tcp, h2actor::Subscriber::new(&Ignore.start()));
+        let conn = support::client_connection(addr).await;
         let fetch = Fetch::get(format!("http://{addr}/"));
         let gave_up = tokio::time::timeout(Duration::from_millis(300), conn.send(fetch)).await;
         assert!(gave_up.is_err(), "the silent server answered?");
@@ -317,21 +306,10 @@ fn dropping_a_connection_fetch_resets_its_stream() {
 /// and the stream is reset (CANCEL).
 #[test]
 fn a_connection_fetch_times_out_and_resets_its_stream() {
-    use actix::Actor;
     let (listener, addr) = listen();
     let server = silent_after_request(listener);
     in_actix(LIMIT, async move {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        struct Ignore;
-        impl actix::Actor for Ignore {
-            type Context = actix::Context<Self>;
-        }
-        impl actix::Handler<h2actor::RecvHeaders> for Ignore {
-            type Result = ();
-            fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
-        }
-        let conn = h2actor::Connection::builder(h2actor::Role::Client)
-            .start(tcp, h2actor::Subscriber::new(&Ignore.start()));
+        let conn = support::client_connection(addr).await;
         let fetch = Fetch::get(format!("http://{addr}/")).timeout(Duration::from_millis(300));
         let r = conn.send(fetch).await.unwrap();
         assert_eq!(

@@ -584,21 +584,8 @@ fn example_client_binary_load_without_a_server_fails() {
 /// 3 MiB body, past the initial windows; a 404) and our server (trailers,
 /// asked for with `te: trailers`).
 fn connection_fetch_collects_whole_responses() {
-    use actix::Actor;
     use h2actor::client::Fetch;
-    struct Ignore;
-    impl actix::Actor for Ignore {
-        type Context = actix::Context<Self>;
-    }
-    impl actix::Handler<h2actor::RecvHeaders> for Ignore {
-        type Result = ();
-        fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
-    }
-    async fn connect(addr: SocketAddr) -> actix::Addr<h2actor::Connection> {
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        h2actor::Connection::builder(h2actor::Role::Client)
-            .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
-    }
+    use support::client_connection as connect;
     let dir = TempDir::new("nghttpd-collect");
     let file = support::test_body(3 << 20);
     dir.write("data.bin", &file);

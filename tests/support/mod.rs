@@ -398,6 +398,24 @@ where
     })
 }
 
+/// A client `Connection` to `addr` whose subscriber ignores what the
+/// server starts (for `Fetch`es sent straight to the connection).
+#[allow(dead_code)]
+pub async fn client_connection(addr: SocketAddr) -> actix::Addr<h2actor::Connection> {
+    use actix::Actor;
+    struct Ignore;
+    impl actix::Actor for Ignore {
+        type Context = actix::Context<Self>;
+    }
+    impl actix::Handler<h2actor::RecvHeaders> for Ignore {
+        type Result = ();
+        fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
+    }
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    h2actor::Connection::builder(h2actor::Role::Client)
+        .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
+}
+
 /// Connects our demo client to `addr` and makes `jobs` over one connection.
 pub fn fetch(
     addr: SocketAddr,
