@@ -225,6 +225,75 @@ fn our_fetch_gets_deadline_exceeded_from_our_server() {
     println!("DEADLINE_EXCEEDED from our server after {took:?}");
 }
 
+/// What grpcio never sends, sent with a `Fetch` to a `Connection`: two
+/// messages in one unary request, a request cut inside a message, a flag
+/// that is neither 0 nor 1, a malformed `grpc-timeout`, and the units of a
+/// good one (`100000u` expires, `2H` does not).
+fn our_fetch_malformed_calls_get_grpc_statuses() {
+    let server = Server::start();
+    let addr = server.addr;
+    support::in_actix(LIMIT, async move {
+        let conn = connect(addr).await;
+        let call = |body: Bytes, timeout: Option<&'static str>, path: &str| {
+            let mut fetch = grpc_fetch(addr, path, b"");
+            *fetch.request.body_mut() = body;
+            if let Some(t) = timeout {
+                fetch
+                    .request
+                    .headers_mut()
+                    .insert("grpc-timeout", http::HeaderValue::from_static(t));
+            }
+            let conn = conn.clone();
+            async move { conn.send(fetch).await.expect("mailbox").expect("an answer") }
+        };
+        let message = |r: &Response| {
+            let from =
+                |h: &http::HeaderMap| h.get("grpc-message")?.to_str().ok().map(str::to_owned);
+            r.trailers
+                .as_ref()
+                .and_then(from)
+                .or_else(|| from(&r.head.headers))
+                .unwrap_or_default()
+        };
+        let unary = "/echo.Echo/Unary";
+
+        let mut two = BytesMut::from(&frame(b"one")[..]);
+        two.extend_from_slice(&frame(b"two"));
+        let r = call(two.freeze(), None, unary).await;
+        assert_eq!(grpc_status(&r).as_deref(), Some("13"), "{r:?}");
+        assert!(message(&r).contains("exactly one request message"), "{r:?}");
+
+        let cut = frame(b"cut short").slice(..8);
+        let r = call(cut, None, unary).await;
+        assert_eq!(grpc_status(&r).as_deref(), Some("13"), "{r:?}");
+        assert!(message(&r).contains("inside a message"), "{r:?}");
+
+        let mut flag2 = BytesMut::from(&frame(b"x")[..]);
+        flag2[0] = 2;
+        let r = call(flag2.freeze(), None, unary).await;
+        assert_eq!(grpc_status(&r).as_deref(), Some("13"), "{r:?}");
+
+        let r = call(frame(b"x"), Some("5x"), unary).await;
+        assert_eq!(grpc_status(&r).as_deref(), Some("13"), "{r:?}");
+        assert!(message(&r).contains("grpc-timeout"), "{r:?}");
+
+        let start = Instant::now();
+        let r = call(frame(b"3000"), Some("100000u"), "/echo.Echo/Sleep").await;
+        assert_eq!(grpc_status(&r).as_deref(), Some("4"), "{r:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+
+        let r = call(frame(b"10"), Some("2H"), "/echo.Echo/Sleep").await;
+        assert_echo(&r, b"10");
+        // An empty message is a message.
+        let r = call(frame(b""), None, unary).await;
+        assert_echo(&r, b"");
+    });
+}
+
 // ------------------------------------------------------------ our client
 
 /// A message framed for `application/grpc`: flag 0, length, bytes.
@@ -392,6 +461,7 @@ fn main() {
         grpcio_cancelled_stream_stops_the_server: [Python("grpc"), GRPC_BIN],
         grpcio_unknown_method_and_compressed_message_refused: [Python("grpc"), GRPC_BIN],
         our_fetch_gets_deadline_exceeded_from_our_server: [GRPC_BIN],
+        our_fetch_malformed_calls_get_grpc_statuses: [GRPC_BIN],
         our_client_calls_a_grpcio_server: [Python("grpc")],
         connection_fetch_calls_a_grpcio_server: [Python("grpc")],
     ]);
