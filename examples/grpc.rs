@@ -396,7 +396,7 @@ impl EchoService {
                             // The stream is gone (reset, connection closed).
                             Err(e) => {
                                 tracing::debug!(error = %e, "Count stopped");
-                                act.calls.remove(&on);
+                                act.drop_call(&on, ctx);
                             }
                         }
                     }));
