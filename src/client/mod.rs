@@ -182,6 +182,18 @@ impl ClientBuilder {
     }
     /// Measure the round-trip time with a PING this often (and once after
     /// connecting); `None` for never. Default 30 s.
+    ///
+    /// gRPC servers police PINGs: grpcio (gRPC C-core) by default allows
+    /// one per 5 minutes while no call sends data, and after three strikes
+    /// closes the connection with GOAWAY ENHANCE_YOUR_CALM
+    /// (`too_many_pings`). Measured: with every default, an idle
+    /// connection sends a PING at 0 s and two at 30 s (this one and the
+    /// connection's keepalive, [`Timeouts::keepalive`](crate::Timeouts)),
+    /// then closes itself at 60 s (`Timeouts::idle`): under the limit. A
+    /// connection kept open (`idle: None`) got that GOAWAY after 90 s idle
+    /// (the client reconnected for the next request). For long-lived
+    /// connections to gRPC servers, set `None` here and a keepalive
+    /// interval of 5 minutes or more.
     pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
         self.ping_interval = d;
         self
