@@ -154,6 +154,7 @@ pub mod client;
 pub mod frame;
 pub mod hpack;
 mod log_limit;
+pub mod priority;
 #[cfg(feature = "unstable")]
 pub mod proto;
 // Without `unstable`, what only tests, benches and fuzzers use is unused.
