@@ -126,8 +126,10 @@ impl<A> Connection<A> {
     /// receiving one for a push stream it never promised, answers with a
     /// connection error PROTOCOL_ERROR (§7.1). An open stream takes the new
     /// priority; one for a request stream not opened yet is kept (at most
-    /// `MAX_IDLE_PRIORITIES`, RFC 9218 §7.1 lets a server bound them) and
-    /// applied when it opens; one for a closed stream is ignored. Each
+    /// `MAX_IDLE_PRIORITIES`, the oldest dropped) and applied when it
+    /// opens, unless the idle streams kept plus the active ones would pass
+    /// our SETTINGS_MAX_CONCURRENT_STREAMS: PROTOCOL_ERROR (§7.1); one for
+    /// a closed stream is ignored. Each
     /// counts as a frame that gives us work without progress (§10.5).
     fn recv_priority_update(
         &mut self,
@@ -155,6 +157,19 @@ impl<A> Connection<A> {
             if let Some(e) = self.idle_priorities.iter_mut().find(|(i, _)| *i == id) {
                 e.1 = prio;
             } else {
+                // §7.1: idle streams prioritized plus active streams must
+                // not exceed our SETTINGS_MAX_CONCURRENT_STREAMS (counting
+                // the idle ones we keep).
+                let idle = self
+                    .idle_priorities
+                    .len()
+                    .min(super::MAX_IDLE_PRIORITIES - 1);
+                if self.counts.peer + idle + 1 > self.local.max_concurrent_streams as usize {
+                    return Err(self.conn_error(
+                        ErrorCode::PROTOCOL_ERROR,
+                        "PRIORITY_UPDATE for idle streams beyond SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9218 §7.1)",
+                    ));
+                }
                 if self.idle_priorities.len() >= super::MAX_IDLE_PRIORITIES {
                     self.idle_priorities.remove(0);
                 }

@@ -147,6 +147,22 @@ fn rfc9218_s7_1_priority_updates_for_idle_streams_are_bounded() {
 }
 
 #[test]
+fn rfc9218_s7_1_idle_prioritized_plus_active_streams_beyond_max_concurrent_is_protocol_error() {
+    let config = Config {
+        max_concurrent_streams: 3,
+        ..Config::default()
+    };
+    let (mut s, mut p) = server_with(config, vec![]);
+    s.recv_frame(headers(1, p.block(GET), false), t0()).unwrap();
+    s.recv_frame(update(3, "u=1"), t0()).unwrap();
+    s.recv_frame(update(5, "u=1"), t0()).unwrap();
+    // The same idle stream again replaces its entry: still 1 + 2.
+    s.recv_frame(update(5, "u=2"), t0()).unwrap();
+    let r = s.recv_frame(update(7, "u=1"), t0());
+    assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
+}
+
+#[test]
 fn rfc9218_s7_1_priority_update_for_a_closed_stream_is_ignored() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
