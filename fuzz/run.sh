@@ -11,7 +11,7 @@ secs="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(frame_decode hpack_decode proto_recv)
+    targets=(frame_decode hpack_decode proto_recv priority_field)
 fi
 status=0
 for t in "${targets[@]}"; do

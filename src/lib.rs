@@ -154,6 +154,7 @@ pub mod client;
 pub mod frame;
 pub mod hpack;
 mod log_limit;
+pub mod priority;
 #[cfg(feature = "unstable")]
 pub mod proto;
 // Without `unstable`, what only tests, benches and fuzzers use is unused.
@@ -180,9 +181,10 @@ pub mod prelude {
         Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GetStreamId,
         GoAway, H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
         RecvReset, RecvTrailers, ReleaseCapacity, Reset, ResetCause, SendData, SendHeaders,
-        SendMessage, SendRequest, SendTrailers, Session, Subscribe, Subscriber,
+        SendMessage, SendRequest, SendTrailers, Session, Subscribe, Subscriber, UpdatePriority,
     };
     pub use crate::frame::{ErrorCode, StreamId};
+    pub use crate::priority::Priority;
     pub use crate::proto::{Config, Head, Role};
     pub use crate::transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
     pub use crate::transport::{TlsClient, TlsError, TlsServer};

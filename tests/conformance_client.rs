@@ -442,3 +442,72 @@ fn a_tcp_reset_under_a_request_is_a_lost_connection_not_a_stream_reset() {
     assert!(!error.contains("CANCEL"), "{error}");
     drop(server);
 }
+// ---------------------------------------------------------------------------
+// RFC 9218 §7.1: a client's PRIORITY_UPDATE
+
+struct Heads;
+impl actix::Actor for Heads {
+    type Context = actix::Context<Self>;
+}
+impl actix::Handler<h2actor::RecvHeaders> for Heads {
+    type Result = ();
+    fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut Self::Context) {}
+}
+
+/// `UpdatePriority` on an open request stream: the server reads a
+/// PRIORITY_UPDATE on stream 0 naming the stream, with the field value;
+/// `SendMessage::priority` puts the request's `priority` header on it.
+#[test]
+fn rfc9218_s7_1_update_priority_sends_priority_update_for_the_request_stream() {
+    use actix::Actor;
+    use h2actor::prelude::*;
+    let (listener, addr) = listen();
+    let server = std::thread::spawn(move || {
+        let mut p = Peer::accept_client(&listener, &[]);
+        expect_request(&mut p);
+        let f = p.expect(
+            |f| matches!(f, Frame::PriorityUpdate(_)),
+            "the PRIORITY_UPDATE",
+        );
+        p.send_headers(1, &fields(&[(":status", "200")]), true);
+        (p.decoded.clone(), f)
+    });
+    in_actix(LIMIT, async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let heads = Heads.start();
+        let conn = Connection::builder(Role::Client).start(tcp, Subscriber::new(&heads));
+        let stream = conn
+            .send(OpenStream {
+                subscriber: Some(Subscriber::new(&heads)),
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let req = http::Request::get(format!("http://{addr}/"))
+            .body(())
+            .unwrap();
+        stream
+            .send(SendMessage::new(req).priority(Priority::new(5, false)))
+            .await
+            .unwrap()
+            .unwrap();
+        stream
+            .send(UpdatePriority(Priority::new(1, true)))
+            .await
+            .unwrap()
+            .unwrap();
+    });
+    let (decoded, f) = server.join().unwrap();
+    let priority: Vec<&[u8]> = decoded
+        .iter()
+        .flat_map(|(_, fields)| fields.iter())
+        .filter(|f| &f.name[..] == b"priority")
+        .map(|f| &f.value[..])
+        .collect();
+    assert_eq!(priority, vec![&b"u=5"[..]], "the request's header");
+    let Frame::PriorityUpdate(u) = f else {
+        unreachable!()
+    };
+    assert_eq!(u.prioritized, StreamId(1));
+    assert_eq!(&u.field[..], b"u=1, i");
+}

@@ -105,8 +105,18 @@ fn every_frame() -> Vec<Frame> {
             end_headers: true,
         }
         .into(),
+        PriorityUpdate {
+            prioritized: sid(MAX_WINDOW_SIZE),
+            field: Bytes::from_static(b"u=1, i"),
+        }
+        .into(),
+        PriorityUpdate {
+            prioritized: sid(2),
+            field: Bytes::new(),
+        }
+        .into(),
         Unknown {
-            kind: 0x10,
+            kind: 0x20,
             flags: 0x3,
             stream_id: sid(0),
             payload: Bytes::from_static(b"ext"),
@@ -129,6 +139,27 @@ fn every_frame_type_round_trips() {
         assert_eq!(&got, f);
     }
     assert!(buf.is_empty());
+}
+
+// RFC 9218 §7.1: type 0x10 on stream 0, a 31-bit id, the field value.
+#[test]
+fn rfc9218_s7_1_priority_update_wire_format() {
+    let mut buf = BytesMut::new();
+    Frame::from(PriorityUpdate {
+        prioritized: sid(5),
+        field: Bytes::from_static(b"u=0"),
+    })
+    .encode(&mut buf);
+    assert_eq!(
+        &buf[..],
+        &[0, 0, 7, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 5, b'u', b'=', b'0']
+    );
+    // The reserved bit of the prioritized id is ignored on receipt.
+    buf[9] |= 0x80;
+    match Frame::decode(&mut buf, DEFAULT_MAX_FRAME_SIZE) {
+        Ok(Some(Frame::PriorityUpdate(p))) => assert_eq!(p.prioritized, sid(5)),
+        other => panic!("{other:?}"),
+    }
 }
 
 // §6.1: the padding is stripped and zero on the wire.

@@ -385,6 +385,34 @@ fn unknown_error_codes_are_preserved() {
     }
 }
 
+// RFC 9218 §7.1: PRIORITY_UPDATE on a stream other than 0.
+#[test]
+fn rfc9218_s7_1_priority_update_on_a_non_zero_stream_is_protocol_error() {
+    assert_connection_error(raw(0x10, 0, 1, &[0, 0, 0, 3]), ErrorCode::PROTOCOL_ERROR);
+}
+
+// RFC 9218 §7.1: a prioritized stream id of 0.
+#[test]
+fn rfc9218_s7_1_priority_update_for_stream_0_is_protocol_error() {
+    assert_connection_error(
+        raw(0x10, 0, 0, &[0, 0, 0, 0, b'u']),
+        ErrorCode::PROTOCOL_ERROR,
+    );
+    // The reserved bit does not make an id.
+    assert_connection_error(raw(0x10, 0, 0, &[0x80, 0, 0, 0]), ErrorCode::PROTOCOL_ERROR);
+}
+
+// RFC 9218 §7.1: shorter than the 4-byte prioritized stream id.
+#[test]
+fn rfc9218_s7_1_priority_update_shorter_than_4_bytes_is_frame_size_error() {
+    for n in 0..4 {
+        assert_connection_error(
+            raw(0x10, 0, 0, &[0, 0, 0, 1][..n]),
+            ErrorCode::FRAME_SIZE_ERROR,
+        );
+    }
+}
+
 // §4.1 / §5.5: unknown frame types are kept (to be ignored), on any stream.
 #[test]
 fn unknown_frame_type_is_kept_as_unknown() {

@@ -117,16 +117,20 @@ fn frame() -> impl Strategy<Value = Frame> {
                 end_headers,
             })
         }),
-        (10u8..=255, any::<u8>(), any_stream(), bytes(300)).prop_map(
-            |(kind, flags, stream_id, payload)| {
+        (stream(), bytes(100)).prop_map(|(prioritized, field)| {
+            Frame::PriorityUpdate(PriorityUpdate { prioritized, field })
+        }),
+        (10u8..=255, any::<u8>(), any_stream(), bytes(300))
+            .prop_filter("0x10 is PRIORITY_UPDATE", |(kind, ..)| *kind
+                != kind::PRIORITY_UPDATE)
+            .prop_map(|(kind, flags, stream_id, payload)| {
                 Frame::Unknown(Unknown {
                     kind,
                     flags,
                     stream_id,
                     payload,
                 })
-            }
-        ),
+            }),
     ]
 }
 
@@ -181,6 +185,74 @@ proptest! {
                     Err(_) => return Ok(()),
                 }
             }
+        }
+    }
+}
+
+/// A dictionary member with a key other than `u` and `i` (RFC 8941 §3.2).
+fn other_member() -> impl Strategy<Value = String> {
+    let key = "[a-hj-tv-z*][a-z0-9_.*-]{0,5}";
+    let value = prop_oneof![
+        Just(String::new()),
+        (-999i64..999).prop_map(|n| format!("={n}")),
+        "[a-z][a-z0-9]{0,4}".prop_map(|t| format!("={t}")),
+        Just("=?0".to_string()),
+        Just("=\"s p\"".to_string()),
+        Just("=(1 a);p=2".to_string()),
+        Just("=:AQID:".to_string()),
+        Just("=1.5".to_string()),
+    ];
+    (key, value).prop_map(|(k, v)| format!("{k}{v}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    // RFC 9218 §4: never fails, whatever the bytes; urgency stays in 0..=7.
+    #[test]
+    fn rfc9218_s4_priority_parsing_never_panics(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let p = h2actor::priority::Priority::parse(&data);
+        prop_assert!(p.urgency <= 7);
+    }
+
+    // RFC 9218 §4: unknown members around `u` and `i` are ignored.
+    #[test]
+    fn rfc9218_s4_unknown_members_do_not_change_u_and_i(
+        u in 0u8..=7,
+        i in any::<bool>(),
+        before in proptest::collection::vec(other_member(), 0..4),
+        after in proptest::collection::vec(other_member(), 0..4),
+    ) {
+        let mut members = before.clone();
+        members.push(format!("u={u}"));
+        if i {
+            members.push("i".into());
+        }
+        members.extend(after.iter().cloned());
+        let field = members.join(", ");
+        let p = h2actor::priority::Priority::parse(field.as_bytes());
+        prop_assert_eq!((p.urgency, p.incremental), (u, i), "{}", field);
+    }
+
+    // A PRIORITY_UPDATE decoded from any bytes never panics and, when it
+    // decodes, names a stream other than 0 and re-encodes to the same bytes.
+    #[test]
+    fn rfc9218_s7_1_priority_update_decoding_any_payload(
+        stream in 0u32..3,
+        payload in proptest::collection::vec(any::<u8>(), 0..40),
+    ) {
+        let mut b = BytesMut::new();
+        FrameHead::new(kind::PRIORITY_UPDATE, 0, StreamId(stream), payload.len() as u32).encode(&mut b);
+        b.extend_from_slice(&payload);
+        let wire = b.clone();
+        if let Ok(Some(Frame::PriorityUpdate(p))) = Frame::decode(&mut b, DEFAULT_MAX_FRAME_SIZE) {
+            prop_assert_eq!(stream, 0);
+            prop_assert!(p.prioritized.0 != 0);
+            let mut again = BytesMut::new();
+            Frame::PriorityUpdate(p).encode(&mut again);
+            let mut masked = wire.to_vec();
+            masked[9] &= 0x7f;
+            prop_assert_eq!(&again[..], &masked[..]);
         }
     }
 }

@@ -152,6 +152,67 @@ fn nghttp_many_concurrent_streams() {
     assert_eq!(done, 100, "{log}");
 }
 
+/// The stream ids of the DATA frames in an `nghttp -v` log, in order.
+fn data_streams(log: &str) -> Vec<u32> {
+    log.lines()
+        .filter(|l| l.contains("recv DATA frame"))
+        .filter_map(|l| {
+            l.split("stream_id=")
+                .nth(1)?
+                .trim_end_matches('>')
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// RFC 9218 with nghttp as the client: it reads SETTINGS_NO_RFC7540_PRIORITIES
+/// = 1 from our server (§2.1), and 20 downloads asked for with
+/// `priority: u=1, i` (incremental, §4.2) share the connection in turn
+/// (§10): the DATA frames switch streams most of the time; asked for with
+/// `u=1` (not incremental) the responses come mostly one after another.
+fn nghttp_incremental_priority_streams_take_turns() {
+    let bin = tool("nghttp");
+    let server = TestServer::start();
+    // (switches between streams, DATA frames) of 20 downloads at `priority`.
+    let run = |priority: &str| {
+        let header = format!("priority: {priority}");
+        let url = server.url("/bytes/100000");
+        let out = nghttp(
+            &bin,
+            &[
+                "-n",
+                "-v",
+                "--no-rfc7540-pri",
+                "-H",
+                &header,
+                "-m",
+                "20",
+                &url,
+            ],
+        );
+        let log = out.stdout_str();
+        assert!(
+            log.contains("[SETTINGS_NO_RFC7540_PRIORITIES(0x09):1]"),
+            "{log}"
+        );
+        let ids = data_streams(&log);
+        let switches = ids.windows(2).filter(|w| w[0] != w[1]).count();
+        (switches, ids.len(), ids)
+    };
+    let (switches, frames, ids) = run("u=1, i");
+    assert!(
+        switches * 2 > frames,
+        "incremental: {switches} switches in {frames} DATA frames: {ids:?}"
+    );
+    // Measured: 139 switches in 140 frames incremental, 27 in 166 not.
+    let (switches, frames, ids) = run("u=1");
+    assert!(
+        switches * 2 < frames,
+        "non-incremental: {switches} switches in {frames} DATA frames: {ids:?}"
+    );
+}
+
 fn main() {
     harness::main(harness::tests![
         nghttp_get_root: [Program("nghttp")],
@@ -161,5 +222,6 @@ fn main() {
         nghttp_without_push_gets_the_page_only: [Program("nghttp")],
         nghttp_receives_trailers: [Program("nghttp")],
         nghttp_many_concurrent_streams: [Program("nghttp")],
+        nghttp_incremental_priority_streams_take_turns: [Program("nghttp")],
     ]);
 }

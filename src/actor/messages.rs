@@ -305,6 +305,11 @@ pub struct SendMessage {
     /// Trailer fields sent after the body (no pseudo-headers, RFC 9113
     /// §8.1); `None` to end the stream with the body.
     pub trailers: Option<HeaderMap>,
+    /// The stream's RFC 9218 priority (see [`UpdatePriority`]): for a
+    /// response, its place in the server's write scheduler; for a request,
+    /// a `priority` header is added (unless the head has one, or the
+    /// priority is the default, §4). `None`: as the request asked.
+    pub priority: Option<crate::priority::Priority>,
 }
 
 impl SendMessage {
@@ -314,7 +319,24 @@ impl SendMessage {
             head: head.into(),
             body: Bytes::new(),
             trailers: None,
+            priority: None,
         }
+    }
+    /// Sets the priority (RFC 9218): a response is scheduled by it, a
+    /// request asks for it with a `priority` header.
+    ///
+    /// ```
+    /// # use h2actor::prelude::*;
+    /// use h2actor::priority::Priority;
+    /// // Small and urgent: sent before less urgent responses.
+    /// let css = SendMessage::new(http::Response::new(()))
+    ///     .body("body { color: red }")
+    ///     .priority(Priority::new(0, false));
+    /// # let _ = css;
+    /// ```
+    pub fn priority(mut self, p: crate::priority::Priority) -> Self {
+        self.priority = Some(p);
+        self
     }
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
@@ -339,6 +361,15 @@ impl SendMessage {
         }
         if head_request || bodiless {
             self.body = Bytes::new();
+        }
+        if let (Some(p), Head::Request(r)) = (self.priority, &mut self.head) {
+            let name = http::header::HeaderName::from_static("priority");
+            let field = p.to_field();
+            if !field.is_empty() && !r.headers().contains_key(&name) {
+                if let Ok(v) = http::HeaderValue::from_str(&field) {
+                    r.headers_mut().insert(name, v);
+                }
+            }
         }
         self.body.is_empty() && self.trailers.is_none()
     }
@@ -393,6 +424,41 @@ pub struct Reset {
     /// longer wanted (RFC 9113 §7).
     pub code: ErrorCode,
 }
+
+/// Change a stream's RFC 9218 priority (urgency 0–7, lower first, and
+/// whether its response is useful in pieces).
+///
+/// On a **server** it places the response among the others in the
+/// connection's write scheduler: lower urgency first, incremental
+/// responses of one urgency in turn, the others one at a time (RFC 9218
+/// §10). The request's `priority` field and the client's PRIORITY_UPDATE
+/// frames set it too; the last word wins. (To tell intermediaries, add a
+/// `priority` response header with [`Priority::to_field`], §5.)
+///
+/// On a **client** it also sends a PRIORITY_UPDATE frame (§7.1) asking the
+/// server to reorder the response, e.g. when an image scrolls into view.
+/// To set a request's priority from the start, give it a `priority` header
+/// (`u=0, i`).
+///
+/// Resolves once the change is made (the frame is queued); `Err` if the
+/// stream is over or its HEADERS are not sent yet.
+///
+/// ```no_run
+/// use actix::prelude::*;
+/// use h2actor::prelude::*;
+/// use h2actor::priority::Priority;
+///
+/// // A server answering a large download: let small requests pass it.
+/// async fn send_bulk(stream: Addr<H2Stream>, body: bytes::Bytes) -> Result<(), Error> {
+///     stream.send(UpdatePriority(Priority::new(6, false))).await??;
+///     stream.send(SendMessage::new(http::Response::new(())).body(body)).await?
+/// }
+/// ```
+///
+/// [`Priority::to_field`]: crate::priority::Priority::to_field
+#[derive(Debug, Clone, Copy, Message)]
+#[rtype(result = "Result<(), Error>")]
+pub struct UpdatePriority(pub crate::priority::Priority);
 
 /// Give back `n` bytes of received DATA to the flow-control windows. Only
 /// needed when the connection was built with `auto_release(false)`.

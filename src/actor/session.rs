@@ -189,10 +189,12 @@ impl Session {
             Action::SendHeaders(m) if new_client_stream => (m.head, m.end_stream, None),
             Action::SendMessage(mut m) if new_client_stream => {
                 let end = m.prepare(false);
+                // A request's priority went into its `priority` header.
                 let SendMessage {
                     head,
                     body,
                     trailers,
+                    ..
                 } = m;
                 (head, end, Some((body, trailers)))
             }

@@ -226,15 +226,22 @@ impl Handler<SendMessage> for H2Stream {
         // A client stream's first message: the head opens it.
         let mut msg = msg;
         let headers_end = msg.prepare(false);
+        // Its priority is in its `priority` header now (`prepare`).
         let SendMessage {
             head,
             body,
             trailers,
+            priority,
         } = msg;
         if let Err(e) = self.head(ctx, head, headers_end) {
             return self.reply_for(Err(e));
         }
-        let r = self.with_id(|c, id| Ok(Reply::weak(weak, c.send_rest(id, body, trailers)?)));
+        let r = self.with_id(|c, id| {
+            if let Some(p) = priority {
+                c.proto.set_priority(id, p);
+            }
+            Ok(Reply::weak(weak, c.send_rest(id, body, trailers)?))
+        });
         self.reply_for(r)
     }
 }
@@ -270,6 +277,13 @@ impl Handler<Reset> for H2Stream {
             c.reset_stream(id, msg.code, true);
             Ok(())
         });
+    }
+}
+
+impl Handler<UpdatePriority> for H2Stream {
+    type Result = Result<(), Error>;
+    fn handle(&mut self, msg: UpdatePriority, _: &mut Self::Context) -> Self::Result {
+        self.with_id(|c, id| c.update_priority(id, msg.0))
     }
 }
 

@@ -52,6 +52,7 @@ mod head;
 mod headers;
 mod ping;
 mod priority;
+mod priority_update;
 mod push_promise;
 mod rst_stream;
 mod settings;
@@ -70,6 +71,7 @@ pub use head::{encode_data_head, encode_header_block, BlockStart};
 pub use headers::Headers;
 pub use ping::Ping;
 pub use priority::{Priority, PrioritySpec};
+pub use priority_update::PriorityUpdate;
 pub use push_promise::PushPromise;
 pub use rst_stream::RstStream;
 pub use settings::{setting_id, Setting, Settings};
@@ -146,6 +148,8 @@ pub mod kind {
     pub const WINDOW_UPDATE: u8 = 0x8;
     /// CONTINUATION, §6.10.
     pub const CONTINUATION: u8 = 0x9;
+    /// PRIORITY_UPDATE, RFC 9218 §7.1.
+    pub const PRIORITY_UPDATE: u8 = 0x10;
 }
 
 /// Frame flags, RFC 9113 §6.
@@ -176,6 +180,7 @@ pub enum Frame {
     GoAway(GoAway),
     WindowUpdate(WindowUpdate),
     Continuation(Continuation),
+    PriorityUpdate(PriorityUpdate),
     Unknown(Unknown),
 }
 
@@ -222,6 +227,7 @@ impl Frame {
             kind::GOAWAY => Frame::GoAway(GoAway::load(head, payload)?),
             kind::WINDOW_UPDATE => Frame::WindowUpdate(WindowUpdate::load(head, &payload)?),
             kind::CONTINUATION => Frame::Continuation(Continuation::load(head, payload)?),
+            kind::PRIORITY_UPDATE => Frame::PriorityUpdate(PriorityUpdate::load(head, payload)?),
             _ => Frame::Unknown(Unknown::load(head, payload)),
         })
     }
@@ -239,6 +245,7 @@ impl Frame {
             Frame::GoAway(f) => f.encode(dst),
             Frame::WindowUpdate(f) => f.encode(dst),
             Frame::Continuation(f) => f.encode(dst),
+            Frame::PriorityUpdate(f) => f.encode(dst),
             Frame::Unknown(f) => f.encode(dst),
         }
     }
@@ -254,7 +261,9 @@ impl Frame {
             Frame::WindowUpdate(f) => f.stream_id,
             Frame::Continuation(f) => f.stream_id,
             Frame::Unknown(f) => f.stream_id,
-            Frame::Settings(_) | Frame::Ping(_) | Frame::GoAway(_) => StreamId::ZERO,
+            Frame::Settings(_) | Frame::Ping(_) | Frame::GoAway(_) | Frame::PriorityUpdate(_) => {
+                StreamId::ZERO
+            }
         }
     }
 }
@@ -291,5 +300,6 @@ from_frame!(
     GoAway,
     WindowUpdate,
     Continuation,
+    PriorityUpdate,
     Unknown
 );

@@ -33,10 +33,12 @@ use crate::hpack::{Decoder, Encoder};
 
 use super::flow::FlowWindow;
 use super::guards::FloodGuards;
+use super::schedule::Scheduler;
 use super::settings::{self, SettingsState};
 use super::store::{CloseCause, RecentlyClosed, StreamMap};
 use super::stream::{RecvPhase, Stream, StreamState};
 use super::{Config, ConnectionError, Event, Role, UserError};
+use crate::priority::Priority;
 
 mod actions;
 mod bdp;
@@ -49,6 +51,10 @@ mod transmit;
 mod upgrade;
 
 pub use actions::MAX_QUEUED_CHUNKS;
+
+/// Server: PRIORITY_UPDATE frames for streams not opened yet that are kept
+/// (RFC 9218 §7.1 lets a server bound them); older ones are dropped.
+pub const MAX_IDLE_PRIORITIES: usize = 16;
 use recv_headers::PartialBlock;
 
 /// Active-stream counters (§5.1.2).
@@ -107,8 +113,12 @@ pub struct Connection<A = ()> {
     pending: BytesMut,
     /// Scratch for HPACK output.
     hpack_buf: BytesMut,
-    /// Streams with queued output, in round-robin order.
-    ready: VecDeque<u32>,
+    /// Streams with queued output, by RFC 9218 priority (`schedule.rs`).
+    ready: Scheduler,
+    /// Server: priorities from PRIORITY_UPDATE frames for streams not yet
+    /// opened (RFC 9218 §7.1), applied when they open; at most
+    /// [`MAX_IDLE_PRIORITIES`], the oldest dropped first.
+    idle_priorities: Vec<(u32, Priority)>,
     events: VecDeque<Event<A>>,
 
     /// Our PINGs awaiting ACK.
@@ -190,7 +200,8 @@ impl<A> Connection<A> {
             // Grows to the largest field block encoded (most are far
             // smaller than 1 KiB); none is needed before the first.
             hpack_buf: BytesMut::new(),
-            ready: VecDeque::new(),
+            ready: Scheduler::default(),
+            idle_priorities: Vec::new(),
             events: VecDeque::new(),
             pings_out: VecDeque::new(),
             guards: FloodGuards::new(config.max_pending_pings, now),
@@ -544,8 +555,50 @@ impl<A> Connection<A> {
         if let Some(s) = self.streams.get_mut(&id) {
             if !s.in_ready && s.has_output() {
                 s.in_ready = true;
-                self.ready.push_back(id);
+                s.sched_seq = self.ready.push(id, s.priority);
             }
+        }
+    }
+
+    /// Sets stream `id`'s priority (RFC 9218): where its DATA goes in the
+    /// write scheduler from now on. False if there is no such stream.
+    pub fn set_priority(&mut self, id: StreamId, p: Priority) -> bool {
+        let Some(s) = self.streams.get_mut(&id.0) else {
+            return false;
+        };
+        let p = Priority::new(p.urgency, p.incremental);
+        if s.priority == p {
+            return true;
+        }
+        s.priority = p;
+        if s.in_ready {
+            // The old entry goes stale (skipped when popped).
+            s.sched_seq = self.ready.push(id.0, p);
+            self.compact_ready();
+        }
+        true
+    }
+
+    /// Entries in the scheduler, live and stale (tests: it stays bounded).
+    #[cfg(test)]
+    pub(crate) fn scheduled_entries(&self) -> usize {
+        self.ready.len()
+    }
+
+    /// Stream `id`'s priority, if it exists.
+    pub fn priority(&self, id: StreamId) -> Option<Priority> {
+        self.streams.get(&id.0).map(|s| s.priority)
+    }
+
+    /// Drops stale scheduler entries once they outnumber the live ones.
+    fn compact_ready(&mut self) {
+        if self.ready.needs_compaction(self.streams.len()) {
+            let streams = &self.streams;
+            self.ready.retain(|id, seq| {
+                streams
+                    .get(&id)
+                    .is_some_and(|s| s.in_ready && s.sched_seq == seq)
+            });
         }
     }
 

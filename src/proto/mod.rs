@@ -108,6 +108,7 @@ mod connection;
 pub mod flow;
 mod guards;
 pub mod headers;
+pub mod schedule;
 pub mod settings;
 mod store;
 pub mod stream;
@@ -117,7 +118,7 @@ pub mod write_queue;
 
 // Used by the crate or only by tests, benches and fuzzing (`unstable`).
 #[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
-pub use connection::{Connection, BDP_PING, MAX_QUEUED_CHUNKS};
+pub use connection::{Connection, BDP_PING, MAX_IDLE_PRIORITIES, MAX_QUEUED_CHUNKS};
 #[cfg_attr(not(feature = "unstable"), allow(unused_imports))]
 pub use flow::FlowWindow;
 #[cfg_attr(not(feature = "unstable"), allow(unused_imports))]

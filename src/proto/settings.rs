@@ -68,7 +68,7 @@ pub fn check_value(s: &Setting) -> Result<(), (ErrorCode, &'static str)> {
 /// fixed order. ENABLE_PUSH is only sent by clients (a server has no use for
 /// it and MUST NOT send 1, §6.5.2).
 pub fn initial_params(client: bool, c: &Config) -> Vec<Setting> {
-    let mut v = Vec::with_capacity(6);
+    let mut v = Vec::with_capacity(7);
     if c.header_table_size != DEFAULT_TABLE_SIZE as u32 {
         v.push(Setting::HeaderTableSize(c.header_table_size));
     }
@@ -88,6 +88,9 @@ pub fn initial_params(client: bool, c: &Config) -> Vec<Setting> {
         ));
     }
     v.push(Setting::MaxHeaderListSize(c.max_header_list_size));
+    // RFC 9218 §2.1: we ignore the RFC 7540 scheme (PRIORITY frames and
+    // HEADERS priority fields) and schedule by RFC 9218 priorities.
+    v.push(Setting::NoRfc7540Priorities(true));
     v
 }
 
@@ -116,6 +119,15 @@ mod tests {
         }
         assert!(check_value(&Setting::MaxFrameSize(16_384)).is_ok());
         assert!(check_value(&Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE)).is_ok());
+    }
+
+    #[test]
+    fn rfc9218_s2_1_both_roles_send_no_rfc7540_priorities_1() {
+        let c = Config::default();
+        for client in [false, true] {
+            let p = initial_params(client, &c);
+            assert_eq!(p.last(), Some(&Setting::NoRfc7540Priorities(true)));
+        }
     }
 
     #[test]

@@ -134,8 +134,13 @@ pub struct Stream<A = ()> {
     pub trailers: Option<Box<HeaderMap>>,
     /// END_STREAM (DATA, HEADERS or trailers) has been written out.
     pub end_sent: bool,
-    /// In the connection's round-robin list of streams with sendable output.
+    /// In the connection's scheduler of streams with sendable output.
     pub in_ready: bool,
+    /// Its RFC 9218 priority: the request's `priority` field, a
+    /// PRIORITY_UPDATE, or what the server set for its response.
+    pub priority: crate::priority::Priority,
+    /// The seq of its live entry in the scheduler (see `schedule.rs`).
+    pub sched_seq: u32,
     /// Where the received message is: head or body (§8.1).
     pub recv_phase: RecvPhase,
     /// Where the sent message is: head or body (§8.1).
@@ -197,6 +202,11 @@ impl<A> Stream<A> {
             trailers: None,
             end_sent: false,
             in_ready: false,
+            priority: crate::priority::Priority {
+                urgency: crate::priority::DEFAULT_URGENCY,
+                incremental: false,
+            },
+            sched_seq: 0,
             recv_phase: RecvPhase::Head,
             send_phase: SendPhase::Head,
             expected_len: 0,

@@ -146,11 +146,13 @@ impl Handler<RecvHeaders> for TestServer {
                 head: ok_head(),
                 body: Bytes::from_static(b"one message"),
                 trailers: None,
+                priority: None,
             }),
             (Method::GET, "/msg-empty") => stream.do_send(SendMessage {
                 head: ok_head(),
                 body: Bytes::new(),
                 trailers: None,
+                priority: None,
             }),
             (Method::GET, "/msg-trailers") => {
                 let mut t = HeaderMap::new();
@@ -159,6 +161,7 @@ impl Handler<RecvHeaders> for TestServer {
                     head: ok_head(),
                     body: pattern(100_000),
                     trailers: Some(t),
+                    priority: None,
                 })
             }
             (Method::GET, "/hang") => {

@@ -88,6 +88,18 @@ impl Core {
         Ok(())
     }
 
+    /// `UpdatePriority`: the stream's place in our scheduler; a client's
+    /// PRIORITY_UPDATE goes out with the next write.
+    pub fn update_priority(
+        &mut self,
+        id: StreamId,
+        p: crate::priority::Priority,
+    ) -> Result<(), Error> {
+        self.proto.update_priority(id, p).map_err(Error::User)?;
+        self.kick();
+        Ok(())
+    }
+
     /// `SendMessage` on a stream with an id: head, body, trailers, one kick.
     pub fn send_message(
         &mut self,
@@ -101,7 +113,12 @@ impl Core {
             head,
             body,
             trailers,
+            priority,
         } = msg;
+        if let Some(p) = priority {
+            // Before the body is queued: its first frame is scheduled so.
+            self.proto.set_priority(id, p);
+        }
         if let Err(e) = self.put_headers(id, head, headers_end) {
             self.kick();
             return Err(e);

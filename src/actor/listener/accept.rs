@@ -72,12 +72,27 @@ pub(crate) struct AcceptConfig {
     pub subscriber: Arc<SubscriberFn>,
     /// Bound on [`handshake`].
     pub handshake_timeout: Duration,
+    /// `TCP_NOTSENT_LOWAT` for accepted sockets (see
+    /// `ListenerBuilder::notsent_lowat`).
+    pub notsent_lowat: Option<u32>,
     /// TLS for every connection, if set.
     pub tls: Option<Arc<TlsServer>>,
     /// Plain port: accept the h2c upgrade under these limits (`None`: the
     /// preface only).
     pub h2c: Option<H2cLimits>,
 }
+
+/// Sets `TCP_NOTSENT_LOWAT`; a kernel without it keeps its default (the
+/// connection works the same, its unsent bytes are just not bounded).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn set_notsent_lowat(tcp: &TcpStream, bytes: u32) {
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_notsent_lowat(bytes) {
+        tracing::debug!(%e, "TCP_NOTSENT_LOWAT not set");
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn set_notsent_lowat(_: &TcpStream, _: u32) {}
 
 /// The handshake step (the seam: see the module docs). Runs under
 /// `handshake_timeout`; an error or the timeout closes the socket and
@@ -86,6 +101,9 @@ async fn handshake(tcp: TcpStream, peer: SocketAddr, cfg: &AcceptConfig) -> io::
     // The writer coalesces frames already; with Nagle's algorithm a small
     // WINDOW_UPDATE or PING ACK could wait for the peer's delayed ACK.
     tcp.set_nodelay(true)?;
+    if let Some(n) = cfg.notsent_lowat {
+        set_notsent_lowat(&tcp, n);
+    }
     let builder = cfg.builder.clone();
     if let Some(tls) = &cfg.tls {
         let io = tls.accept(tcp).await.map_err(io::Error::other)?;
@@ -176,5 +194,29 @@ fn start(
         // The upgrade's HTTP2-Settings were refused by the protocol (the
         // slot went with the closure).
         tracing::debug!(%peer, error = %e, "upgraded connection not started");
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    /// `ListenerBuilder::notsent_lowat`: the option reaches the socket.
+    #[test]
+    fn notsent_lowat_is_set_on_the_socket() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = l.local_addr().unwrap();
+            let (client, accepted) = tokio::join!(TcpStream::connect(addr), l.accept());
+            let (tcp, _) = accepted.unwrap();
+            let _client = client.unwrap();
+            set_notsent_lowat(&tcp, 16 * 1024);
+            let got = socket2::SockRef::from(&tcp).tcp_notsent_lowat().unwrap();
+            assert_eq!(got, 16 * 1024);
+        });
     }
 }

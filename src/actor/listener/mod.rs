@@ -41,6 +41,7 @@
 //! | [`max_connections`](ListenerBuilder::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (10,000) | connections open at once, over all arbiters; beyond it new ones are closed at accept |
 //! | [`handshake_timeout`](ListenerBuilder::handshake_timeout) | [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s) | the step between accept and HTTP/2 (TLS, the HTTP/1.1 sniff) |
 //! | [`reuse_port`](ListenerBuilder::reuse_port) | off | `SO_REUSEPORT` (unix): several processes bind the same port |
+//! | [`notsent_lowat`](ListenerBuilder::notsent_lowat) | [`DEFAULT_NOTSENT_LOWAT`] (16 KiB) | `TCP_NOTSENT_LOWAT` (Linux): bytes written to a socket and not yet sent, so urgent responses overtake a download (RFC 9218) |
 //! | listen backlog | 1,024 | connections the kernel queues before `accept` (the usual 128 overflowed here with 256 simultaneous connects) |
 //! | grace of [`shutdown`](Listener::shutdown) | chosen by the caller (the example server: 10 s) | how long in-flight streams may run after the GOAWAY |
 //!
@@ -140,9 +141,13 @@ pub struct ListenerBuilder {
     max_connections: usize,
     handshake_timeout: Duration,
     reuse_port: bool,
+    notsent_lowat: Option<u32>,
     tls: Option<Arc<TlsServer>>,
     h2c: Option<H2cLimits>,
 }
+
+/// Default of [`ListenerBuilder::notsent_lowat`]: 16 KiB.
+pub const DEFAULT_NOTSENT_LOWAT: u32 = 16 * 1024;
 
 /// What [`Listener::shutdown`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,6 +202,19 @@ impl ListenerBuilder {
     /// socket sharing the port must set it. Default false.
     pub fn reuse_port(mut self, on: bool) -> Self {
         self.reuse_port = on;
+        self
+    }
+
+    /// Sets `TCP_NOTSENT_LOWAT` on every accepted socket (Linux and
+    /// Android; ignored elsewhere): the kernel keeps at most about this
+    /// many bytes written but not yet sent, so the bytes of a large
+    /// download wait in our write scheduler rather than in the socket
+    /// buffer, and a more urgent response (RFC 9218 priorities) overtakes
+    /// them soon after it is ready. `None` leaves the system default
+    /// (`net.ipv4.tcp_notsent_lowat`, normally unlimited). Default
+    /// [`DEFAULT_NOTSENT_LOWAT`] (16 KiB, as h2o and Cloudflare use).
+    pub fn notsent_lowat(mut self, bytes: Option<u32>) -> Self {
+        self.notsent_lowat = bytes;
         self
     }
 
@@ -280,6 +298,7 @@ impl ListenerBuilder {
             builder: self.connection.counters(counters),
             subscriber: Arc::new(subscriber) as Arc<SubscriberFn>,
             handshake_timeout: self.handshake_timeout,
+            notsent_lowat: self.notsent_lowat,
             tls: self.tls,
             h2c: self.h2c,
         });
@@ -319,6 +338,7 @@ impl Listener {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reuse_port: false,
+            notsent_lowat: Some(DEFAULT_NOTSENT_LOWAT),
             tls: None,
             h2c: Some(H2cLimits::default()),
         }

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::frame::{
-    encode_header_block, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
+    self, encode_header_block, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
 };
 use crate::hpack::FieldRef;
+use crate::priority::Priority;
 
 use super::{recount, Connection};
 use crate::proto::guards::Waste;
@@ -475,6 +476,27 @@ impl<A> Connection<A> {
         recount(&mut self.counts, self.role, &mut s);
         self.streams.insert(promised, s);
         Ok(StreamId(promised))
+    }
+
+    /// Sets stream `id`'s RFC 9218 priority. Our own write scheduler
+    /// serves its DATA by it from now on (a server: the response's place
+    /// among the others, §10); a client also tells the server with a
+    /// PRIORITY_UPDATE frame (§7.1), written with the control frames.
+    /// Errors: no such stream (`UnknownStream`), or the connection is
+    /// closed or closing.
+    pub fn update_priority(&mut self, id: StreamId, p: Priority) -> Result<(), UserError> {
+        self.check_usable()?;
+        if !self.set_priority(id, p) {
+            return Err(UserError::UnknownStream(id));
+        }
+        if self.role == Role::Client {
+            Frame::PriorityUpdate(frame::PriorityUpdate {
+                prioritized: id,
+                field: Bytes::from(Priority::new(p.urgency, p.incremental).to_field()),
+            })
+            .encode(&mut self.pending);
+        }
+        Ok(())
     }
 
     /// Resets a stream (RST_STREAM with `code`), dropping its queued data

@@ -59,6 +59,7 @@ impl<A> Connection<A> {
             Frame::GoAway(g) => self.recv_goaway(g, now),
             Frame::WindowUpdate(w) => self.recv_window_update(w, now),
             Frame::Continuation(c) => self.recv_continuation(c),
+            Frame::PriorityUpdate(p) => self.recv_priority_update(p, now),
             Frame::Unknown(_) => self.cheap_frame(now), // §4.1, §5.5: ignored
         };
         // Date what the frame changed (a stream ended, a window shut).
@@ -118,6 +119,64 @@ impl<A> Connection<A> {
                 self.check_rst_flood()
             }
         }
+    }
+
+    /// PRIORITY_UPDATE (RFC 9218 §7.1; the frame's own checks are in
+    /// `frame::PriorityUpdate::load`). A client receiving one, or a server
+    /// receiving one for a push stream it never promised, answers with a
+    /// connection error PROTOCOL_ERROR (§7.1). An open stream takes the new
+    /// priority; one for a request stream not opened yet is kept (at most
+    /// `MAX_IDLE_PRIORITIES`, the oldest dropped) and applied when it
+    /// opens, unless the idle streams kept plus the active ones would pass
+    /// our SETTINGS_MAX_CONCURRENT_STREAMS: PROTOCOL_ERROR (§7.1); one for
+    /// a closed stream is ignored. Each
+    /// counts as a frame that gives us work without progress (§10.5).
+    fn recv_priority_update(
+        &mut self,
+        p: frame::PriorityUpdate,
+        now: Instant,
+    ) -> Result<(), ConnectionError> {
+        if self.role == Role::Client {
+            return Err(self.conn_error(
+                ErrorCode::PROTOCOL_ERROR,
+                "PRIORITY_UPDATE received by a client (RFC 9218 §7.1)",
+            ));
+        }
+        let id = p.prioritized.0;
+        if self.is_local_id(id) && self.is_idle(id) {
+            return Err(self.conn_error(
+                ErrorCode::PROTOCOL_ERROR,
+                "PRIORITY_UPDATE for a push stream never promised (RFC 9218 §7.1)",
+            ));
+        }
+        self.cheap_frame(now)?;
+        let prio = crate::priority::Priority::parse(&p.field);
+        if self.streams.get(&id).is_some() {
+            self.set_priority(p.prioritized, prio);
+        } else if !self.is_local_id(id) && self.is_idle(id) {
+            if let Some(e) = self.idle_priorities.iter_mut().find(|(i, _)| *i == id) {
+                e.1 = prio;
+            } else {
+                // §7.1: idle streams prioritized plus active streams must
+                // not exceed our SETTINGS_MAX_CONCURRENT_STREAMS (counting
+                // the idle ones we keep).
+                let idle = self
+                    .idle_priorities
+                    .len()
+                    .min(super::MAX_IDLE_PRIORITIES - 1);
+                if self.counts.peer + idle + 1 > self.local.max_concurrent_streams as usize {
+                    return Err(self.conn_error(
+                        ErrorCode::PROTOCOL_ERROR,
+                        "PRIORITY_UPDATE for idle streams beyond SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9218 §7.1)",
+                    ));
+                }
+                if self.idle_priorities.len() >= super::MAX_IDLE_PRIORITIES {
+                    self.idle_priorities.remove(0);
+                }
+                self.idle_priorities.push((id, prio));
+            }
+        }
+        Ok(())
     }
 
     /// PRIORITY (§6.3): the scheme is deprecated and ignored (§5.3.2),

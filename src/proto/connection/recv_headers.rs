@@ -12,6 +12,7 @@ use crate::frame::{self, encode_header_block, BlockStart, ErrorCode, StreamId};
 use crate::hpack::{DecoderError, Field, FieldRef};
 
 use super::{recount, Connection};
+use crate::priority::Priority;
 use crate::proto::guards::Waste;
 use crate::proto::headers;
 use crate::proto::store::CloseCause;
@@ -405,6 +406,16 @@ impl<A> Connection<A> {
         s.peer_initiated = true;
         s.head_request = r.request.method() == Method::HEAD;
         s.set_expected_len(r.content_length);
+        // RFC 9218 §5: the request's `priority` field; a PRIORITY_UPDATE
+        // that came before the stream opened is the later signal (§7).
+        s.priority = Priority::from_headers(r.request.headers());
+        if let Some(&(_, p)) = self.idle_priorities.iter().find(|(i, _)| *i == id) {
+            s.priority = p;
+        }
+        if !self.idle_priorities.is_empty() {
+            // Ids up to this one are no longer idle (§5.1.1).
+            self.idle_priorities.retain(|(i, _)| *i > id);
+        }
         recount(&mut self.counts, self.role, &mut s);
         self.streams.insert(id, s);
         self.events.push_back(Event::Headers {

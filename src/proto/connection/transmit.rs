@@ -1,5 +1,6 @@
 //! The send path: [`Connection::poll_transmit`] writes pending control
-//! frames and field blocks, then DATA across ready streams in turn within
+//! frames and field blocks, then DATA from ready streams in RFC 9218 priority order
+//! (`schedule.rs`) within
 //! both flow-control windows (§5.2, §6.9); trailers queued behind DATA are
 //! HPACK-encoded only when written, so blocks reach the wire in encoding
 //! order (§4.3).
@@ -17,7 +18,7 @@ use crate::proto::Event;
 impl<A> Connection<A> {
     /// Appends bytes to write to `dst` until it holds at least `limit` bytes
     /// or nothing is left to send: control frames first, then HEADERS, then
-    /// DATA across streams in turn, within the flow-control windows.
+    /// DATA by stream priority (RFC 9218 §10), within the flow-control windows.
     ///
     /// Every payload is copied into `dst`; [`Connection::poll_transmit_vectored`]
     /// writes the same frames without copying large DATA payloads.
@@ -42,25 +43,19 @@ impl<A> Connection<A> {
             return;
         }
         let max_frame = self.peer.max_frame_size as usize;
-        // Once the connection window is found shut, one full rotation of the
-        // list still writes what needs no window (trailers, empty END_STREAM)
-        // and keeps the order; then we stop.
-        let mut rotation_left: Option<usize> = None;
+        // Streams with DATA met while the connection window is shut: put
+        // back once the scheduler has been walked for what needs no window
+        // (trailers, empty END_STREAM), which keeps its order.
+        let mut conn_blocked: Vec<u32> = Vec::new();
         while dst.len() < limit {
-            if let Some(left) = rotation_left.as_mut() {
-                if *left == 0 {
-                    break;
-                }
-                *left -= 1;
-            }
-            let Some(id) = self.ready.pop_front() else {
+            let Some((id, seq)) = self.ready.pop() else {
                 break;
             };
             let Some(s) = self.streams.get_mut(&id) else {
                 continue;
             };
-            if !s.in_ready {
-                continue;
+            if !s.in_ready || s.sched_seq != seq {
+                continue; // stale: done, or queued again elsewhere
             }
             if s.queue.is_empty() {
                 s.in_ready = false;
@@ -92,7 +87,7 @@ impl<A> Connection<A> {
                 let watch_stalls = self.config.timeouts.stall_limit().is_some();
                 if s.send_window.available() == 0 {
                     // Parked until a WINDOW_UPDATE or SETTINGS reopens it;
-                    // reset if that takes too long.
+                    // reset if that takes too long. Streams behind it go on.
                     s.in_ready = false;
                     if watch_stalls {
                         timers::stall(s, &mut self.timers);
@@ -101,10 +96,7 @@ impl<A> Connection<A> {
                 }
                 // The connection window is shut: DATA waits everywhere.
                 self.conn_stalled();
-                self.ready.push_back(id);
-                if rotation_left.is_none() {
-                    rotation_left = Some(self.ready.len() - 1);
-                }
+                conn_blocked.push(id);
                 continue;
             }
             let queue_len = s.queue.len();
@@ -151,12 +143,17 @@ impl<A> Connection<A> {
                 s.end_sent = true;
             }
             if s.has_output() {
-                self.ready.push_back(id);
+                s.sched_seq = self.ready.push(id, s.priority);
             } else {
                 s.in_ready = false;
             }
             recount(&mut self.counts, self.role, s);
             self.maybe_finish(id);
+        }
+        for id in conn_blocked {
+            if let Some(s) = self.streams.get_mut(&id) {
+                s.sched_seq = self.ready.push(id, s.priority);
+            }
         }
     }
 
@@ -176,9 +173,11 @@ impl<A> Connection<A> {
             return false;
         }
         let conn_open = self.conn_send.available() > 0;
-        self.ready.iter().any(|id| {
-            self.streams.get(id).is_some_and(|s| {
-                s.in_ready && (s.queue.is_empty() || (conn_open && s.send_window.available() > 0))
+        self.ready.iter().any(|(id, seq)| {
+            self.streams.get(&id).is_some_and(|s| {
+                s.in_ready
+                    && s.sched_seq == seq
+                    && (s.queue.is_empty() || (conn_open && s.send_window.available() > 0))
             })
         })
     }

@@ -29,6 +29,7 @@ mod bdp;
 mod e2e;
 mod flow;
 mod guards;
+mod priority;
 mod push;
 mod recv;
 mod recv_headers;

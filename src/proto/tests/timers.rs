@@ -331,6 +331,8 @@ fn s6_9_a_shut_connection_window_resets_the_streams_with_data_queued() {
     let (mut s, mut p) = server_with(only_stalled(30), vec![Setting::InitialWindowSize(1 << 20)]);
     for id in [1, 3, 5] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        // Incremental (RFC 9218 §4.2): the streams take turns.
+        s.set_priority(StreamId(id), crate::priority::Priority::new(3, true));
     }
     s.send_headers(StreamId(1), response(200), false).unwrap();
     s.send_data(StreamId(1), Bytes::from(vec![b'x'; 100_000]), true)

@@ -57,11 +57,12 @@ fn s6_10_large_field_block_is_split_into_continuations() {
 }
 
 #[test]
-fn data_is_sent_round_robin_across_streams() {
+fn data_of_incremental_streams_is_sent_round_robin() {
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
     for id in [1, 3, 5] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.set_priority(StreamId(id), crate::priority::Priority::new(3, true));
         s.send_headers(StreamId(id), response(200), false).unwrap();
         s.send_data(StreamId(id), Bytes::from(vec![0u8; 40_000]), true)
             .unwrap();
