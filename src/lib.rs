@@ -180,7 +180,7 @@ pub mod prelude {
         Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GetStreamId,
         GoAway, H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
         RecvReset, RecvTrailers, ReleaseCapacity, Reset, ResetCause, SendData, SendHeaders,
-        SendMessage, SendRequest, SendTrailers, Session, Subscribe, Subscriber,
+        SendMessage, SendRequest, SendTrailers, Session, StreamIo, Subscribe, Subscriber,
     };
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::proto::{Config, Head, Role};

@@ -55,9 +55,12 @@ pub use connection::{Builder, Connection};
 
 mod stream;
 pub use stream::H2Stream;
+
+mod stream_io;
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub use stream::PanicForTest;
+pub use stream_io::StreamIo;
 
 pub mod session;
 pub use session::{Action, Session};

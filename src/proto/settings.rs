@@ -88,6 +88,9 @@ pub fn initial_params(client: bool, c: &Config) -> Vec<Setting> {
         ));
     }
     v.push(Setting::MaxHeaderListSize(c.max_header_list_size));
+    if c.enable_connect_protocol {
+        v.push(Setting::EnableConnectProtocol(true));
+    }
     v
 }
 
@@ -116,6 +119,17 @@ mod tests {
         }
         assert!(check_value(&Setting::MaxFrameSize(16_384)).is_ok());
         assert!(check_value(&Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE)).is_ok());
+    }
+
+    #[test]
+    fn rfc8441_s3_enable_connect_protocol_sent_only_when_configured() {
+        let on = Setting::EnableConnectProtocol(true);
+        assert!(!initial_params(false, &Config::default()).contains(&on));
+        let c = Config {
+            enable_connect_protocol: true,
+            ..Config::default()
+        };
+        assert!(initial_params(false, &c).contains(&on));
     }
 
     #[test]
