@@ -269,6 +269,15 @@ impl StreamIo {
 
     /// The stream's actor (to send it [`Reset`], or [`SendTrailers`]
     /// instead of `shutdown`).
+    ///
+    /// ```no_run
+    /// # use actix::prelude::*;
+    /// # use h2actor::prelude::*;
+    /// # fn f(io: h2actor::StreamIo) {
+    /// // Give up on the tunnel: RST_STREAM CANCEL.
+    /// io.stream().do_send(Reset { code: ErrorCode::CANCEL });
+    /// # }
+    /// ```
     pub fn stream(&self) -> &Addr<H2Stream> {
         &self.stream
     }
