@@ -181,7 +181,8 @@ pub mod prelude {
         Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GetStreamId,
         GoAway, H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
         RecvReset, RecvTrailers, ReleaseCapacity, Reset, ResetCause, SendData, SendHeaders,
-        SendMessage, SendRequest, SendTrailers, Session, Subscribe, Subscriber, UpdatePriority,
+        SendMessage, SendRequest, SendTrailers, Session, StreamIo, Subscribe, Subscriber,
+        UpdatePriority,
     };
     pub use crate::frame::{ErrorCode, StreamId};
     pub use crate::priority::Priority;

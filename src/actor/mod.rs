@@ -38,6 +38,11 @@
 //! connection. A slow subscriber therefore slows the peer instead of growing
 //! its mailbox. With `auto_release(false)` the subscriber sends
 //! `ReleaseCapacity` itself.
+//!
+//! A stream as a byte pipe: [`StreamIo`] (tokio's `AsyncRead +
+//! AsyncWrite`, e.g. a WebSocket over an extended CONNECT, RFC 8441) keeps
+//! these bounds: at most two received DATA frames wait in it beyond the
+//! windows, and one write of at most 64 KiB is in flight.
 
 mod messages;
 pub use messages::*;
@@ -55,9 +60,12 @@ pub use connection::{Builder, Connection};
 
 mod stream;
 pub use stream::H2Stream;
+
+mod stream_io;
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub use stream::PanicForTest;
+pub use stream_io::StreamIo;
 
 pub mod session;
 pub use session::{Action, Session};

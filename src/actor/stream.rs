@@ -318,6 +318,18 @@ impl Handler<Subscribe> for H2Stream {
     }
 }
 
+impl Handler<super::stream_io::Attach> for H2Stream {
+    type Result = Result<bool, Error>;
+    fn handle(&mut self, msg: super::stream_io::Attach, ctx: &mut Self::Context) -> Self::Result {
+        let auto = match self.core.upgrade() {
+            Some(core) => core.borrow().auto_release,
+            None => return Err(Error::ConnectionClosed),
+        };
+        <Self as Handler<Subscribe>>::handle(self, Subscribe(msg.0), ctx);
+        Ok(auto)
+    }
+}
+
 /// Test hook: makes the stream actor panic inside a handler (to check that
 /// its stream is reset with INTERNAL_ERROR and the connection goes on).
 #[cfg(feature = "test-hooks")]

@@ -251,6 +251,24 @@ pub struct Config {
     /// # let _ = config;
     /// ```
     pub adaptive_window: Option<u32>,
+    /// SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 in our first SETTINGS (RFC 8441
+    /// §3): a server that sets it accepts extended CONNECT, a request with
+    /// `:protocol` (a [`Protocol`] in the request's extensions), e.g. a
+    /// WebSocket (`:protocol = websocket`, RFC 8441 §4) that a browser then
+    /// opens over this same connection. The stream becomes a byte pipe once
+    /// answered with a 2xx: see [`StreamIo`](crate::StreamIo). Once sent it
+    /// cannot be taken back (RFC 8441 §3). Default false.
+    ///
+    /// ```
+    /// use h2actor::Config;
+    ///
+    /// let config = Config {
+    ///     enable_connect_protocol: true,
+    ///     ..Config::default()
+    /// };
+    /// # let _ = config;
+    /// ```
+    pub enable_connect_protocol: bool,
 }
 
 impl Default for Config {
@@ -271,6 +289,7 @@ impl Default for Config {
             max_header_block_size: 256 << 10,
             timeouts: Timeouts::default(),
             adaptive_window: None,
+            enable_connect_protocol: false,
         }
     }
 }

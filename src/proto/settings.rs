@@ -88,6 +88,9 @@ pub fn initial_params(client: bool, c: &Config) -> Vec<Setting> {
         ));
     }
     v.push(Setting::MaxHeaderListSize(c.max_header_list_size));
+    if c.enable_connect_protocol {
+        v.push(Setting::EnableConnectProtocol(true));
+    }
     // RFC 9218 §2.1: we ignore the RFC 7540 scheme (PRIORITY frames and
     // HEADERS priority fields) and schedule by RFC 9218 priorities.
     v.push(Setting::NoRfc7540Priorities(true));
@@ -128,6 +131,17 @@ mod tests {
             let p = initial_params(client, &c);
             assert_eq!(p.last(), Some(&Setting::NoRfc7540Priorities(true)));
         }
+    }
+
+    #[test]
+    fn rfc8441_s3_enable_connect_protocol_sent_only_when_configured() {
+        let on = Setting::EnableConnectProtocol(true);
+        assert!(!initial_params(false, &Config::default()).contains(&on));
+        let c = Config {
+            enable_connect_protocol: true,
+            ..Config::default()
+        };
+        assert!(initial_params(false, &c).contains(&on));
     }
 
     #[test]

@@ -113,6 +113,7 @@ fn debian_package(program: &str) -> Option<&'static str> {
         "node" => "nodejs",
         "python3" => "python3",
         "openssl" => "openssl",
+        "chromium" => "chromium",
         _ => return None,
     })
 }

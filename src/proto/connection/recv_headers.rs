@@ -376,7 +376,11 @@ impl<A> Connection<A> {
             );
             return Ok(());
         }
-        let r = match headers::request_from_fields(fields, self.local.enable_connect_protocol) {
+        // RFC 8441 §3: the setting cannot be withdrawn once sent, so it
+        // holds from our first SETTINGS on, not only from their ACK.
+        let connect_protocol =
+            self.local.enable_connect_protocol || self.config.enable_connect_protocol;
+        let r = match headers::request_from_fields(fields, connect_protocol) {
             Ok(r) => r,
             Err(m) => {
                 self.stream_error(id, ErrorCode::PROTOCOL_ERROR, m);

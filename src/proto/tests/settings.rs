@@ -232,3 +232,56 @@ fn s6_5_2_client_receiving_enable_push_0_is_fine() {
     let (c, _) = client_with(Config::default(), vec![Setting::EnablePush(false)]);
     assert!(!c.peer_settings().enable_push);
 }
+
+/// An extended CONNECT (RFC 8441 §4) as a browser sends it for a WebSocket.
+fn websocket_connect(p: &mut Peer) -> Frame {
+    let block = p.block(&[
+        (":method", "CONNECT"),
+        (":protocol", "websocket"),
+        (":scheme", "https"),
+        (":authority", "localhost"),
+        (":path", "/ws"),
+        ("sec-websocket-version", "13"),
+    ]);
+    headers(1, block, false)
+}
+
+#[test]
+fn rfc8441_3_server_sends_enable_connect_protocol_and_accepts_protocol_before_the_ack() {
+    // The setting cannot be withdrawn once sent (RFC 8441 §3), so a
+    // `:protocol` request is accepted from our first SETTINGS on, even
+    // before the peer's ACK of them has arrived.
+    let config = Config {
+        enable_connect_protocol: true,
+        ..Config::default()
+    };
+    let mut s = Connection::new(Role::Server, config, t0());
+    let sent = drain(&mut s);
+    assert!(
+        sent.iter().any(|f| matches!(f, Frame::Settings(st)
+            if st.params.contains(&Setting::EnableConnectProtocol(true)))),
+        "{sent:?}"
+    );
+    s.recv_frame(settings(vec![]), t0()).unwrap();
+    let mut p = Peer::new();
+    s.recv_frame(websocket_connect(&mut p), t0()).unwrap();
+    let out = drain(&mut s);
+    assert_eq!(rst_code(&out, 1), None, "{out:?}");
+    let evs = events(&mut s);
+    let protocol = evs.iter().find_map(|e| match e {
+        Event::Headers {
+            head: Head::Request(r),
+            ..
+        } => r.extensions().get::<Protocol>().cloned(),
+        _ => None,
+    });
+    assert_eq!(protocol, Some(Protocol(Bytes::from_static(b"websocket"))));
+}
+
+#[test]
+fn rfc8441_3_server_without_the_setting_resets_a_protocol_request() {
+    let (mut s, mut p) = server();
+    s.recv_frame(websocket_connect(&mut p), t0()).unwrap();
+    let out = drain(&mut s);
+    assert_eq!(rst_code(&out, 1), Some(ErrorCode::PROTOCOL_ERROR));
+}
