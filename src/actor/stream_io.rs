@@ -121,7 +121,7 @@ enum ReadEnd {
 type SendFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
 /// An HTTP/2 stream as a byte pipe with backpressure: tokio's
-/// [`AsyncRead`] + [`AsyncWrite`] over an [`Addr<H2Stream>`], for what runs
+/// [`AsyncRead`](tokio::io::AsyncRead) + [`AsyncWrite`](tokio::io::AsyncWrite) over an [`Addr<H2Stream>`](actix::Addr), for what runs
 /// *over* a stream: a WebSocket after an extended CONNECT (RFC 8441), a
 /// CONNECT tunnel, a long bidirectional body.
 ///
