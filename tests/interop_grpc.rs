@@ -21,7 +21,6 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use actix::Actor;
 use bytes::{BufMut, Bytes, BytesMut};
 use h2actor::client::{Client, Fetch, Response};
 use support::harness::{self, Need, Need::Check, Need::Python};
@@ -37,16 +36,7 @@ fn grpc_binary() -> PathBuf {
 }
 
 fn grpc_binary_built() -> Result<(), String> {
-    let p = grpc_binary();
-    if p.is_file() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} missing: build it with `cargo build --release --all-features --examples` \
-             (the README's test command does)",
-            p.display()
-        ))
-    }
+    support::example_built("grpc")
 }
 
 const GRPC_BIN: Need = Check("the example gRPC server binary", grpc_binary_built);
@@ -354,18 +344,7 @@ fn assert_echo(r: &Response, want: &[u8]) {
 }
 
 async fn connect(addr: SocketAddr) -> actix::Addr<h2actor::Connection> {
-    struct Ignore;
-    impl actix::Actor for Ignore {
-        type Context = actix::Context<Self>;
-    }
-    impl actix::Handler<h2actor::RecvHeaders> for Ignore {
-        type Result = ();
-        fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
-    }
-    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let _ = tcp.set_nodelay(true);
-    h2actor::Connection::builder(h2actor::Role::Client)
-        .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
+    support::client_connection(addr).await
 }
 
 /// `tests/peers/grpc_server.py` on a port of its choosing.

@@ -22,16 +22,7 @@ fn server_binary() -> PathBuf {
 }
 
 fn server_binary_built() -> Result<(), String> {
-    let p = server_binary();
-    if p.is_file() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} missing: build it with `cargo build --release --all-features --examples` \
-             (the README's test command does)",
-            p.display()
-        ))
-    }
+    support::example_built("server")
 }
 
 const SERVER_BIN: harness::Need = Check("the example server binary", server_binary_built);

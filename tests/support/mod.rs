@@ -412,6 +412,7 @@ pub async fn client_connection(addr: SocketAddr) -> actix::Addr<h2actor::Connect
         fn handle(&mut self, _: h2actor::RecvHeaders, _: &mut actix::Context<Self>) {}
     }
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let _ = tcp.set_nodelay(true);
     h2actor::Connection::builder(h2actor::Role::Client)
         .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
 }
@@ -483,7 +484,14 @@ pub fn example_path(name: &str) -> PathBuf {
 
 /// The need (`Check`) of the tests that run the example client binary.
 pub fn example_client_built() -> Result<(), String> {
-    let path = example_path("client");
+    example_built("client")
+}
+
+/// Whether the example binary `name` is built (the need of a test that
+/// runs it), or why not.
+#[allow(dead_code)]
+pub fn example_built(name: &str) -> Result<(), String> {
+    let path = example_path(&format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if path.is_file() {
         Ok(())
     } else {
