@@ -15,7 +15,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -64,15 +63,7 @@ impl Server {
                 .expect("start the example gRPC server"),
         );
         // Its first line: "listening on 127.0.0.1:PORT (h2c, prior knowledge)".
-        let stdout = child.0.stdout.take().expect("the server's stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(10))
+        let line = support::first_line(&mut child, Duration::from_secs(10))
             .expect("the gRPC server printed no address within 10 s");
         let addr = line
             .split_whitespace()

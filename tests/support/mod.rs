@@ -176,12 +176,25 @@ pub fn nghttpd(docs: &TempDir, tls: Option<&Cert>, extra: &[&str]) -> (ChildGuar
     panic!("nghttpd could not start on any of 5 ports");
 }
 
+/// The first line a child started with a piped stdout prints, within
+/// `limit` (`None` if it prints none in time).
+pub fn first_line(child: &mut ChildGuard, limit: Duration) -> Option<String> {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.0.stdout.take()?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(limit).ok()
+}
+
 /// Starts a peer that listens on a port of its choosing and prints it as
 /// its first line of output (Node's `listen(0)`, the Python peers), and
 /// returns its guard and that port; fails the test if no port comes within
 /// `limit`. The peer's stderr goes to the test's.
 pub fn spawn_reporting_port(cmd: &mut Command, limit: Duration) -> (ChildGuard, u16) {
-    use std::io::{BufRead, BufReader};
     let mut child = ChildGuard(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -189,16 +202,8 @@ pub fn spawn_reporting_port(cmd: &mut Command, limit: Duration) -> (ChildGuard, 
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}")),
     );
-    let stdout = child.0.stdout.take().expect("the peer's stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(limit)
-        .unwrap_or_else(|_| panic!("{cmd:?} printed no port within {limit:?}"));
+    let line = first_line(&mut child, limit)
+        .unwrap_or_else(|| panic!("{cmd:?} printed no port within {limit:?}"));
     let port = line
         .trim()
         .parse()
