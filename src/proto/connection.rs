@@ -15,8 +15,9 @@
 //! This file holds the struct, `new`, the accessors and the helpers every
 //! path shares; the rest of the `impl` is split by concern into
 //! `connection/` (`recv`, `recv_headers`, `transmit`, `actions`,
-//! `shutdown`, `upgrade`). Flood counters live in `FloodGuards`. No clock
-//! is read here: time comes in as `now`.
+//! `shutdown`, `upgrade`, `timers`, the application slot in `app`, the
+//! §5.1.2 counters in `counts`). Flood counters live in `FloodGuards`.
+//! No clock is read here: time comes in as `now`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -41,8 +42,11 @@ use super::{Config, ConnectionError, Event, Role, UserError};
 use crate::priority::Priority;
 
 mod actions;
+mod app;
 mod bdp;
+mod counts;
 pub use bdp::BDP_PING;
+use counts::{recount, uncount, Counts};
 mod recv;
 mod recv_headers;
 mod shutdown;
@@ -56,17 +60,6 @@ pub use actions::MAX_QUEUED_CHUNKS;
 /// (RFC 9218 §7.1 lets a server bound them); older ones are dropped.
 pub const MAX_IDLE_PRIORITIES: usize = 16;
 use recv_headers::PartialBlock;
-
-/// Active-stream counters (§5.1.2).
-#[derive(Debug, Default)]
-struct Counts {
-    /// Locally initiated streams counting toward the peer's limit.
-    local: usize,
-    /// Peer-initiated streams counting toward our limit.
-    peer: usize,
-    /// Streams in reserved (remote): pushes the peer announced.
-    reserved_remote: usize,
-}
 
 /// The protocol state of one connection. `A` is what the layer above keeps
 /// per stream, in the stream's own entry (its application slot, see
@@ -625,102 +618,6 @@ impl<A> Connection<A> {
         free(&mut self.pending_settings);
     }
 
-    // ------------------------------------------------ the application slot
-    //
-    // A stream's slot lives on the stream while the protocol keeps it. When
-    // the protocol forgets the stream (both sides done, or reset) the slot
-    // moves into the stream's terminal event (`Reset`/`Closed`); until that
-    // event is polled, the accessors below find it there, so events queued
-    // before it (DATA, trailers) still reach the slot. The event queue is
-    // short: the actor layer drains it after every call.
-
-    /// The slot of `id` held by its queued terminal event, if the protocol
-    /// has forgotten the stream and the event is not polled yet.
-    fn terminal_slot(&self, id: StreamId) -> Option<&Option<A>> {
-        self.events.iter().find_map(|ev| match ev {
-            Event::Reset { id: i, app, .. } | Event::Closed { id: i, app } if *i == id => Some(app),
-            _ => None,
-        })
-    }
-
-    fn terminal_slot_mut(&mut self, id: StreamId) -> Option<&mut Option<A>> {
-        terminal_slot_mut(&mut self.events, id)
-    }
-
-    /// The application's slot of stream `id`, if set: on the stream, or in
-    /// its terminal event not yet polled.
-    pub fn app(&self, id: StreamId) -> Option<&A> {
-        match self.streams.get(&id.0) {
-            Some(s) => s.app.as_ref(),
-            None => self.terminal_slot(id)?.as_ref(),
-        }
-    }
-
-    /// [`Connection::app`], mutably.
-    pub fn app_mut(&mut self, id: StreamId) -> Option<&mut A> {
-        // Disjoint fields: one lookup on the hot path (DATA, DataSent).
-        let Connection {
-            streams, events, ..
-        } = self;
-        match streams.get_mut(&id.0) {
-            Some(s) => s.app.as_mut(),
-            None => terminal_slot_mut(events, id)?.as_mut(),
-        }
-    }
-
-    /// Sets the slot of stream `id` (on the stream, or in its terminal event
-    /// not yet polled). `Err(app)` if the protocol knows no such stream.
-    pub fn set_app(&mut self, id: StreamId, app: A) -> Result<(), A> {
-        if let Some(s) = self.streams.get_mut(&id.0) {
-            s.app = Some(app);
-            return Ok(());
-        }
-        match self.terminal_slot_mut(id) {
-            Some(slot) => {
-                *slot = Some(app);
-                Ok(())
-            }
-            None => Err(app),
-        }
-    }
-
-    /// Takes the slot of stream `id` out (before a [`Connection::reset`],
-    /// which drops it).
-    pub fn take_app(&mut self, id: StreamId) -> Option<A> {
-        if let Some(s) = self.streams.get_mut(&id.0) {
-            return s.app.take();
-        }
-        self.terminal_slot_mut(id)?.take()
-    }
-
-    /// Every slot set, with its stream's id (streams and unpolled terminal
-    /// events).
-    pub fn apps(&self) -> impl Iterator<Item = (StreamId, &A)> + '_ {
-        let on_streams = self
-            .streams
-            .iter()
-            .filter_map(|(&id, s)| Some((StreamId(id), s.app.as_ref()?)));
-        let in_events = self.events.iter().filter_map(|ev| match ev {
-            Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.as_ref()?)),
-            _ => None,
-        });
-        on_streams.chain(in_events)
-    }
-
-    /// Takes every slot out (the connection is over for the layer above).
-    pub fn take_apps(&mut self) -> Vec<(StreamId, A)> {
-        let mut out: Vec<(StreamId, A)> = self
-            .streams
-            .values_mut()
-            .filter_map(|s| Some((StreamId(s.id), s.app.take()?)))
-            .collect();
-        out.extend(self.events.iter_mut().filter_map(|ev| match ev {
-            Event::Reset { id, app, .. } | Event::Closed { id, app } => Some((*id, app.take()?)),
-            _ => None,
-        }));
-        out
-    }
-
     /// The frame size our codec must accept now (our acknowledged
     /// SETTINGS_MAX_FRAME_SIZE).
     pub fn local_max_frame_size(&self) -> u32 {
@@ -738,64 +635,4 @@ impl<A> Connection<A> {
     pub fn active_streams(&self) -> usize {
         self.streams.len()
     }
-}
-
-/// The slot held by the queued terminal event of `id`, if any.
-fn terminal_slot_mut<A>(events: &mut VecDeque<Event<A>>, id: StreamId) -> Option<&mut Option<A>> {
-    events.iter_mut().find_map(|ev| match ev {
-        Event::Reset { id: i, app, .. } | Event::Closed { id: i, app } if *i == id => Some(app),
-        _ => None,
-    })
-}
-
-/// Whether a stream counts toward a concurrency limit (§5.1.2) — while it
-/// is open or half-closed, and while a closed stream still has output to
-/// write (the peer has not seen it end) — and whether it is a reserved
-/// (remote) push.
-fn counted<A>(s: &Stream<A>) -> (bool, bool) {
-    let active = s.state.is_active() || (s.state == StreamState::Closed && s.has_output());
-    (active, s.state == StreamState::ReservedRemote)
-}
-
-fn uncount(c: &mut Counts, role: Role, id: u32, active: bool, reserved: bool) {
-    let local = is_local(role, id);
-    if active {
-        if local {
-            c.local = c.local.saturating_sub(1);
-        } else {
-            c.peer = c.peer.saturating_sub(1);
-        }
-    }
-    if reserved {
-        c.reserved_remote = c.reserved_remote.saturating_sub(1);
-    }
-}
-
-fn is_local(role: Role, id: u32) -> bool {
-    match role {
-        Role::Client => id % 2 == 1,
-        Role::Server => id % 2 == 0,
-    }
-}
-
-/// Brings the counters in line with the stream's state (`s.counted`).
-fn recount<A>(c: &mut Counts, role: Role, s: &mut Stream<A>) {
-    let now = counted(s);
-    if now == s.counted {
-        return;
-    }
-    let (was_active, was_reserved) = s.counted;
-    uncount(c, role, s.id, was_active, was_reserved);
-    let local = is_local(role, s.id);
-    if now.0 {
-        if local {
-            c.local += 1;
-        } else {
-            c.peer += 1;
-        }
-    }
-    if now.1 {
-        c.reserved_remote += 1;
-    }
-    s.counted = now;
 }

@@ -33,6 +33,9 @@
 //!   - `shutdown.rs`: timers (`poll_timeout`, `handle_timeout`), `go_away`,
 //!     `go_away_graceful`, `is_finished`.
 //!   - `upgrade.rs`: HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2).
+//!   - `app.rs`: the application slot of each stream (`app`, `set_app`,
+//!     `take_app`, `apps`).
+//!   - `counts.rs`: the active-stream counters (§5.1.2).
 //!   - `bdp.rs`: the adaptive receive window (`Config::adaptive_window`):
 //!     BDP PINGs, windows grown by SETTINGS and WINDOW_UPDATE.
 //! - `guards.rs`: `FloodGuards`, every flood counter (§10.5, rapid reset).

@@ -1,5 +1,6 @@
 //! The HTTP/1.1 side of RFC 7540 §3.2 (and RFC 9113 §3, which keeps
 //! the preface): parser edge cases over an in-memory pipe.
+use super::parse::{base64url_decode, decode_settings};
 use super::*;
 
 const SETTINGS: &str = "AAMAAABkAAQAoAAAAAIAAAAA"; // curl 7.88's value
