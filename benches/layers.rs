@@ -202,7 +202,7 @@ impl ProtoLayer {
     fn request(&mut self) {
         let (c, s) = (&mut self.client, &mut self.server);
         let id = c.open_stream().expect("room for a stream");
-        c.send_headers(id, request_head(), true)
+        c.send_headers(id, request_head(), true, Instant::now())
             .expect("a fresh stream takes HEADERS");
         pipe(c, s, &mut self.buf);
         while let Some(ev) = s.poll_event() {
@@ -212,9 +212,9 @@ impl ProtoLayer {
                     .header("content-length", "12")
                     .body(())
                     .expect("static response");
-                s.send_headers(id, Head::Response(resp), false)
+                s.send_headers(id, Head::Response(resp), false, Instant::now())
                     .expect("an open stream takes HEADERS");
-                s.send_data(id, Bytes::from_static(BODY), true)
+                s.send_data(id, Bytes::from_static(BODY), true, Instant::now())
                     .expect("an open stream takes DATA");
             }
         }
@@ -268,12 +268,12 @@ async fn actor_requests(n: usize, in_flight: usize) -> Duration {
         for _ in 0..batch {
             let id = client.open_stream().expect("room for a stream");
             client
-                .send_headers(id, request_head(), true)
+                .send_headers(id, request_head(), true, Instant::now())
                 .expect("a fresh stream takes HEADERS");
         }
         let mut left = batch;
         while left > 0 {
-            client.poll_transmit(&mut out, 1 << 20);
+            client.poll_transmit(&mut out, 1 << 20, Instant::now());
             if !out.is_empty() {
                 c_io.write_all(&out).await.expect("in-memory pipe");
                 out.clear();

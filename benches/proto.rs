@@ -23,7 +23,8 @@ fn exchange(c: &mut Connection, s: &mut Connection, buf: &mut BytesMut, req: &Re
         .uri(req.uri().clone())
         .body(())
         .unwrap();
-    c.send_headers(id, Head::Request(r), true).unwrap();
+    c.send_headers(id, Head::Request(r), true, std::time::Instant::now())
+        .unwrap();
     pipe(c, s, buf);
     while let Some(ev) = s.poll_event() {
         if let Event::Headers { id, .. } = ev {
@@ -31,9 +32,15 @@ fn exchange(c: &mut Connection, s: &mut Connection, buf: &mut BytesMut, req: &Re
                 .header("content-type", "text/plain")
                 .body(())
                 .unwrap();
-            s.send_headers(id, Head::Response(resp), false).unwrap();
-            s.send_data(id, Bytes::from_static(b"hello world\n"), true)
+            s.send_headers(id, Head::Response(resp), false, std::time::Instant::now())
                 .unwrap();
+            s.send_data(
+                id,
+                Bytes::from_static(b"hello world\n"),
+                true,
+                std::time::Instant::now(),
+            )
+            .unwrap();
         }
     }
     pipe(s, c, buf);
@@ -60,12 +67,19 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let id = cl.open_stream().unwrap();
             let req = Request::get("http://x/bytes").body(()).unwrap();
-            cl.send_headers(id, Head::Request(req), true).unwrap();
+            cl.send_headers(id, Head::Request(req), true, std::time::Instant::now())
+                .unwrap();
             pipe(&mut cl, &mut sv, &mut buf);
             while sv.poll_event().is_some() {}
-            sv.send_headers(id, Head::Response(Response::new(())), false)
+            sv.send_headers(
+                id,
+                Head::Response(Response::new(())),
+                false,
+                std::time::Instant::now(),
+            )
+            .unwrap();
+            sv.send_data(id, body.clone(), true, std::time::Instant::now())
                 .unwrap();
-            sv.send_data(id, body.clone(), true).unwrap();
             let mut done = false;
             while !done {
                 pipe(&mut sv, &mut cl, &mut buf);

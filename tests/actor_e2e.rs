@@ -510,10 +510,10 @@ async fn non_reading_peer_keeps_the_write_buffer_bounded_and_senddata_pending() 
         h2actor::proto::Connection::new(Role::Client, Config::default(), std::time::Instant::now());
     let id = proto.open_stream().unwrap();
     proto
-        .send_headers(id, get("/bytes/100000000"), true)
+        .send_headers(id, get("/bytes/100000000"), true, std::time::Instant::now())
         .unwrap();
     let mut req = BytesMut::new();
-    proto.poll_transmit(&mut req, 1 << 20);
+    proto.poll_transmit(&mut req, 1 << 20, std::time::Instant::now());
     // Skip the client preface and SETTINGS our proto produced: send only
     // frames after them (HEADERS is the last frame written).
     let mut rest = req.split_off(PREFACE.len());

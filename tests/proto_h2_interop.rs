@@ -32,7 +32,7 @@ impl ServerApp {
             return;
         };
         while let Some((data, end)) = q.pop_front() {
-            match conn.send_data(id, data.clone(), end) {
+            match conn.send_data(id, data.clone(), end, Instant::now()) {
                 Ok(()) => {}
                 Err(UserError::SendBufferFull(_)) => {
                     q.push_front((data, end));
@@ -52,32 +52,43 @@ impl ServerApp {
             } => {
                 let path = req.uri().path().to_string();
                 if path == "/echo" {
-                    conn.send_headers(id, Head::Response(Response::new(())), end_stream)
-                        .unwrap();
+                    conn.send_headers(
+                        id,
+                        Head::Response(Response::new(())),
+                        end_stream,
+                        Instant::now(),
+                    )
+                    .unwrap();
                     self.echo.insert(id, true);
                     self.waiting.insert(id, VecDeque::new());
                 } else if let Some(n) = path.strip_prefix("/bytes/") {
                     let n: usize = n.parse().unwrap();
-                    conn.send_headers(id, Head::Response(Response::new(())), false)
+                    conn.send_headers(id, Head::Response(Response::new(())), false, Instant::now())
                         .unwrap();
-                    conn.send_data(id, Bytes::from(vec![b'b'; n]), true)
+                    conn.send_data(id, Bytes::from(vec![b'b'; n]), true, Instant::now())
                         .unwrap();
                 } else if path == "/trailers" {
-                    conn.send_headers(id, Head::Response(Response::new(())), false)
+                    conn.send_headers(id, Head::Response(Response::new(())), false, Instant::now())
                         .unwrap();
-                    conn.send_data(id, Bytes::from_static(b"body"), false)
+                    conn.send_data(id, Bytes::from_static(b"body"), false, Instant::now())
                         .unwrap();
                     let mut t = HeaderMap::new();
                     t.insert("x-trailer-test", HeaderValue::from_static("ok"));
-                    conn.send_trailers(id, t).unwrap();
+                    conn.send_trailers(id, t, Instant::now()).unwrap();
                 } else {
                     let resp = Response::builder()
                         .header("content-type", "text/plain")
                         .body(())
                         .unwrap();
-                    conn.send_headers(id, Head::Response(resp), false).unwrap();
-                    conn.send_data(id, Bytes::from_static(b"hello world\n"), true)
+                    conn.send_headers(id, Head::Response(resp), false, Instant::now())
                         .unwrap();
+                    conn.send_data(
+                        id,
+                        Bytes::from_static(b"hello world\n"),
+                        true,
+                        Instant::now(),
+                    )
+                    .unwrap();
                 }
             }
             Event::Data {
@@ -125,7 +136,7 @@ async fn drive<IO: AsyncRead + AsyncWrite + Unpin>(
     let mut wbuf = BytesMut::with_capacity(64 << 10);
     loop {
         while conn.wants_transmit() {
-            conn.poll_transmit(&mut wbuf, 256 << 10);
+            conn.poll_transmit(&mut wbuf, 256 << 10, Instant::now());
             while let Some(ev) = conn.poll_event() {
                 on_event(&mut conn, ev);
             }
@@ -345,6 +356,7 @@ async fn proto_client_against_h2_server() {
             get,
             Head::Request(Request::get("http://x/big").body(()).unwrap()),
             true,
+            Instant::now(),
         )
         .unwrap();
     let post = client.open_stream().unwrap();
@@ -353,10 +365,11 @@ async fn proto_client_against_h2_server() {
             post,
             Head::Request(Request::post("http://x/echo").body(()).unwrap()),
             false,
+            Instant::now(),
         )
         .unwrap();
     client
-        .send_data(post, Bytes::from(vec![b'e'; 100_000]), true)
+        .send_data(post, Bytes::from(vec![b'e'; 100_000]), true, Instant::now())
         .unwrap();
     let mut done = 0;
     let conn = drive(client, a, |c, ev| match ev {
@@ -382,7 +395,7 @@ async fn proto_client_against_h2_server() {
             if end_stream {
                 done += 1;
                 if done == 2 {
-                    c.go_away(ErrorCode::NO_ERROR, Bytes::new());
+                    c.go_away(ErrorCode::NO_ERROR, Bytes::new(), Instant::now());
                 }
             }
         }

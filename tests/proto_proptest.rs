@@ -158,7 +158,7 @@ fn block(enc: &mut hpack::Encoder, kind: u8) -> Bytes {
 /// Writes everything and checks the output decodes and nothing is left.
 fn transmit(c: &mut Connection, limit: usize) {
     let mut buf = BytesMut::new();
-    c.poll_transmit(&mut buf, limit);
+    c.poll_transmit(&mut buf, limit, Instant::now());
     if buf.starts_with(PREFACE) {
         let _ = buf.split_to(PREFACE.len());
     }
@@ -346,6 +346,7 @@ fn run(role: Role, ops: Vec<Op>) {
                     StreamId(id),
                     Head::Response(http::Response::new(())),
                     end_stream,
+                    Instant::now(),
                 );
                 let _ = c.push_promise(
                     StreamId(id),
@@ -358,7 +359,12 @@ fn run(role: Role, ops: Vec<Op>) {
                 len,
                 end_stream,
             } => {
-                let _ = c.send_data(StreamId(id), Bytes::from(vec![1u8; len]), end_stream);
+                let _ = c.send_data(
+                    StreamId(id),
+                    Bytes::from(vec![1u8; len]),
+                    end_stream,
+                    Instant::now(),
+                );
                 Ok(())
             }
             Op::Release { id, n } => {
@@ -366,7 +372,7 @@ fn run(role: Role, ops: Vec<Op>) {
                 Ok(())
             }
             Op::Reset { id } => {
-                let _ = c.reset(StreamId(id), ErrorCode::CANCEL);
+                let _ = c.reset(StreamId(id), ErrorCode::CANCEL, Instant::now());
                 Ok(())
             }
             Op::Open => {
@@ -378,6 +384,7 @@ fn run(role: Role, ops: Vec<Op>) {
                     StreamId(id),
                     Head::Request(http::Request::get("http://a/").body(()).unwrap()),
                     end_stream,
+                    Instant::now(),
                 );
                 Ok(())
             }

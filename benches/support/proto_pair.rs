@@ -12,7 +12,7 @@ use h2actor::proto::{Config, Connection, Role};
 pub fn pipe(from: &mut Connection, to: &mut Connection, buf: &mut BytesMut) {
     // One clock read per batch, as an event loop would do per read.
     let now = Instant::now();
-    from.poll_transmit(buf, 1 << 20);
+    from.poll_transmit(buf, 1 << 20, Instant::now());
     if buf.starts_with(PREFACE) {
         let _ = buf.split_to(PREFACE.len());
     }

@@ -47,9 +47,9 @@ impl Input<'_> {
 }
 
 /// Everything the connection wants to write, decoded as the peer would.
-fn transmit(c: &mut Connection<u32>, limit: usize) {
+fn transmit(c: &mut Connection<u32>, limit: usize, now: Instant) {
     let mut out = BytesMut::new();
-    c.poll_transmit(&mut out, limit);
+    c.poll_transmit(&mut out, limit, now);
     if out.starts_with(PREFACE) {
         let _ = out.split_to(PREFACE.len());
     }
@@ -173,7 +173,7 @@ fuzz_target!(|data: &[u8]| {
                             if a & 128 != 0 {
                                 b = b.header("connection", "close");
                             }
-                            let _ = c.send_headers(id, Head::Request(b.body(()).unwrap()), end);
+                            let _ = c.send_headers(id, Head::Request(b.body(()).unwrap()), end, now);
                         }
                     }
                     Role::Server => {
@@ -186,7 +186,7 @@ fuzz_target!(|data: &[u8]| {
                             r.headers_mut()
                                 .insert("content-length", HeaderValue::from(a as u32 >> 5));
                         }
-                        let _ = c.send_headers(id, Head::Response(r), end);
+                        let _ = c.send_headers(id, Head::Response(r), end, now);
                     }
                 }
             }
@@ -195,7 +195,7 @@ fuzz_target!(|data: &[u8]| {
                 let id = pick(&ids, input.byte());
                 let a = input.byte();
                 let len = (a as usize >> 1) * 37;
-                let _ = c.send_data(id, Bytes::from(vec![b'x'; len]), a & 1 == 1);
+                let _ = c.send_data(id, Bytes::from(vec![b'x'; len]), a & 1 == 1, now);
             }
             // Send trailers.
             6 => {
@@ -206,7 +206,7 @@ fuzz_target!(|data: &[u8]| {
                 if a & 1 == 1 {
                     t.insert("connection", HeaderValue::from_static("close"));
                 }
-                let _ = c.send_trailers(id, t);
+                let _ = c.send_trailers(id, t, now);
             }
             // Reset.
             7 => {
@@ -215,7 +215,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(v, id.0, "slot of another stream");
                     slots_back += 1;
                 }
-                let _ = c.reset(id, ErrorCode(input.byte() as u32 % 14));
+                let _ = c.reset(id, ErrorCode(input.byte() as u32 % 14), now);
             }
             // Release capacity.
             8 => {
@@ -249,7 +249,7 @@ fuzz_target!(|data: &[u8]| {
             // GOAWAY, plain or in two steps.
             11 => {
                 if input.byte() & 1 == 0 {
-                    c.go_away(ErrorCode(input.byte() as u32 % 14), Bytes::new());
+                    c.go_away(ErrorCode(input.byte() as u32 % 14), Bytes::new(), now);
                 } else {
                     c.go_away_graceful(now);
                 }
@@ -280,9 +280,9 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             // A bounded write, as a socket with little room would take.
-            14 => transmit(&mut c, input.byte() as usize * 64),
+            14 => transmit(&mut c, input.byte() as usize * 64, now),
             // An unlimited write.
-            _ => transmit(&mut c, usize::MAX),
+            _ => transmit(&mut c, usize::MAX, now),
         }
         while let Some(ev) = c.poll_event() {
             match ev {
@@ -313,12 +313,12 @@ fuzz_target!(|data: &[u8]| {
             ids.drain(..32);
         }
         if cfg & 16 != 0 {
-            transmit(&mut c, usize::MAX);
+            transmit(&mut c, usize::MAX, now);
         }
         let _ = c.is_finished();
         let _ = c.poll_timeout();
     }
-    transmit(&mut c, usize::MAX);
+    transmit(&mut c, usize::MAX, now);
     let live = c.apps().count();
     for (id, v) in c.take_apps() {
         assert_eq!(v, id.0, "slot of another stream");

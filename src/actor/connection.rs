@@ -21,9 +21,10 @@
 //!   our last frames (the GOAWAY) before its application reads them.
 //! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
 //! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`,
-//!   re-armed after every turn that received frames and whenever the
-//!   writer or a stream's message moves the next deadline earlier
-//!   (`ArmTimer`). The deadlines
+//!   re-armed at the end of every turn that moved the next deadline
+//!   earlier; the writer or a stream actor that moves it earlier outside
+//!   the actor's turn wakes the actor, whose timer watch re-arms
+//!   (`connection/timer.rs`). The deadlines
 //!   are [`Timeouts`] (handshake, idle, keepalive, stalled streams) and the
 //!   protocol's own (SETTINGS ACK, graceful shutdown); a timeout that ends
 //!   the connection flushes its GOAWAY and is reported in `Closed` as
@@ -58,6 +59,7 @@ use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
 use crate::transport::{CodecError, FrameCodec, H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 
+mod timer;
 mod upgrade;
 
 /// Frames handled per turn before the reader yields to other work.
@@ -89,6 +91,7 @@ impl Actor for Connection {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.spawn(timer::TimerWatch);
         self.arm_timer(ctx);
     }
 
@@ -128,6 +131,7 @@ impl Connection {
         if let Some(w) = c.writer_waker.take() {
             w.wake();
         }
+        c.timer_waker = None;
         c.shutdown_all();
         tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
         c.deliver_closed();
@@ -160,7 +164,6 @@ impl Connection {
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
         let next = {
             let mut c = self.core.borrow_mut();
-            c.rearm_requested = false;
             let next = c.proto.poll_timeout();
             let armed = self.timer.as_ref().map(|t| t.0);
             let keep = match (armed, next) {
@@ -647,8 +650,8 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     // Frames received may have moved a deadline (keepalive,
                     // idle, handshake); a turn that received none changed
                     // nothing the timers read from the peer side, and the
-                    // core asks for a re-arm itself when a user action or
-                    // the writer moves one earlier (`ArmTimer`). Re-arming
+                    // core wakes the timer watch itself when a user action
+                    // or the writer moves one earlier. Re-arming
                     // on every poll cost ~1,000 instructions per request at
                     // c256 (four polls of this task per request).
                     None if frames > armed_after => {
@@ -710,19 +713,6 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
 }
 
 // ------------------------------------------------------------------ handlers
-
-/// The next deadline moved earlier outside a turn of the actor (the writer
-/// or a stream's message changed the protocol): re-arm the timer.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct ArmTimer;
-
-impl Handler<ArmTimer> for Connection {
-    type Result = ();
-    fn handle(&mut self, _: ArmTimer, ctx: &mut Self::Context) {
-        self.arm_timer(ctx);
-    }
-}
 
 impl Handler<WriterDone> for Connection {
     type Result = ();
@@ -821,7 +811,7 @@ impl Connection {
             } else {
                 c.closing = true;
                 match code {
-                    Some(code) => c.proto.go_away(code, Bytes::new()),
+                    Some(code) => c.proto.go_away(code, Bytes::new(), Instant::now()),
                     None => c.proto.go_away_graceful(Instant::now()),
                 }
                 c.kick();

@@ -121,11 +121,8 @@ pub struct Connection<A = ()> {
 
     goaway_sent: Option<u32>,
     goaway_recv: Option<u32>,
-    /// Two-step shutdown (§6.8): the first GOAWAY (2^31-1) is out and the
-    /// final one goes when the PING sent with it comes back, or at this
-    /// deadline.
-    shutdown_deadline: Option<Instant>,
-    /// The deadlines of `Config::timeouts` (see `timers.rs`).
+    /// Every deadline, in one table (see `timers.rs`); the two-step
+    /// shutdown (§6.8) is under way while its `Shutdown` slot is set.
     timers: timers::Timers,
     /// The adaptive window's estimator (`Config::adaptive_window`), from
     /// the first DATA on.
@@ -200,8 +197,7 @@ impl<A> Connection<A> {
             guards: FloodGuards::new(config.max_pending_pings, now),
             goaway_sent: None,
             goaway_recv: None,
-            shutdown_deadline: None,
-            timers: timers::Timers::new(now),
+            timers: timers::Timers::new(now, &config.timeouts),
             bdp: None,
             error: None,
             config,
@@ -217,6 +213,7 @@ impl<A> Connection<A> {
         })
         .encode(&mut c.pending);
         c.pending_settings.push_back((params, now));
+        c.refresh_settings_timer();
         // §6.9.2: the connection window only grows by WINDOW_UPDATE.
         if conn_target > DEFAULT_INITIAL_WINDOW_SIZE {
             Frame::WindowUpdate(WindowUpdate {
@@ -318,6 +315,7 @@ impl<A> Connection<A> {
         })
         .encode(&mut self.pending);
         self.goaway_sent = Some(last);
+        self.idle_unwatched();
         self.ready.clear();
         let e = ConnectionError {
             code,
@@ -426,6 +424,12 @@ impl<A> Connection<A> {
         self.release_conn(unreleased);
         self.closed.insert(id, cause);
         Some(s)
+    }
+
+    /// Adds a stream to the table (the connection is not idle).
+    fn insert_stream(&mut self, id: u32, s: Stream<A>) {
+        self.streams.insert(id, s);
+        self.timers_stream_added();
     }
 
     /// Removes `id` if both sides are done with it.

@@ -180,8 +180,6 @@ pub struct Stream<A = ()> {
 pub enum Stall {
     /// Not stalled.
     No,
-    /// Stalled, noticed where no `now` was given: stamped with the next one.
-    Unstamped,
     /// Stalled since this instant.
     Since(Instant),
 }

@@ -56,7 +56,6 @@ use std::time::Instant;
 use crate::proto::WriteQueue;
 use actix::WeakAddr;
 
-use super::connection::ArmTimer;
 use super::listener::stats::ConnCounters;
 use super::messages::*;
 use super::runner::SpawnerRef;
@@ -242,8 +241,10 @@ pub(crate) struct Core {
     slot_freed: bool,
     /// When the actor's timer fires (kept by `Connection::arm_timer`).
     pub timer_at: Option<Instant>,
-    /// An `ArmTimer` is on its way to the actor.
-    pub rearm_requested: bool,
+    /// Wakes the connection actor's task (registered by its timer watch,
+    /// `connection/timer.rs`): the protocol's next deadline moved earlier
+    /// than `timer_at` outside the actor's turn.
+    pub timer_waker: Option<Waker>,
     /// The listener's counters, for connections a `Listener` started.
     pub stats: Option<ConnCounters>,
 }
@@ -281,7 +282,7 @@ impl Core {
                 close_reason: None,
                 slot_freed: false,
                 timer_at: None,
-                rearm_requested: false,
+                timer_waker: None,
                 stats: None,
             }),
             later: RefCell::new(Vec::new()),
@@ -329,7 +330,7 @@ impl Core {
     /// writer if there is something to write (or to finish).
     pub fn kick(&mut self) {
         self.process_events();
-        self.sync_timers();
+        self.deadline_moved();
         if let Some(s) = &mut self.stats {
             s.sync_streams(self.proto.active_streams());
         }
@@ -352,7 +353,8 @@ impl Core {
             if self.wbuf.len() >= limit {
                 break;
             }
-            self.proto.poll_transmit_vectored(&mut self.wbuf, limit);
+            self.proto
+                .poll_transmit_vectored(&mut self.wbuf, limit, Instant::now());
             self.process_events();
             if !self.proto.wants_transmit() {
                 break;
@@ -367,27 +369,30 @@ impl Core {
                 .for_each_frame(start, |kind, payload| s.frame_out(kind, payload));
             s.sync_streams(self.proto.active_streams());
         }
-        self.sync_timers();
+        self.deadline_moved();
     }
 
-    /// The protocol noticed, where no time was given (the writer found a
-    /// stream's window shut, a stream's last frame ended the last stream),
-    /// something its timers must date: give it the time, and have the
-    /// actor re-arm its timer if the next deadline is now earlier.
-    fn sync_timers(&mut self) {
-        if !self.proto.needs_time() {
-            return;
-        }
-        self.proto.observe_time(Instant::now());
-        let earlier = match (self.proto.poll_timeout(), self.timer_at) {
+    /// The protocol's next deadline is earlier than the actor's timer:
+    /// true when a call just now (the writer found a stream's window shut,
+    /// a stream's last frame ended the last stream, a stream actor queued
+    /// DATA behind a shut window) started a deadline before the armed one.
+    pub fn deadline_earlier(&self) -> bool {
+        match (self.proto.poll_timeout(), self.timer_at) {
             (Some(next), Some(armed)) => next < armed,
             (Some(_), None) => true,
             (None, _) => false,
-        };
-        if earlier && !self.rearm_requested {
-            if let Some(addr) = self.conn.as_ref().and_then(|w| w.upgrade()) {
-                self.rearm_requested = true;
-                addr.do_send(ArmTimer);
+        }
+    }
+
+    /// After a call into the protocol: if it moved the next deadline
+    /// earlier than the armed timer, wake the connection actor, whose timer
+    /// watch re-arms in its next turn (within the actor's own turn the
+    /// wake is redundant and costs one poll; it is rare: most calls move
+    /// deadlines later or not at all).
+    fn deadline_moved(&mut self) {
+        if self.deadline_earlier() {
+            if let Some(w) = &self.timer_waker {
+                w.wake_by_ref();
             }
         }
     }
@@ -432,7 +437,7 @@ impl Core {
         let ids: Vec<StreamId> = self.proto.apps().map(|(id, _)| id).collect();
         for id in ids {
             if let Some(mut e) = self.proto.take_app(id) {
-                let _ = self.proto.reset(id, ErrorCode::CANCEL);
+                let _ = self.proto.reset(id, ErrorCode::CANCEL, Instant::now());
                 e.fail_sends(&Error::Reset(ErrorCode::CANCEL));
                 e.drop_backlog();
                 let cause =

@@ -3,6 +3,8 @@
 //! per-stream queue bound, trailers, push, reset, release; and the filling
 //! of deferred replies.
 
+use std::time::Instant;
+
 use actix::dev::OneshotSender;
 use actix::Addr;
 use bytes::Bytes;
@@ -32,8 +34,11 @@ impl Core {
             return Err(Error::ConnectionClosed);
         }
         let id = self.proto.open_stream()?;
-        if let Err(e) = self.proto.send_headers(id, head, end_stream) {
-            let _ = self.proto.reset(id, ErrorCode::CANCEL);
+        if let Err(e) = self
+            .proto
+            .send_headers(id, head, end_stream, Instant::now())
+        {
+            let _ = self.proto.reset(id, ErrorCode::CANCEL, Instant::now());
             return Err(e.into());
         }
         let addr = addr.unwrap_or_else(|| {
@@ -78,7 +83,8 @@ impl Core {
 
     /// `send_headers` without the kick (the caller kicks once at the end).
     fn put_headers(&mut self, id: StreamId, head: Head, end_stream: bool) -> Result<(), Error> {
-        self.proto.send_headers(id, head, end_stream)?;
+        self.proto
+            .send_headers(id, head, end_stream, Instant::now())?;
         // A pushed stream holds its actor from its first HEADERS on.
         if let Some(e) = self.proto.app_mut(id) {
             if e.dest.strong.is_none() {
@@ -186,7 +192,7 @@ impl Core {
         // The protocol accepts any size on an empty queue; only keep a copy
         // of the handle (a refcount) when it may refuse.
         let retry = (entry.queued_total != entry.sent_total).then(|| data.clone());
-        let r = self.proto.send_data(id, data, end_stream);
+        let r = self.proto.send_data(id, data, end_stream, Instant::now());
         // Looked up again: the protocol call borrowed the table.
         let Some(entry) = self.proto.app_mut(id) else {
             // Not reachable: a stream with data queued is not forgotten.
@@ -233,7 +239,10 @@ impl Core {
                 .push_back(Waiting::Trailers { trailers, tx: None });
             return ReplyNow::Later(Slot::Waiting(id));
         }
-        let r = self.proto.send_trailers(id, trailers).map_err(Into::into);
+        let r = self
+            .proto
+            .send_trailers(id, trailers, Instant::now())
+            .map_err(Into::into);
         self.kick();
         ReplyNow::Now(r)
     }
@@ -261,7 +270,9 @@ impl Core {
                     tx,
                 } => {
                     let len = data.len();
-                    let r = self.proto.send_data(id, data.clone(), end_stream);
+                    let r = self
+                        .proto
+                        .send_data(id, data.clone(), end_stream, Instant::now());
                     let Some(entry) = self.proto.app_mut(id) else {
                         // Not reachable: the stream's entry outlives its sends.
                         if let Some(tx) = tx {
@@ -299,7 +310,10 @@ impl Core {
                     }
                 }
                 Waiting::Trailers { trailers, tx } => {
-                    let r = self.proto.send_trailers(id, trailers).map_err(Into::into);
+                    let r = self
+                        .proto
+                        .send_trailers(id, trailers, Instant::now())
+                        .map_err(Into::into);
                     if let Some(tx) = tx {
                         let _ = tx.send(r);
                     }
@@ -315,7 +329,7 @@ impl Core {
     pub fn reset_stream(&mut self, id: StreamId, code: ErrorCode, notify: bool) {
         // The protocol drops the stream's slot with it: take it first.
         let entry = self.proto.take_app(id);
-        let _ = self.proto.reset(id, code);
+        let _ = self.proto.reset(id, code, Instant::now());
         if let Some(mut e) = entry {
             e.fail_sends(&Error::Reset(code));
             let held = e.drop_backlog();

@@ -45,7 +45,7 @@ impl<A> Connection<A> {
             self.local.initial_window_size,
         );
         recount(&mut self.counts, self.role, &mut s);
-        self.streams.insert(id, s);
+        self.insert_stream(id, s);
         Ok(StreamId(id))
     }
 
@@ -115,12 +115,17 @@ impl<A> Connection<A> {
     /// Sends a request (client, on an id from `open_stream`) or a response
     /// (server; 1xx responses may precede the final one). Checks RFC 9113 §8
     /// (pseudo-headers, no connection-specific fields, `te: trailers` only).
+    ///
+    /// `now` dates what the call changes (the last stream ending starts
+    /// the idle timer).
     pub fn send_headers(
         &mut self,
         id: StreamId,
         head: Head,
         end_stream: bool,
+        now: Instant,
     ) -> Result<(), UserError> {
+        self.tick(now);
         self.check_usable()?;
         let raw = id.0;
         let Some(s) = self.streams.get(&raw) else {
@@ -276,12 +281,16 @@ impl<A> Connection<A> {
 
     /// Queues body bytes; they go out as DATA frames (split to the peer's
     /// MAX_FRAME_SIZE) as the windows allow, and `Event::DataSent` reports them.
+    /// `now` dates what the call changes (DATA queued behind a shut window
+    /// starts the stall timer, §6.9).
     pub fn send_data(
         &mut self,
         id: StreamId,
         data: Bytes,
         end_stream: bool,
+        now: Instant,
     ) -> Result<(), UserError> {
+        self.tick(now);
         self.check_usable()?;
         let max = self.config.max_send_buffer_per_stream;
         let Some(s) = self.streams.get_mut(&id.0) else {
@@ -333,8 +342,16 @@ impl<A> Connection<A> {
         Ok(())
     }
 
-    /// Queues trailers (after the queued data), ending the stream.
-    pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> Result<(), UserError> {
+    /// Queues trailers (after the queued data), ending the stream. `now`
+    /// dates what the call changes (the last stream ending starts the idle
+    /// timer).
+    pub fn send_trailers(
+        &mut self,
+        id: StreamId,
+        trailers: HeaderMap,
+        now: Instant,
+    ) -> Result<(), UserError> {
+        self.tick(now);
         self.check_usable()?;
         let Some(s) = self.streams.get(&id.0) else {
             return Err(UserError::UnknownStream(id));
@@ -474,7 +491,7 @@ impl<A> Connection<A> {
             self.local.initial_window_size,
         );
         recount(&mut self.counts, self.role, &mut s);
-        self.streams.insert(promised, s);
+        self.insert_stream(promised, s);
         Ok(StreamId(promised))
     }
 
@@ -501,8 +518,10 @@ impl<A> Connection<A> {
 
     /// Resets a stream (RST_STREAM with `code`), dropping its queued data
     /// and its application slot (take that first with
-    /// [`Connection::take_app`] if it is needed).
-    pub fn reset(&mut self, id: StreamId, code: ErrorCode) -> Result<(), UserError> {
+    /// [`Connection::take_app`] if it is needed). `now` dates what the call
+    /// changes (the last stream ending starts the idle timer).
+    pub fn reset(&mut self, id: StreamId, code: ErrorCode, now: Instant) -> Result<(), UserError> {
+        self.tick(now);
         self.check_usable()?;
         let Some(s) = self.streams.get(&id.0) else {
             return Err(UserError::UnknownStream(id));
@@ -562,7 +581,7 @@ impl<A> Connection<A> {
     /// once, as the peer may use them before its ACK reaches us, §6.9.2).
     /// `now` starts their SETTINGS_TIMEOUT (§6.5.3).
     pub fn update_settings(&mut self, params: Vec<Setting>, now: Instant) -> Result<(), UserError> {
-        self.observe_time(now);
+        self.tick(now);
         self.check_usable()?;
         for p in &params {
             settings::check_value(p).map_err(|(_, r)| UserError::Malformed(r))?;
@@ -584,6 +603,7 @@ impl<A> Connection<A> {
         })
         .encode(&mut self.pending);
         self.pending_settings.push_back((params, now));
+        self.refresh_settings_timer();
         if let Some(n) = self.pending_initial_window() {
             if n > self.local.initial_window_size {
                 // Cannot overflow: a stream's receive window is at most

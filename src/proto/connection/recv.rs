@@ -14,7 +14,8 @@ use crate::frame::{
 };
 
 use super::shutdown::SHUTDOWN_PING;
-use super::{recount, timers, Connection};
+use super::timers::{self, Timer};
+use super::{recount, Connection};
 use crate::proto::guards::Waste;
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
@@ -62,8 +63,6 @@ impl<A> Connection<A> {
             Frame::PriorityUpdate(p) => self.recv_priority_update(p, now),
             Frame::Unknown(_) => self.cheap_frame(now), // §4.1, §5.5: ignored
         };
-        // Date what the frame changed (a stream ended, a window shut).
-        self.observe_time(now);
         r.and_then(|()| self.check_rst_flood())
     }
 
@@ -115,7 +114,6 @@ impl<A> Connection<A> {
                     self.last_peer_id = id;
                 }
                 self.stream_error(id, code, reason);
-                self.observe_time(now);
                 self.check_rst_flood()
             }
         }
@@ -372,10 +370,12 @@ impl<A> Connection<A> {
                 Some((params, _)) => self.apply_local(&params)?,
                 None => debug!("SETTINGS ACK without outstanding SETTINGS: ignored"),
             }
+            self.refresh_settings_timer();
             self.events.push_back(Event::SettingsAcked);
             return self.cheap_frame(now);
         }
         self.peer_settings_seen = true;
+        self.timers.table.stop(Timer::Handshake);
         self.cheap_frame(now)?;
         if self.events.capacity() == 0 {
             // The first event of most connections: room for this one only
@@ -498,15 +498,14 @@ impl<A> Connection<A> {
         // unasked: it does not count toward the flood limit (one per PING
         // we sent; an unsolicited one counts as any other).
         if p.ack && p.payload == super::bdp::BDP_PING && self.bdp_on_ack(now) {
-            self.observe_time(now);
             return Ok(());
         }
         self.cheap_frame(now)?;
         if p.ack {
-            if p.payload == SHUTDOWN_PING && self.shutdown_deadline.is_some() {
-                // In-flight streams have arrived: the final GOAWAY.
-                self.shutdown_deadline = None;
-                self.go_away(ErrorCode::NO_ERROR, Bytes::new());
+            if p.payload == SHUTDOWN_PING && self.shutdown_pending() {
+                // In-flight streams have arrived: the final GOAWAY (it
+                // stops the `Shutdown` slot).
+                self.go_away(ErrorCode::NO_ERROR, Bytes::new(), now);
                 return Ok(());
             }
             if let Some(pos) = self.pings_out.iter().position(|x| *x == p.payload) {
@@ -531,6 +530,7 @@ impl<A> Connection<A> {
         let last = g.last_stream_id.0;
         let last = self.goaway_recv.map_or(last, |prev| prev.min(last));
         self.goaway_recv = Some(last);
+        self.idle_unwatched();
         self.events.push_back(Event::GoAway {
             last_stream_id: StreamId(last),
             code: g.error_code,

@@ -421,7 +421,7 @@ impl<A> Connection<A> {
             self.idle_priorities.retain(|(i, _)| *i > id);
         }
         recount(&mut self.counts, self.role, &mut s);
-        self.streams.insert(id, s);
+        self.insert_stream(id, s);
         self.events.push_back(Event::Headers {
             id: StreamId(id),
             head: Head::Request(r.request),
@@ -579,7 +579,7 @@ impl<A> Connection<A> {
         );
         s.head_request = *method == Method::HEAD;
         recount(&mut self.counts, self.role, &mut s);
-        self.streams.insert(promised, s);
+        self.insert_stream(promised, s);
         self.events.push_back(Event::Promise {
             id: StreamId(id),
             promised_id: StreamId(promised),

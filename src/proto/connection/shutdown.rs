@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use crate::frame::{ErrorCode, Frame, GoAway, Ping, StreamId};
 
+use super::timers::Timer;
 use super::Connection;
 use crate::proto::ConnectionError;
 
@@ -15,24 +16,18 @@ use crate::proto::ConnectionError;
 pub(super) const SHUTDOWN_PING: [u8; 8] = *b"h2a-shut";
 
 impl<A> Connection<A> {
-    /// When `handle_timeout` must next be called: the earliest of the
-    /// SETTINGS ACK deadline, the graceful shutdown's deadline and the
-    /// [`Timeouts`](crate::proto::Timeouts) (handshake, idle, keepalive,
+    /// When `handle_timeout` must next be called: the earliest deadline of
+    /// the timer table (see `timers.rs`): the handshake (§3.4), the
+    /// SETTINGS ACK (§6.5.3), the graceful shutdown's second step (§6.8)
+    /// and the [`Timeouts`](crate::proto::Timeouts) (idle, keepalive,
     /// stalled streams). `None` when no timer runs (or after a connection
-    /// error). A time not after the last `now` given means "now": some
-    /// transition waits for the time (see [`Connection::needs_time`]).
+    /// error). Exact after every call: every entry point that can move a
+    /// deadline takes `now`, so a driver asks once, at the end of its turn.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.error.is_some() {
             return None;
         }
-        let settings = self
-            .pending_settings
-            .front()
-            .map(|(_, sent)| *sent + self.config.settings_timeout);
-        [settings, self.shutdown_deadline, self.timers_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        self.timers.table.next()
     }
 
     /// Fires the timers that have expired at `now`; cheap when none has.
@@ -43,18 +38,14 @@ impl<A> Connection<A> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        self.observe_time(now);
+        self.tick(now);
         self.fire_handshake(now)?;
-        if self.shutdown_deadline.is_some_and(|d| now >= d) {
+        if self.timers.table.expired(Timer::Shutdown, now) {
             // No PING ACK in time: close the door anyway.
-            self.shutdown_deadline = None;
-            self.go_away(ErrorCode::NO_ERROR, Bytes::new());
+            self.timers.table.stop(Timer::Shutdown);
+            self.go_away(ErrorCode::NO_ERROR, Bytes::new(), now);
         }
-        let settings_deadline = self
-            .pending_settings
-            .front()
-            .map(|(_, sent)| *sent + self.config.settings_timeout);
-        if settings_deadline.is_some_and(|deadline| now >= deadline) {
+        if self.timers.table.expired(Timer::SettingsAck, now) {
             return Err(self.conn_error(
                 ErrorCode::SETTINGS_TIMEOUT,
                 "SETTINGS not acknowledged in time (§6.5.3)",
@@ -72,7 +63,7 @@ impl<A> Connection<A> {
         if self.error.is_some() || self.goaway_sent.is_some() {
             return;
         }
-        self.observe_time(now);
+        self.tick(now);
         Frame::GoAway(GoAway {
             last_stream_id: StreamId::MAX,
             error_code: ErrorCode::NO_ERROR,
@@ -84,15 +75,21 @@ impl<A> Connection<A> {
             payload: SHUTDOWN_PING,
         })
         .encode(&mut self.pending);
-        self.shutdown_deadline = Some(now + self.config.settings_timeout);
+        self.timers
+            .table
+            .set(Timer::Shutdown, now + self.config.settings_timeout);
+        self.idle_unwatched();
     }
 
     /// Graceful shutdown: GOAWAY(code) with the last peer stream processed;
     /// no new streams; open ones finish. See [`Connection::is_finished`].
-    pub fn go_away(&mut self, code: ErrorCode, debug_data: Bytes) {
+    /// `now`: what the call changes is dated with it (it ends the
+    /// two-step shutdown's deadline and idleness, §6.8).
+    pub fn go_away(&mut self, code: ErrorCode, debug_data: Bytes, now: Instant) {
         if self.error.is_some() {
             return;
         }
+        self.tick(now);
         let last = self.last_peer_id;
         Frame::GoAway(GoAway {
             last_stream_id: StreamId(last),
@@ -101,7 +98,8 @@ impl<A> Connection<A> {
         })
         .encode(&mut self.pending);
         self.goaway_sent = Some(self.goaway_sent.map_or(last, |p| p.min(last)));
-        self.shutdown_deadline = None;
+        self.timers.table.stop(Timer::Shutdown);
+        self.idle_unwatched();
     }
 
     /// True when the connection has nothing left to do: a GOAWAY was sent or
@@ -110,7 +108,7 @@ impl<A> Connection<A> {
     pub fn is_finished(&self) -> bool {
         self.error.is_some()
             || ((self.goaway_sent.is_some() || self.goaway_recv.is_some())
-                && self.shutdown_deadline.is_none()
+                && !self.shutdown_pending()
                 && self.streams.is_empty())
     }
 }

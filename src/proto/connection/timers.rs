@@ -1,19 +1,25 @@
-//! The per-connection deadlines of [`Timeouts`](crate::proto::Timeouts):
-//! handshake (§3.4), idle (§6.8), keepalive (§6.7) and stalled streams
-//! (§5.2, §6.9). Their state lives in [`Timers`]; `poll_timeout` and
-//! `handle_timeout` (in `shutdown.rs`) consult it.
+//! Every deadline of a connection in one table, [`TimerTable`]: one slot
+//! per [`Timer`], `next()` the earliest. The slots are the handshake
+//! (RFC 9113 §3.4), the SETTINGS ACK (§6.5.3), the second step of a
+//! graceful shutdown (§6.8), idleness (§6.8: a GOAWAY lets an idle
+//! connection go), keepalive (§6.7: a PING tests a silent peer) and
+//! stalled streams (§5.2, §6.9: DATA queued behind a shut window).
+//! [`Connection::poll_timeout`] is the table's `next()`;
+//! `handle_timeout` (in `shutdown.rs`) fires the slots that are due.
 //!
-//! Time comes in as `now`. Some transitions happen where no `now` is given
-//! (a stream's window found shut in `poll_transmit`, the last stream ending
-//! in `send_headers`): they are marked "unstamped" and take the next `now`
-//! seen, from any entry point or from [`Connection::observe_time`]; until
-//! then [`Connection::poll_timeout`] answers "now", so a driver that calls
-//! `handle_timeout` when told never loses one.
+//! Time comes in as `now`: every entry point that can move a deadline
+//! takes it (`recv_frame`, `recv_malformed`, `handle_timeout`, the `send_*`
+//! calls, `reset`, `go_away`, `go_away_graceful`, `update_settings`,
+//! `poll_transmit`), and stamps [`Timers::now`] with it first; what that
+//! call finds (a window shut with DATA queued, the last stream ended) is
+//! dated with it and lands in the table at once. So after any call,
+//! `poll_timeout` is exact: a driver asks it once at the end of its turn.
 //!
-//! Cost: `handle_timeout` does no work per stream unless a deadline has
-//! passed. Stalled streams sit in an ordered set keyed by (since, id), so
-//! the earliest is the first entry; a stream enters it when its window is
-//! found shut and leaves it when the window opens or the stream ends.
+//! Cost: `poll_timeout` is a minimum over six slots; `handle_timeout` does
+//! no work per stream unless a deadline has passed. Stalled streams sit in
+//! an ordered set keyed by (since, id), so the earliest is the first entry
+//! (the `Stall` slot); a stream enters it when its window is found shut
+//! and leaves it when the window opens or the stream ends.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -23,70 +29,153 @@ use tracing::debug;
 
 use crate::frame::{ErrorCode, Frame, Ping};
 use crate::proto::stream::{Stall, Stream};
-use crate::proto::{ConnectionError, Role, Timeout};
+use crate::proto::{ConnectionError, Role, Timeout, Timeouts};
 
 use super::Connection;
 
 /// The payload of keepalive PINGs.
 pub(super) const KEEPALIVE_PING: [u8; 8] = *b"h2a-live";
 
+/// The deadlines of a connection, one slot each in the [`TimerTable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Timer {
+    /// §3.4: the peer's connection preface and first SETTINGS
+    /// (`Timeouts::handshake`).
+    Handshake,
+    /// §6.5.3: the ACK of our oldest outstanding SETTINGS
+    /// (`Config::settings_timeout`).
+    SettingsAck,
+    /// §6.8: the final GOAWAY of a two-step shutdown, if the PING sent with
+    /// the first one is not answered before.
+    Shutdown,
+    /// No stream for `Timeouts::idle`: GOAWAY (§6.8).
+    Idle,
+    /// `Timeouts::keepalive`: PING a silent peer (§6.7), or give up on the
+    /// answer.
+    Keepalive,
+    /// `Timeouts::stalled_stream`: the earliest stream (or the connection)
+    /// stalled behind a shut window (§5.2, §6.9).
+    Stall,
+}
+
+impl Timer {
+    const COUNT: usize = 6;
+}
+
+/// One optional deadline per [`Timer`] (the model is quinn-proto's timer
+/// table).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct TimerTable {
+    at: [Option<Instant>; Timer::COUNT],
+}
+
+impl TimerTable {
+    pub(super) fn set(&mut self, t: Timer, at: Instant) {
+        self.at[t as usize] = Some(at);
+    }
+
+    pub(super) fn stop(&mut self, t: Timer) {
+        self.at[t as usize] = None;
+    }
+
+    pub(super) fn get(&self, t: Timer) -> Option<Instant> {
+        self.at[t as usize]
+    }
+
+    /// `t` is set and due at `now`.
+    pub(super) fn expired(&self, t: Timer, now: Instant) -> bool {
+        self.get(t).is_some_and(|at| now >= at)
+    }
+
+    /// The earliest deadline.
+    pub(super) fn next(&self) -> Option<Instant> {
+        self.at.iter().flatten().min().copied()
+    }
+}
+
 /// Timer state (see the module docs).
 #[derive(Debug)]
 pub(super) struct Timers {
-    /// The latest `now` given to any entry point.
-    clock: Instant,
-    /// When the connection started: the handshake deadline counts from here.
-    started: Instant,
-    /// When the last frame from the peer arrived (or the start).
-    last_recv: Instant,
-    /// When our keepalive PING went out, while it waits for an answer.
-    ping_sent: Option<Instant>,
-    /// Since when no stream exists; `None` while streams exist, or when the
-    /// last one has just ended and the next `now` will stamp it.
-    idle_since: Option<Instant>,
+    pub(super) table: TimerTable,
+    /// The latest `now` given to an entry point: what the current call
+    /// finds is dated with it.
+    pub(super) now: Instant,
+    /// Our keepalive PING is out, unanswered.
+    ping_out: bool,
     /// Stalled streams, earliest first.
     stalled: BTreeSet<(Instant, u32)>,
-    /// Streams found stalled since the last `now`.
-    unstamped: Vec<u32>,
-    /// The connection window is shut with DATA queued.
-    conn_stall: Stall,
+    /// Since when the connection window is shut with DATA queued.
+    conn_stall: Option<Instant>,
+    /// `Timeouts::stall_limit`, for the `Stall` slot.
+    stall_limit: Option<Duration>,
     /// The timeout that ended (or is ending) the connection.
     pub(super) expired: Option<Timeout>,
 }
 
 impl Timers {
-    pub(super) fn new(now: Instant) -> Self {
+    /// The timers of a connection starting at `now`: handshake, idle (no
+    /// stream yet) and keepalive run from here.
+    pub(super) fn new(now: Instant, to: &Timeouts) -> Self {
+        let mut table = TimerTable::default();
+        if let Some(h) = to.handshake_limit() {
+            table.set(Timer::Handshake, now + h);
+        }
+        if let Some(idle) = to.idle_limit() {
+            table.set(Timer::Idle, now + idle);
+        }
+        if let Some(k) = to.keepalive_on() {
+            table.set(Timer::Keepalive, now + k.interval);
+        }
         Timers {
-            clock: now,
-            started: now,
-            last_recv: now,
-            ping_sent: None,
-            idle_since: Some(now),
+            table,
+            now,
+            ping_out: false,
             stalled: BTreeSet::new(),
-            unstamped: Vec::new(),
-            conn_stall: Stall::No,
+            conn_stall: None,
+            stall_limit: to.stall_limit(),
             expired: None,
+        }
+    }
+
+    /// An entry point was given `now` (never moves back).
+    pub(super) fn tick(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    /// The `Stall` slot: the earliest stall plus the limit.
+    fn refresh_stall(&mut self) {
+        let Some(n) = self.stall_limit else {
+            return;
+        };
+        let first = self.stalled.first().map(|(since, _)| *since);
+        let since = match (first, self.conn_stall) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match since {
+            Some(since) => self.table.set(Timer::Stall, since + n),
+            None => self.table.stop(Timer::Stall),
         }
     }
 }
 
-/// `s` has DATA queued and its send window is shut (found where no `now`
-/// is given): it is stamped with the next one.
-/// Each stream is in `unstamped` at most once (it enters on `No` ->
-/// `Unstamped` and leaves when stamped, unstalled or removed), so the list
-/// is bounded by the stream table.
+/// `s` has DATA queued and its send window is shut: stalled since now.
 pub(super) fn stall<A>(s: &mut Stream<A>, t: &mut Timers) {
     if s.stall != Stall::No {
         return;
     }
-    s.stall = Stall::Unstamped;
-    t.unstamped.push(s.id);
+    s.stall = Stall::Since(t.now);
+    t.stalled.insert((t.now, s.id));
+    t.refresh_stall();
 }
 
 /// The connection window is shut with DATA queued somewhere.
 pub(super) fn conn_stall(t: &mut Timers) {
-    if t.conn_stall == Stall::No {
-        t.conn_stall = Stall::Unstamped;
+    if t.conn_stall.is_none() {
+        t.conn_stall = Some(t.now);
+        t.refresh_stall();
     }
 }
 
@@ -105,25 +194,11 @@ pub(super) fn watch_stall<A>(s: &mut Stream<A>, conn_shut: bool, t: &mut Timers)
 
 /// `s`'s send window opened, or it ended: it is no longer stalled.
 pub(super) fn unstall<A>(s: &mut Stream<A>, t: &mut Timers) {
-    match s.stall {
-        Stall::Since(since) => {
-            t.stalled.remove(&(since, s.id));
-        }
-        Stall::Unstamped => {
-            if let Some(pos) = t.unstamped.iter().position(|&id| id == s.id) {
-                t.unstamped.swap_remove(pos);
-            }
-        }
-        Stall::No => {}
+    if let Stall::Since(since) = s.stall {
+        t.stalled.remove(&(since, s.id));
+        t.refresh_stall();
     }
     s.stall = Stall::No;
-}
-
-fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 impl<A> Connection<A> {
@@ -133,52 +208,23 @@ impl<A> Connection<A> {
         self.timers.expired
     }
 
-    /// True when something happened where no `now` was given (a stream's
-    /// send window found shut, the last stream ended) and the timers need
-    /// the time: call [`Connection::observe_time`], then
-    /// [`Connection::poll_timeout`] may be earlier than before.
-    pub fn needs_time(&self) -> bool {
-        (self.config.timeouts.idle_limit().is_some()
-            && self.streams.is_empty()
-            && self.timers.idle_since.is_none())
-            || !self.timers.unstamped.is_empty()
-            || self.timers.conn_stall == Stall::Unstamped
-    }
-
-    /// Tells the state machine the time without firing any timer: stamps
-    /// the transitions [`Connection::needs_time`] reports. Every entry point
-    /// that takes `now` does this too.
-    pub fn observe_time(&mut self, now: Instant) {
-        if now > self.timers.clock {
-            self.timers.clock = now;
-        }
-        let now = self.timers.clock;
-        let t = &mut self.timers;
-        if t.idle_since.is_none() && self.streams.is_empty() {
-            t.idle_since = Some(now);
-        }
-        if t.conn_stall == Stall::Unstamped {
-            t.conn_stall = Stall::Since(now);
-        }
-        for id in t.unstamped.drain(..) {
-            if let Some(s) = self.streams.get_mut(&id) {
-                if s.stall == Stall::Unstamped {
-                    s.stall = Stall::Since(now);
-                    t.stalled.insert((now, id));
-                }
-            }
-        }
+    /// An entry point was given `now`: what it finds is dated with it.
+    pub(super) fn tick(&mut self, now: Instant) {
+        self.timers.tick(now);
     }
 
     /// A frame (well-formed or not) arrived from the peer at `now`: it is
-    /// alive (keepalive).
+    /// alive (keepalive, §6.7).
     pub(super) fn saw_peer(&mut self, now: Instant) {
-        self.observe_time(now);
-        self.timers.last_recv = self.timers.clock;
-        self.timers.ping_sent = None;
+        self.tick(now);
+        self.timers.ping_out = false;
+        if let Some(k) = self.config.timeouts.keepalive_on() {
+            let at = self.timers.now + k.interval;
+            self.timers.table.set(Timer::Keepalive, at);
+        }
     }
 
-    /// The connection window is shut with DATA queued (no `now` here).
+    /// The connection window is shut with DATA queued.
     pub(super) fn conn_stalled(&mut self) {
         if self.config.timeouts.stall_limit().is_some() {
             conn_stall(&mut self.timers);
@@ -201,67 +247,68 @@ impl<A> Connection<A> {
 
     /// The connection window opened.
     pub(super) fn conn_unstalled(&mut self) {
-        self.timers.conn_stall = Stall::No;
+        if self.timers.conn_stall.take().is_some() {
+            self.timers.refresh_stall();
+        }
     }
 
-    /// Bookkeeping when a stream leaves the table.
+    /// Bookkeeping when a stream enters the table: the connection is not
+    /// idle.
+    pub(super) fn timers_stream_added(&mut self) {
+        self.timers.table.stop(Timer::Idle);
+    }
+
+    /// Bookkeeping when a stream leaves the table: the last one gone, the
+    /// connection is idle from now.
     pub(super) fn timers_stream_removed(&mut self, s: &mut Stream<A>) {
         unstall(s, &mut self.timers);
-        if self.streams.is_empty() {
-            self.timers.idle_since = None;
+        if self.streams.is_empty() && self.idle_watched() {
+            if let Some(idle) = self.config.timeouts.idle_limit() {
+                let at = self.timers.now + idle;
+                self.timers.table.set(Timer::Idle, at);
+            }
         }
+    }
+
+    /// A GOAWAY went out or came in, or the connection failed: idleness is
+    /// no longer watched (it never is again).
+    pub(super) fn idle_unwatched(&mut self) {
+        self.timers.table.stop(Timer::Idle);
+    }
+
+    /// The `SettingsAck` slot: our oldest SETTINGS not acknowledged, plus
+    /// `settings_timeout` (§6.5.3).
+    pub(super) fn refresh_settings_timer(&mut self) {
+        match self.pending_settings.front() {
+            Some((_, sent)) => {
+                let at = *sent + self.config.settings_timeout;
+                self.timers.table.set(Timer::SettingsAck, at);
+            }
+            None => self.timers.table.stop(Timer::SettingsAck),
+        }
+    }
+
+    /// The two-step shutdown waits for its PING's answer (§6.8).
+    pub(super) fn shutdown_pending(&self) -> bool {
+        self.timers.table.get(Timer::Shutdown).is_some()
     }
 
     /// True when idleness is watched: no GOAWAY either way, no error.
     fn idle_watched(&self) -> bool {
         self.goaway_sent.is_none()
             && self.goaway_recv.is_none()
-            && self.shutdown_deadline.is_none()
+            && !self.shutdown_pending()
             && self.error.is_none()
     }
 
-    /// The earliest deadline of the [`Timeouts`](crate::proto::Timeouts).
-    pub(super) fn timers_deadline(&self) -> Option<Instant> {
-        let to = &self.config.timeouts;
-        let t = &self.timers;
-        if self.needs_time() {
-            return Some(t.clock);
-        }
-        let mut next = None;
-        if let Some(h) = to.handshake_limit() {
-            if !self.peer_settings_seen {
-                next = earliest(next, Some(t.started + h));
-            }
-        }
-        if let Some(idle) = to.idle_limit() {
-            if self.streams.is_empty() && self.idle_watched() {
-                next = earliest(next, t.idle_since.map(|s| s + idle));
-            }
-        }
-        if let Some(k) = to.keepalive_on() {
-            let at = match t.ping_sent {
-                Some(sent) => sent + k.timeout,
-                None => t.last_recv + k.interval,
-            };
-            next = earliest(next, Some(at));
-        }
-        if let Some(n) = to.stall_limit() {
-            next = earliest(next, t.stalled.first().map(|(since, _)| *since + n));
-            if let Stall::Since(since) = t.conn_stall {
-                next = earliest(next, Some(since + n));
-            }
-        }
-        next
-    }
-
-    /// Fires the deadlines of the [`Timeouts`](crate::proto::Timeouts) that
-    /// have passed at `now`.
+    /// Fires the deadlines of the [`Timeouts`](crate::proto::Timeouts)
+    /// (keepalive, stalled streams, idle) that have passed at `now`.
     pub(super) fn fire_timers(&mut self, now: Instant) -> Result<(), ConnectionError> {
-        self.observe_time(now);
+        self.tick(now);
         let to = self.config.timeouts;
         if let Some(k) = to.keepalive_on() {
-            match self.timers.ping_sent {
-                Some(sent) if now >= sent + k.timeout => {
+            if self.timers.table.expired(Timer::Keepalive, now) {
+                if self.timers.ping_out {
                     self.timers.expired = Some(Timeout::Keepalive);
                     let reason = format!(
                         "no answer to a keepalive PING within {}: peer presumed dead",
@@ -269,46 +316,45 @@ impl<A> Connection<A> {
                     );
                     return Err(self.conn_error(ErrorCode::NO_ERROR, &reason));
                 }
-                None if now >= self.timers.last_recv + k.interval => {
-                    debug!("peer silent: keepalive PING");
-                    Frame::Ping(Ping {
-                        ack: false,
-                        payload: KEEPALIVE_PING,
-                    })
-                    .encode(&mut self.pending);
-                    self.timers.ping_sent = Some(now);
-                }
-                _ => {}
+                debug!("peer silent: keepalive PING");
+                Frame::Ping(Ping {
+                    ack: false,
+                    payload: KEEPALIVE_PING,
+                })
+                .encode(&mut self.pending);
+                self.timers.ping_out = true;
+                self.timers.table.set(Timer::Keepalive, now + k.timeout);
             }
         }
         if let Some(n) = to.stall_limit() {
-            self.expire_stalls(now, n);
+            if self.timers.table.expired(Timer::Stall, now) {
+                self.expire_stalls(now, n);
+            }
         }
-        if let Some(idle) = to.idle_limit() {
-            // Stamp an idleness the stall resets above may have begun.
-            self.observe_time(now);
-            let due = self.timers.idle_since.is_some_and(|s| now >= s + idle);
-            if due && self.streams.is_empty() && self.idle_watched() {
-                debug!("idle: going away");
-                self.timers.expired = Some(Timeout::Idle);
-                match self.role {
-                    // A request may cross the GOAWAY: the two-step shutdown
-                    // still serves it (§6.8).
-                    Role::Server => self.go_away_graceful(now),
-                    Role::Client => self.go_away(ErrorCode::NO_ERROR, Bytes::new()),
-                }
+        // The stall resets above may have begun an idleness (dated now).
+        if self.timers.table.expired(Timer::Idle, now)
+            && self.streams.is_empty()
+            && self.idle_watched()
+        {
+            debug!("idle: going away");
+            self.timers.expired = Some(Timeout::Idle);
+            match self.role {
+                // A request may cross the GOAWAY: the two-step shutdown
+                // still serves it (§6.8).
+                Role::Server => self.go_away_graceful(now),
+                Role::Client => self.go_away(ErrorCode::NO_ERROR, Bytes::new(), now),
             }
         }
         Ok(())
     }
 
-    /// The handshake deadline: checked before the SETTINGS ACK deadline, so
-    /// a peer that sent nothing at all is told the real cause.
+    /// The handshake deadline (§3.4): checked before the SETTINGS ACK
+    /// deadline, so a peer that sent nothing at all is told the real cause.
     pub(super) fn fire_handshake(&mut self, now: Instant) -> Result<(), ConnectionError> {
         let Some(h) = self.config.timeouts.handshake_limit() else {
             return Ok(());
         };
-        if !self.peer_settings_seen && now >= self.timers.started + h {
+        if !self.peer_settings_seen && self.timers.table.expired(Timer::Handshake, now) {
             self.timers.expired = Some(Timeout::Handshake);
             let reason = format!(
                 "no connection preface and SETTINGS from the peer within {} (§3.4)",
@@ -332,21 +378,20 @@ impl<A> Connection<A> {
             }
             self.stream_error(id, ErrorCode::CANCEL, reason);
         }
-        if let Stall::Since(since) = self.timers.conn_stall {
-            if now >= since + n {
-                self.timers.conn_stall = Stall::No;
-                let mut ids: Vec<u32> = self
-                    .streams
-                    .iter()
-                    .filter(|(_, s)| !s.queue.is_empty())
-                    .map(|(id, _)| *id)
-                    .collect();
-                ids.sort_unstable();
-                for id in ids {
-                    self.stream_error(id, ErrorCode::CANCEL, reason);
-                }
+        if self.timers.conn_stall.is_some_and(|since| now >= since + n) {
+            self.timers.conn_stall = None;
+            let mut ids: Vec<u32> = self
+                .streams
+                .iter()
+                .filter(|(_, s)| !s.queue.is_empty())
+                .map(|(id, _)| *id)
+                .collect();
+            ids.sort_unstable();
+            for id in ids {
+                self.stream_error(id, ErrorCode::CANCEL, reason);
             }
         }
+        self.timers.refresh_stall();
     }
 }
 

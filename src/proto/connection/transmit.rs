@@ -5,6 +5,8 @@
 //! HPACK-encoded only when written, so blocks reach the wire in encoding
 //! order (§4.3).
 
+use std::time::Instant;
+
 use bytes::{Buf, BytesMut};
 
 use crate::proto::WriteQueue;
@@ -22,9 +24,13 @@ impl<A> Connection<A> {
     ///
     /// Every payload is copied into `dst`; [`Connection::poll_transmit_vectored`]
     /// writes the same frames without copying large DATA payloads.
-    pub fn poll_transmit(&mut self, dst: &mut BytesMut, limit: usize) {
+    ///
+    /// `now` dates what writing finds: a stream whose window is found shut
+    /// with DATA queued starts its stall timer (§6.9), a stream that ends
+    /// with its last frame may start the idle timer.
+    pub fn poll_transmit(&mut self, dst: &mut BytesMut, limit: usize, now: Instant) {
         let mut q = WriteQueue::flat(std::mem::take(dst));
-        self.poll_transmit_vectored(&mut q, limit);
+        self.poll_transmit_vectored(&mut q, limit, now);
         *dst = q.into_flat();
     }
 
@@ -33,7 +39,8 @@ impl<A> Connection<A> {
     /// copied, larger DATA payloads are queued as slices of the `Bytes` the
     /// user sent (no copy), for a vectored write. The frames and their order
     /// are the same; `dst.len()` stays near `limit` the same way.
-    pub fn poll_transmit_vectored(&mut self, dst: &mut WriteQueue, limit: usize) {
+    pub fn poll_transmit_vectored(&mut self, dst: &mut WriteQueue, limit: usize, now: Instant) {
+        self.tick(now);
         if !self.pending.is_empty() && !dst.swap_buffer_if_empty(&mut self.pending) {
             dst.extend_from_slice(&self.pending);
             self.pending.clear();

@@ -67,7 +67,7 @@ impl<A> Connection<A> {
             }
         }
         recount(&mut self.counts, self.role, &mut s);
-        self.streams.insert(1, s);
+        self.insert_stream(1, s);
         Ok(StreamId(1))
     }
 }

@@ -15,10 +15,10 @@ fn s5_1_1_headers_on_lower_local_id_after_higher_is_refused() {
     let (mut c, _) = client();
     let a = c.open_stream().unwrap();
     let b = c.open_stream().unwrap();
-    c.send_headers(b, get_request("http://example.com/"), true)
+    c.send_headers(b, get_request("http://example.com/"), true, t0())
         .unwrap();
     assert_eq!(
-        c.send_headers(a, get_request("http://example.com/"), true),
+        c.send_headers(a, get_request("http://example.com/"), true, t0()),
         Err(UserError::StreamIdOrder(a))
     );
 }
@@ -35,7 +35,7 @@ fn s5_1_2_open_stream_respects_peer_max_concurrent_streams() {
     let a = c.open_stream().unwrap();
     assert!(!c.can_open_stream());
     assert_eq!(c.open_stream(), Err(UserError::StreamLimit));
-    c.send_headers(a, get_request("http://example.com/"), true)
+    c.send_headers(a, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     let mut p = Peer::new();
@@ -48,7 +48,7 @@ fn s5_1_2_open_stream_respects_peer_max_concurrent_streams() {
 fn s5_1_2_user_reset_of_unsent_stream_frees_the_slot_without_rst() {
     let (mut c, _) = client_with(Config::default(), vec![Setting::MaxConcurrentStreams(1)]);
     let a = c.open_stream().unwrap();
-    c.reset(a, ErrorCode::CANCEL).unwrap();
+    c.reset(a, ErrorCode::CANCEL, t0()).unwrap();
     assert!(
         drain(&mut c).is_empty(),
         "no RST_STREAM on an idle stream (§6.4)"
@@ -64,12 +64,13 @@ fn send_buffer_is_bounded_per_stream() {
     };
     let (mut s, mut p) = server_with(config, vec![Setting::InitialWindowSize(0)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
     // a send on an empty queue is always accepted, whatever its size
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 5000]), false)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 5000]), false, t0())
         .unwrap();
     assert_eq!(
-        s.send_data(StreamId(1), Bytes::from_static(b"x"), false),
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), false, t0()),
         Err(UserError::SendBufferFull(StreamId(1)))
     );
     assert_eq!(s.queued_bytes(StreamId(1)), 5000);
@@ -79,13 +80,14 @@ fn send_buffer_is_bounded_per_stream() {
 fn send_queue_is_bounded_in_chunks() {
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(0)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
     for _ in 0..MAX_QUEUED_CHUNKS {
-        s.send_data(StreamId(1), Bytes::from_static(b"x"), false)
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), false, t0())
             .unwrap();
     }
     assert_eq!(
-        s.send_data(StreamId(1), Bytes::from_static(b"x"), false),
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), false, t0()),
         Err(UserError::SendBufferFull(StreamId(1)))
     );
 }
@@ -99,19 +101,19 @@ fn s8_1_1_sending_more_or_less_than_our_content_length_is_user_error() {
         .header("content-length", "5")
         .body(())
         .unwrap();
-    s.send_headers(StreamId(1), Head::Response(resp), false)
+    s.send_headers(StreamId(1), Head::Response(resp), false, t0())
         .unwrap();
     assert!(matches!(
-        s.send_data(StreamId(1), Bytes::from_static(b"toolong"), false),
+        s.send_data(StreamId(1), Bytes::from_static(b"toolong"), false, t0()),
         Err(UserError::Malformed(_))
     ));
-    s.send_data(StreamId(1), Bytes::from_static(b"hel"), false)
+    s.send_data(StreamId(1), Bytes::from_static(b"hel"), false, t0())
         .unwrap();
     assert!(matches!(
-        s.send_data(StreamId(1), Bytes::from_static(b"l"), true),
+        s.send_data(StreamId(1), Bytes::from_static(b"l"), true, t0()),
         Err(UserError::Malformed(_))
     ));
-    s.send_data(StreamId(1), Bytes::from_static(b"lo"), true)
+    s.send_data(StreamId(1), Bytes::from_static(b"lo"), true, t0())
         .unwrap();
 }
 
@@ -127,22 +129,22 @@ fn s8_1_1_response_to_head_keeps_content_length_without_data() {
         .header("content-length", "1000")
         .body(())
         .unwrap();
-    s.send_headers(StreamId(1), Head::Response(resp), false)
+    s.send_headers(StreamId(1), Head::Response(resp), false, t0())
         .unwrap();
-    s.send_data(StreamId(1), Bytes::new(), true).unwrap();
+    s.send_data(StreamId(1), Bytes::new(), true, t0()).unwrap();
 }
 
 #[test]
 fn s8_1_send_after_end_stream_is_refused() {
     let (mut s, _) = server_responding(vec![]);
-    s.send_data(StreamId(1), Bytes::from_static(b"x"), true)
+    s.send_data(StreamId(1), Bytes::from_static(b"x"), true, t0())
         .unwrap();
     assert!(matches!(
-        s.send_data(StreamId(1), Bytes::from_static(b"y"), false),
+        s.send_data(StreamId(1), Bytes::from_static(b"y"), false, t0()),
         Err(UserError::InvalidState { .. })
     ));
     assert!(matches!(
-        s.send_trailers(StreamId(1), HeaderMap::new()),
+        s.send_trailers(StreamId(1), HeaderMap::new(), t0()),
         Err(UserError::InvalidState { .. })
     ));
 }
@@ -150,9 +152,10 @@ fn s8_1_send_after_end_stream_is_refused() {
 #[test]
 fn s6_4_user_reset_sends_rst_and_drops_queue() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100]), true, t0())
         .unwrap();
-    s.reset(StreamId(1), ErrorCode::INTERNAL_ERROR).unwrap();
+    s.reset(StreamId(1), ErrorCode::INTERNAL_ERROR, t0())
+        .unwrap();
     s.recv_frame(settings(vec![Setting::InitialWindowSize(1000)]), t0())
         .unwrap();
     let frames = drain(&mut s);
@@ -165,7 +168,7 @@ fn s6_4_user_reset_sends_rst_and_drops_queue() {
 fn s6_4_reset_of_unknown_stream_is_user_error() {
     let (mut s, _) = server();
     assert_eq!(
-        s.reset(StreamId(9), ErrorCode::CANCEL),
+        s.reset(StreamId(9), ErrorCode::CANCEL, t0()),
         Err(UserError::UnknownStream(StreamId(9)))
     );
 }
@@ -198,7 +201,7 @@ fn s8_2_2_sending_connection_specific_field_is_user_error() {
         .body(())
         .unwrap();
     assert!(matches!(
-        c.send_headers(id, Head::Request(req), true),
+        c.send_headers(id, Head::Request(req), true, t0()),
         Err(UserError::Malformed(_))
     ));
     assert!(drain(&mut c).is_empty());
@@ -209,7 +212,7 @@ fn s8_1_sending_response_as_client_is_wrong_role() {
     let (mut c, _) = client();
     let id = c.open_stream().unwrap();
     assert_eq!(
-        c.send_headers(id, response(200), true),
+        c.send_headers(id, response(200), true, t0()),
         Err(UserError::WrongRole(Role::Server))
     );
 }
@@ -219,11 +222,13 @@ fn s8_1_informational_response_cannot_end_stream() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
     assert!(matches!(
-        s.send_headers(StreamId(1), response(103), true),
+        s.send_headers(StreamId(1), response(103), true, t0()),
         Err(UserError::Malformed(_))
     ));
-    s.send_headers(StreamId(1), response(103), false).unwrap();
-    s.send_headers(StreamId(1), response(200), true).unwrap();
+    s.send_headers(StreamId(1), response(103), false, t0())
+        .unwrap();
+    s.send_headers(StreamId(1), response(200), true, t0())
+        .unwrap();
     let n = drain(&mut s)
         .iter()
         .filter(|f| matches!(f, Frame::Headers(_)))
@@ -235,7 +240,7 @@ fn s8_1_informational_response_cannot_end_stream() {
 fn s8_1_second_final_response_is_refused() {
     let (mut s, _) = server_responding(vec![]);
     assert!(matches!(
-        s.send_headers(StreamId(1), response(200), true),
+        s.send_headers(StreamId(1), response(200), true, t0()),
         Err(UserError::InvalidState { .. })
     ));
 }
@@ -249,7 +254,7 @@ fn s6_5_2_peer_max_header_list_size_is_respected_for_sends() {
         .body(())
         .unwrap();
     assert!(matches!(
-        c.send_headers(id, Head::Request(req), true),
+        c.send_headers(id, Head::Request(req), true, t0()),
         Err(UserError::Malformed(_))
     ));
 }
@@ -264,7 +269,7 @@ fn s8_2_sensitive_values_are_never_indexed() {
         .header("x-api-key", v)
         .body(())
         .unwrap();
-    c.send_headers(id, Head::Request(req), true).unwrap();
+    c.send_headers(id, Head::Request(req), true, t0()).unwrap();
     let frames = drain(&mut c);
     let Frame::Headers(h) = &frames[0] else {
         panic!()
@@ -280,7 +285,7 @@ fn s5_1_user_reset_of_reserved_remote_push_sends_rst() {
     let (mut c, mut p) = client_with_open_stream();
     let f = push_frame(&mut p, 1, 2, GET);
     c.recv_frame(f, t0()).unwrap();
-    c.reset(StreamId(2), ErrorCode::CANCEL).unwrap();
+    c.reset(StreamId(2), ErrorCode::CANCEL, t0()).unwrap();
     assert_eq!(rst_code(&drain(&mut c), 2), Some(ErrorCode::CANCEL));
     // the pushed response in flight is ignored
     let b = p.block(&[(":status", "200")]);
@@ -293,7 +298,7 @@ fn s5_1_user_reset_of_reserved_remote_push_sends_rst() {
 fn s5_1_2_peer_lowering_max_concurrent_streams_blocks_new_streams() {
     let (mut c, _) = client();
     let a = c.open_stream().unwrap();
-    c.send_headers(a, get_request("http://example.com/"), true)
+    c.send_headers(a, get_request("http://example.com/"), true, t0())
         .unwrap();
     c.recv_frame(settings(vec![Setting::MaxConcurrentStreams(1)]), t0())
         .unwrap();

@@ -9,7 +9,7 @@ fn server_app() -> (Connection<&'static str>, Peer) {
     let mut s = Connection::with_app(Role::Server, Config::default(), t0());
     s.recv_frame(settings(vec![]), t0()).unwrap();
     s.recv_frame(settings_ack(), t0()).unwrap();
-    s.poll_transmit(&mut BytesMut::new(), usize::MAX);
+    s.poll_transmit(&mut BytesMut::new(), usize::MAX, t0());
     while s.poll_event().is_some() {}
     (s, Peer::new())
 }
@@ -21,7 +21,8 @@ fn s5_1_slot_moves_into_closed_event_and_is_found_there_until_polled() {
         .unwrap();
     s.set_app(StreamId(1), "one").unwrap();
     s.recv_frame(data(1, b"abc", true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), true).unwrap();
+    s.send_headers(StreamId(1), response(200), true, t0())
+        .unwrap();
     assert_eq!(s.stream_state(StreamId(1)), None, "closed and forgotten");
     // Forgotten by the protocol, but its events are not taken yet: the
     // slot is reachable through the queued terminal event.
@@ -89,8 +90,8 @@ fn slot_of_a_reset_stream_must_be_taken_first() {
     s.set_app(StreamId(1), "one").unwrap();
     s.set_app(StreamId(3), "three").unwrap();
     assert_eq!(s.take_app(StreamId(1)), Some("one"));
-    s.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
-    s.reset(StreamId(3), ErrorCode::CANCEL).unwrap();
+    s.reset(StreamId(1), ErrorCode::CANCEL, t0()).unwrap();
+    s.reset(StreamId(3), ErrorCode::CANCEL, t0()).unwrap();
     assert_eq!(s.apps().count(), 0, "reset drops the slot");
     assert_eq!(s.set_app(StreamId(5), "idle"), Err("idle"));
 }

@@ -8,7 +8,7 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
     let id = pair.client.open_stream().unwrap();
     let req = Request::post("http://example.com/echo").body(()).unwrap();
     pair.client
-        .send_headers(id, Head::Request(req), false)
+        .send_headers(id, Head::Request(req), false, t0())
         .unwrap();
     let mut to_send = Bytes::from(body.clone());
     let mut received_by_server = Vec::new();
@@ -22,14 +22,16 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
             let n = to_send.len().min(10_000);
             let chunk = to_send.split_to(n);
             let last = to_send.is_empty();
-            pair.client.send_data(id, chunk, last).unwrap();
+            pair.client.send_data(id, chunk, last, t0()).unwrap();
         }
         pair.pump();
         for e in pair.take_server() {
             match e {
                 Event::Headers { id: sid, .. } => {
                     assert_eq!(sid, id);
-                    pair.server.send_headers(sid, response(200), false).unwrap();
+                    pair.server
+                        .send_headers(sid, response(200), false, t0())
+                        .unwrap();
                     server_started = true;
                 }
                 Event::Data {
@@ -39,7 +41,7 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
                 } => {
                     received_by_server.extend_from_slice(&data);
                     pair.server.release_capacity(sid, data.len());
-                    pair.server.send_data(sid, data, end_stream).unwrap();
+                    pair.server.send_data(sid, data, end_stream, t0()).unwrap();
                     server_end_queued |= end_stream;
                 }
                 _ => {}
@@ -84,7 +86,7 @@ fn e2e_get_request_and_response_with_body() {
     let mut pair = Pair::new(Config::default(), Config::default());
     let id = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id, get_request("http://example.com/hello"), true)
+        .send_headers(id, get_request("http://example.com/hello"), true, t0())
         .unwrap();
     pair.pump();
     let sev = pair.take_server();
@@ -99,10 +101,10 @@ fn e2e_get_request_and_response_with_body() {
         .body(())
         .unwrap();
     pair.server
-        .send_headers(sid, Head::Response(resp), false)
+        .send_headers(sid, Head::Response(resp), false, t0())
         .unwrap();
     pair.server
-        .send_data(sid, Bytes::from_static(b"hello world\n"), true)
+        .send_data(sid, Bytes::from_static(b"hello world\n"), true, t0())
         .unwrap();
     pair.pump();
     let cev = pair.take_client();
@@ -160,7 +162,7 @@ fn e2e_many_concurrent_streams_within_the_peer_limit() {
     while pair.client.can_open_stream() {
         let id = pair.client.open_stream().unwrap();
         pair.client
-            .send_headers(id, get_request("http://example.com/"), true)
+            .send_headers(id, get_request("http://example.com/"), true, t0())
             .unwrap();
         opened.push(id);
     }
@@ -176,7 +178,9 @@ fn e2e_many_concurrent_streams_within_the_peer_limit() {
         .collect();
     assert_eq!(reqs, opened);
     for id in reqs {
-        pair.server.send_headers(id, response(204), true).unwrap();
+        pair.server
+            .send_headers(id, response(204), true, t0())
+            .unwrap();
     }
     pair.pump();
     let closed = pair
@@ -193,17 +197,19 @@ fn e2e_trailers_reach_the_client() {
     let mut pair = Pair::new(Config::default(), Config::default());
     let id = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id, get_request("http://example.com/trailers"), true)
+        .send_headers(id, get_request("http://example.com/trailers"), true, t0())
         .unwrap();
     pair.pump();
     pair.take_server();
-    pair.server.send_headers(id, response(200), false).unwrap();
     pair.server
-        .send_data(id, Bytes::from_static(b"body"), false)
+        .send_headers(id, response(200), false, t0())
+        .unwrap();
+    pair.server
+        .send_data(id, Bytes::from_static(b"body"), false, t0())
         .unwrap();
     let mut t = HeaderMap::new();
     t.insert("x-trailer-test", HeaderValue::from_static("ok"));
-    pair.server.send_trailers(id, t).unwrap();
+    pair.server.send_trailers(id, t, t0()).unwrap();
     pair.pump();
     let cev = pair.take_client();
     assert!(cev.iter().any(
@@ -217,7 +223,7 @@ fn e2e_server_push() {
     let mut pair = Pair::new(Config::default(), Config::default());
     let id = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id, get_request("http://example.com/push"), true)
+        .send_headers(id, get_request("http://example.com/push"), true, t0())
         .unwrap();
     pair.pump();
     pair.take_server();
@@ -225,15 +231,17 @@ fn e2e_server_push() {
         .server
         .push_promise(id, push_request("/pushed.css"))
         .unwrap();
-    pair.server.send_headers(id, response(200), false).unwrap();
     pair.server
-        .send_data(id, Bytes::from_static(b"page"), true)
+        .send_headers(id, response(200), false, t0())
         .unwrap();
     pair.server
-        .send_headers(promised, response(200), false)
+        .send_data(id, Bytes::from_static(b"page"), true, t0())
         .unwrap();
     pair.server
-        .send_data(promised, Bytes::from_static(b"css"), true)
+        .send_headers(promised, response(200), false, t0())
+        .unwrap();
+    pair.server
+        .send_data(promised, Bytes::from_static(b"css"), true, t0())
         .unwrap();
     pair.pump();
     let cev = pair.take_client();
@@ -251,17 +259,24 @@ fn e2e_reset_mid_body_leaves_the_connection_usable() {
     let mut pair = Pair::new(Config::default(), Config::default());
     let id = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id, get_request("http://example.com/bytes/1000000"), true)
+        .send_headers(
+            id,
+            get_request("http://example.com/bytes/1000000"),
+            true,
+            t0(),
+        )
         .unwrap();
     pair.pump();
     pair.take_server();
-    pair.server.send_headers(id, response(200), false).unwrap();
     pair.server
-        .send_data(id, Bytes::from(vec![7u8; 3_000_000]), true)
+        .send_headers(id, response(200), false, t0())
+        .unwrap();
+    pair.server
+        .send_data(id, Bytes::from(vec![7u8; 3_000_000]), true, t0())
         .unwrap();
     // deliver part of it, then the client gives up
     transfer(&mut pair.server, &mut pair.client);
-    pair.client.reset(id, ErrorCode::CANCEL).unwrap();
+    pair.client.reset(id, ErrorCode::CANCEL, t0()).unwrap();
     pair.pump();
     assert!(pair.take_server().iter().any(
         |e| matches!(e, Event::Reset { id: i, code: ErrorCode::CANCEL, remote: true, .. } if *i == id)
@@ -270,13 +285,15 @@ fn e2e_reset_mid_body_leaves_the_connection_usable() {
     // a second request goes through
     let id2 = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id2, get_request("http://example.com/"), true)
+        .send_headers(id2, get_request("http://example.com/"), true, t0())
         .unwrap();
     pair.pump();
     pair.take_server();
-    pair.server.send_headers(id2, response(200), false).unwrap();
     pair.server
-        .send_data(id2, Bytes::from_static(b"ok"), true)
+        .send_headers(id2, response(200), false, t0())
+        .unwrap();
+    pair.server
+        .send_data(id2, Bytes::from_static(b"ok"), true, t0())
         .unwrap();
     pair.pump();
     assert_eq!(body_of(&pair.take_client(), id2), (b"ok".to_vec(), true));
@@ -287,18 +304,20 @@ fn e2e_graceful_go_away() {
     let mut pair = Pair::new(Config::default(), Config::default());
     let id = pair.client.open_stream().unwrap();
     pair.client
-        .send_headers(id, get_request("http://example.com/"), true)
+        .send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     pair.pump();
     pair.take_server();
-    pair.server.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    pair.server.go_away(ErrorCode::NO_ERROR, Bytes::new(), t0());
     pair.pump();
     assert!(pair
         .take_client()
         .iter()
         .any(|e| matches!(e, Event::GoAway { last_stream_id, .. } if *last_stream_id == id)));
     assert!(!pair.server.is_finished());
-    pair.server.send_headers(id, response(200), true).unwrap();
+    pair.server
+        .send_headers(id, response(200), true, t0())
+        .unwrap();
     pair.pump();
     assert!(pair.server.is_finished());
     assert!(pair.client.is_finished());

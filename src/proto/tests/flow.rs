@@ -190,7 +190,7 @@ fn s6_9_unreleased_data_of_a_reset_stream_returns_to_the_connection() {
 #[test]
 fn s6_9_sending_respects_the_stream_window() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(100)]);
-    s.send_data(StreamId(1), Bytes::from(vec![1u8; 250]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![1u8; 250]), true, t0())
         .unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(1, 100, false)]);
     assert!(!s.wants_transmit());
@@ -216,8 +216,9 @@ fn s6_9_sending_respects_the_connection_window() {
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
     for id in [1, 3] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
-        s.send_data(StreamId(id), Bytes::from(vec![0u8; 50_000]), true)
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; 50_000]), true, t0())
             .unwrap();
     }
     let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
@@ -231,7 +232,7 @@ fn s6_9_sending_respects_the_connection_window() {
 #[test]
 fn s6_9_2_initial_window_size_change_adjusts_open_streams_and_may_go_negative() {
     let (mut s, _) = server_responding(vec![]);
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 60_000]), false)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 60_000]), false, t0())
         .unwrap();
     drain(&mut s);
     assert_eq!(s.send_capacity(StreamId(1)), Some(5_535));
@@ -239,7 +240,7 @@ fn s6_9_2_initial_window_size_change_adjusts_open_streams_and_may_go_negative() 
         .unwrap();
     // 5,535 - 49,151 = -43,616
     assert_eq!(s.send_capacity(StreamId(1)), Some(0));
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 10]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 10]), true, t0())
         .unwrap();
     assert!(data_lens(&drain(&mut s)).is_empty());
     s.recv_frame(window_update(1, 43_616), t0()).unwrap();
@@ -254,7 +255,7 @@ fn s6_9_2_initial_window_size_change_adjusts_open_streams_and_may_go_negative() 
 #[test]
 fn s6_9_2_initial_window_size_increase_wakes_blocked_streams() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
-    s.send_data(StreamId(1), Bytes::from_static(b"hello"), true)
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), true, t0())
         .unwrap();
     assert!(data_lens(&drain(&mut s)).is_empty());
     s.recv_frame(settings(vec![Setting::InitialWindowSize(10)]), t0())
@@ -275,7 +276,7 @@ fn s6_9_2_initial_window_size_overflowing_a_stream_window_is_flow_control_error(
 fn s6_9_window_update_on_half_closed_local_stream_reopens_sending_of_nothing() {
     // a peer may send WINDOW_UPDATE after our END_STREAM (§5.1 half-closed)
     let (mut c, _) = client_with_open_stream();
-    c.send_data(StreamId(1), Bytes::from_static(b"done"), true)
+    c.send_data(StreamId(1), Bytes::from_static(b"done"), true, t0())
         .unwrap();
     drain(&mut c);
     c.recv_frame(window_update(1, 1000), t0()).unwrap();
@@ -358,7 +359,7 @@ const MIB: usize = 1 << 20;
 fn client_receiving(config: Config, len: usize) -> (Connection, Peer) {
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     let n = len.to_string();
@@ -404,7 +405,7 @@ fn s6_9_1_stream_window_below_content_length_gets_nothing_extra() {
     // No content-length: nothing to foresee.
     let (mut c, mut p) = client_with(Config::default(), vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     let b = p.block(&[(":status", "200")]);
@@ -500,7 +501,7 @@ fn s8_1_rst_no_error_before_body_complete_is_a_reset() {
     // Without content-length, no body is ever complete before END_STREAM.
     let (mut c, mut p) = client_with(Config::default(), vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     let b = p.block(&[(":status", "200")]);
     c.recv_frame(headers(1, b, false), t0()).unwrap();

@@ -60,7 +60,8 @@ fn cve_2023_44487_resets_after_responses_are_not_counted() {
     for _ in 0..1000 {
         s.recv_frame(headers(id, p.block(GET), false), t0())
             .unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
         s.recv_frame(rst(id, ErrorCode::CANCEL), t0()).unwrap();
         drain(&mut s);
         id += 2;
@@ -150,6 +151,7 @@ fn s10_5_window_updates_while_we_send_data_are_not_a_flood() {
         StreamId(1),
         Bytes::from(vec![0u8; 3 * MAX_CHEAP_FRAMES as usize]),
         true,
+        t0(),
     )
     .unwrap();
     for _ in 0..3 * MAX_CHEAP_FRAMES {

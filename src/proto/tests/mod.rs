@@ -51,8 +51,13 @@ fn t0() -> Instant {
 
 /// Everything `c` wants to write, decoded (the client preface skipped).
 fn drain(c: &mut Connection) -> Vec<Frame> {
+    drain_at(c, t0())
+}
+
+/// [`drain`], written at `now` (what writing finds is dated with it).
+fn drain_at(c: &mut Connection, now: Instant) -> Vec<Frame> {
     let mut buf = BytesMut::new();
-    c.poll_transmit(&mut buf, usize::MAX);
+    c.poll_transmit(&mut buf, usize::MAX, now);
     if buf.starts_with(PREFACE) {
         buf.advance(PREFACE.len());
     }
@@ -271,7 +276,7 @@ fn get_request(uri: &str) -> Head {
 fn client_with_open_stream() -> (Connection, Peer) {
     let (mut c, p) = client();
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), false)
+    c.send_headers(id, get_request("http://example.com/"), false, t0())
         .unwrap();
     drain(&mut c);
     (c, p)
@@ -287,7 +292,7 @@ struct Pair {
 
 fn transfer(from: &mut Connection, to: &mut Connection) -> bool {
     let mut buf = BytesMut::new();
-    from.poll_transmit(&mut buf, usize::MAX);
+    from.poll_transmit(&mut buf, usize::MAX, t0());
     if buf.is_empty() {
         return false;
     }
@@ -373,7 +378,8 @@ fn body_of(evs: &[Event], id: StreamId) -> (Vec<u8>, bool) {
 fn server_responding(peer_params: Vec<Setting>) -> (Connection, Peer) {
     let (mut s, mut p) = server_with(Config::default(), peer_params);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
     drain(&mut s);
     events(&mut s);
     (s, p)

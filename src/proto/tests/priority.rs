@@ -30,8 +30,9 @@ fn server_sending(streams: &[(u32, Option<&str>)], len: usize) -> Connection {
             None => p.block(GET),
         };
         s.recv_frame(headers(id, b, true), t0()).unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
-        s.send_data(StreamId(id), Bytes::from(vec![0u8; len]), true)
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; len]), true, t0())
             .unwrap();
     }
     s
@@ -75,8 +76,9 @@ fn rfc9218_s10_a_stream_blocked_on_its_window_does_not_block_less_urgent_ones() 
     for (id, v) in [(1, "u=7"), (3, "u=0")] {
         s.recv_frame(headers(id, get_with_priority(&mut p, v), true), t0())
             .unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
-        s.send_data(StreamId(id), Bytes::from(vec![0u8; 5000]), true)
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; 5000]), true, t0())
             .unwrap();
     }
     assert_eq!(
@@ -103,7 +105,7 @@ fn rfc9218_s10_control_frames_are_never_behind_data() {
 fn rfc9218_s7_1_priority_update_reorders_an_open_stream() {
     let mut s = server_sending(&[(1, None), (3, Some("u=5"))], 40_000);
     let mut buf = BytesMut::new();
-    s.poll_transmit(&mut buf, 20_000);
+    s.poll_transmit(&mut buf, 20_000, t0());
     s.recv_frame(update(3, "u=1"), t0()).unwrap();
     assert_eq!(s.priority(StreamId(3)), Some(Prio::new(1, false)));
     let mut rest = decode_frames(buf);
@@ -166,7 +168,8 @@ fn rfc9218_s7_1_idle_prioritized_plus_active_streams_beyond_max_concurrent_is_pr
 fn rfc9218_s7_1_priority_update_for_a_closed_stream_is_ignored() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), true).unwrap();
+    s.send_headers(StreamId(1), response(200), true, t0())
+        .unwrap();
     drain(&mut s);
     s.recv_frame(update(1, "u=0"), t0()).unwrap();
     assert!(!s.is_finished());
@@ -223,8 +226,9 @@ fn a_flood_of_priority_changes_keeps_the_scheduler_bounded() {
     // queued while its priority keeps changing.
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true, t0())
         .unwrap();
     drain(&mut s);
     for i in 0..10_000u32 {

@@ -18,12 +18,13 @@ fn s8_4_push_promise_is_sent_on_the_request_stream() {
     assert_eq!((pp.stream_id, pp.promised_id), (StreamId(1), StreamId(2)));
     let fields = p.decode(&pp.block);
     assert!(fields.contains(&(":path".into(), "/style.css".into())));
-    s.send_headers(promised, response(200), false).unwrap();
+    s.send_headers(promised, response(200), false, t0())
+        .unwrap();
     assert_eq!(
         s.stream_state(promised),
         Some(StreamState::HalfClosedRemote)
     );
-    s.send_data(promised, Bytes::from_static(b"body{}"), true)
+    s.send_data(promised, Bytes::from_static(b"body{}"), true, t0())
         .unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(2, 6, true)]);
     assert_eq!(s.stream_state(promised), None);
@@ -63,7 +64,8 @@ fn s8_4_1_promised_request_must_be_safe_and_cacheable() {
 fn s8_4_push_promise_only_on_open_peer_stream() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
     let promised = s.push_promise(StreamId(1), push_request("/a")).unwrap();
     // not on a pushed stream
     assert!(matches!(
@@ -71,7 +73,7 @@ fn s8_4_push_promise_only_on_open_peer_stream() {
         Err(UserError::InvalidState { .. })
     ));
     // not after the stream closed
-    s.send_data(StreamId(1), Bytes::new(), true).unwrap();
+    s.send_data(StreamId(1), Bytes::new(), true, t0()).unwrap();
     drain(&mut s);
     assert!(matches!(
         s.push_promise(StreamId(1), push_request("/c")),
@@ -118,7 +120,7 @@ fn s6_6_push_promise_when_push_disabled_is_connection_error_protocol() {
     };
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     let f = push_frame(&mut p, 1, 2, GET);
     let r = c.recv_frame(f, t0());
@@ -178,7 +180,7 @@ fn s5_1_2_pushes_beyond_our_concurrency_limit_are_refused() {
     };
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), false)
+    c.send_headers(id, get_request("http://example.com/"), false, t0())
         .unwrap();
     let f = push_frame(&mut p, 1, 2, GET);
     c.recv_frame(f, t0()).unwrap();
@@ -190,7 +192,7 @@ fn s5_1_2_pushes_beyond_our_concurrency_limit_are_refused() {
 #[test]
 fn s5_1_push_promise_on_stream_we_reset_is_cancelled() {
     let (mut c, mut p) = client_with_open_stream();
-    c.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
+    c.reset(StreamId(1), ErrorCode::CANCEL, t0()).unwrap();
     drain(&mut c);
     let f = push_frame(&mut p, 1, 2, GET);
     c.recv_frame(f, t0()).unwrap();
@@ -245,7 +247,7 @@ fn s10_5_refused_push_flood_is_connection_error_enhance_your_calm() {
     };
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     // 10 taken (reserved), then 100 refused: all within the bound.
@@ -279,14 +281,15 @@ fn s10_5_pushes_reset_by_us_count_toward_the_flood_bound() {
     };
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     let mut promised = 2;
     for _ in 0..101 {
         let f = push_frame(&mut p, 1, promised, GET);
         c.recv_frame(f, t0()).unwrap();
-        c.reset(StreamId(promised), ErrorCode::CANCEL).unwrap();
+        c.reset(StreamId(promised), ErrorCode::CANCEL, t0())
+            .unwrap();
         promised += 2;
     }
     assert!(goaway_code(&drain(&mut c)).is_none());
@@ -306,7 +309,7 @@ fn s10_5_answered_pushes_and_occasional_refusals_are_not_a_flood() {
     };
     let (mut c, mut p) = client_with(config, vec![]);
     let id = c.open_stream().unwrap();
-    c.send_headers(id, get_request("http://example.com/"), true)
+    c.send_headers(id, get_request("http://example.com/"), true, t0())
         .unwrap();
     drain(&mut c);
     let resp = p.block(&[(":status", "200")]);
@@ -316,7 +319,8 @@ fn s10_5_answered_pushes_and_occasional_refusals_are_not_a_flood() {
         c.recv_frame(f, t0()).unwrap();
         if i % 3 == 0 {
             // One in three cancelled before its response.
-            c.reset(StreamId(promised), ErrorCode::CANCEL).unwrap();
+            c.reset(StreamId(promised), ErrorCode::CANCEL, t0())
+                .unwrap();
         } else {
             c.recv_frame(headers(promised, resp.clone(), true), t0())
                 .unwrap();

@@ -116,7 +116,8 @@ fn s5_1_headers_opens_stream_and_end_stream_half_closes_it() {
         s.stream_state(StreamId(1)),
         Some(StreamState::HalfClosedRemote)
     );
-    s.send_headers(StreamId(1), response(200), true).unwrap();
+    s.send_headers(StreamId(1), response(200), true, t0())
+        .unwrap();
     assert_eq!(s.stream_state(StreamId(1)), None, "closed and forgotten");
     let evs = events(&mut s);
     assert!(matches!(evs.last(), Some(Event::Closed { id, .. }) if id.0 == 1));
@@ -166,7 +167,8 @@ fn s5_1_half_closed_remote_accepts_window_update_and_rst() {
 fn s5_1_data_on_closed_stream_is_connection_error_stream_closed() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(204), true).unwrap();
+    s.send_headers(StreamId(1), response(204), true, t0())
+        .unwrap();
     drain(&mut s);
     let r = s.recv_frame(data(1, b"x", false), t0());
     assert_conn_error(&mut s, r, ErrorCode::STREAM_CLOSED);
@@ -175,7 +177,7 @@ fn s5_1_data_on_closed_stream_is_connection_error_stream_closed() {
 #[test]
 fn s5_1_frames_after_our_rst_stream_are_ignored() {
     let (mut s, mut p) = server_with_open_stream();
-    s.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
+    s.reset(StreamId(1), ErrorCode::CANCEL, t0()).unwrap();
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::CANCEL));
     // in flight from the peer: DATA, trailers, WINDOW_UPDATE, RST_STREAM
     s.recv_frame(data_n(1, 1000, false), t0()).unwrap();
@@ -200,12 +202,12 @@ fn s5_1_late_frames_on_streams_beyond_the_reset_memory_are_ignored() {
     let mut ids = Vec::new();
     for _ in 0..20 {
         let id = c.open_stream().unwrap();
-        c.send_headers(id, get_request("http://example.com/"), true)
+        c.send_headers(id, get_request("http://example.com/"), true, t0())
             .unwrap();
         ids.push(id);
     }
     for id in &ids {
-        c.reset(*id, ErrorCode::CANCEL).unwrap();
+        c.reset(*id, ErrorCode::CANCEL, t0()).unwrap();
     }
     drain(&mut c);
     // in flight from the server for the first (long forgotten) stream
@@ -227,7 +229,7 @@ fn s5_1_data_after_our_rst_still_counts_toward_connection_window() {
     let (mut s, mut p) = server_with(config, vec![]);
     s.recv_frame(headers(1, p.block(POST), false), t0())
         .unwrap();
-    s.reset(StreamId(1), ErrorCode::CANCEL).unwrap();
+    s.reset(StreamId(1), ErrorCode::CANCEL, t0()).unwrap();
     drain(&mut s);
     s.recv_frame(data_n(1, 16_384, false), t0()).unwrap();
     s.recv_frame(data_n(1, 16_384, false), t0()).unwrap();
@@ -250,7 +252,7 @@ fn s5_1_rst_stream_from_peer_closes_stream_and_reports_it() {
     ));
     assert_eq!(s.active_streams(), 0);
     assert!(matches!(
-        s.send_data(StreamId(1), Bytes::from_static(b"x"), true),
+        s.send_data(StreamId(1), Bytes::from_static(b"x"), true, t0()),
         Err(UserError::UnknownStream(_))
     ));
 }

@@ -357,7 +357,7 @@ fn s8_1_1_head_response_content_length_without_data_is_fine() {
     let (mut c, mut p) = client();
     let id = c.open_stream().unwrap();
     let req = Request::head("http://example.com/").body(()).unwrap();
-    c.send_headers(id, Head::Request(req), true).unwrap();
+    c.send_headers(id, Head::Request(req), true, t0()).unwrap();
     let b = p.block(&[(":status", "200"), ("content-length", "1234")]);
     c.recv_frame(headers(1, b, true), t0()).unwrap();
     assert!(rst_code(&drain(&mut c), 1).is_none());

@@ -6,7 +6,7 @@ use super::*;
 fn s3_4_client_sends_preface_settings_and_connection_window_update() {
     let mut c = Connection::new(Role::Client, Config::default(), t0());
     let mut buf = BytesMut::new();
-    c.poll_transmit(&mut buf, usize::MAX);
+    c.poll_transmit(&mut buf, usize::MAX, t0());
     assert!(buf.starts_with(PREFACE));
     buf.advance(PREFACE.len());
     let f1 = Frame::decode(&mut buf, MAX_MAX_FRAME_SIZE)
@@ -215,7 +215,7 @@ fn s6_5_2_header_table_size_reaches_the_encoder() {
     let mut dec = hpack::Decoder::new(0, usize::MAX);
     for _ in 0..3 {
         let id = c.open_stream().unwrap();
-        c.send_headers(id, get_request("http://example.com/x"), true)
+        c.send_headers(id, get_request("http://example.com/x"), true, t0())
             .unwrap();
         for f in drain(&mut c) {
             if let Frame::Headers(h) = f {

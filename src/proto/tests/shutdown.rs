@@ -7,7 +7,7 @@ fn s6_8_last_stream_id_never_increases() {
     let (mut s, mut p) = server();
     s.recv_frame(headers(1, p.block(POST), false), t0())
         .unwrap();
-    s.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    s.go_away(ErrorCode::NO_ERROR, Bytes::new(), t0());
     drain(&mut s);
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap(); // ignored
     let r = s
@@ -36,7 +36,7 @@ fn s6_8_go_away_carries_last_peer_stream_and_ignores_newer_ones() {
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap();
     events(&mut s);
-    s.go_away(ErrorCode::NO_ERROR, Bytes::from_static(b"bye"));
+    s.go_away(ErrorCode::NO_ERROR, Bytes::from_static(b"bye"), t0());
     let frames = drain(&mut s);
     assert_eq!(
         frames,
@@ -51,8 +51,10 @@ fn s6_8_go_away_carries_last_peer_stream_and_ignores_newer_ones() {
     s.recv_frame(data(5, b"x", true), t0()).unwrap();
     assert!(events(&mut s).is_empty());
     assert!(!s.is_finished(), "streams 1 and 3 are still open");
-    s.send_headers(StreamId(1), response(200), true).unwrap();
-    s.send_headers(StreamId(3), response(200), true).unwrap();
+    s.send_headers(StreamId(1), response(200), true, t0())
+        .unwrap();
+    s.send_headers(StreamId(3), response(200), true, t0())
+        .unwrap();
     assert!(s.is_finished());
 }
 
@@ -61,7 +63,7 @@ fn s6_8_goaway_received_refuses_streams_above_last_id() {
     let (mut c, mut p) = client();
     let ids: Vec<StreamId> = (0..3).map(|_| c.open_stream().unwrap()).collect();
     for id in &ids {
-        c.send_headers(*id, get_request("http://example.com/"), true)
+        c.send_headers(*id, get_request("http://example.com/"), true, t0())
             .unwrap();
     }
     drain(&mut c);
@@ -115,7 +117,7 @@ fn s6_8_second_goaway_with_lower_last_id_refuses_more_streams() {
     let (mut c, _) = client();
     let ids: Vec<StreamId> = (0..3).map(|_| c.open_stream().unwrap()).collect();
     for id in &ids {
-        c.send_headers(*id, get_request("http://example.com/"), true)
+        c.send_headers(*id, get_request("http://example.com/"), true, t0())
             .unwrap();
     }
     for last in [5, 1] {
@@ -177,7 +179,7 @@ fn s6_8_goaway_with_error_code_is_reported() {
 fn s6_8_go_away_without_streams_is_finished_at_once() {
     let (mut s, _) = server();
     assert!(!s.is_finished());
-    s.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    s.go_away(ErrorCode::NO_ERROR, Bytes::new(), t0());
     assert!(s.is_finished());
     assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(0)));
 }
@@ -208,8 +210,10 @@ fn s6_8_two_step_shutdown_accepts_in_flight_streams_until_the_ping_ack() {
     // newer streams are now ignored; the open ones finish
     s.recv_frame(headers(5, p.block(GET), true), t0()).unwrap();
     assert!(events(&mut s).is_empty());
-    s.send_headers(StreamId(1), response(204), true).unwrap();
-    s.send_headers(StreamId(3), response(204), true).unwrap();
+    s.send_headers(StreamId(1), response(204), true, t0())
+        .unwrap();
+    s.send_headers(StreamId(3), response(204), true, t0())
+        .unwrap();
     assert!(s.is_finished());
 }
 
@@ -248,6 +252,7 @@ fn s6_8_graceful_shutdown_deadline_on_a_fake_clock() {
     assert!(matches!(&drain(&mut s)[..], [Frame::GoAway(g)] if g.last_stream_id == StreamId(1)));
     assert_eq!(s.poll_timeout(), None);
     assert!(!s.is_finished(), "stream 1 still open");
-    s.send_headers(StreamId(1), response(204), true).unwrap();
+    s.send_headers(StreamId(1), response(204), true, t0())
+        .unwrap();
     assert!(s.is_finished());
 }

@@ -134,7 +134,8 @@ fn s6_8_idle_request_crossing_the_first_goaway_is_served() {
     s.recv_frame(headers(1, p.block(GET), true), t0() + secs(60))
         .unwrap();
     assert!(matches!(&events(&mut s)[..], [Event::Headers { .. }]));
-    s.send_headers(StreamId(1), response(204), true).unwrap();
+    s.send_headers(StreamId(1), response(204), true, t0())
+        .unwrap();
     assert!(!s.is_finished(), "the final GOAWAY is not out yet");
 }
 
@@ -161,14 +162,11 @@ fn s6_8_idle_does_not_fire_while_a_stream_is_open_and_restarts_when_it_ends() {
     s.handle_timeout(t0() + secs(100)).unwrap();
     assert!(drain(&mut s).is_empty());
     s.recv_frame(data(1, b"x", true), t0() + secs(100)).unwrap();
-    // The response ends the last stream where no `now` is given: the time
-    // is asked for ("now"), and the next `now` seen starts the clock.
-    s.send_headers(StreamId(1), response(204), true).unwrap();
+    assert_eq!(s.poll_timeout(), None, "the stream is still open");
+    // The response, sent at 120 s, ends the last stream: idle from then.
+    s.send_headers(StreamId(1), response(204), true, t0() + secs(120))
+        .unwrap();
     drain(&mut s);
-    assert!(s.needs_time());
-    assert_eq!(s.poll_timeout(), Some(t0() + secs(100)));
-    s.observe_time(t0() + secs(120));
-    assert!(!s.needs_time());
     assert_eq!(s.poll_timeout(), Some(t0() + secs(180)));
     s.handle_timeout(t0() + secs(180) - NS).unwrap();
     assert!(drain(&mut s).is_empty());
@@ -205,7 +203,7 @@ fn s6_8_idle_is_not_watched_after_a_goaway_either_way() {
     .unwrap();
     assert_eq!(c.poll_timeout(), None);
     let (mut s, _) = server_with(only_idle(60), vec![]);
-    s.go_away(ErrorCode::NO_ERROR, Bytes::new());
+    s.go_away(ErrorCode::NO_ERROR, Bytes::new(), t0());
     assert_eq!(s.poll_timeout(), None);
 }
 
@@ -263,23 +261,27 @@ fn s6_7_keepalive_without_an_answer_closes_the_connection() {
 
 // ------------------------------------------------------------ stalled streams
 
-/// A server whose stream 1 has `n` bytes queued and a send window of 0.
-fn stalled_server(d: u64, n: usize) -> (Connection, Peer) {
+/// A server whose stream 1 has `n` bytes queued at `at` and a send
+/// window of 0.
+fn stalled_server(d: u64, n: usize, at: Instant) -> (Connection, Peer) {
     let (mut s, mut p) = server_with(only_stalled(d), vec![Setting::InitialWindowSize(0)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![b'x'; n]), true)
+    s.send_headers(StreamId(1), response(200), false, at)
         .unwrap();
-    assert!(data_lens(&drain(&mut s)).is_empty(), "window 0: no DATA");
+    s.send_data(StreamId(1), Bytes::from(vec![b'x'; n]), true, at)
+        .unwrap();
+    assert!(
+        data_lens(&drain_at(&mut s, at)).is_empty(),
+        "window 0: no DATA"
+    );
     events(&mut s);
     (s, p)
 }
 
 #[test]
 fn s6_9_stalled_stream_is_reset_with_cancel_at_the_deadline() {
-    let (mut s, _) = stalled_server(30, 1000);
-    assert!(s.needs_time(), "the stall was found in poll_transmit");
-    s.observe_time(t0() + secs(1));
+    // The DATA is queued behind the shut window at 1 s: stalled from then.
+    let (mut s, _) = stalled_server(30, 1000, t0() + secs(1));
     assert_eq!(s.poll_timeout(), Some(t0() + secs(31)));
     s.handle_timeout(t0() + secs(31) - NS).unwrap();
     assert!(drain(&mut s).is_empty());
@@ -296,8 +298,7 @@ fn s6_9_stalled_stream_is_reset_with_cancel_at_the_deadline() {
 
 #[test]
 fn s6_9_a_stream_that_drains_is_not_reset() {
-    let (mut s, _) = stalled_server(30, 1000);
-    s.observe_time(t0());
+    let (mut s, _) = stalled_server(30, 1000, t0());
     s.recv_frame(window_update(1, 1000), t0() + secs(20))
         .unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(1, 1000, true)]);
@@ -310,13 +311,14 @@ fn s6_9_a_stream_that_drains_is_not_reset() {
 
 #[test]
 fn s6_9_a_slow_reader_restarts_the_stall_clock() {
-    let (mut s, _) = stalled_server(30, 1000);
-    s.observe_time(t0());
+    let (mut s, _) = stalled_server(30, 1000, t0());
     // 500 bytes of credit at 20 s: half is sent, the stream stalls again.
     s.recv_frame(window_update(1, 500), t0() + secs(20))
         .unwrap();
-    assert_eq!(data_lens(&drain(&mut s)), vec![(1, 500, false)]);
-    s.observe_time(t0() + secs(20));
+    assert_eq!(
+        data_lens(&drain_at(&mut s, t0() + secs(20))),
+        vec![(1, 500, false)]
+    );
     assert_eq!(s.poll_timeout(), Some(t0() + secs(50)));
     s.handle_timeout(t0() + secs(31)).unwrap();
     assert!(drain(&mut s).is_empty(), "it read 20 s ago");
@@ -334,15 +336,16 @@ fn s6_9_a_shut_connection_window_resets_the_streams_with_data_queued() {
         // Incremental (RFC 9218 §4.2): the streams take turns.
         s.set_priority(StreamId(id), crate::priority::Priority::new(3, true));
     }
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![b'x'; 100_000]), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
         .unwrap();
-    s.send_headers(StreamId(3), response(200), false).unwrap();
-    s.send_data(StreamId(3), Bytes::from(vec![b'x'; 10]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![b'x'; 100_000]), true, t0())
+        .unwrap();
+    s.send_headers(StreamId(3), response(200), false, t0())
+        .unwrap();
+    s.send_data(StreamId(3), Bytes::from(vec![b'x'; 10]), true, t0())
         .unwrap();
     let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
     assert_eq!(sent, 65_535);
-    s.observe_time(t0());
     assert_eq!(s.poll_timeout(), Some(t0() + secs(30)));
     s.handle_timeout(t0() + secs(30)).unwrap();
     let frames = drain(&mut s);
@@ -357,11 +360,16 @@ fn s6_9_a_shut_connection_window_resets_the_streams_with_data_queued() {
 fn s6_9_connection_window_update_clears_the_connection_stall() {
     let (mut s, mut p) = server_with(only_stalled(30), vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![b'x'; 70_000]), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
+    s.send_data(StreamId(1), Bytes::from(vec![b'x'; 70_000]), true, t0())
         .unwrap();
     drain(&mut s);
-    s.observe_time(t0());
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t0() + secs(30)),
+        "the connection stalled"
+    );
     s.recv_frame(window_update(0, 10_000), t0() + secs(10))
         .unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(1, 4_465, true)]);
@@ -390,11 +398,12 @@ fn poll_timeout_is_the_earliest_deadline() {
     let (mut s, mut p) = server_with(config, vec![Setting::InitialWindowSize(0)]);
     assert_eq!(s.poll_timeout(), Some(t0() + secs(30)), "keepalive");
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from_static(b"x"), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
+        .unwrap();
+    // Queued behind the shut window at 2 s.
+    s.send_data(StreamId(1), Bytes::from_static(b"x"), true, t0() + secs(2))
         .unwrap();
     drain(&mut s);
-    s.observe_time(t0() + secs(2));
     assert_eq!(s.poll_timeout(), Some(t0() + secs(7)), "the stalled stream");
 }
 
@@ -436,12 +445,16 @@ fn s6_9_stall_starts_when_data_is_queued_behind_a_shut_window() {
     // never calls `poll_transmit`, yet the stall clock must start.
     let (mut s, mut p) = server_with(only_stalled(30), vec![Setting::InitialWindowSize(0)]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from_static(b"xyz"), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
         .unwrap();
+    s.send_data(
+        StreamId(1),
+        Bytes::from_static(b"xyz"),
+        true,
+        t0() + secs(2),
+    )
+    .unwrap();
     assert!(!s.wants_transmit() || s.has_pending_control());
-    assert!(s.needs_time());
-    s.observe_time(t0() + secs(2));
     assert_eq!(s.poll_timeout(), Some(t0() + secs(32)));
 }
 
@@ -449,10 +462,11 @@ fn s6_9_stall_starts_when_data_is_queued_behind_a_shut_window() {
 fn s6_9_2_settings_shutting_a_window_start_the_stall_clock() {
     let (mut s, mut p) = server_with(only_stalled(30), vec![]);
     s.recv_frame(headers(1, p.block(GET), true), t0()).unwrap();
-    s.send_headers(StreamId(1), response(200), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from_static(b"queued"), true)
+    s.send_headers(StreamId(1), response(200), false, t0())
         .unwrap();
-    assert!(!s.needs_time(), "the window is open");
+    s.send_data(StreamId(1), Bytes::from_static(b"queued"), true, t0())
+        .unwrap();
+    assert_eq!(s.poll_timeout(), None, "the window is open");
     // Before anything is written, the peer shuts every stream window.
     s.recv_frame(
         settings(vec![Setting::InitialWindowSize(0)]),

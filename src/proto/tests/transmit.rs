@@ -6,7 +6,7 @@ use super::*;
 fn s6_5_2_max_frame_size_splits_data() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true, t0())
         .unwrap();
     assert_eq!(
         data_lens(&drain(&mut s)),
@@ -21,7 +21,7 @@ fn s6_5_2_peer_max_frame_size_is_used_for_data() {
         Setting::MaxFrameSize(32_768),
     ]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 40_000]), true, t0())
         .unwrap();
     assert_eq!(
         data_lens(&drain(&mut s)),
@@ -37,8 +37,13 @@ fn s6_10_large_field_block_is_split_into_continuations() {
     for i in 0..10 {
         resp = resp.header(format!("x-h{i}"), "v".repeat(3000));
     }
-    s.send_headers(StreamId(1), Head::Response(resp.body(()).unwrap()), true)
-        .unwrap();
+    s.send_headers(
+        StreamId(1),
+        Head::Response(resp.body(()).unwrap()),
+        true,
+        t0(),
+    )
+    .unwrap();
     let frames = drain(&mut s);
     let Frame::Headers(h) = &frames[0] else {
         panic!()
@@ -63,8 +68,9 @@ fn data_of_incremental_streams_is_sent_round_robin() {
     for id in [1, 3, 5] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
         s.set_priority(StreamId(id), crate::priority::Priority::new(3, true));
-        s.send_headers(StreamId(id), response(200), false).unwrap();
-        s.send_data(StreamId(id), Bytes::from(vec![0u8; 40_000]), true)
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
+        s.send_data(StreamId(id), Bytes::from(vec![0u8; 40_000]), true, t0())
             .unwrap();
     }
     let order: Vec<u32> = data_lens(&drain(&mut s)).iter().map(|d| d.0).collect();
@@ -75,10 +81,10 @@ fn data_of_incremental_streams_is_sent_round_robin() {
 fn poll_transmit_stops_near_limit() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true, t0())
         .unwrap();
     let mut buf = BytesMut::new();
-    s.poll_transmit(&mut buf, 20_000);
+    s.poll_transmit(&mut buf, 20_000, t0());
     assert!(buf.len() >= 20_000 && buf.len() < 20_000 + 16_384 + 9);
     assert!(s.wants_transmit());
 }
@@ -86,7 +92,7 @@ fn poll_transmit_stops_near_limit() {
 #[test]
 fn data_sent_reported_only_when_written() {
     let (mut s, _) = server_responding(vec![]);
-    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false)
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false, t0())
         .unwrap();
     assert!(events(&mut s).is_empty());
     drain(&mut s);
@@ -102,11 +108,11 @@ fn data_sent_reported_only_when_written() {
 #[test]
 fn s8_1_trailers_are_sent_after_queued_data() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(3)]);
-    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false)
+    s.send_data(StreamId(1), Bytes::from_static(b"hello"), false, t0())
         .unwrap();
     let mut t = HeaderMap::new();
     t.insert("x-trailer-test", HeaderValue::from_static("ok"));
-    s.send_trailers(StreamId(1), t).unwrap();
+    s.send_trailers(StreamId(1), t, t0()).unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(1, 3, false)]);
     s.recv_frame(window_update(1, 10), t0()).unwrap();
     let frames = drain(&mut s);
@@ -125,10 +131,10 @@ fn data_frames_stay_near_the_transmit_limit_with_huge_peer_frames() {
         Setting::MaxFrameSize(MAX_MAX_FRAME_SIZE),
     ]);
     s.recv_frame(window_update(0, 1 << 30), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 4 << 20]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 4 << 20]), true, t0())
         .unwrap();
     let mut buf = BytesMut::new();
-    s.poll_transmit(&mut buf, 100_000);
+    s.poll_transmit(&mut buf, 100_000, t0());
     assert!(buf.len() <= 100_000 + 9, "{}", buf.len());
 }
 
@@ -137,14 +143,15 @@ fn end_stream_goes_out_while_the_connection_window_is_shut() {
     let (mut s, mut p) = server_with(Config::default(), vec![Setting::InitialWindowSize(1 << 20)]);
     for id in [1, 3] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
     }
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 70_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 70_000]), true, t0())
         .unwrap();
     let sent: usize = data_lens(&drain(&mut s)).iter().map(|d| d.1).sum();
     assert_eq!(sent, 65_535);
     // stream 1 waits for the connection window; stream 3 ends with no data
-    s.send_data(StreamId(3), Bytes::new(), true).unwrap();
+    s.send_data(StreamId(3), Bytes::new(), true, t0()).unwrap();
     assert!(s.wants_transmit());
     assert_eq!(data_lens(&drain(&mut s)), vec![(3, 0, true)]);
     assert_eq!(s.queued_bytes(StreamId(1)), 70_000 - 65_535);
@@ -155,18 +162,18 @@ fn end_stream_goes_out_while_the_connection_window_is_shut() {
 #[test]
 fn empty_data_with_end_stream_is_sent_without_window() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(0)]);
-    s.send_data(StreamId(1), Bytes::new(), true).unwrap();
+    s.send_data(StreamId(1), Bytes::new(), true, t0()).unwrap();
     assert_eq!(data_lens(&drain(&mut s)), vec![(1, 0, true)]);
 }
 
 #[test]
 fn s8_1_request_trailers_from_client_are_sent_after_body() {
     let (mut c, mut p) = client_with_open_stream();
-    c.send_data(StreamId(1), Bytes::from_static(b"body"), false)
+    c.send_data(StreamId(1), Bytes::from_static(b"body"), false, t0())
         .unwrap();
     let mut t = HeaderMap::new();
     t.insert("grpc-status", HeaderValue::from_static("0"));
-    c.send_trailers(StreamId(1), t).unwrap();
+    c.send_trailers(StreamId(1), t, t0()).unwrap();
     let frames = drain(&mut c);
     assert_eq!(data_lens(&frames), vec![(1, 4, false)]);
     let Some(Frame::Headers(h)) = frames.last() else {
@@ -216,19 +223,20 @@ fn busy_server() -> Connection {
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
     for id in [1, 3] {
         s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
-        s.send_headers(StreamId(id), response(200), false).unwrap();
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
     }
-    s.send_data(StreamId(1), Bytes::from(vec![1u8; 40_000]), false)
+    s.send_data(StreamId(1), Bytes::from(vec![1u8; 40_000]), false, t0())
         .unwrap();
-    s.send_data(StreamId(3), Bytes::from_static(b"small"), false)
+    s.send_data(StreamId(3), Bytes::from_static(b"small"), false, t0())
         .unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![2u8; 2_000]), false)
+    s.send_data(StreamId(1), Bytes::from(vec![2u8; 2_000]), false, t0())
         .unwrap();
-    s.send_data(StreamId(3), Bytes::from(vec![3u8; 20_000]), true)
+    s.send_data(StreamId(3), Bytes::from(vec![3u8; 20_000]), true, t0())
         .unwrap();
     let mut t = HeaderMap::new();
     t.insert("x-trailer-test", HeaderValue::from_static("ok"));
-    s.send_trailers(StreamId(1), t).unwrap();
+    s.send_trailers(StreamId(1), t, t0()).unwrap();
     s.recv_frame(ping(false, *b"12345678"), t0()).unwrap();
     s
 }
@@ -243,8 +251,8 @@ fn vectored_transmit_writes_the_same_bytes_as_poll_transmit() {
         let mut q = WriteQueue::new();
         for _ in 0..100 {
             let (fl, ql) = (flat.len(), q.len());
-            flat_conn.poll_transmit(&mut flat, fl.saturating_add(limit));
-            vec_conn.poll_transmit_vectored(&mut q, ql.saturating_add(limit));
+            flat_conn.poll_transmit(&mut flat, fl.saturating_add(limit), t0());
+            vec_conn.poll_transmit_vectored(&mut q, ql.saturating_add(limit), t0());
             // The writer takes odd-sized bites between turns.
             vectored.extend_from_slice(&write_once(&mut q, 7_777));
             if !flat_conn.wants_transmit() && !vec_conn.wants_transmit() {
@@ -267,11 +275,11 @@ fn vectored_transmit_shares_large_payloads_and_copies_small_ones() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
     let big = Bytes::from(vec![9u8; 40_000]);
-    s.send_data(StreamId(1), big.clone(), false).unwrap();
-    s.send_data(StreamId(1), Bytes::from_static(b"tiny"), true)
+    s.send_data(StreamId(1), big.clone(), false, t0()).unwrap();
+    s.send_data(StreamId(1), Bytes::from_static(b"tiny"), true, t0())
         .unwrap();
     let mut q = WriteQueue::new();
-    s.poll_transmit_vectored(&mut q, usize::MAX);
+    s.poll_transmit_vectored(&mut q, usize::MAX, t0());
     // head, 16 KiB, head, 16 KiB, head, 7,232 bytes, head + "tiny".
     assert_eq!(q.segments(), 7);
     let mut io = [std::io::IoSlice::new(&[]); 8];
@@ -299,10 +307,10 @@ fn vectored_transmit_shares_large_payloads_and_copies_small_ones() {
 fn vectored_transmit_stops_near_limit() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![0u8; 100_000]), true, t0())
         .unwrap();
     let mut q = WriteQueue::new();
-    s.poll_transmit_vectored(&mut q, 20_000);
+    s.poll_transmit_vectored(&mut q, 20_000, t0());
     assert!(
         q.len() >= 20_000 && q.len() < 20_000 + 16_384 + 9,
         "{}",
@@ -315,16 +323,16 @@ fn vectored_transmit_stops_near_limit() {
 fn s6_7_ping_ack_answered_during_a_partial_write_follows_the_data_in_flight() {
     let (mut s, _) = server_responding(vec![Setting::InitialWindowSize(1 << 20)]);
     s.recv_frame(window_update(0, 1 << 20), t0()).unwrap();
-    s.send_data(StreamId(1), Bytes::from(vec![5u8; 40_000]), true)
+    s.send_data(StreamId(1), Bytes::from(vec![5u8; 40_000]), true, t0())
         .unwrap();
     let mut q = WriteQueue::new();
-    s.poll_transmit_vectored(&mut q, 16_384 + 9);
+    s.poll_transmit_vectored(&mut q, 16_384 + 9, t0());
     // The socket took the first DATA head only: what is left is the
     // payload, referenced; the copy buffer is empty (but allocated: the
     // ACK is copied into it, behind the payload).
     let mut out = write_out_n(&mut q, 9);
     s.recv_frame(ping(false, *b"abcdefgh"), t0()).unwrap();
-    s.poll_transmit_vectored(&mut q, usize::MAX);
+    s.poll_transmit_vectored(&mut q, usize::MAX, t0());
     out.extend_from_slice(&write_out(&mut q, 1000));
     let frames = decode_all(out);
     assert!(matches!(&frames[0], Frame::Data(d) if d.data.len() == 16_384));

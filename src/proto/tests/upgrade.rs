@@ -25,9 +25,11 @@ fn rfc7540_s3_2_upgrade_makes_stream_1_and_the_response_flows() {
         pair.client.stream_state(c1),
         Some(StreamState::HalfClosedLocal)
     );
-    pair.server.send_headers(s1, response(200), false).unwrap();
     pair.server
-        .send_data(s1, Bytes::from_static(b"upgraded"), true)
+        .send_headers(s1, response(200), false, t0())
+        .unwrap();
+    pair.server
+        .send_data(s1, Bytes::from_static(b"upgraded"), true, t0())
         .unwrap();
     pair.pump();
     let cev = pair.take_client();
