@@ -258,6 +258,11 @@ fuzz_target!(|data: &[u8]| {
             12 => {
                 now += Duration::from_secs(input.byte() as u64 % 16);
                 let _ = c.handle_timeout(now);
+                // Everything due has fired: the next deadline is later.
+                assert!(
+                    c.poll_timeout().is_none_or(|t| t > now),
+                    "a deadline due at {now:?} survived handle_timeout"
+                );
             }
             // Server push.
             13 => {
