@@ -173,7 +173,8 @@ fuzz_target!(|data: &[u8]| {
                             if a & 128 != 0 {
                                 b = b.header("connection", "close");
                             }
-                            let _ = c.send_headers(id, Head::Request(b.body(()).unwrap()), end, now);
+                            let _ =
+                                c.send_headers(id, Head::Request(b.body(()).unwrap()), end, now);
                         }
                     }
                     Role::Server => {
