@@ -412,7 +412,9 @@ impl<A> Connection<A> {
         s.set_expected_len(r.content_length);
         // RFC 9218 §5: the request's `priority` field; a PRIORITY_UPDATE
         // that came before the stream opened is the later signal (§7).
-        s.priority = Priority::from_headers(r.request.headers());
+        if r.priority {
+            s.priority = Priority::from_headers(r.request.headers());
+        }
         if let Some(&(_, p)) = self.idle_priorities.iter().find(|(i, _)| *i == id) {
             s.priority = p;
         }
