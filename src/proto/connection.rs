@@ -422,7 +422,7 @@ impl<A> Connection<A> {
     /// Forgets a stream, giving back to the connection window what the user
     /// had not released. The caller moves the stream's application slot
     /// into the terminal event it queues (or drops it: `reset`).
-    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Stream<A>> {
+    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Box<Stream<A>>> {
         let mut s = self.streams.remove(&id)?;
         let (was_active, was_reserved) = s.counted;
         s.state = StreamState::Closed;

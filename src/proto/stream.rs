@@ -187,6 +187,14 @@ pub enum Stall {
 }
 
 impl<A> Stream<A> {
+    /// [`Stream::new`], boxed: the stream table keeps streams boxed
+    /// (`store::StreamMap`), and building one straight in its box spares a
+    /// move of the whole stream.
+    #[inline]
+    pub fn boxed(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Box<Self> {
+        Box::new(Stream::new(id, state, send_window, recv_window))
+    }
+
     /// A stream with the given windows.
     pub fn new(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Self {
         Stream {

@@ -38,7 +38,7 @@ impl<A> Connection<A> {
         self.check_open()?;
         let id = self.next_local_id;
         self.next_local_id += 2;
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             id,
             StreamState::Idle,
             self.peer.initial_window_size,
@@ -467,7 +467,7 @@ impl<A> Connection<A> {
             self.peer.max_frame_size,
         );
         self.last_local_sent = promised;
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             promised,
             StreamState::ReservedLocal,
             self.peer.initial_window_size,

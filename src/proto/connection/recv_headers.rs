@@ -400,7 +400,7 @@ impl<A> Connection<A> {
         } else {
             StreamState::Open
         };
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             id,
             state,
             self.peer.initial_window_size,
@@ -573,7 +573,7 @@ impl<A> Connection<A> {
         {
             return self.refuse_push(promised, ErrorCode::PROTOCOL_ERROR);
         }
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             promised,
             StreamState::ReservedRemote,
             self.peer.initial_window_size,
