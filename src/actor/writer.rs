@@ -56,11 +56,16 @@ pub(crate) const MAX_IOVECS: usize = 64;
 /// `max_write_buffer`), with a buffer from the thread's pool while there is
 /// something to write; an empty write buffer is given back at once.
 ///
-/// When the protocol holds control frames or field blocks and the write
-/// buffer is empty, `poll_transmit` swaps its own buffer in instead of
-/// copying: then no pooled buffer is taken, so the protocol never keeps one.
+/// The pooled buffer is taken for control frames and field blocks too:
+/// `poll_transmit` then copies them in (a few dozen bytes for a response's
+/// HEADERS) and the protocol keeps its small buffer for the next ones. It
+/// used to swap that buffer into the queue instead: one request per turn
+/// then allocated it for every response, regrew it twice for the DATA
+/// frame behind it, and dropped it (too small for the pool). The pooled
+/// buffer never goes to the protocol (it swaps only into a queue that has
+/// no buffer).
 pub(crate) fn pull(c: &mut Core) {
-    if c.wbuf.buffer_capacity() == 0 && !c.proto.has_pending_control() && c.proto.wants_transmit() {
+    if c.wbuf.buffer_capacity() == 0 && c.proto.wants_transmit() {
         c.wbuf.set_buffer(bufpool::take_write());
     }
     c.pull_transmit();

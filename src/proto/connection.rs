@@ -111,8 +111,6 @@ pub struct Connection<A = ()> {
     block: Option<Box<PartialBlock>>,
     /// Encoded control frames and field blocks, written before any DATA.
     pending: BytesMut,
-    /// Scratch for HPACK output.
-    hpack_buf: BytesMut,
     /// Streams with queued output, by RFC 9218 priority (`schedule.rs`).
     ready: Scheduler,
     /// Server: priorities from PRIORITY_UPDATE frames for streams not yet
@@ -199,7 +197,6 @@ impl<A> Connection<A> {
             pending: BytesMut::with_capacity(4096),
             // Grows to the largest field block encoded (most are far
             // smaller than 1 KiB); none is needed before the first.
-            hpack_buf: BytesMut::new(),
             ready: Scheduler::default(),
             idle_priorities: Vec::new(),
             events: VecDeque::new(),

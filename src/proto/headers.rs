@@ -152,23 +152,20 @@ fn add_field(
         ValueCheck::Ascii | ValueCheck::ObsText => {}
     }
     let mut seen = Seen::Other;
-    match &name {
-        n if *n == header::HOST => seen = Seen::Host,
-        n if *n == header::TE => {
-            if !f.value.eq_ignore_ascii_case(b"trailers") {
-                return Err("te other than \"trailers\" (§8.2.2)");
-            }
+    if name == header::HOST {
+        seen = Seen::Host;
+    } else if name == header::TE && !f.value.eq_ignore_ascii_case(b"trailers") {
+        return Err("te other than \"trailers\" (§8.2.2)");
+    } else if name == header::CONTENT_LENGTH {
+        let n = parse_content_length(&f.value).ok_or("invalid content-length")?;
+        match *content_length {
+            Some(prev) if prev != n => return Err("conflicting content-length"),
+            _ => *content_length = Some(n),
         }
-        n if *n == header::CONTENT_LENGTH => {
-            let n = parse_content_length(&f.value).ok_or("invalid content-length")?;
-            match *content_length {
-                Some(prev) if prev != n => return Err("conflicting content-length"),
-                _ => *content_length = Some(n),
-            }
-        }
-        n if is_connection_specific(n) => return Err("connection-specific field (§8.2.2)"),
-        n if n.as_str() == "priority" => seen = Seen::Priority,
-        _ => {}
+    } else if is_connection_specific(&name) {
+        return Err("connection-specific field (§8.2.2)");
+    } else if name.as_str() == "priority" {
+        seen = Seen::Priority;
     }
     let mut value = if check == ValueCheck::Ascii {
         // SAFETY: `from_maybe_shared_unchecked` asks for valid UTF-8, and

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::frame::{
-    self, encode_header_block, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
+    self, encode_header_block_with, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
 };
 use crate::hpack::FieldRef;
 use crate::priority::Priority;
@@ -149,24 +149,25 @@ impl<A> Connection<A> {
                     .map_err(UserError::Malformed)?
                     + headers::pseudo_size(&pseudo);
                 self.check_list_size(size)?;
-                self.hpack_buf.clear();
-                self.encoder.encode(
-                    pseudo
-                        .iter()
-                        .flatten()
-                        .copied()
-                        .chain(headers::regular_fields(req.headers(), folded)),
-                    &mut self.hpack_buf,
-                );
-                encode_header_block(
+                let encoder = &mut self.encoder;
+                encode_header_block_with(
                     &mut self.pending,
                     id,
                     BlockStart::Headers {
                         end_stream,
                         priority: None,
                     },
-                    &self.hpack_buf,
                     self.peer.max_frame_size,
+                    |dst| {
+                        encoder.encode(
+                            pseudo
+                                .iter()
+                                .flatten()
+                                .copied()
+                                .chain(headers::regular_fields(req.headers(), folded)),
+                            dst,
+                        )
+                    },
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
@@ -223,20 +224,22 @@ impl<A> Connection<A> {
                     value: status.as_str().as_bytes(),
                     sensitive: false,
                 };
-                self.hpack_buf.clear();
-                self.encoder.encode(
-                    std::iter::once(st).chain(headers::regular_fields(resp.headers(), false)),
-                    &mut self.hpack_buf,
-                );
-                encode_header_block(
+                let encoder = &mut self.encoder;
+                encode_header_block_with(
                     &mut self.pending,
                     id,
                     BlockStart::Headers {
                         end_stream,
                         priority: None,
                     },
-                    &self.hpack_buf,
                     self.peer.max_frame_size,
+                    |dst| {
+                        encoder.encode(
+                            std::iter::once(st)
+                                .chain(headers::regular_fields(resp.headers(), false)),
+                            dst,
+                        )
+                    },
                 );
                 let no_body =
                     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
@@ -355,20 +358,16 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         if queue_empty {
             // Nothing ahead of it: encode now, in wire order.
-            self.hpack_buf.clear();
-            self.encoder.encode(
-                headers::regular_fields(&trailers, false),
-                &mut self.hpack_buf,
-            );
-            encode_header_block(
+            let encoder = &mut self.encoder;
+            encode_header_block_with(
                 &mut self.pending,
                 id,
                 BlockStart::Headers {
                     end_stream: true,
                     priority: None,
                 },
-                &self.hpack_buf,
                 self.peer.max_frame_size,
+                |dst| encoder.encode(headers::regular_fields(&trailers, false), dst),
             );
         }
         if let Some(s) = self.streams.get_mut(&id.0) {
@@ -448,23 +447,24 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         let promised = self.next_local_id;
         self.next_local_id += 2;
-        self.hpack_buf.clear();
-        self.encoder.encode(
-            pseudo
-                .iter()
-                .flatten()
-                .copied()
-                .chain(headers::regular_fields(request.headers(), folded)),
-            &mut self.hpack_buf,
-        );
-        encode_header_block(
+        let encoder = &mut self.encoder;
+        encode_header_block_with(
             &mut self.pending,
             id,
             BlockStart::PushPromise {
                 promised_id: StreamId(promised),
             },
-            &self.hpack_buf,
             self.peer.max_frame_size,
+            |dst| {
+                encoder.encode(
+                    pseudo
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .chain(headers::regular_fields(request.headers(), folded)),
+                    dst,
+                )
+            },
         );
         self.last_local_sent = promised;
         let mut s = Stream::boxed(

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 use tracing::debug;
 
-use crate::frame::{self, encode_header_block, BlockStart, ErrorCode, StreamId};
+use crate::frame::{self, encode_header_block_with, BlockStart, ErrorCode, StreamId};
 use crate::hpack::{DecoderError, Field, FieldRef};
 
 use super::{recount, Connection};
@@ -444,17 +444,16 @@ impl<A> Connection<A> {
             value: b"431",
             sensitive: false,
         };
-        self.hpack_buf.clear();
-        self.encoder.encode([status], &mut self.hpack_buf);
-        encode_header_block(
+        let encoder = &mut self.encoder;
+        encode_header_block_with(
             &mut self.pending,
             StreamId(id),
             BlockStart::Headers {
                 end_stream: true,
                 priority: None,
             },
-            &self.hpack_buf,
             self.peer.max_frame_size,
+            |dst| encoder.encode([status], dst),
         );
         if !end_stream {
             self.queue_rst(id, ErrorCode::NO_ERROR);
