@@ -192,9 +192,16 @@ impl<A> Connection<A> {
 
     /// True when `poll_transmit` has something to write.
     pub fn wants_transmit(&self) -> bool {
-        if !self.pending.is_empty() {
-            return true;
-        }
+        !self.pending.is_empty() || self.streams_want_transmit()
+    }
+
+    /// True when `poll_transmit` has stream output to write besides what is
+    /// already encoded (control frames, field blocks): DATA that fits the
+    /// windows, or trailers or an END_STREAM queued behind DATA. A writer
+    /// that keeps no buffer of its own between turns takes one for that,
+    /// and lets a turn of only encoded bytes move the protocol's buffer
+    /// over instead (`poll_transmit_vectored`).
+    pub fn streams_want_transmit(&self) -> bool {
         if self.error.is_some() {
             return false;
         }
