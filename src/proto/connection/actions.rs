@@ -145,9 +145,9 @@ impl<A> Connection<A> {
                 let (pseudo, folded) =
                     headers::request_pseudo(&req, self.peer.enable_connect_protocol)
                         .map_err(UserError::Malformed)?;
-                let size = headers::check_outgoing(req.headers(), folded)
-                    .map_err(UserError::Malformed)?
-                    + headers::pseudo_size(&pseudo);
+                let (size, send_expected) = headers::check_outgoing_head(req.headers(), folded)
+                    .map_err(UserError::Malformed)?;
+                let size = size + headers::pseudo_size(&pseudo);
                 self.check_list_size(size)?;
                 let encoder = &mut self.encoder;
                 encode_header_block_with(
@@ -171,7 +171,6 @@ impl<A> Connection<A> {
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
-                let send_expected = declared_length(req.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
                     s.set_send_expected(send_expected);
                     s.state = StreamState::Open;
@@ -213,11 +212,9 @@ impl<A> Connection<A> {
                 if reserved && self.counts.local >= self.peer.max_concurrent_streams as usize {
                     return Err(UserError::StreamLimit);
                 }
-                let size = headers::check_outgoing(resp.headers(), false)
-                    .map_err(UserError::Malformed)?
-                    + 32
-                    + 7
-                    + 3;
+                let (size, send_expected) = headers::check_outgoing_head(resp.headers(), false)
+                    .map_err(UserError::Malformed)?;
+                let size = size + 32 + 7 + 3;
                 self.check_list_size(size)?;
                 let st = FieldRef {
                     name: b":status",
@@ -243,7 +240,6 @@ impl<A> Connection<A> {
                 );
                 let no_body =
                     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-                let send_expected = declared_length(resp.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
                     if !informational {
                         // §8.1.1: a response to HEAD, a 204 or a 304 has no
@@ -593,13 +589,6 @@ impl<A> Connection<A> {
         }
         Ok(())
     }
-}
-
-/// The content-length a head we send declares (unparsable: not checked).
-fn declared_length(h: &HeaderMap) -> Option<u64> {
-    h.get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn malformed(m: Malformed) -> UserError {
