@@ -75,7 +75,7 @@
 //!   task: `OpenStream` (waits for a stream slot), register the stream with
 //!   the collector, then one `SendMessage` with head and body. The stream
 //!   id is assigned when the head is written, so the tasks may run in any
-//!   order. Notifications are keyed by the stream's `Addr<H2Stream>`. This
+//!   order. Notifications are keyed by the stream's `H2Stream`. This
 //!   path sees everything the connection does, pushed responses included,
 //!   and never sends a request twice: what you ask for is what goes out.
 //! - **Many requests** ([`load`]): the library's supervised
@@ -208,7 +208,7 @@ impl Default for Options {
 
 /// The subscriber of the client connection: collects every exchange.
 struct Collector {
-    exchanges: HashMap<Addr<H2Stream>, Exchange>,
+    exchanges: HashMap<H2Stream, Exchange>,
     /// Requests that never got a stream.
     failures: Vec<Exchange>,
     pending_jobs: usize,
@@ -231,7 +231,7 @@ impl Actor for Collector {
 #[rtype(result = "()")]
 struct Register {
     index: usize,
-    stream: Addr<H2Stream>,
+    stream: H2Stream,
     method: String,
     path: String,
 }
@@ -242,14 +242,14 @@ struct Register {
 #[rtype(result = "()")]
 struct Sent {
     index: usize,
-    stream: Option<Addr<H2Stream>>,
+    stream: Option<H2Stream>,
     /// The id the stream got when its HEADERS went out.
     id: Option<StreamId>,
     result: Result<(), String>,
 }
 
 impl Register {
-    fn new(index: usize, stream: Addr<H2Stream>, job: &Job) -> Self {
+    fn new(index: usize, stream: H2Stream, job: &Job) -> Self {
         Register {
             index,
             stream,
@@ -260,7 +260,7 @@ impl Register {
 }
 
 impl Collector {
-    fn finish(&mut self, stream: &Addr<H2Stream>, error: Option<String>) {
+    fn finish(&mut self, stream: &H2Stream, error: Option<String>) {
         if let Some(ex) = self.exchanges.get_mut(stream) {
             if !ex.done {
                 ex.done = true;

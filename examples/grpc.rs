@@ -45,7 +45,7 @@
 //! The actors: one [`EchoService`] per connection is the subscriber of its
 //! streams (`RecvHeaders`, `RecvData`, `RecvTrailers`, `RecvReset`,
 //! `Closed`) and keeps a [`Call`] per stream, keyed by the stream's
-//! `Addr<H2Stream>`. It answers with `SendHeaders`, `SendData` and
+//! `H2Stream`. It answers with `SendHeaders`, `SendData` and
 //! `SendTrailers` on that stream. `Count` streams its messages from a
 //! future that awaits each `SendData`: it resolves only once the data is
 //! inside the client's flow-control window, so a client that reads slowly
@@ -287,7 +287,7 @@ impl Call {
 /// The service of one connection: the subscriber of its streams.
 #[derive(Default)]
 pub struct EchoService {
-    calls: HashMap<Addr<H2Stream>, Call>,
+    calls: HashMap<H2Stream, Call>,
 }
 
 impl Actor for EchoService {
@@ -307,7 +307,7 @@ impl EchoService {
 
     fn start_call(
         &mut self,
-        stream: Addr<H2Stream>,
+        stream: H2Stream,
         req: Request<()>,
         end: bool,
         ctx: &mut Context<Self>,
@@ -353,7 +353,7 @@ impl EchoService {
     }
 
     /// The client ended its side: run the method on its request message.
-    fn request_ended(&mut self, stream: Addr<H2Stream>, ctx: &mut Context<Self>) {
+    fn request_ended(&mut self, stream: H2Stream, ctx: &mut Context<Self>) {
         let Some(call) = self.calls.get_mut(&stream) else {
             return;
         };
@@ -413,7 +413,7 @@ impl EchoService {
     }
 
     /// A whole unary answer: head, one message, trailers with OK.
-    fn reply(&mut self, stream: Addr<H2Stream>, message: Bytes, ctx: &mut Context<Self>) {
+    fn reply(&mut self, stream: H2Stream, message: Bytes, ctx: &mut Context<Self>) {
         if self.drop_call(&stream, ctx).is_none() {
             return;
         }
@@ -436,7 +436,7 @@ impl EchoService {
     /// Ends the call with `status` (if it is still on): its timers and
     /// work are cancelled, the status goes out in trailers (or a
     /// trailers-only response).
-    fn finish(&mut self, stream: &Addr<H2Stream>, status: Status, ctx: &mut Context<Self>) {
+    fn finish(&mut self, stream: &H2Stream, status: Status, ctx: &mut Context<Self>) {
         let Some(call) = self.drop_call(stream, ctx) else {
             return;
         };
@@ -464,7 +464,7 @@ impl EchoService {
     }
 
     /// Cancels the call's timers and its work, and forgets it.
-    fn drop_call(&mut self, stream: &Addr<H2Stream>, ctx: &mut Context<Self>) -> Option<Call> {
+    fn drop_call(&mut self, stream: &H2Stream, ctx: &mut Context<Self>) -> Option<Call> {
         let call = self.calls.remove(stream)?;
         for handle in [call.deadline, call.work].into_iter().flatten() {
             ctx.cancel_future(handle);
@@ -475,7 +475,7 @@ impl EchoService {
 
 /// A response with only a head, the status in it (a call that fails
 /// before any message).
-fn trailers_only(stream: Addr<H2Stream>, status: Status, request_ended: bool) {
+fn trailers_only(stream: H2Stream, status: Status, request_ended: bool) {
     let mut head = grpc_head();
     status.fields(head.headers_mut());
     let answer = SendHeaders {
@@ -489,7 +489,7 @@ fn trailers_only(stream: Addr<H2Stream>, status: Status, request_ended: bool) {
 /// its request, then asks it to stop with RST_STREAM NO_ERROR (RFC 9113
 /// §8.1: a complete response before the complete request).
 async fn end_with(
-    stream: Addr<H2Stream>,
+    stream: H2Stream,
     last: impl Future<Output = Result<Result<(), Error>, MailboxError>>,
     request_ended: bool,
 ) {
@@ -501,7 +501,7 @@ async fn end_with(
 }
 
 /// A plain HTTP error, for requests that are not gRPC calls at all.
-fn http_error(stream: Addr<H2Stream>, status: StatusCode, why: &'static str) {
+fn http_error(stream: H2Stream, status: StatusCode, why: &'static str) {
     let mut head = Response::new(());
     *head.status_mut() = status;
     head.headers_mut()
@@ -517,7 +517,7 @@ fn number(message: &[u8], max: u64) -> Option<u64> {
 
 /// `Count`: the messages `1` to `n`, batched, each batch's `SendData`
 /// awaited (backpressure: it resolves when the client's window took it).
-async fn count(stream: Addr<H2Stream>, n: u64, sent: Rc<Cell<u64>>) -> Result<(), Error> {
+async fn count(stream: H2Stream, n: u64, sent: Rc<Cell<u64>>) -> Result<(), Error> {
     let mut batch = BytesMut::with_capacity(BATCH + 32);
     for i in 1..=n {
         put_message(&mut batch, i.to_string().as_bytes());

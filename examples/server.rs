@@ -35,7 +35,7 @@
 //! streams of every connection on that thread (an actor per connection
 //! works too, at ~1 KiB more per idle connection). It receives a `RecvHeaders` per
 //! request and answers on the request's stream (`msg.stream`, an
-//! `Addr<H2Stream>`) with `SendMessage` (a whole response), or
+//! `H2Stream`) with `SendMessage` (a whole response), or
 //! `SendHeaders` + awaited `SendData` (a streamed one). It subscribes to
 //! `RecvData`, `RecvTrailers` and `RecvReset` too, for `/echo`.
 //!
@@ -205,11 +205,11 @@ fn head_of(answer: &Answer) -> Response<()> {
 #[derive(Default)]
 pub struct Site {
     /// `/echo` streams, keyed by their stream's address (ids repeat across
-    /// connections; an `Addr<H2Stream>` does not).
-    echoes: HashMap<Addr<H2Stream>, Echo>,
+    /// connections; an `H2Stream` does not).
+    echoes: HashMap<H2Stream, Echo>,
     /// `/sink` streams (the upload benchmark of `benches/h2load.sh`): bytes
     /// received so far.
-    sinks: HashMap<Addr<H2Stream>, u64>,
+    sinks: HashMap<H2Stream, u64>,
 }
 
 /// One `/echo` stream: received chunks waiting to be sent back, one in flight.
@@ -251,13 +251,7 @@ impl Site {
         })
     }
 
-    fn route(
-        &mut self,
-        stream: Addr<H2Stream>,
-        req: Request<()>,
-        end: bool,
-        ctx: &mut Context<Self>,
-    ) {
+    fn route(&mut self, stream: H2Stream, req: Request<()>, end: bool, ctx: &mut Context<Self>) {
         tracing::debug!(method = %req.method(), path = req.uri().path(), "request");
         match *req.method() {
             Method::GET => self.answer(stream, &req, route_get(req.uri().path()), ctx),
@@ -293,7 +287,7 @@ impl Site {
 
     fn answer(
         &mut self,
-        stream: Addr<H2Stream>,
+        stream: H2Stream,
         req: &Request<()>,
         answer: Answer,
         ctx: &mut Context<Self>,
@@ -334,7 +328,7 @@ impl Site {
     /// Sends the next queued chunk of an echo stream back, if none is in
     /// flight. Its bytes go back to the receive windows when it is handed
     /// to `SendData`: at most one window plus one chunk is buffered.
-    fn pump(&mut self, stream: Addr<H2Stream>, ctx: &mut Context<Self>) {
+    fn pump(&mut self, stream: H2Stream, ctx: &mut Context<Self>) {
         let Some(echo) = self.echoes.get_mut(&stream) else {
             return;
         };
@@ -365,7 +359,7 @@ impl Site {
 
 /// `/bytes/N`: N bytes in chunks of [`CHUNK`], each `SendData` awaited (it
 /// resolves once the chunk is inside the peer's window: backpressure).
-async fn stream_bytes(stream: Addr<H2Stream>, head: Response<()>, n: u64) {
+async fn stream_bytes(stream: H2Stream, head: Response<()>, n: u64) {
     let sent = stream
         .send(SendHeaders {
             head: head.into(),
@@ -420,7 +414,7 @@ fn pushed_request(req: &Request<()>) -> Option<Request<()>> {
 /// `/push`: PUSH_PROMISE first (RFC 9113 §8.4: before the response that
 /// refers to it), then the page, then the pushed response. A client that
 /// disabled push gets the page only.
-async fn push(stream: Addr<H2Stream>, request: Option<Request<()>>) {
+async fn push(stream: H2Stream, request: Option<Request<()>>) {
     let pushed = match request {
         Some(request) => match stream.send(Promise { request }).await {
             Ok(Ok(pushed)) => Some(pushed),
@@ -665,7 +659,7 @@ async fn log_stats(listener: &Listener, every: Option<Duration>) -> std::convert
 
 /// mimalloc instead of the system's malloc. A small request costs the
 /// server about twenty short-lived allocations (the request's and the
-/// response's header maps, the actor messages, the stream actor); glibc's
+/// response's header maps, the actor messages); glibc's
 /// malloc and free were ~26% of the server's instructions per request
 /// (BENCHMARKS.md, "Where the time goes"). The library picks no allocator:
 /// the choice is your binary's. `#[global_allocator] static A:

@@ -159,7 +159,7 @@ impl Handler<RecvHeaders> for Site {
 
 /// Answers the extended CONNECT with 200 and echoes the WebSocket's
 /// messages until it closes.
-async fn echo(stream: Addr<H2Stream>, conn: ConnectionId, id: StreamId) {
+async fn echo(stream: H2Stream, conn: ConnectionId, id: StreamId) {
     // The pipe first, then the 200: the browser sends nothing before it.
     let io = match StreamIo::new(stream.clone()).await {
         Ok(io) => io,

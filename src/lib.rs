@@ -1,7 +1,9 @@
 //! # h2actor
 //!
 //! HTTP/2 (RFC 9113, HPACK RFC 7541) where every connection is an actix
-//! actor ([`Connection`]) and every stream is a child actor ([`H2Stream`]).
+//! actor ([`Connection`]) and every stream is a child actor ([`H2Stream`]:
+//! a handle with `do_send`/`send` like an actor's `Addr`, whose messages the
+//! connection handles one at a time, in order; no task or mailbox per stream).
 //! You send a stream [`SendHeaders`], [`SendData`], [`SendMessage`],
 //! [`SendTrailers`] or [`Promise`]; a [`Subscriber`] actor of yours receives
 //! [`RecvHeaders`], [`RecvData`], [`RecvTrailers`], [`RecvPromise`],
@@ -97,7 +99,7 @@
 //! # Performance
 //!
 //! A small request costs the server about twenty short-lived allocations
-//! (the `http` heads, two actor messages, the stream actor), so the global
+//! (the `http` heads, the actor messages), so the global
 //! allocator matters: the example server sets mimalloc, and measured 1.44x
 //! more requests per CPU-second than with glibc's malloc (`BENCHMARKS.md`
 //! in the repository). The library itself picks no allocator; in your

@@ -158,7 +158,7 @@ where
 struct Exchange<F> {
     handler: Arc<F>,
     max_body: usize,
-    bodies: HashMap<Addr<H2Stream>, (http::Request<()>, BytesMut)>,
+    bodies: HashMap<H2Stream, (http::Request<()>, BytesMut)>,
 }
 
 impl<F: 'static> Actor for Exchange<F> {
@@ -170,7 +170,7 @@ where
     F: Fn(http::Request<Bytes>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = http::Response<Bytes>> + 'static,
 {
-    fn answer(&mut self, stream: Addr<H2Stream>, req: http::Request<()>, body: Bytes) {
+    fn answer(&mut self, stream: H2Stream, req: http::Request<()>, body: Bytes) {
         let (parts, ()) = req.into_parts();
         let fut = (self.handler)(http::Request::from_parts(parts, body));
         actix::spawn(async move {

@@ -291,7 +291,7 @@ impl Actor for BigSender {
 impl Handler<RecvHeaders> for BigSender {
     type Result = ();
     fn handle(&mut self, m: RecvHeaders, ctx: &mut Context<Self>) {
-        let stream: Addr<H2Stream> = m.stream;
+        let stream: H2Stream = m.stream;
         let tx = self.0.lock().unwrap().clone();
         ctx.spawn(actix::fut::wrap_future(async move {
             let head = Head::Response(http::Response::new(()));

@@ -20,6 +20,9 @@
 //!   socket with unread input sends RST, and a peer receiving RST may drop
 //!   our last frames (the GOAWAY) before its application reads them.
 //! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
+//! - **Streams**: the messages sent to an [`H2Stream`] handle come through
+//!   this actor's mailbox and are handled here (`streams.rs`), one at a
+//!   time, in order: a stream has no task or mailbox of its own.
 //! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`,
 //!   re-armed at the end of every turn that moved the next deadline
 //!   earlier; the writer or a stream actor that moves it earlier outside
@@ -51,14 +54,14 @@ use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, Proto, WriteState
 use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
-use super::runner::StreamRunner;
-
+use super::stream::ConnLink;
 use super::writer::{Writer, WriterDone};
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
 use crate::transport::{CodecError, FrameCodec, H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 
+mod streams;
 mod timer;
 mod upgrade;
 
@@ -509,12 +512,17 @@ impl Builder {
         let handle = core.clone();
         let addr = Connection::create(move |ctx| {
             let addr = ctx.address();
-            core.borrow_mut().conn = Some(addr.downgrade());
             let id = core.borrow().id;
+            {
+                let mut c = core.borrow_mut();
+                c.conn = Some(addr.downgrade());
+                c.link = Some(Arc::new(ConnLink {
+                    addr: addr.clone(),
+                    id,
+                }));
+            }
             let guard = on_start.map(|f| f(id, &addr));
             actix_rt::spawn(Writer::new(write, core.clone()));
-            let spawner = core.borrow().spawner.clone();
-            ctx.spawn(StreamRunner::new(spawner));
             ctx.spawn(ReadLoop {
                 io: read,
                 buf: BytesMut::new(),
@@ -734,7 +742,7 @@ impl Handler<WriterDone> for Connection {
 }
 
 impl Handler<OpenStream> for Connection {
-    type Result = Reply<Addr<H2Stream>>;
+    type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: OpenStream, _: &mut Self::Context) -> Self::Result {
         let r = self
             .core
@@ -745,7 +753,7 @@ impl Handler<OpenStream> for Connection {
 }
 
 impl Handler<SendRequest> for Connection {
-    type Result = Reply<Addr<H2Stream>>;
+    type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: SendRequest, _: &mut Self::Context) -> Self::Result {
         let r = self
             .core

@@ -45,7 +45,7 @@ impl From<MailboxError> for Error {
 
 /// Tells connections apart: stream ids repeat across connections, so an
 /// actor serving many of them keys its state by `(ConnectionId, StreamId)`
-/// or by the stream's `Addr<H2Stream>` (which is `Eq + Hash`). Unique within
+/// or by the stream's [`H2Stream`] handle (which is `Eq + Hash`). Unique within
 /// the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ConnectionId(u64);
@@ -54,6 +54,11 @@ impl ConnectionId {
     pub(crate) fn next() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         ConnectionId(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The number behind the identity (as printed: `conn#N`).
+    pub fn as_u64(self) -> u64 {
+        self.0
     }
 }
 
@@ -261,7 +266,7 @@ pub struct SendHeaders {
 ///
 /// /// Streams `chunks` as the body, one at a time: each `send` resolves only
 /// /// when the peer's window took the chunk, so memory stays bounded.
-/// async fn upload(stream: Addr<H2Stream>, chunks: Vec<Bytes>) -> Result<(), Error> {
+/// async fn upload(stream: H2Stream, chunks: Vec<Bytes>) -> Result<(), Error> {
 ///     let last = chunks.len().saturating_sub(1);
 ///     for (i, data) in chunks.into_iter().enumerate() {
 ///         stream.send(SendData { data, end_stream: i == last }).await??;
@@ -408,7 +413,7 @@ pub struct SendTrailers {
 /// Server push (HTTP2.jl `ActPromise`): PUSH_PROMISE on this stream; returns
 /// the promised stream, to which you send the pushed response.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Addr<H2Stream>, Error>")]
+#[rtype(result = "Result<H2Stream, Error>")]
 pub struct Promise {
     /// The request the pushed response answers: GET or HEAD, no body, with
     /// an authority (RFC 9113 §8.4.1).
@@ -449,7 +454,7 @@ pub struct Reset {
 /// use h2actor::priority::Priority;
 ///
 /// // A server answering a large download: let small requests pass it.
-/// async fn send_bulk(stream: Addr<H2Stream>, body: bytes::Bytes) -> Result<(), Error> {
+/// async fn send_bulk(stream: H2Stream, body: bytes::Bytes) -> Result<(), Error> {
 ///     stream.send(UpdatePriority(Priority::new(6, false))).await??;
 ///     stream.send(SendMessage::new(http::Response::new(())).body(body)).await?
 /// }
@@ -477,7 +482,7 @@ pub struct ReleaseCapacity {
 /// ```no_run
 /// # use actix::prelude::*;
 /// # use h2actor::prelude::*;
-/// # async fn label(stream: Addr<H2Stream>) -> Result<(), MailboxError> {
+/// # async fn label(stream: H2Stream) -> Result<(), MailboxError> {
 /// let id = stream.send(GetStreamId).await?;
 /// println!("[stream {}]", id.map_or(0, |id| id.0));
 /// # Ok(()) }
@@ -496,7 +501,7 @@ pub struct Subscribe(pub Subscriber);
 // ---------------------------------------------------------- user -> Connection
 
 /// Client: open a stream (HTTP2.jl `next_free_stream_identifier`). Resolves
-/// with the stream's actor once the peer's SETTINGS_MAX_CONCURRENT_STREAMS
+/// with the stream's handle once the peer's SETTINGS_MAX_CONCURRENT_STREAMS
 /// leaves room for it (waiting is bounded: `Error::QueueFull` beyond
 /// `Builder::max_pending_open_streams`). Its stream id is assigned when its
 /// first HEADERS are written, so streams opened from many tasks may send
@@ -504,7 +509,7 @@ pub struct Subscribe(pub Subscriber);
 /// [`Reset`] before its HEADERS leaves no trace and frees its slot.
 /// Notifications for it go to `subscriber`, or to the connection's.
 #[derive(Debug, Message, Default)]
-#[rtype(result = "Result<Addr<H2Stream>, Error>")]
+#[rtype(result = "Result<H2Stream, Error>")]
 pub struct OpenStream {
     /// Where this stream's notifications go; `None` for the connection's
     /// subscriber.
@@ -515,20 +520,20 @@ pub struct OpenStream {
 /// slot like [`OpenStream`]), send the head, then `body` (if any); the
 /// stream ends after them when `end_stream` is set, else send more with
 /// [`SendData`] / [`SendTrailers`]. A complete body without a declared
-/// `content-length` gets one. Resolves with the stream's actor once the
+/// `content-length` gets one. Resolves with the stream's handle once the
 /// head is in the write buffer.
 ///
 /// ```no_run
 /// use actix::prelude::*;
 /// use h2actor::prelude::*;
 ///
-/// async fn post(conn: Addr<Connection>, sub: Subscriber) -> Result<Addr<H2Stream>, Error> {
+/// async fn post(conn: Addr<Connection>, sub: Subscriber) -> Result<H2Stream, Error> {
 ///     let request = http::Request::post("http://localhost/echo").body(()).unwrap();
 ///     conn.send(SendRequest::new(request).body("ping").subscriber(sub)).await?
 /// }
 /// ```
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Addr<H2Stream>, Error>")]
+#[rtype(result = "Result<H2Stream, Error>")]
 pub struct SendRequest {
     /// The request head.
     pub request: http::Request<()>,
@@ -620,8 +625,8 @@ pub struct ConnectionStats {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvHeaders {
-    /// The stream's actor: answer or send more on it.
-    pub stream: Addr<H2Stream>,
+    /// The stream: answer or send more on it.
+    pub stream: H2Stream,
     /// The connection it came on.
     pub conn: ConnectionId,
     /// The stream's id (unique within `conn` only).
@@ -636,8 +641,8 @@ pub struct RecvHeaders {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvData {
-    /// The stream's actor.
-    pub stream: Addr<H2Stream>,
+    /// The stream.
+    pub stream: H2Stream,
     /// The connection it came on.
     pub conn: ConnectionId,
     /// The stream's id.
@@ -653,8 +658,8 @@ pub struct RecvData {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvTrailers {
-    /// The stream's actor.
-    pub stream: Addr<H2Stream>,
+    /// The stream.
+    pub stream: H2Stream,
     /// The connection it came on.
     pub conn: ConnectionId,
     /// The stream's id.
@@ -669,14 +674,14 @@ pub struct RecvTrailers {
 pub struct RecvPromise {
     /// The actor of the stream the PUSH_PROMISE came on (the associated
     /// request's stream).
-    pub stream: Addr<H2Stream>,
+    pub stream: H2Stream,
     /// The connection it came on.
     pub conn: ConnectionId,
     /// The associated stream's id.
     pub id: StreamId,
     /// The promised (even, reserved remote) stream: its response arrives
     /// as notifications for `promised_id`; send it [`Reset`] to refuse.
-    pub promised: Addr<H2Stream>,
+    pub promised: H2Stream,
     /// The promised stream's id.
     pub promised_id: StreamId,
     /// The request the server will answer on the promised stream.
@@ -702,8 +707,8 @@ pub struct RecvPromise {
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct RecvReset {
-    /// The stream's actor (to find what you kept for it).
-    pub stream: Addr<H2Stream>,
+    /// The stream (to find what you kept for it).
+    pub stream: H2Stream,
     /// The connection it came on.
     pub conn: ConnectionId,
     /// The stream's id.
@@ -850,6 +855,19 @@ pub enum Event {
 
 impl Event {
     /// The stream the event is about (`None` for `GoAway` and `Closed`).
+    pub fn stream(&self) -> Option<&H2Stream> {
+        match self {
+            Event::RecvHeaders(m) => Some(&m.stream),
+            Event::RecvData(m) => Some(&m.stream),
+            Event::RecvTrailers(m) => Some(&m.stream),
+            Event::RecvPromise(m) => Some(&m.stream),
+            Event::RecvReset(m) => Some(&m.stream),
+            Event::GoAway(_) | Event::Closed(_) => None,
+        }
+    }
+
+    /// The id of the stream the event is about (`None` for `GoAway` and
+    /// `Closed`).
     pub fn stream_id(&self) -> Option<StreamId> {
         match self {
             Event::RecvHeaders(m) => Some(m.id),

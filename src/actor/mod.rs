@@ -1,6 +1,6 @@
 //! The actors: [`Connection`] (one per HTTP/2 connection: owns the codec,
 //! both HPACK contexts via the protocol state machine, and the bounded write
-//! queue, whose large DATA payloads are the user's own `Bytes`) and [`H2Stream`] (one child actor per stream), the messages
+//! queue, whose large DATA payloads are the user's own `Bytes`) and [`H2Stream`] (the handle of one stream, a child actor in the user's model that costs no task or mailbox of its own), the messages
 //! between them and their users, [`Session`] (the HTTP2.jl-shaped handle for
 //! code that is not an actor) and [`Listener`] (many connections on many
 //! cores).
@@ -10,7 +10,7 @@
 //! ```text
 //!  socket ─read─▶ Connection actor (ReadLoop) ─recv_frame─▶ ┌──────────────┐
 //!                                                           │ Core:        │
-//!  user ─SendData─▶ H2Stream actor ─── send_data ─────────▶ │ proto, write │
+//!  user ─SendData─▶ H2Stream ─▶ Connection's mailbox ──────▶ │ proto, write │
 //!  Session::put_act ──────────────────────────────────────▶ │ buffer,      │
 //!  subscriber ◀── RecvHeaders / RecvData / … ◀── events ─── │ stream table │
 //!  Session::take_evt ◀── event queue ◀──────────────────────│              │
@@ -49,7 +49,6 @@ pub use messages::*;
 
 mod core;
 mod reply;
-mod runner;
 pub use reply::Reply;
 /// I/O buffers held only while a connection is busy.
 mod bufpool;
@@ -59,7 +58,7 @@ mod connection;
 pub use connection::{Builder, Connection};
 
 mod stream;
-pub use stream::H2Stream;
+pub use stream::{H2Stream, OnStream};
 
 mod stream_io;
 #[cfg(feature = "test-hooks")]

@@ -12,10 +12,9 @@ use std::time::Duration;
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::Context;
 
-use actix::Addr;
-
 use super::core::{CoreRef, Later, ReplyNow, WeakCore};
 use super::messages::*;
+use super::stream::OnStream;
 use super::{Connection, H2Stream};
 use std::rc::Rc;
 
@@ -107,19 +106,20 @@ macro_rules! reply_for {
     };
 }
 
-reply_for!(H2Stream, SendHeaders, (), |core, slot, tx| core
+reply_for!(Connection, OnStream<SendHeaders>, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(H2Stream, SendData, (), |core, slot, tx| core
+reply_for!(Connection, OnStream<SendData>, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(H2Stream, SendTrailers, (), |core, slot, tx| core
+reply_for!(Connection, OnStream<SendTrailers>, (), |core, slot, tx| {
+    core.fill_unit(slot, tx)
+});
+reply_for!(Connection, OnStream<SendMessage>, (), |core, slot, tx| core
     .fill_unit(slot, tx));
-reply_for!(H2Stream, SendMessage, (), |core, slot, tx| core
-    .fill_unit(slot, tx));
-reply_for!(Connection, OpenStream, Addr<H2Stream>, |core, slot, tx| {
+reply_for!(Connection, OpenStream, H2Stream, |core, slot, tx| {
     let _ = slot;
     core.fill_open(tx)
 });
-reply_for!(Connection, SendRequest, Addr<H2Stream>, |core, slot, tx| {
+reply_for!(Connection, SendRequest, H2Stream, |core, slot, tx| {
     let _ = slot;
     core.fill_open(tx)
 });

@@ -112,7 +112,7 @@ pub struct Session {
     queue: Rc<EventQueue>,
     /// Client: the slot held for the next stream (see
     /// [`Session::next_free_stream_identifier`]).
-    next: Option<Addr<H2Stream>>,
+    next: Option<H2Stream>,
 }
 
 impl Session {
@@ -203,7 +203,9 @@ impl Session {
             Action::SendData(m) => return now(c.send_data(id, m.data, m.end_stream)).map(|()| id),
             Action::SendTrailers(m) => return now(c.send_trailers(id, m.trailers)).map(|()| id),
             Action::Promise(m) => {
-                return c.push_promise(id, m.request).map(|(promised, _)| promised);
+                return c
+                    .push_promise(id, m.request, false)
+                    .map(|(promised, _)| promised);
             }
             Action::Reset(m) => {
                 c.reset_stream(id, m.code, true);
@@ -222,7 +224,7 @@ impl Session {
                 None => return Err(Error::User(UserError::StreamLimit)),
             },
         };
-        let opened = c.open_reserved(slot, None, head, end)?;
+        let opened = c.open_reserved(slot, head, end)?;
         if let Some((body, trailers)) = rest {
             now(c.send_rest(opened, body, trailers)?)?;
         }

@@ -1,20 +1,25 @@
-//! The [`H2Stream`] child actor: one per HTTP/2 stream, started by its
-//! [`Connection`](super::Connection) on the same arbiter (for a server when
-//! the request HEADERS arrive, for a client on `OpenStream`/`SendRequest`,
-//! for a push on `Promise` / PUSH_PROMISE).
+//! [`H2Stream`]: the handle of one HTTP/2 stream, the child actor of its
+//! [`Connection`](super::Connection) in the user's model.
 //!
-//! It acts on the connection's shared core directly (same thread), so a
-//! `SendHeaders` or `SendData` costs one message, not two. It has no task of
-//! its own: the connection's [`runner`](super::runner) polls it.
+//! In memory a stream is not an actor of its own: its handle is the
+//! connection's address plus the stream's id (as h2's `OpaqueStreamRef`
+//! is), and a message to it goes through the connection's mailbox, wrapped
+//! in an [`OnStream`], to a handler of the connection that acts on the
+//! stream's entry in the protocol's table. A stream therefore costs no
+//! task, no mailbox and no allocation of its own; cloning a handle is one
+//! atomic increment. What the model promises holds: messages to a stream
+//! are handled one at a time, in the order they were sent (the
+//! connection's mailbox is one FIFO); `send(..).await` returns the typed
+//! reply; and a panic in the work done for one stream resets that stream
+//! (INTERNAL_ERROR), never the connection.
 //!
-//! Lifetime: the connection holds its address while the stream is open
-//! (for a stream we open, from its first HEADERS on) or while notifications
-//! for it are still queued; once the stream is closed or reset and every
-//! holder of an `Addr<H2Stream>` has dropped it, actix stops the actor. If
-//! it stops or dies (panic) while its stream is still open, it resets that
-//! stream (CANCEL, or INTERNAL_ERROR after a panic in one of its handlers),
-//! never the connection. A client stream from `OpenStream` has no id until
-//! its first HEADERS: dropped before that, it only gives its slot back.
+//! Two kinds of stream are tracked by their handles, because nothing else
+//! keeps them: a client stream from `OpenStream` (it holds a slot of the
+//! peer's MAX_CONCURRENT_STREAMS and has no id until its first HEADERS),
+//! and a stream we promised with `Promise` (reserved, until its first
+//! HEADERS). When every handle of such a stream is dropped first, the slot
+//! is given back, or the promised stream is reset (CANCEL). Every other
+//! stream is held by its connection while it is open.
 //!
 //! `SendData` policy: a `SendData` is handed to the protocol at once when
 //! the protocol's send buffer for the stream accepts it (always when
@@ -30,320 +35,279 @@
 //! than left open until the peer gives up. Awaited with `send`, the error
 //! is returned and the stream stays as it was.
 
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use actix::dev::{Request, ToEnvelope};
 use actix::prelude::*;
 
-use super::core::{self, Later, WeakCore};
 use super::messages::*;
-use super::reply::Reply;
-use super::runner::{Spawner, SpawnerRef};
+use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
-use crate::proto::{Head, UserError};
 
-/// One HTTP/2 stream as a child actor of its [`Connection`](super::Connection).
-/// Send it [`SendHeaders`], [`SendData`], [`SendMessage`], [`SendTrailers`],
-/// [`Promise`], [`Reset`], [`ReleaseCapacity`] or [`Subscribe`]. An
-/// `Addr<H2Stream>` is `Eq + Hash`: a good key for per-stream state.
+/// One HTTP/2 stream: the handle its connection's notifications carry
+/// (`RecvHeaders::stream`, ...) and that `OpenStream`, `SendRequest` and
+/// `Promise` return. Send it [`SendHeaders`], [`SendData`],
+/// [`SendMessage`], [`SendTrailers`], [`Promise`], [`Reset`],
+/// [`UpdatePriority`], [`ReleaseCapacity`], [`GetStreamId`] or
+/// [`Subscribe`] with [`do_send`](H2Stream::do_send) or
+/// [`send`](H2Stream::send), as to an actor's `Addr`.
+///
+/// It is small and cheap to clone (the connection's address and the
+/// stream's id), `Send`, and `Eq + Hash`: a good key for per-stream state.
+///
+/// ```no_run
+/// # use actix::prelude::*;
+/// # use h2actor::prelude::*;
+/// async fn answer(req: RecvHeaders) -> Result<(), MailboxError> {
+///     let ok = http::Response::new(());
+///     // Handled by the connection, in order with this stream's other
+///     // messages; the reply says whether the protocol took the head.
+///     let taken: Result<(), Error> = req
+///         .stream
+///         .send(SendHeaders { head: ok.into(), end_stream: false })
+///         .await?;
+///     if taken.is_ok() {
+///         req.stream.do_send(SendData {
+///             data: "hello\n".into(),
+///             end_stream: true,
+///         });
+///     }
+///     Ok(())
+/// }
+/// ```
+#[derive(Clone)]
 pub struct H2Stream {
-    core: WeakCore,
-    conn: ConnectionId,
-    /// `None` for a client stream that has not sent its HEADERS yet.
-    id: Option<StreamId>,
-    /// Holds a slot of the peer's MAX_CONCURRENT_STREAMS without an id.
-    reserved: bool,
-    /// Given up (`Reset`) before its HEADERS: every action fails with this.
-    abandoned: Option<ErrorCode>,
-    /// The subscriber chosen at `OpenStream`, until the stream has an id.
-    subscriber: Option<Box<Subscriber>>,
-    /// Set while one of our handlers runs: if the actor is dropped with it
-    /// set, a handler panicked (reset with INTERNAL_ERROR).
-    busy: bool,
+    link: Arc<ConnLink>,
+    key: Key,
 }
 
-impl Actor for H2Stream {
-    type Context = Context<Self>;
+/// The connection a handle reaches: one per connection, shared by all
+/// its streams' handles.
+pub(crate) struct ConnLink {
+    pub addr: Addr<Connection>,
+    pub id: ConnectionId,
+}
+
+/// Which stream of the connection a handle names.
+#[derive(Clone)]
+pub(crate) enum Key {
+    /// A stream the connection holds while it is open.
+    Id(StreamId),
+    /// A stream only its handles hold (see the module docs).
+    Tracked(Arc<Tracked>),
+}
+
+/// A stream only its handles hold: reserved by `OpenStream` (no id yet) or
+/// promised by us (no HEADERS yet).
+pub(crate) struct Tracked {
+    link: Arc<ConnLink>,
+    state: Mutex<TrackedState>,
+}
+
+/// What a [`Tracked`] stream's handles share. Only the connection's
+/// handlers touch it (one at a time): the mutex is never contended.
+pub(crate) struct TrackedState {
+    /// `None` for a client stream that has not sent its HEADERS yet.
+    pub id: Option<StreamId>,
+    /// Holds a slot of the peer's MAX_CONCURRENT_STREAMS without an id.
+    pub reserved: bool,
+    /// Given up (`Reset`) before its HEADERS: every action fails with this.
+    pub abandoned: Option<ErrorCode>,
+    /// The subscriber chosen at `OpenStream`, until the stream has an id.
+    pub subscriber: Option<Subscriber>,
+}
+
+/// Every handle of a tracked stream is gone (see the module docs).
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub(crate) enum HandlesDropped {
+    /// A reserved slot without an id: give it back.
+    Unreserve,
+    /// A stream with an id: reset it (CANCEL) if it is still open.
+    Stream(StreamId),
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        let st = match self.state.get_mut() {
+            Ok(st) => st,
+            Err(p) => p.into_inner(),
+        };
+        let msg = if st.reserved {
+            HandlesDropped::Unreserve
+        } else if let (Some(id), None) = (st.id, st.abandoned) {
+            HandlesDropped::Stream(id)
+        } else {
+            return;
+        };
+        self.link.addr.do_send(msg);
+    }
+}
+
+impl Tracked {
+    pub fn lock(&self) -> MutexGuard<'_, TrackedState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            // A handler panicked while holding it: the state is still
+            // what that handler left, which is all we need.
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+/// A message on its way to a stream: what [`H2Stream::send`] and
+/// [`H2Stream::do_send`] put in the connection's mailbox. Users never build
+/// one; it appears in the type of `send`'s future.
+pub struct OnStream<M> {
+    pub(crate) key: Key,
+    pub(crate) msg: M,
+}
+
+impl<M: Message> Message for OnStream<M>
+where
+    M::Result: 'static,
+{
+    type Result = M::Result;
 }
 
 impl H2Stream {
-    fn start(spawner: &SpawnerRef, this: H2Stream) -> Addr<H2Stream> {
-        let mut ctx = Context::new();
-        // Unbounded mailbox: a user's `send()`s are then never parked and
-        // re-ordered behind later `do_send`s. What it holds is bounded by
-        // the per-stream queue limits.
-        ctx.set_mailbox_capacity(0);
-        core::stream_born();
-        let fut = ctx.into_future(this);
-        let addr = fut.address();
-        Spawner::spawn(spawner, fut);
-        addr
+    pub(crate) fn new(link: Arc<ConnLink>, key: Key) -> H2Stream {
+        H2Stream { link, key }
     }
 
-    /// A stream with an id (peer-opened, pushed, or opened with its head).
-    pub(crate) fn start_child(
-        core: WeakCore,
-        spawner: &SpawnerRef,
-        conn: ConnectionId,
+    /// A handle tracking a client stream that holds a slot without an id.
+    pub(crate) fn reserved(link: &Arc<ConnLink>, subscriber: Option<Subscriber>) -> H2Stream {
+        H2Stream::tracked(link, None, true, subscriber)
+    }
+
+    /// A handle tracking a stream we promised (held by its handles until
+    /// its first HEADERS).
+    pub(crate) fn promised(link: &Arc<ConnLink>, id: StreamId) -> H2Stream {
+        H2Stream::tracked(link, Some(id), false, None)
+    }
+
+    fn tracked(
+        link: &Arc<ConnLink>,
         id: Option<StreamId>,
-    ) -> Addr<H2Stream> {
-        let this = H2Stream {
-            core,
-            conn,
-            id,
-            reserved: false,
-            abandoned: None,
-            subscriber: None,
-            busy: false,
-        };
-        H2Stream::start(spawner, this)
-    }
-
-    /// A client stream holding a slot; its id comes with its first HEADERS.
-    pub(crate) fn start_reserved(
-        core: WeakCore,
-        spawner: &SpawnerRef,
-        conn: ConnectionId,
+        reserved: bool,
         subscriber: Option<Subscriber>,
-    ) -> Addr<H2Stream> {
-        let this = H2Stream {
-            core,
-            conn,
-            id: None,
-            reserved: true,
-            abandoned: None,
-            subscriber: subscriber.map(Box::new),
-            busy: false,
-        };
-        H2Stream::start(spawner, this)
-    }
-
-    /// Stream actors alive on the current thread (each arbiter is one
-    /// thread). Tests use it to check that no actor leaks per request.
-    pub fn live_count() -> usize {
-        core::live_streams()
-    }
-
-    /// Runs `f` on the core with this stream's id; `Err` when the stream
-    /// has no id (yet, or any more) or the connection is gone.
-    fn with_id<R>(
-        &mut self,
-        f: impl FnOnce(&mut core::Core, StreamId) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        let id = match (self.id, self.abandoned) {
-            (_, Some(code)) => return Err(Error::Reset(code)),
-            (Some(id), None) => id,
-            (None, None) => {
-                return Err(Error::User(UserError::InvalidState {
-                    id: StreamId::ZERO,
-                    state: "idle (send the stream's HEADERS first)",
-                }))
-            }
-        };
-        let Some(core) = self.core.upgrade() else {
-            return Err(Error::ConnectionClosed);
-        };
-        self.busy = true;
-        let r = f(&mut core.borrow_mut(), id);
-        self.busy = false;
-        r
-    }
-
-    /// Sends the head: the first HEADERS of a reserved client stream open
-    /// it (and assign its id), later ones go on the stream.
-    fn head(
-        &mut self,
-        ctx: &mut Context<Self>,
-        head: Head,
-        end_stream: bool,
-    ) -> Result<StreamId, Error> {
-        if self.reserved {
-            let Some(core) = self.core.upgrade() else {
-                return Err(Error::ConnectionClosed);
-            };
-            let sub = self.subscriber.as_deref().cloned();
-            let id = core
-                .borrow_mut()
-                .open_reserved(ctx.address(), sub, head, end_stream)?;
-            self.reserved = false;
-            self.subscriber = None;
-            self.id = Some(id);
-            return Ok(id);
-        }
-        self.with_id(|c, id| c.send_headers(id, head, end_stream).map(|()| id))
-    }
-
-    fn reply_for(&self, r: Result<Reply<()>, Error>) -> Reply<()> {
-        let reply = r.unwrap_or_else(|e| Reply::now(Err(e)));
-        match self.id {
-            Some(id) => reply.on_stream(&self.core, id),
-            None => reply,
-        }
-    }
-}
-
-impl Drop for H2Stream {
-    fn drop(&mut self) {
-        core::stream_died();
-        tracing::trace!(conn = %self.conn, id = ?self.id, "stream actor dropped");
-        let Some(core) = self.core.upgrade() else {
-            return;
-        };
-        if self.reserved {
-            core.run_or_defer(Later::Unreserve);
-        } else if let Some(id) = self.id {
-            core.run_or_defer(Later::StreamGone {
+    ) -> H2Stream {
+        let t = Tracked {
+            link: link.clone(),
+            state: Mutex::new(TrackedState {
                 id,
-                panicked: self.busy,
-            });
-        }
-    }
-}
-
-impl Handler<SendHeaders> for H2Stream {
-    type Result = Reply<()>;
-    fn handle(&mut self, msg: SendHeaders, ctx: &mut Self::Context) -> Self::Result {
-        let r = self.head(ctx, msg.head, msg.end_stream);
-        self.reply_for(r.map(|_| Reply::now(Ok(()))))
-    }
-}
-
-impl Handler<SendData> for H2Stream {
-    type Result = Reply<()>;
-    fn handle(&mut self, msg: SendData, _: &mut Self::Context) -> Self::Result {
-        let weak = self.core.clone();
-        let r =
-            self.with_id(|c, id| Ok(Reply::weak(weak, c.send_data(id, msg.data, msg.end_stream))));
-        self.reply_for(r)
-    }
-}
-
-impl Handler<SendMessage> for H2Stream {
-    type Result = Reply<()>;
-    fn handle(&mut self, msg: SendMessage, ctx: &mut Self::Context) -> Self::Result {
-        let weak = self.core.clone();
-        if !self.reserved {
-            let r = self.with_id(|c, id| Ok(Reply::weak(weak, c.send_message(id, msg)?)));
-            return self.reply_for(r);
-        }
-        // A client stream's first message: the head opens it.
-        let mut msg = msg;
-        let headers_end = msg.prepare(false);
-        // Its priority is in its `priority` header now (`prepare`).
-        let SendMessage {
-            head,
-            body,
-            trailers,
-            priority,
-        } = msg;
-        if let Err(e) = self.head(ctx, head, headers_end) {
-            return self.reply_for(Err(e));
-        }
-        let r = self.with_id(|c, id| {
-            if let Some(p) = priority {
-                c.proto.set_priority(id, p);
-            }
-            Ok(Reply::weak(weak, c.send_rest(id, body, trailers)?))
-        });
-        self.reply_for(r)
-    }
-}
-
-impl Handler<SendTrailers> for H2Stream {
-    type Result = Reply<()>;
-    fn handle(&mut self, msg: SendTrailers, _: &mut Self::Context) -> Self::Result {
-        let weak = self.core.clone();
-        let r = self.with_id(|c, id| Ok(Reply::weak(weak, c.send_trailers(id, msg.trailers))));
-        self.reply_for(r)
-    }
-}
-
-impl Handler<Promise> for H2Stream {
-    type Result = Result<Addr<H2Stream>, Error>;
-    fn handle(&mut self, msg: Promise, _: &mut Self::Context) -> Self::Result {
-        self.with_id(|c, id| c.push_promise(id, msg.request).map(|(_, addr)| addr))
-    }
-}
-
-impl Handler<Reset> for H2Stream {
-    type Result = ();
-    fn handle(&mut self, msg: Reset, _: &mut Self::Context) {
-        if self.reserved {
-            self.reserved = false;
-            self.abandoned = Some(msg.code);
-            if let Some(core) = self.core.upgrade() {
-                core.borrow_mut().unreserve();
-            }
-            return;
-        }
-        let _ = self.with_id(|c, id| {
-            c.reset_stream(id, msg.code, true);
-            Ok(())
-        });
-    }
-}
-
-impl Handler<UpdatePriority> for H2Stream {
-    type Result = Result<(), Error>;
-    fn handle(&mut self, msg: UpdatePriority, _: &mut Self::Context) -> Self::Result {
-        self.with_id(|c, id| c.update_priority(id, msg.0))
-    }
-}
-
-impl Handler<ReleaseCapacity> for H2Stream {
-    type Result = ();
-    fn handle(&mut self, msg: ReleaseCapacity, _: &mut Self::Context) {
-        let _ = self.with_id(|c, id| {
-            c.release(id, msg.n);
-            Ok(())
-        });
-    }
-}
-
-impl Handler<GetStreamId> for H2Stream {
-    type Result = Option<StreamId>;
-    fn handle(&mut self, _: GetStreamId, _: &mut Self::Context) -> Option<StreamId> {
-        self.id
-    }
-}
-
-impl Handler<Subscribe> for H2Stream {
-    type Result = ();
-    fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
-        if self.id.is_none() {
-            self.subscriber = Some(Box::new(msg.0));
-            return;
-        }
-        let _ = self.with_id(|c, id| {
-            c.set_stream_subscriber(id, msg.0);
-            Ok(())
-        });
-    }
-}
-
-impl Handler<super::stream_io::Attach> for H2Stream {
-    type Result = Result<bool, Error>;
-    fn handle(&mut self, msg: super::stream_io::Attach, ctx: &mut Self::Context) -> Self::Result {
-        let auto = match self.core.upgrade() {
-            Some(core) => core.borrow().auto_release,
-            None => return Err(Error::ConnectionClosed),
+                reserved,
+                abandoned: None,
+                subscriber,
+            }),
         };
-        <Self as Handler<Subscribe>>::handle(self, Subscribe(msg.0), ctx);
-        Ok(auto)
+        H2Stream {
+            link: link.clone(),
+            key: Key::Tracked(Arc::new(t)),
+        }
+    }
+
+    pub(crate) fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// The stream's id: `None` for a client stream from `OpenStream` whose
+    /// HEADERS have not been sent yet. (Also as the [`GetStreamId`]
+    /// message, for code written against 0.1.)
+    pub fn id(&self) -> Option<StreamId> {
+        match &self.key {
+            Key::Id(id) => Some(*id),
+            Key::Tracked(t) => t.lock().id,
+        }
+    }
+
+    /// The identity of the stream's connection (as in its notifications).
+    pub fn connection_id(&self) -> ConnectionId {
+        self.link.id
+    }
+
+    /// The stream's connection actor.
+    pub fn connection(&self) -> &Addr<Connection> {
+        &self.link.addr
+    }
+
+    /// Whether the stream's connection is still running (messages sent
+    /// after it stopped fail with `MailboxError::Closed`).
+    pub fn connected(&self) -> bool {
+        self.link.addr.connected()
+    }
+
+    /// Sends `msg` to the stream without waiting for its reply (as
+    /// `Addr::do_send`). A refused action is logged and resets the stream
+    /// (see the module docs); use [`send`](H2Stream::send) to see errors.
+    pub fn do_send<M>(&self, msg: M)
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        Connection: Handler<OnStream<M>>,
+        <Connection as Actor>::Context: ToEnvelope<Connection, OnStream<M>>,
+    {
+        self.link.addr.do_send(self.wrap(msg));
+    }
+
+    /// Sends `msg` to the stream; the future resolves to its typed reply
+    /// (as `Addr::send`): `Err(MailboxError::Closed)` once the connection
+    /// has stopped.
+    pub fn send<M>(&self, msg: M) -> Request<Connection, OnStream<M>>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        Connection: Handler<OnStream<M>>,
+        <Connection as Actor>::Context: ToEnvelope<Connection, OnStream<M>>,
+    {
+        self.link.addr.send(self.wrap(msg))
+    }
+
+    fn wrap<M>(&self, msg: M) -> OnStream<M> {
+        OnStream {
+            key: self.key.clone(),
+            msg,
+        }
     }
 }
 
-/// Test hook: makes the stream actor panic inside a handler (to check that
-/// its stream is reset with INTERNAL_ERROR and the connection goes on).
+impl PartialEq for H2Stream {
+    fn eq(&self, other: &H2Stream) -> bool {
+        self.link.id == other.link.id
+            && match (&self.key, &other.key) {
+                (Key::Id(a), Key::Id(b)) => a == b,
+                (Key::Tracked(a), Key::Tracked(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for H2Stream {}
+
+impl Hash for H2Stream {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.link.id.as_u64());
+        match &self.key {
+            Key::Id(id) => state.write_u64(u64::from(id.0)),
+            Key::Tracked(t) => state.write_u64(Arc::as_ptr(t) as usize as u64 | 1 << 63),
+        }
+    }
+}
+
+impl std::fmt::Debug for H2Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.id() {
+            Some(id) => write!(f, "H2Stream({} stream {id})", self.link.id),
+            None => write!(f, "H2Stream({} reserved)", self.link.id),
+        }
+    }
+}
+
+/// Test hook: makes the work done for a stream panic (to check that its
+/// stream is reset with INTERNAL_ERROR and the connection goes on).
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 #[derive(Debug, Message)]
 #[rtype(result = "()")]
 pub struct PanicForTest;
-
-#[cfg(feature = "test-hooks")]
-impl Handler<PanicForTest> for H2Stream {
-    type Result = ();
-    fn handle(&mut self, _: PanicForTest, _: &mut Self::Context) {
-        let conn = self.conn;
-        let _ = self
-            .with_id(|_, id| -> Result<(), Error> { panic!("{conn} stream {id}: PanicForTest") });
-    }
-}

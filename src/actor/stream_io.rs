@@ -121,7 +121,7 @@ enum ReadEnd {
 type SendFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 
 /// An HTTP/2 stream as a byte pipe with backpressure: tokio's
-/// [`AsyncRead`](tokio::io::AsyncRead) + [`AsyncWrite`](tokio::io::AsyncWrite) over an [`Addr<H2Stream>`](actix::Addr), for what runs
+/// [`AsyncRead`](tokio::io::AsyncRead) + [`AsyncWrite`](tokio::io::AsyncWrite) over an [`H2Stream`](actix::Addr), for what runs
 /// *over* a stream: a WebSocket after an extended CONNECT (RFC 8441), a
 /// CONNECT tunnel, a long bidirectional body.
 ///
@@ -179,7 +179,7 @@ type SendFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
 /// }
 /// ```
 pub struct StreamIo {
-    stream: Addr<H2Stream>,
+    stream: H2Stream,
     rx: mpsc::Receiver<Item>,
     /// The unread rest of the current DATA frame.
     chunk: Bytes,
@@ -219,7 +219,7 @@ fn to_io(e: Error) -> io::Error {
     }
 }
 
-fn send(stream: &Addr<H2Stream>, data: Bytes, end_stream: bool) -> SendFuture {
+fn send(stream: &H2Stream, data: Bytes, end_stream: bool) -> SendFuture {
     let req = stream.send(SendData { data, end_stream });
     Box::pin(async move {
         req.await
@@ -241,7 +241,7 @@ impl StreamIo {
     /// let io = h2actor::StreamIo::new(req.stream.clone()).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn new(stream: Addr<H2Stream>) -> io::Result<StreamIo> {
+    pub async fn new(stream: H2Stream) -> io::Result<StreamIo> {
         let (tx, rx) = mpsc::channel(1);
         let pipe = Pipe { tx }.start();
         let sub = Subscriber::new(&pipe)
@@ -267,7 +267,7 @@ impl StreamIo {
         })
     }
 
-    /// The stream's actor (to send it [`Reset`], or [`SendTrailers`]
+    /// The stream (to send it [`Reset`], or [`SendTrailers`]
     /// instead of `shutdown`).
     ///
     /// ```no_run
@@ -278,7 +278,7 @@ impl StreamIo {
     /// io.stream().do_send(Reset { code: ErrorCode::CANCEL });
     /// # }
     /// ```
-    pub fn stream(&self) -> &Addr<H2Stream> {
+    pub fn stream(&self) -> &H2Stream {
         &self.stream
     }
 

@@ -56,11 +56,20 @@ pub(crate) const MAX_IOVECS: usize = 64;
 /// `max_write_buffer`), with a buffer from the thread's pool while there is
 /// something to write; an empty write buffer is given back at once.
 ///
-/// When the protocol holds control frames or field blocks and the write
-/// buffer is empty, `poll_transmit` swaps its own buffer in instead of
-/// copying: then no pooled buffer is taken, so the protocol never keeps one.
+/// The pooled buffer is taken when streams have output (DATA, trailers):
+/// `poll_transmit` then copies the encoded control frames and field
+/// blocks in (a few dozen bytes for a response's HEADERS) and the protocol
+/// keeps its small buffer for the next ones. With only those pending, it
+/// swaps its own buffer into the queue instead (no copy, no pooled
+/// buffer): an idle connection's SETTINGS and ACKs never take a pooled
+/// buffer, so many connections handshaking at once do not make the pool
+/// allocate more. Before, a response's HEADERS took that swap path too: at
+/// one request per turn the protocol's buffer was then allocated for
+/// every response, regrown twice for the DATA behind it, and dropped (too
+/// small for the pool). The pooled buffer never goes to the protocol (it
+/// swaps only into a queue that has no buffer).
 pub(crate) fn pull(c: &mut Core) {
-    if c.wbuf.buffer_capacity() == 0 && !c.proto.has_pending_control() && c.proto.wants_transmit() {
+    if c.wbuf.buffer_capacity() == 0 && c.proto.streams_want_transmit() {
         c.wbuf.set_buffer(bufpool::take_write());
     }
     c.pull_transmit();

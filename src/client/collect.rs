@@ -204,7 +204,7 @@ async fn collect(
         _ = tokio::time::sleep_until(deadline) => return Some(Err(FetchError::Timeout(limit))),
         _ = caller_gone(tx) => return None,
     };
-    let stream: Addr<H2Stream> = match opened {
+    let stream: H2Stream = match opened {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => return Some(Err(open_error(e))),
         Err(_) => {

@@ -1,13 +1,14 @@
 //! The `Client`'s messages: `Fetch`, `Close`, `GetClientStats`, and the
-//! connection's notifications (keyed by the stream's `Addr<H2Stream>`).
+//! connection's notifications (keyed by the stream's `H2Stream`).
 
 use std::time::Instant;
 
 use actix::prelude::{ActorContext, Context, Handler, MessageResult};
 
 use super::{
-    Client, Close, CloseReason, Closed, ErrorCode, Fetch, FetchError, FetchReply, GetClientStats,
-    GoAway, Job, Note, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reply, Reset,
+    Client, Close, CloseReason, Closed, ErrorCode, Event, Fetch, FetchError, FetchReply,
+    GetClientStats, GoAway, Job, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers,
+    Reply, Reset,
 };
 
 impl Handler<Fetch> for Client {
@@ -72,28 +73,28 @@ impl Handler<GetClientStats> for Client {
 impl Handler<RecvHeaders> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvHeaders, ctx: &mut Context<Self>) {
-        self.on_note(Note::Headers(m), ctx);
+        self.on_event(Event::RecvHeaders(m), ctx);
     }
 }
 
 impl Handler<RecvData> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvData, ctx: &mut Context<Self>) {
-        self.on_note(Note::Data(m), ctx);
+        self.on_event(Event::RecvData(m), ctx);
     }
 }
 
 impl Handler<RecvTrailers> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvTrailers, ctx: &mut Context<Self>) {
-        self.on_note(Note::Trailers(m), ctx);
+        self.on_event(Event::RecvTrailers(m), ctx);
     }
 }
 
 impl Handler<RecvReset> for Client {
     type Result = ();
     fn handle(&mut self, m: RecvReset, ctx: &mut Context<Self>) {
-        self.on_note(Note::Reset(m), ctx);
+        self.on_event(Event::RecvReset(m), ctx);
     }
 }
 

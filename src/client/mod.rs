@@ -83,7 +83,7 @@ use http::{HeaderMap, Uri};
 use tokio::sync::oneshot;
 
 use crate::actor::{
-    Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, GoAway, H2Stream,
+    Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GoAway, H2Stream,
     RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, ReleaseCapacity, Reset,
     ResetCause, SendRequest, Subscriber,
 };
@@ -280,10 +280,10 @@ pub struct Client {
     /// (Held here, not in the reply's future, so that their deadlines
     /// apply while the connection holds them back for a stream slot.)
     dispatching: HashMap<u64, Box<Job>, PtrHash>,
-    streams: HashMap<Addr<H2Stream>, InFlight, PtrHash>,
+    streams: HashMap<H2Stream, InFlight, PtrHash>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
-    orphans: HashMap<Addr<H2Stream>, Vec<Note>, PtrHash>,
+    orphans: HashMap<H2Stream, Vec<Event>, PtrHash>,
     next_job: u64,
     stats: ClientStats,
     rng: u64,
@@ -358,24 +358,6 @@ impl Body {
         match self.rest {
             Some(rest) => rest.freeze(),
             None => self.first,
-        }
-    }
-}
-
-enum Note {
-    Headers(RecvHeaders),
-    Data(RecvData),
-    Trailers(RecvTrailers),
-    Reset(RecvReset),
-}
-
-impl Note {
-    fn stream(&self) -> &Addr<H2Stream> {
-        match self {
-            Note::Headers(m) => &m.stream,
-            Note::Data(m) => &m.stream,
-            Note::Trailers(m) => &m.stream,
-            Note::Reset(m) => &m.stream,
         }
     }
 }
@@ -471,7 +453,7 @@ impl Client {
                             },
                         );
                         for n in notes {
-                            act.on_note(n, ctx);
+                            act.on_event(n, ctx);
                         }
                     }
                     // Never handed to the connection: not processed, and
@@ -652,22 +634,22 @@ impl Client {
             .spawn(ctx);
     }
 
-    fn on_note(&mut self, note: Note, ctx: &mut Context<Self>) {
-        if !self.streams.contains_key(note.stream()) {
+    /// A notification of one of the connection's streams (the client
+    /// subscribes to these four).
+    fn on_event(&mut self, ev: Event, ctx: &mut Context<Self>) {
+        let Some(stream) = ev.stream() else { return };
+        if !self.streams.contains_key(stream) {
             if !self.dispatching.is_empty() {
-                self.orphans
-                    .entry(note.stream().clone())
-                    .or_default()
-                    .push(note);
-            } else if let Note::Data(m) = note {
+                self.orphans.entry(stream.clone()).or_default().push(ev);
+            } else if let Event::RecvData(m) = ev {
                 // Nobody wants it (the h2c upgrade's stream 1, a stream
                 // given up): give its bytes back all the same.
                 release(&m);
             }
             return;
         }
-        match note {
-            Note::Headers(m) => {
+        match ev {
+            Event::RecvHeaders(m) => {
                 let Head::Response(r) = m.head else { return };
                 if r.status().is_informational() {
                     return;
@@ -679,7 +661,7 @@ impl Client {
                     self.complete(&m.stream, None);
                 }
             }
-            Note::Data(m) => {
+            Event::RecvData(m) => {
                 release(&m);
                 let Some(f) = self.streams.get_mut(&m.stream) else {
                     return;
@@ -705,8 +687,8 @@ impl Client {
                     self.complete(&m.stream, None);
                 }
             }
-            Note::Trailers(m) => self.complete(&m.stream, Some(m.trailers)),
-            Note::Reset(m) => {
+            Event::RecvTrailers(m) => self.complete(&m.stream, Some(m.trailers)),
+            Event::RecvReset(m) => {
                 let Some(f) = self.streams.remove(&m.stream) else {
                     return;
                 };
@@ -731,11 +713,13 @@ impl Client {
                 self.retry_or_fail(f.job, how, || err);
                 self.pump(ctx);
             }
+            // Not subscribed (pushes are refused by the connection).
+            Event::RecvPromise(_) | Event::GoAway(_) | Event::Closed(_) => {}
         }
     }
 
     /// A request whose caller stopped waiting: its stream is reset (CANCEL).
-    fn abandon(&mut self, stream: &Addr<H2Stream>) {
+    fn abandon(&mut self, stream: &H2Stream) {
         if self.streams.remove(stream).is_some() {
             stream.do_send(Reset {
                 code: ErrorCode::CANCEL,
@@ -748,7 +732,7 @@ impl Client {
     /// until its response or deadline.
     fn sweep_abandoned(&mut self) {
         self.queue.retain(|j| !j.tx.is_closed());
-        let gone: Vec<Addr<H2Stream>> = self
+        let gone: Vec<H2Stream> = self
             .streams
             .iter()
             .filter(|(_, f)| f.job.tx.is_closed())
@@ -759,7 +743,7 @@ impl Client {
         }
     }
 
-    fn complete(&mut self, stream: &Addr<H2Stream>, trailers: Option<HeaderMap>) {
+    fn complete(&mut self, stream: &H2Stream, trailers: Option<HeaderMap>) {
         let Some(f) = self.streams.remove(stream) else {
             return;
         };

@@ -10,7 +10,7 @@
 //! client answers through it when the response is complete.
 //!
 //! Also here: [`PtrHash`], the hasher of the client's maps, whose keys are
-//! the client's own (stream actors' addresses, job numbers), not the peer's.
+//! the client's own (stream handles, job numbers), not the peer's.
 
 use std::cell::RefCell;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -148,6 +148,57 @@ pub fn encode_header_block(
     }
 }
 
+/// As [`encode_header_block`], with the block encoded by `encode` straight
+/// into `dst`, after room for the frame header: the usual block (one frame)
+/// is written where it ends up, with no intermediate buffer and no copy.
+/// A block longer than `max_frame_size` is moved out and framed with
+/// CONTINUATION as [`encode_header_block`] does (rare: a 16 KiB field block).
+pub fn encode_header_block_with(
+    dst: &mut BytesMut,
+    stream_id: StreamId,
+    start: BlockStart,
+    max_frame_size: u32,
+    encode: impl FnOnce(&mut BytesMut),
+) {
+    let max = max_frame_size.clamp(8, MAX_MAX_FRAME_SIZE) as usize;
+    let (kind, mut fl) = match start {
+        BlockStart::Headers {
+            end_stream,
+            priority,
+        } => {
+            let mut fl = if end_stream { flags::END_STREAM } else { 0 };
+            if priority.is_some() {
+                fl |= flags::PRIORITY;
+            }
+            (kind::HEADERS, fl)
+        }
+        BlockStart::PushPromise { .. } => (kind::PUSH_PROMISE, 0),
+    };
+    let at = dst.len();
+    dst.put_bytes(0, HEADER_LEN);
+    match start {
+        BlockStart::Headers {
+            priority: Some(p), ..
+        } => p.encode(dst),
+        BlockStart::PushPromise { promised_id } => dst.put_u32(promised_id.0 & StreamId::MAX.0),
+        BlockStart::Headers { priority: None, .. } => {}
+    }
+    let block_at = dst.len();
+    encode(dst);
+    let payload = dst.len() - at - HEADER_LEN;
+    if payload > max {
+        let block = dst[block_at..].to_vec();
+        dst.truncate(at);
+        encode_header_block(dst, stream_id, start, &block, max_frame_size);
+        return;
+    }
+    fl |= flags::END_HEADERS;
+    let l = (payload as u32).to_be_bytes();
+    let id = (stream_id.0 & StreamId::MAX.0).to_be_bytes();
+    dst[at..at + HEADER_LEN]
+        .copy_from_slice(&[l[1], l[2], l[3], kind, fl, id[0], id[1], id[2], id[3]]);
+}
+
 /// Strips the padding of a PADDED frame (§6.1, §6.2, §6.6): reads the Pad
 /// Length byte, checks that the padding fits in what remains after
 /// `fixed` more bytes of fields, and cuts it off the end.
@@ -184,5 +235,48 @@ pub(crate) fn pad_overhead(pad_len: Option<u8>) -> (u8, u32) {
     match pad_len {
         Some(n) => (flags::PADDED, 1 + n as u32),
         None => (0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::PrioritySpec;
+
+    /// `encode_header_block_with` writes exactly what `encode_header_block`
+    /// writes, in one frame and across CONTINUATION frames (§4.3, §6.10).
+    #[test]
+    fn encoding_in_place_writes_the_same_frames() {
+        let starts = [
+            BlockStart::Headers {
+                end_stream: true,
+                priority: None,
+            },
+            BlockStart::Headers {
+                end_stream: false,
+                priority: Some(PrioritySpec {
+                    dependency: StreamId(1),
+                    weight: 15,
+                    exclusive: true,
+                }),
+            },
+            BlockStart::PushPromise {
+                promised_id: StreamId(2),
+            },
+        ];
+        for start in starts {
+            for len in [0usize, 1, 7, 8, 9, 20, 100, 16_384, 40_000] {
+                let block: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                for max in [8u32, 9, 16, 100, 16_384] {
+                    let mut want = BytesMut::from(&b"before"[..]);
+                    encode_header_block(&mut want, StreamId(3), start, &block, max);
+                    let mut got = BytesMut::from(&b"before"[..]);
+                    encode_header_block_with(&mut got, StreamId(3), start, max, |dst| {
+                        dst.extend_from_slice(&block)
+                    });
+                    assert!(want == got, "{start:?} len {len} max {max}");
+                }
+            }
+        }
     }
 }

@@ -465,9 +465,13 @@ fn hash(seed: u64, bytes: &[u8]) -> u64 {
         w.copy_from_slice(c);
         h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
     }
-    let mut w = [0u8; 8];
-    let rem = chunks.remainder();
-    w[..rem.len()].copy_from_slice(rem);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    // The last 0-7 octets, zero-padded, as a little-endian word: a byte
+    // loop (a variable-length `copy_from_slice` here was a `memcpy` call,
+    // two per field encoded).
+    let mut last = 0u64;
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        last |= u64::from(b) << (8 * i);
+    }
+    h = (h.rotate_left(5) ^ last).wrapping_mul(K);
     h ^ (h >> 29)
 }

@@ -104,8 +104,6 @@ pub struct Connection<A = ()> {
     block: Option<Box<PartialBlock>>,
     /// Encoded control frames and field blocks, written before any DATA.
     pending: BytesMut,
-    /// Scratch for HPACK output.
-    hpack_buf: BytesMut,
     /// Streams with queued output, by RFC 9218 priority (`schedule.rs`).
     ready: Scheduler,
     /// Server: priorities from PRIORITY_UPDATE frames for streams not yet
@@ -189,7 +187,6 @@ impl<A> Connection<A> {
             pending: BytesMut::with_capacity(4096),
             // Grows to the largest field block encoded (most are far
             // smaller than 1 KiB); none is needed before the first.
-            hpack_buf: BytesMut::new(),
             ready: Scheduler::default(),
             idle_priorities: Vec::new(),
             events: VecDeque::new(),
@@ -413,7 +410,7 @@ impl<A> Connection<A> {
     /// Forgets a stream, giving back to the connection window what the user
     /// had not released. The caller moves the stream's application slot
     /// into the terminal event it queues (or drops it: `reset`).
-    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Stream<A>> {
+    fn remove_stream(&mut self, id: u32, cause: CloseCause) -> Option<Box<Stream<A>>> {
         let mut s = self.streams.remove(&id)?;
         let (was_active, was_reserved) = s.counted;
         s.state = StreamState::Closed;
@@ -427,7 +424,7 @@ impl<A> Connection<A> {
     }
 
     /// Adds a stream to the table (the connection is not idle).
-    fn insert_stream(&mut self, id: u32, s: Stream<A>) {
+    fn insert_stream(&mut self, id: u32, s: Box<Stream<A>>) {
         self.streams.insert(id, s);
         self.timers_stream_added();
     }

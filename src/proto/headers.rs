@@ -75,40 +75,118 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// The regular field names the request path looks at besides those
+/// `add_field` checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Other,
+    /// `host` (§8.3.1: stands in for, or must equal, `:authority`).
+    Host,
+    /// `priority` (RFC 9218 §5).
+    Priority,
+}
+
+/// How a received field value fares against RFC 9113 §8.2.1 and the `http`
+/// crate's own `HeaderValue` rule, in one pass over its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ValueCheck {
+    /// Only visible ASCII, SP and HTAB, and no SP/HTAB at either end: valid
+    /// for §8.2.1, for `HeaderValue`, and UTF-8.
+    Ascii,
+    /// Valid, but with obs-text (0x80-0xff): `HeaderValue` takes it, it may
+    /// not be UTF-8.
+    ObsText,
+    /// NUL, CR or LF anywhere, or SP/HTAB at an end (§8.2.1).
+    Malformed,
+    /// Another control character (0x01-0x1f but HTAB, or 0x7f): allowed by
+    /// §8.2.1, refused by `HeaderValue` (malformed here, as it always was).
+    Control,
+}
+
+fn check_value(value: &[u8]) -> ValueCheck {
+    let mut high = false;
+    let mut control = false;
+    for &b in value {
+        if b < 0x20 || b == 0x7f {
+            if b == 0 || b == b'\r' || b == b'\n' {
+                return ValueCheck::Malformed;
+            }
+            control |= b != b'\t';
+        }
+        high |= b >= 0x80;
+    }
+    if matches!(value.first(), Some(b' ' | b'\t')) || matches!(value.last(), Some(b' ' | b'\t')) {
+        ValueCheck::Malformed
+    } else if control {
+        ValueCheck::Control
+    } else if high {
+        ValueCheck::ObsText
+    } else {
+        ValueCheck::Ascii
+    }
+}
+
 /// Checks a regular (non-pseudo) received field and appends it to `map`,
-/// tracking content-length.
+/// tracking content-length; says whether it was `host` or `priority`.
 fn add_field(
     map: &mut HeaderMap,
     f: &Field,
     content_length: &mut Option<u64>,
-) -> Result<(), Malformed> {
-    if !valid_name(&f.name) {
-        return Err("invalid field name (§8.2.1)");
+) -> Result<Seen, Malformed> {
+    // `from_lowercase` with no `"` takes exactly the names `valid_name` and
+    // `HeaderName::from_bytes` took together before: tchar octets
+    // (RFC 9110 §5.6.2) with no uppercase letter (§8.2.1), which leaves
+    // out controls, SP, DEL, 0x80-0xff and ':' as §8.2.1 asks (and `(`,
+    // `,` ..., refused by `from_bytes` already; `from_lowercase` lets `"`
+    // through, `from_bytes` did not). One table pass over the name instead
+    // of two; `valid_name` only picks the message.
+    let name = match HeaderName::from_lowercase(&f.name) {
+        Ok(name) if !f.name.contains(&b'"') => name,
+        _ if valid_name(&f.name) => return Err("invalid field name"),
+        _ => return Err("invalid field name (§8.2.1)"),
+    };
+    let check = check_value(&f.value);
+    match check {
+        ValueCheck::Malformed => return Err("invalid field value (§8.2.1)"),
+        ValueCheck::Control => return Err("invalid field value"),
+        ValueCheck::Ascii | ValueCheck::ObsText => {}
     }
-    if !valid_value(&f.value) {
-        return Err("invalid field value (§8.2.1)");
-    }
-    let name = HeaderName::from_bytes(&f.name).map_err(|_| "invalid field name")?;
-    if is_connection_specific(&name) {
-        return Err("connection-specific field (§8.2.2)");
-    }
-    if name == header::TE && !f.value.eq_ignore_ascii_case(b"trailers") {
+    let mut seen = Seen::Other;
+    if name == header::HOST {
+        seen = Seen::Host;
+    } else if name == header::TE && !f.value.eq_ignore_ascii_case(b"trailers") {
         return Err("te other than \"trailers\" (§8.2.2)");
-    }
-    if name == header::CONTENT_LENGTH {
+    } else if name == header::CONTENT_LENGTH {
         let n = parse_content_length(&f.value).ok_or("invalid content-length")?;
         match *content_length {
             Some(prev) if prev != n => return Err("conflicting content-length"),
             _ => *content_length = Some(n),
         }
+    } else if is_connection_specific(&name) {
+        return Err("connection-specific field (§8.2.2)");
+    } else if name.as_str() == "priority" {
+        seen = Seen::Priority;
     }
-    let mut value =
-        HeaderValue::from_maybe_shared(f.value.clone()).map_err(|_| "invalid field value")?;
+    let mut value = if check == ValueCheck::Ascii {
+        // SAFETY: `from_maybe_shared_unchecked` asks for valid UTF-8, and
+        // `check_value` found only visible ASCII, SP and HTAB (ASCII is
+        // UTF-8). That is also every octet `HeaderValue` accepts in its
+        // checked constructors (it refuses NUL, CR, LF, the other controls
+        // and DEL), so the value keeps the invariants `http` relies on,
+        // and the RFC 9113 §8.2.1 rules (no NUL, CR or LF; no SP or HTAB
+        // at either end) were checked above. `f.value` is a `Bytes` (a
+        // slice of the HPACK decoder's output): taken as is, no copy, and
+        // no second pass over it.
+        unsafe { HeaderValue::from_maybe_shared_unchecked(f.value.clone()) }
+    } else {
+        // obs-text need not be UTF-8: the checked constructor.
+        HeaderValue::from_maybe_shared(f.value.clone()).map_err(|_| "invalid field value")?
+    };
     if f.never_index {
         value.set_sensitive(true);
     }
     map.try_append(name, value).map_err(|_| "too many fields")?;
-    Ok(())
+    Ok(seen)
 }
 
 fn set_once(slot: &mut Option<Bytes>, f: &Field) -> Result<(), Malformed> {
@@ -130,6 +208,9 @@ pub struct RecvRequest {
     /// The `content-length` value, when present (repeated equal values are
     /// folded, §8.1.1); the body is checked against it.
     pub content_length: Option<u64>,
+    /// A `priority` field came (RFC 9218 §5): without one, the stream's
+    /// priority is the default and nobody needs to look it up.
+    pub priority: bool,
 }
 
 /// Turns the fields of a request (HEADERS on a new stream, or PUSH_PROMISE)
@@ -141,34 +222,47 @@ pub fn request_from_fields(
 ) -> Result<RecvRequest, Malformed> {
     let (mut method, mut scheme, mut authority, mut path, mut protocol) =
         (None, None, None, None, None);
-    let mut headers = HeaderMap::with_capacity(fields.len().min(64));
+    // §8.3: the pseudo-header fields come first; the map is sized for the
+    // regular ones (none: no allocation at all).
+    let pseudo = fields
+        .iter()
+        .take_while(|f| f.name.first() == Some(&b':'))
+        .count();
+    let mut headers = HeaderMap::with_capacity((fields.len() - pseudo).min(64));
     let mut content_length = None;
-    let mut regular_seen = false;
-    for f in fields {
+    for f in &fields[..pseudo] {
+        match &f.name[..] {
+            b":method" => set_once(&mut method, f)?,
+            b":scheme" => set_once(&mut scheme, f)?,
+            b":authority" => set_once(&mut authority, f)?,
+            b":path" => set_once(&mut path, f)?,
+            b":protocol" => set_once(&mut protocol, f)?,
+            b":status" => return Err(":status in a request (§8.3)"),
+            _ => return Err("unknown pseudo-header (§8.3)"),
+        }
+    }
+    // The first `host` value, as the field's own bytes (no copy, no map
+    // look-up), and whether a `priority` field came.
+    let mut host: Option<&Bytes> = None;
+    let mut priority = false;
+    for f in &fields[pseudo..] {
         if f.name.first() == Some(&b':') {
-            if regular_seen {
-                return Err("pseudo-header after a regular field (§8.3)");
+            return Err("pseudo-header after a regular field (§8.3)");
+        }
+        match add_field(&mut headers, f, &mut content_length)? {
+            Seen::Host => {
+                host.get_or_insert(&f.value);
             }
-            match &f.name[..] {
-                b":method" => set_once(&mut method, f)?,
-                b":scheme" => set_once(&mut scheme, f)?,
-                b":authority" => set_once(&mut authority, f)?,
-                b":path" => set_once(&mut path, f)?,
-                b":protocol" => set_once(&mut protocol, f)?,
-                b":status" => return Err(":status in a request (§8.3)"),
-                _ => return Err("unknown pseudo-header (§8.3)"),
-            }
-        } else {
-            regular_seen = true;
-            add_field(&mut headers, f, &mut content_length)?;
+            Seen::Priority => priority = true,
+            Seen::Other => {}
         }
     }
     let method = method.ok_or("missing :method (§8.3.1)")?;
     let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
     // §8.3.1: `host` stands in for a missing :authority; both present and
     // different is malformed.
-    if let (Some(a), Some(h)) = (&authority, headers.get(header::HOST)) {
-        if a.as_ref() != h.as_bytes() {
+    if let (Some(a), Some(h)) = (&authority, host) {
+        if a != h {
             return Err(":authority and host differ (§8.3.1)");
         }
     }
@@ -176,12 +270,7 @@ pub fn request_from_fields(
     if authority.as_ref().is_some_and(|a| a.contains(&b'@')) {
         return Err(":authority with userinfo (§8.3.1)");
     }
-    let authority = match authority {
-        Some(a) => Some(a),
-        None => headers
-            .get(header::HOST)
-            .map(|h| Bytes::copy_from_slice(h.as_bytes())),
-    };
+    let authority = authority.or_else(|| host.cloned());
     let mut parts = http::uri::Parts::default();
     if method == Method::CONNECT && protocol.is_none() {
         // §8.5: only :method and :authority.
@@ -230,6 +319,7 @@ pub fn request_from_fields(
     Ok(RecvRequest {
         request,
         content_length,
+        priority,
     })
 }
 
@@ -300,12 +390,28 @@ pub fn trailers_from_fields(fields: &[Field]) -> Result<HeaderMap, Malformed> {
 /// list size they add (RFC 7541 §4.1 accounting). `skip_host` leaves `host`
 /// out (it became :authority).
 pub fn check_outgoing(headers: &HeaderMap, skip_host: bool) -> Result<usize, Malformed> {
+    check_outgoing_head(headers, skip_host).map(|(size, _)| size)
+}
+
+/// [`check_outgoing`] for a message head, in the same pass: also the
+/// content-length it declares (the first `content-length` value, parsed
+/// after trimming; unparsable: `None`, not checked). A second look-up of
+/// `content-length` cost ~250 instructions per response.
+pub fn check_outgoing_head(
+    headers: &HeaderMap,
+    skip_host: bool,
+) -> Result<(usize, Option<u64>), Malformed> {
     let mut size = 0;
+    let mut declared = None;
+    let mut length_seen = false;
     for (name, value) in headers {
         if skip_host && name == header::HOST {
             continue;
         }
-        if is_connection_specific(name) {
+        if name == header::CONTENT_LENGTH && !length_seen {
+            length_seen = true;
+            declared = value.to_str().ok().and_then(|v| v.trim().parse().ok());
+        } else if is_connection_specific(name) {
             return Err("connection-specific field (§8.2.2)");
         }
         if name == header::TE && !value.as_bytes().eq_ignore_ascii_case(b"trailers") {
@@ -316,7 +422,7 @@ pub fn check_outgoing(headers: &HeaderMap, skip_host: bool) -> Result<usize, Mal
         }
         size += name.as_str().len() + value.len() + 32;
     }
-    Ok(size)
+    Ok((size, declared))
 }
 
 /// The regular fields of `headers` as HPACK fields.
@@ -556,6 +662,115 @@ mod tests {
         assert!(request_from_fields(&fields, false).is_ok());
     }
 
+    /// `add_field` takes a name with `HeaderName::from_lowercase` (and no
+    /// `"`);
+    /// before, `valid_name` and then `HeaderName::from_bytes` both had to
+    /// pass. The same names pass, octet by octet, at both ends and inside.
+    #[test]
+    fn s8_2_1_names_accepted_as_before() {
+        for b in 0..=255u8 {
+            for name in [vec![b], vec![b'a', b], vec![b, b'a'], vec![b'x', b, b'y']] {
+                let before = valid_name(&name) && HeaderName::from_bytes(&name).is_ok();
+                let now = HeaderName::from_lowercase(&name).is_ok() && !name.contains(&b'"');
+                assert_eq!(before, now, "{name:?}");
+            }
+        }
+    }
+
+    /// One pass over a value decides both RFC 9113 §8.2.1 and `HeaderValue`'s
+    /// own rule; what passes is what passed both before, octet by octet.
+    #[test]
+    fn s8_2_1_values_accepted_as_before() {
+        for b in 0..=255u8 {
+            for value in [vec![b], vec![b'a', b], vec![b, b'a'], vec![b'x', b, b'y']] {
+                let before = valid_value(&value) && HeaderValue::from_bytes(&value).is_ok();
+                let check = check_value(&value);
+                let now = matches!(check, ValueCheck::Ascii | ValueCheck::ObsText);
+                assert_eq!(before, now, "{value:?}");
+                if check == ValueCheck::Ascii {
+                    assert!(std::str::from_utf8(&value).is_ok());
+                }
+                let mut fields = get();
+                fields.push(Field {
+                    name: Bytes::from_static(b"x"),
+                    value: Bytes::from(value.clone()),
+                    never_index: false,
+                });
+                match request_from_fields(&fields, false) {
+                    Ok(r) => {
+                        assert!(before, "{value:?}");
+                        assert_eq!(r.request.headers()["x"].as_bytes(), &value[..]);
+                    }
+                    Err(_) => assert!(!before, "{value:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn obs_text_value_is_kept_as_sent() {
+        let mut fields = get();
+        fields.push(f("x", "a"));
+        fields[4].value = Bytes::from_static(b"caf\xe9 \xff");
+        let r = request_from_fields(&fields, false).unwrap();
+        assert_eq!(r.request.headers()["x"].as_bytes(), b"caf\xe9 \xff");
+    }
+
+    #[test]
+    fn values_and_authority_are_slices_of_the_decoded_block() {
+        let block = Bytes::from_static(b"example.com/a?b=cGETagent");
+        let mut fields = get();
+        fields[2].value = block.slice(0..11);
+        fields[3].value = block.slice(11..17);
+        fields.push(Field {
+            name: Bytes::from_static(b"user-agent"),
+            value: block.slice(20..25),
+            never_index: false,
+        });
+        let r = request_from_fields(&fields, false).unwrap();
+        let uri = r.request.uri();
+        assert_eq!(
+            uri.authority().unwrap().as_str().as_ptr(),
+            block[0..].as_ptr()
+        );
+        assert_eq!(
+            uri.path_and_query().unwrap().as_str().as_ptr(),
+            block[11..].as_ptr()
+        );
+        assert_eq!(
+            r.request.headers()["user-agent"].as_bytes().as_ptr(),
+            block[20..].as_ptr()
+        );
+    }
+
+    #[test]
+    fn rfc9218_priority_field_is_flagged() {
+        let r = request_from_fields(&get(), false).unwrap();
+        assert!(!r.priority);
+        let mut fields = get();
+        fields.push(f("priority", "u=1"));
+        assert!(request_from_fields(&fields, false).unwrap().priority);
+    }
+
+    #[test]
+    fn s8_3_1_host_stands_in_as_sent() {
+        let host = Bytes::from_static(b"h.example");
+        let fields = vec![
+            f(":method", "GET"),
+            f(":scheme", "http"),
+            f(":path", "/"),
+            f("host", "other"),
+        ];
+        let mut fields = fields;
+        fields[3].value = host.clone();
+        fields.push(f("host", "second"));
+        let r = request_from_fields(&fields, false).unwrap();
+        assert_eq!(
+            r.request.uri().authority().unwrap().as_str().as_ptr(),
+            host.as_ptr()
+        );
+    }
+
     #[test]
     fn s8_2_2_connection_specific_fields_are_malformed() {
         for name in [
@@ -677,6 +892,22 @@ mod tests {
             ]
         );
         assert!(folded);
+    }
+
+    #[test]
+    fn s8_1_1_outgoing_head_declares_its_first_content_length() {
+        let mut h = HeaderMap::new();
+        assert_eq!(check_outgoing_head(&h, false), Ok((0, None)));
+        h.append(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
+        h.append(header::CONTENT_LENGTH, HeaderValue::from_static("13"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        let (size, len) = check_outgoing_head(&h, false).unwrap();
+        assert_eq!(len, Some(12));
+        assert_eq!(size, check_outgoing(&h, false).unwrap());
+        let mut h = HeaderMap::new();
+        h.append(header::CONTENT_LENGTH, HeaderValue::from_static("x"));
+        h.append(header::CONTENT_LENGTH, HeaderValue::from_static("13"));
+        assert_eq!(check_outgoing_head(&h, false).unwrap().1, None);
     }
 
     #[test]

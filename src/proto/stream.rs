@@ -121,7 +121,7 @@ pub struct Stream<A = ()> {
     /// Bytes delivered to the user and not yet released.
     pub unreleased: u32,
     /// Queued body chunks (the front may be partly sent).
-    pub queue: VecDeque<Bytes>,
+    pub queue: ChunkQueue,
     /// Bytes in `queue` not yet written (bounded by
     /// `Config::max_send_buffer_per_stream`).
     pub queued_bytes: usize,
@@ -185,6 +185,14 @@ pub enum Stall {
 }
 
 impl<A> Stream<A> {
+    /// [`Stream::new`], boxed: the stream table keeps streams boxed
+    /// (`store::StreamMap`), and building one straight in its box spares a
+    /// move of the whole stream.
+    #[inline]
+    pub fn boxed(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Box<Self> {
+        Box::new(Stream::new(id, state, send_window, recv_window))
+    }
+
     /// A stream with the given windows.
     pub fn new(id: u32, state: StreamState, send_window: u32, recv_window: u32) -> Self {
         Stream {
@@ -194,7 +202,7 @@ impl<A> Stream<A> {
             recv_window: FlowWindow::new(recv_window),
             release_pending: 0,
             unreleased: 0,
-            queue: VecDeque::new(),
+            queue: ChunkQueue::One(Bytes::new()),
             queued_bytes: 0,
             end_queued: false,
             trailers: None,
@@ -261,8 +269,114 @@ impl<A> Stream<A> {
     }
 }
 
+/// A stream's queued body chunks, in order. Most streams queue one chunk
+/// at a time (a response body in one `SendData`): that one is held inline,
+/// and a deque is allocated only for a second. (A `VecDeque` allocated
+/// room for four at the first chunk: one allocation per response.) It is
+/// as small as the `VecDeque` was, 32 bytes: an empty queue is an empty
+/// `One` (an empty chunk is never queued), which leaves `Many` the one
+/// niche value of the `Bytes`.
+#[derive(Debug)]
+pub enum ChunkQueue {
+    /// No chunk (empty `Bytes`) or one.
+    One(Bytes),
+    /// Two chunks or more, none empty.
+    Many(Box<VecDeque<Bytes>>),
+}
+
+impl Default for ChunkQueue {
+    fn default() -> Self {
+        ChunkQueue::One(Bytes::new())
+    }
+}
+
+impl ChunkQueue {
+    /// Number of chunks.
+    pub fn len(&self) -> usize {
+        match self {
+            ChunkQueue::One(b) => usize::from(!b.is_empty()),
+            ChunkQueue::Many(q) => q.len(),
+        }
+    }
+
+    /// No chunk queued.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, ChunkQueue::One(b) if b.is_empty())
+    }
+
+    /// Appends a chunk (an empty one is not queued).
+    pub fn push_back(&mut self, chunk: Bytes) {
+        if chunk.is_empty() {
+            return;
+        }
+        match self {
+            ChunkQueue::One(b) if b.is_empty() => *b = chunk,
+            ChunkQueue::One(b) => {
+                let first = std::mem::take(b);
+                *self = ChunkQueue::Many(Box::new(VecDeque::from([first, chunk])));
+            }
+            ChunkQueue::Many(q) => q.push_back(chunk),
+        }
+    }
+
+    /// The first chunk.
+    pub fn front_mut(&mut self) -> Option<&mut Bytes> {
+        match self {
+            ChunkQueue::One(b) if b.is_empty() => None,
+            ChunkQueue::One(b) => Some(b),
+            ChunkQueue::Many(q) => q.front_mut(),
+        }
+    }
+
+    /// Takes the first chunk out.
+    pub fn pop_front(&mut self) -> Option<Bytes> {
+        match self {
+            ChunkQueue::One(b) if b.is_empty() => None,
+            ChunkQueue::One(b) => Some(std::mem::take(b)),
+            ChunkQueue::Many(q) => {
+                let first = q.pop_front();
+                if q.is_empty() {
+                    *self = ChunkQueue::default();
+                }
+                first
+            }
+        }
+    }
+
+    /// Drops every chunk.
+    pub fn clear(&mut self) {
+        *self = ChunkQueue::default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chunk_queue_keeps_order_and_allocates_only_for_a_second_chunk() {
+        let mut q = ChunkQueue::default();
+        assert!(q.is_empty() && q.pop_front().is_none() && q.front_mut().is_none());
+        q.push_back(Bytes::from_static(b"a"));
+        assert!(matches!(q, ChunkQueue::One(_)));
+        q.push_back(Bytes::new());
+        assert_eq!(q.len(), 1, "an empty chunk is not queued");
+        assert_eq!(q.len(), 1);
+        q.push_back(Bytes::from_static(b"b"));
+        q.push_back(Bytes::from_static(b"c"));
+        assert_eq!(q.len(), 3);
+        assert_eq!(
+            q.front_mut().map(|b| b.clone()),
+            Some(Bytes::from_static(b"a"))
+        );
+        assert_eq!(q.pop_front(), Some(Bytes::from_static(b"a")));
+        assert_eq!(q.pop_front(), Some(Bytes::from_static(b"b")));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop_front(), Some(Bytes::from_static(b"c")));
+        assert!(q.is_empty());
+        q.push_back(Bytes::from_static(b"d"));
+        q.clear();
+        assert!(q.is_empty());
+        assert_eq!(std::mem::size_of::<ChunkQueue>(), 32);
+    }
     use super::*;
 
     #[test]

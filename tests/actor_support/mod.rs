@@ -43,7 +43,7 @@ fn ok_head() -> Head {
     Head::Response(Response::new(()))
 }
 
-async fn stream_bytes(stream: Addr<H2Stream>, n: usize) {
+async fn stream_bytes(stream: H2Stream, n: usize) {
     if !matches!(
         stream
             .send(SendHeaders {

@@ -79,7 +79,7 @@ impl Builder {
         io: IO,
         method: &http::Method,
         subscriber: Subscriber,
-    ) -> Result<(Addr<Connection>, Addr<H2Stream>), Error>
+    ) -> Result<(Addr<Connection>, H2Stream), Error>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
@@ -89,7 +89,7 @@ impl Builder {
         let mut proto = self.new_proto();
         proto.upgrade(None, method == http::Method::HEAD)?;
         let (addr, core) = self.start_inner(io, subscriber, None, proto, None, None);
-        let stream = core.borrow_mut().adopt_upgraded_stream();
+        let stream = core.borrow_mut().adopt_upgraded_stream()?;
         Ok((addr, stream))
     }
 
@@ -161,7 +161,7 @@ impl Builder {
         request: &http::Request<()>,
         limits: &H2cLimits,
         subscriber: Subscriber,
-    ) -> Result<(Addr<Connection>, Addr<H2Stream>), H2cError>
+    ) -> Result<(Addr<Connection>, H2Stream), H2cError>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {

@@ -18,8 +18,8 @@ use actix::{Message, Recipient};
 use bytes::Bytes;
 
 use super::super::messages::*;
-use super::super::H2Stream;
-use super::table::{Backlog, BacklogRef, Dest, Note, StreamEntry};
+use super::super::stream::H2Stream;
+use super::table::{Backlog, BacklogRef, Dest, StreamEntry};
 use super::{Core, Later, WeakCore};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event as ProtoEvent, UserError};
@@ -67,7 +67,16 @@ impl Core {
             } => {
                 if let Some(e) = self.proto.app_mut(id) {
                     e.recv_done |= end_stream;
-                    self.note(id, Note::Data { data, end_stream });
+                    let (conn, n) = (self.id, data.len());
+                    self.note(id, n, |stream| {
+                        Event::RecvData(RecvData {
+                            stream,
+                            conn,
+                            id,
+                            data,
+                            end_stream,
+                        })
+                    });
                 } else if !data.is_empty() {
                     // Nobody to give it to (we reset the stream meanwhile).
                     self.proto.release_capacity(id, data.len());
@@ -77,7 +86,15 @@ impl Core {
                 if let Some(e) = self.proto.app_mut(id) {
                     e.recv_done = true;
                 }
-                self.note(id, Note::Trailers(trailers));
+                let conn = self.id;
+                self.note(id, 0, |stream| {
+                    Event::RecvTrailers(RecvTrailers {
+                        stream,
+                        conn,
+                        id,
+                        trailers,
+                    })
+                });
             }
             ProtoEvent::Promise {
                 id,
@@ -88,24 +105,26 @@ impl Core {
                     .proto
                     .app(id)
                     .and_then(|e| e.dest.subscriber.as_deref().cloned());
-                let promised = H2Stream::start_child(
-                    self.me.clone(),
-                    &self.spawner,
-                    self.id,
-                    Some(promised_id),
-                );
-                let entry = StreamEntry::new(promised.clone(), sub, true);
+                let Some(promised) = self.handle(promised_id) else {
+                    return; // not reachable: the actor exists
+                };
+                let entry = StreamEntry::new(None, sub, true);
                 if self.proto.set_app(promised_id, entry).is_err() {
                     // Not reachable: the promised stream, or its terminal
                     // event, is behind this event.
                     tracing::debug!(conn = %self.id, %promised_id, "promised stream already forgotten");
                 }
-                let note = Note::Promise {
-                    promised,
-                    promised_id,
-                    request,
-                };
-                self.note(id, note);
+                let conn = self.id;
+                self.note(id, 0, |stream| {
+                    Event::RecvPromise(RecvPromise {
+                        stream,
+                        conn,
+                        id,
+                        promised,
+                        promised_id,
+                        request,
+                    })
+                });
             }
             ProtoEvent::Reset {
                 id,
@@ -175,18 +194,20 @@ impl Core {
         let addr = match self.proto.app_mut(id) {
             Some(e) => {
                 e.recv_done |= end_stream;
-                match e.dest.addr() {
+                match e.dest.stream(&self.link, id) {
                     Some(a) => a,
                     None => {
-                        // Its actor is stopping: nobody can answer.
+                        // Every handle is gone: nobody can answer.
                         self.subscriber_gone(id);
                         return;
                     }
                 }
             }
             None => {
-                let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id));
-                let mut e = StreamEntry::new(addr.clone(), None, true);
+                let Some(addr) = self.handle(id) else {
+                    return; // not reachable: the actor exists
+                };
+                let mut e = StreamEntry::new(None, None, true);
                 e.recv_done = end_stream;
                 if self.proto.set_app(id, e).is_err() {
                     // Not reachable: the stream, or its terminal event, is
@@ -218,13 +239,16 @@ impl Core {
         if !end_stream {
             if let Some(e) = self.proto.app_mut(id) {
                 e.recv_done = true;
-                self.note(
-                    id,
-                    Note::Data {
+                let (conn, n) = (self.id, body.len());
+                self.note(id, n, |stream| {
+                    Event::RecvData(RecvData {
+                        stream,
+                        conn,
+                        id,
                         data: body,
                         end_stream: true,
-                    },
-                );
+                    })
+                });
             }
         }
         self.kick();
@@ -255,36 +279,40 @@ impl Core {
         }
     }
 
-    /// Delivers a notification, or keeps it behind a `RecvData` still with
-    /// the subscriber so the stream's order holds.
-    fn note(&mut self, id: StreamId, note: Note) {
+    /// Delivers the notification `make` builds with stream `id`'s handle,
+    /// or keeps it behind a `RecvData` still with the subscriber so the
+    /// stream's order holds. When every handle of the stream is gone (a
+    /// promise of ours dropped), its `unread` bytes go back and the stream
+    /// is reset.
+    fn note(&mut self, id: StreamId, unread: usize, make: impl FnOnce(H2Stream) -> Event) {
         let Some(e) = self.proto.app(id) else {
             return;
         };
-        if let Some(b) = &e.backlog {
-            let mut b = b.borrow_mut();
-            if b.busy() {
-                b.defer(note);
-                return;
-            }
-        }
-        self.deliver_note(id, note);
-    }
-
-    /// Sends one note to the stream's subscriber (a gone subscriber resets
-    /// the stream; an unsubscribed notification takes its default).
-    fn deliver_note(&mut self, id: StreamId, note: Note) {
-        let Some(e) = self.proto.app(id) else {
-            return;
-        };
-        let Some(stream) = e.dest.addr() else {
-            // The actor is stopping (every address dropped): drop the note.
-            self.give_back(id, note.data_len());
+        let Some(stream) = e.dest.stream(&self.link, id) else {
+            self.give_back(id, unread);
             self.subscriber_gone(id);
             return;
         };
+        let ev = make(stream);
+        if let Some(b) = &e.backlog {
+            let mut b = b.borrow_mut();
+            if b.busy() {
+                b.defer(ev);
+                return;
+            }
+        }
+        self.deliver_note(id, ev);
+    }
+
+    /// Sends one notification of stream `id` to its subscriber (a gone
+    /// subscriber resets the stream; an unsubscribed notification takes its
+    /// default).
+    fn deliver_note(&mut self, id: StreamId, ev: Event) {
+        let Some(e) = self.proto.app(id) else {
+            return;
+        };
         let sub = e.dest.sub(&self.subscriber);
-        let outcome = self.route(sub, note.into_event(self.id, id, stream));
+        let outcome = self.route(sub, ev);
         self.finish(id, outcome, None);
     }
 
@@ -302,12 +330,17 @@ impl Core {
         if let Some(b) = backlog {
             let mut bl = b.borrow_mut();
             if bl.busy() {
-                if let Some((code, remote, cause)) = reset {
-                    bl.defer(Note::Reset {
+                if let (Some((code, remote, cause)), Some(stream)) =
+                    (reset, dest.stream(&self.link, id))
+                {
+                    bl.defer(Event::RecvReset(RecvReset {
+                        stream,
+                        conn: self.id,
+                        id,
                         code,
                         remote,
                         cause,
-                    });
+                    }));
                 }
                 bl.orphan = Some(dest);
                 let in_flight = bl.in_flight;
@@ -338,14 +371,7 @@ impl Core {
                 let Some(dest) = bl.orphan.as_ref() else {
                     return;
                 };
-                match dest.addr() {
-                    Some(stream) => self.route(
-                        dest.sub(&self.subscriber),
-                        note.into_event(self.id, id, stream),
-                    ),
-                    // The actor is stopping: nobody to tell.
-                    None => Outcome::Gone(note.data_len()),
-                }
+                self.route(dest.sub(&self.subscriber), note)
             };
             if !self.finish(id, outcome, Some(&b)) {
                 if b.borrow().in_flight {
@@ -354,7 +380,7 @@ impl Core {
                 break;
             }
         }
-        // Everything is out: let go of the actor and the subscriber.
+        // Everything is out: let go of the handle and the subscriber.
         b.borrow_mut().orphan = None;
     }
 
@@ -532,7 +558,7 @@ impl Core {
 
     /// The next note kept back of a live stream, unless a `RecvData` of it
     /// is in flight.
-    fn next_kept_note(&self, id: StreamId) -> Option<Note> {
+    fn next_kept_note(&self, id: StreamId) -> Option<Event> {
         let mut b = self.proto.app(id)?.backlog.as_ref()?.borrow_mut();
         if b.in_flight {
             return None;
@@ -559,7 +585,9 @@ impl Core {
         remote: bool,
         cause: ResetCause,
     ) {
-        let Some(stream) = dest.addr() else { return };
+        let Some(stream) = dest.stream(&self.link, id) else {
+            return;
+        };
         let msg = RecvReset {
             stream,
             conn: self.id,

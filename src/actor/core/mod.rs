@@ -1,19 +1,19 @@
-//! `Core`: the state of one connection, shared by its [`Connection`] actor,
-//! its [`H2Stream`] child actors, its writer task and its [`Session`]
-//! handle. All of them run on the same arbiter thread, so the sharing is an
-//! `Rc<`[`CoreCell`]`>`: a stream actor acts on the protocol directly (no
-//! extra message per action), and the writer pulls encoded frames from the
-//! protocol once per turn.
+//! `Core`: the state of one connection, shared by its [`Connection`] actor
+//! (whose handlers also do the work of its streams' messages), its writer
+//! task and its [`Session`] handle. All of them run on the same arbiter
+//! thread, so the sharing is an `Rc<`[`CoreCell`]`>`; a stream handle
+//! ([`H2Stream`]) never touches it: its messages go through the
+//! connection's mailbox.
 //!
 //! No borrow of the core is held across an `.await` or while user code
 //! runs (notifications are queued with `do_send`/`send`, never handled
 //! synchronously). Work that arrives while the core is borrowed anyway
-//! (a stream actor dropped inside a turn, a delivery completing) is kept
-//! as a [`Later`] and done when that borrow ends: nothing is dropped with
-//! only a log line.
+//! (a delivery completing, a refused action nobody awaited) is kept as a
+//! [`Later`] and done when that borrow ends: nothing is dropped with only
+//! a log line.
 //!
 //! One stream table: the protocol's (`proto::store`). The actor layer's
-//! per-stream state, a `StreamEntry` (the stream's actor, subscriber,
+//! per-stream state, a `StreamEntry` (the stream's subscriber,
 //! reply slots, notifications kept back), is the application slot of the
 //! protocol's stream ([`Proto`] is `proto::Connection<StreamEntry>`): one
 //! lookup finds both, and the entry leaves with the stream's terminal
@@ -46,10 +46,11 @@ mod table;
 
 pub(crate) use queue::EventQueue;
 
-use std::cell::{Cell, Ref, RefCell, RefMut};
+use std::cell::{Ref, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ops::{Deref, DerefMut};
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -58,7 +59,7 @@ use actix::WeakAddr;
 
 use super::listener::stats::ConnCounters;
 use super::messages::*;
-use super::runner::SpawnerRef;
+use super::stream::{ConnLink, H2Stream, Key};
 use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto;
@@ -88,10 +89,6 @@ pub(crate) enum Later {
         n: usize,
         ok: bool,
     },
-    /// A stream actor stopped (or panicked) while its stream was open.
-    StreamGone { id: StreamId, panicked: bool },
-    /// A stream actor that never sent its HEADERS is gone: its slot frees.
-    Unreserve,
     /// A refused stream action nobody awaited: reset the stream.
     Unheard { id: StreamId },
 }
@@ -185,21 +182,6 @@ pub(crate) enum WriteState {
     Abort,
 }
 
-thread_local! {
-    static LIVE_STREAMS: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Stream actors alive on the current thread (for leak checks).
-pub(crate) fn live_streams() -> usize {
-    LIVE_STREAMS.with(|c| c.get())
-}
-pub(crate) fn stream_born() {
-    LIVE_STREAMS.with(|c| c.set(c.get() + 1));
-}
-pub(crate) fn stream_died() {
-    LIVE_STREAMS.with(|c| c.set(c.get().saturating_sub(1)));
-}
-
 /// The shared connection state. See the module docs.
 pub(crate) struct Core {
     /// The protocol, and in it the stream table (see the module docs).
@@ -216,8 +198,9 @@ pub(crate) struct Core {
     pub auto_release: bool,
     me: WeakCore,
     pub conn: Option<WeakAddr<Connection>>,
-    /// Where new stream actors go (see `runner`).
-    pub spawner: SpawnerRef,
+    /// What stream handles reach the connection by (set when the actor
+    /// is created, before any stream exists).
+    pub link: Option<Arc<ConnLink>>,
     pub limits: Limits,
     /// The write queue (filled by `poll_transmit_vectored`, drained by the
     /// writer): frame heads and small payloads copied, large DATA payloads
@@ -267,7 +250,7 @@ impl Core {
                 auto_release,
                 me: me.clone(),
                 conn: None,
-                spawner: SpawnerRef::default(),
+                link: None,
                 limits,
                 // Empty until there is something to write (`writer::pull`).
                 wbuf: WriteQueue::new(),
@@ -292,8 +275,6 @@ impl Core {
     fn run_later(&mut self, l: Later) {
         match l {
             Later::DataHandled { backlog, n, ok } => self.data_handled(backlog, n, ok),
-            Later::StreamGone { id, panicked } => self.stream_actor_gone(id, panicked),
-            Later::Unreserve => self.unreserve(),
             Later::Unheard { id } => {
                 // A stream the peer reset (or that ended otherwise) before
                 // the action came is over already: nothing to reset, and
@@ -308,6 +289,11 @@ impl Core {
                 self.reset_stream(id, ErrorCode::INTERNAL_ERROR, true);
             }
         }
+    }
+
+    /// The handle of stream `id` (`None` before the actor exists).
+    pub fn handle(&self, id: StreamId) -> Option<H2Stream> {
+        Some(H2Stream::new(self.link.clone()?, Key::Id(id)))
     }
 
     /// Number of streams with a live entry (open, or notifications pending).

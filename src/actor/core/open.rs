@@ -1,7 +1,7 @@
 //! Client streams within the peer's SETTINGS_MAX_CONCURRENT_STREAMS
 //! (RFC 9113 §5.1.2), and pings.
 //!
-//! `OpenStream` reserves a slot and returns a stream actor without an id;
+//! `OpenStream` reserves a slot and returns a stream handle without an id;
 //! the id is assigned when that stream's first HEADERS are written
 //! (`Core::open_reserved`), so ids reach the wire in increasing order
 //! whatever order the streams send their heads in (§5.1.1). `SendRequest`
@@ -11,10 +11,9 @@
 use std::time::{Duration, Instant};
 
 use actix::dev::OneshotSender;
-use actix::Addr;
 
 use super::super::messages::{set_content_length, Error, SendRequest};
-use super::super::H2Stream;
+use super::super::stream::H2Stream;
 use super::table::{OpenKind, PendingOpen, PendingPing, ReplyNow, Slot};
 use super::{Core, WriteState};
 use crate::proto::{Head, UserError};
@@ -31,7 +30,7 @@ impl Core {
 
     /// `OpenStream` / `SendRequest`: now if a slot is free, else queued
     /// (boundedly, in order).
-    pub fn open(&mut self, kind: OpenKind) -> ReplyNow<Addr<H2Stream>> {
+    pub fn open(&mut self, kind: OpenKind) -> ReplyNow<H2Stream> {
         match self.slot_free() {
             Err(e) => return ReplyNow::Now(Err(e)),
             Ok(true) if self.opens.is_empty() => return ReplyNow::Now(self.admit(kind)),
@@ -45,7 +44,7 @@ impl Core {
     }
 
     /// A slot now, without queueing: `Ok(None)` while none is free.
-    pub fn reserve_now(&mut self) -> Result<Option<Addr<H2Stream>>, Error> {
+    pub fn reserve_now(&mut self) -> Result<Option<H2Stream>, Error> {
         if !self.slot_free()? || !self.opens.is_empty() {
             return Ok(None);
         }
@@ -53,22 +52,20 @@ impl Core {
     }
 
     /// Starts a stream in a free slot.
-    fn admit(&mut self, kind: OpenKind) -> Result<Addr<H2Stream>, Error> {
+    fn admit(&mut self, kind: OpenKind) -> Result<H2Stream, Error> {
         match kind {
             OpenKind::Stream(subscriber) => {
+                let Some(link) = &self.link else {
+                    return Err(Error::ConnectionClosed);
+                };
                 self.reserved += 1;
-                Ok(H2Stream::start_reserved(
-                    self.me.clone(),
-                    &self.spawner,
-                    self.id,
-                    subscriber,
-                ))
+                Ok(H2Stream::reserved(link, subscriber))
             }
             OpenKind::Request(req) => self.start_request(*req),
         }
     }
 
-    fn start_request(&mut self, req: SendRequest) -> Result<Addr<H2Stream>, Error> {
+    fn start_request(&mut self, req: SendRequest) -> Result<H2Stream, Error> {
         let SendRequest {
             request,
             body,
@@ -93,21 +90,21 @@ impl Core {
     }
 
     /// Client after the HTTP/1.1 upgrade: stream 1 (the upgrade request,
-    /// already half-closed (local) in the protocol) gets its actor and its
-    /// entry, so its response is delivered as any other.
-    pub fn adopt_upgraded_stream(&mut self) -> Addr<H2Stream> {
+    /// already half-closed (local) in the protocol) gets its entry, so its
+    /// response is delivered as any other.
+    pub fn adopt_upgraded_stream(&mut self) -> Result<H2Stream, Error> {
         let id = crate::frame::StreamId(1);
-        let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id));
-        let entry = super::table::StreamEntry::new(addr.clone(), None, true);
+        let stream = self.handle(id).ok_or(Error::ConnectionClosed)?;
+        let entry = super::table::StreamEntry::new(None, None, true);
         if self.proto.set_app(id, entry).is_err() {
             // Not reachable: the upgrade made stream 1.
             tracing::debug!(conn = %self.id, "upgraded stream 1 already forgotten");
         }
-        addr
+        Ok(stream)
     }
 
-    /// A stream that held a slot without sending HEADERS is gone, or was
-    /// given up with `Reset`.
+    /// A stream that held a slot without sending HEADERS is gone (every
+    /// handle dropped), or was given up with `Reset`.
     pub fn unreserve(&mut self) {
         self.reserved = self.reserved.saturating_sub(1);
         self.slot_freed = true;
@@ -181,7 +178,7 @@ impl Core {
         }
     }
 
-    pub fn fill_open(&mut self, tx: OneshotSender<Result<Addr<H2Stream>, Error>>) {
+    pub fn fill_open(&mut self, tx: OneshotSender<Result<H2Stream, Error>>) {
         if let Some(p) = self.opens.back_mut() {
             p.tx = Some(tx);
         }

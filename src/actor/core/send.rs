@@ -1,4 +1,4 @@
-//! Stream actions from [`H2Stream`](super::super::H2Stream) actors: the
+//! Stream actions (the messages to an [`H2Stream`](super::super::H2Stream)): the
 //! first HEADERS of a client stream (which assigns its id), DATA under the
 //! per-stream queue bound, trailers, push, reset, release; and the filling
 //! of deferred replies.
@@ -6,12 +6,11 @@
 use std::time::Instant;
 
 use actix::dev::OneshotSender;
-use actix::Addr;
 use bytes::Bytes;
 use http::HeaderMap;
 
 use super::super::messages::{Error, ResetCause, SendMessage, Subscriber};
-use super::super::H2Stream;
+use super::super::stream::{H2Stream, Key};
 use super::table::{PendingSend, ReplyNow, Slot, StreamEntry, Waiting};
 use super::{Core, WriteState};
 use crate::frame::{ErrorCode, StreamId};
@@ -19,18 +18,18 @@ use crate::proto::{Head, UserError};
 
 impl Core {
     /// Opens a client stream now and writes its head (its id is the next
-    /// one: ids reach the wire in increasing order by construction). `addr`
-    /// is the stream's actor if it exists already (`OpenStream`), else one
-    /// is started. On a refused head the stream is dropped without a trace
-    /// (§5.1.1 lets the unused id go).
+    /// one: ids reach the wire in increasing order by construction).
+    /// `stream` is the stream's handle if it exists already (`OpenStream`).
+    /// On a refused head the stream is dropped without a trace (§5.1.1 lets
+    /// the unused id go).
     pub(super) fn open_with_head(
         &mut self,
-        addr: Option<Addr<H2Stream>>,
+        stream: Option<H2Stream>,
         subscriber: Option<Subscriber>,
         head: Head,
         end_stream: bool,
-    ) -> Result<(StreamId, Addr<H2Stream>), Error> {
-        if self.write_state != WriteState::Open {
+    ) -> Result<(StreamId, H2Stream), Error> {
+        if self.write_state != WriteState::Open || self.link.is_none() {
             return Err(Error::ConnectionClosed);
         }
         let id = self.proto.open_stream()?;
@@ -41,32 +40,44 @@ impl Core {
             let _ = self.proto.reset(id, ErrorCode::CANCEL, Instant::now());
             return Err(e.into());
         }
-        let addr = addr.unwrap_or_else(|| {
-            H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(id))
-        });
-        let entry = StreamEntry::new(addr.clone(), subscriber, true);
+        let Some(stream) = stream.or_else(|| self.handle(id)) else {
+            return Err(Error::ConnectionClosed); // not reachable: `link` is set
+        };
+        let entry = StreamEntry::new(Some(&stream), subscriber, true);
         if self.proto.set_app(id, entry).is_err() {
             // Not reachable: the stream was just opened and its head queued.
             return Err(Error::User(UserError::UnknownStream(id)));
         }
         self.kick();
-        Ok((id, addr))
+        Ok((id, stream))
     }
 
     /// The first `SendHeaders`/`SendMessage` of a stream from `OpenStream`:
-    /// its slot was reserved, now it gets its id.
+    /// its slot was reserved, now it gets its id (recorded in the handles'
+    /// shared state, with the subscriber chosen at `OpenStream`).
     pub fn open_reserved(
         &mut self,
-        addr: Addr<H2Stream>,
-        subscriber: Option<Subscriber>,
+        stream: H2Stream,
         head: Head,
         end_stream: bool,
     ) -> Result<StreamId, Error> {
-        let r = self.open_with_head(Some(addr), subscriber, head, end_stream);
-        if r.is_ok() {
-            self.reserved = self.reserved.saturating_sub(1);
-        }
-        r.map(|(id, _)| id)
+        let tracked = match stream.key() {
+            Key::Tracked(t) => t.clone(),
+            Key::Id(id) => {
+                return Err(Error::User(UserError::InvalidState {
+                    id: *id,
+                    state: "open (its HEADERS were sent already)",
+                }))
+            }
+        };
+        let subscriber = tracked.lock().subscriber.clone();
+        let (id, _) = self.open_with_head(Some(stream), subscriber, head, end_stream)?;
+        self.reserved = self.reserved.saturating_sub(1);
+        let mut st = tracked.lock();
+        st.id = Some(id);
+        st.reserved = false;
+        st.subscriber = None;
+        Ok(id)
     }
 
     /// A later HEADERS (response, 1xx, or a pushed response's head).
@@ -85,11 +96,9 @@ impl Core {
     fn put_headers(&mut self, id: StreamId, head: Head, end_stream: bool) -> Result<(), Error> {
         self.proto
             .send_headers(id, head, end_stream, Instant::now())?;
-        // A pushed stream holds its actor from its first HEADERS on.
+        // A pushed stream is held from its first HEADERS on.
         if let Some(e) = self.proto.app_mut(id) {
-            if e.dest.strong.is_none() {
-                e.dest.strong = e.dest.weak.upgrade();
-            }
+            e.dest.hold();
         }
         Ok(())
     }
@@ -171,7 +180,7 @@ impl Core {
         }
     }
 
-    /// `SendData` from a stream actor.
+    /// `SendData` on a stream.
     pub fn send_data(&mut self, id: StreamId, data: Bytes, end_stream: bool) -> ReplyNow<()> {
         let max_queued = self.limits.max_queued_sends;
         let Some(entry) = self.proto.app_mut(id) else {
@@ -224,7 +233,7 @@ impl Core {
         }
     }
 
-    /// `SendTrailers` from a stream actor (ordered after queued data).
+    /// `SendTrailers` on a stream (ordered after queued data).
     pub fn send_trailers(&mut self, id: StreamId, trailers: HeaderMap) -> ReplyNow<()> {
         let max_queued = self.limits.max_queued_sends.max(1);
         let Some(entry) = self.proto.app_mut(id) else {
@@ -342,15 +351,17 @@ impl Core {
         self.kick();
     }
 
-    /// A stream actor stopped or panicked while its stream was open.
-    pub(super) fn stream_actor_gone(&mut self, id: StreamId, panicked: bool) {
+    /// Every handle of a stream only its handles held (a promise before its
+    /// HEADERS) is gone, or the work for a stream panicked: reset the
+    /// stream if it is still open (CANCEL, or INTERNAL_ERROR after a panic).
+    pub fn stream_abandoned(&mut self, id: StreamId, panicked: bool) {
         if self.stream_is_open(id) {
             let code = if panicked {
                 ErrorCode::INTERNAL_ERROR
             } else {
                 ErrorCode::CANCEL
             };
-            tracing::debug!(conn = %self.id, %id, ?code, "stream actor gone: resetting its stream");
+            tracing::debug!(conn = %self.id, %id, ?code, "stream abandoned: resetting it");
             self.reset_stream(id, code, false);
         }
     }
@@ -370,29 +381,39 @@ impl Core {
         }
     }
 
-    /// `Promise`: PUSH_PROMISE on `id`; the promised stream's actor is held
-    /// from its first HEADERS on (dropping it before releases the stream).
+    /// `Promise`: PUSH_PROMISE on `id`. With `tracked` (a handle's
+    /// `Promise`) the promised stream is held from its first HEADERS on:
+    /// dropping every handle before resets it. A `Session` names streams
+    /// by id: its promised streams are held by the connection at once.
     pub fn push_promise(
         &mut self,
         id: StreamId,
         request: http::Request<()>,
-    ) -> Result<(StreamId, Addr<H2Stream>), Error> {
+        tracked: bool,
+    ) -> Result<(StreamId, H2Stream), Error> {
+        let Some(link) = self.link.clone() else {
+            return Err(Error::ConnectionClosed); // not reachable: `link` is set
+        };
         let pid = self.proto.push_promise(id, request)?;
         let sub = self
             .proto
             .app(id)
             .and_then(|e| e.dest.subscriber.as_deref().cloned());
-        let addr = H2Stream::start_child(self.me.clone(), &self.spawner, self.id, Some(pid));
+        let stream = if tracked {
+            H2Stream::promised(&link, pid)
+        } else {
+            H2Stream::new(link, Key::Id(pid))
+        };
         if self
             .proto
-            .set_app(pid, StreamEntry::new(addr.clone(), sub, false))
+            .set_app(pid, StreamEntry::new(Some(&stream), sub, false))
             .is_err()
         {
             // Not reachable: the promised stream was just reserved.
             return Err(Error::User(UserError::UnknownStream(pid)));
         }
         self.kick();
-        Ok((pid, addr))
+        Ok((pid, stream))
     }
 
     /// Fills the sender of a deferred reply into its slot.

@@ -1,5 +1,5 @@
-//! What the actor layer keeps per stream: the stream's actor, its
-//! subscriber, the replies waiting for its bytes to be written, and the
+//! What the actor layer keeps per stream: its subscriber (and, for the
+//! streams only their handles hold, the handles' shared state), the replies waiting for its bytes to be written, and the
 //! notifications kept back to keep their order.
 //!
 //! One table: a [`StreamEntry`] is the application slot of the protocol's
@@ -32,17 +32,15 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, Weak};
+
 use actix::dev::OneshotSender;
-use actix::{Addr, WeakAddr};
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
 
-use super::super::messages::{
-    ConnectionId, Error, Event, RecvData, RecvPromise, RecvReset, RecvTrailers, ResetCause,
-    SendRequest, Subscriber,
-};
-use super::super::H2Stream;
-use crate::frame::{ErrorCode, StreamId};
+use super::super::messages::{Error, Event, SendRequest, Subscriber};
+use super::super::stream::{ConnLink, H2Stream, Key, Tracked};
+use crate::frame::StreamId;
 
 /// Notes kept per stream before the deferred queue switches to coalescing
 /// DATA into one buffer (so a flood of tiny frames costs bytes, not notes).
@@ -107,109 +105,51 @@ impl Waiting {
     }
 }
 
-/// A notification kept back while a `RecvData` of the same stream is with
-/// the subscriber (auto-release mode), so the order is kept.
-pub(crate) enum Note {
-    Data {
-        data: Bytes,
-        end_stream: bool,
-    },
-    DataBuf {
-        buf: BytesMut,
-        end_stream: bool,
-    },
-    Trailers(HeaderMap),
-    Promise {
-        promised: Addr<H2Stream>,
-        promised_id: StreamId,
-        request: http::Request<()>,
-    },
-    Reset {
-        code: ErrorCode,
-        remote: bool,
-        cause: ResetCause,
-    },
-}
-
-impl Note {
-    /// The notification this note becomes.
-    pub fn into_event(self, conn: ConnectionId, id: StreamId, stream: Addr<H2Stream>) -> Event {
-        match self {
-            Note::Data { data, end_stream } => Event::RecvData(RecvData {
-                stream,
-                conn,
-                id,
-                data,
-                end_stream,
-            }),
-            Note::DataBuf { buf, end_stream } => Event::RecvData(RecvData {
-                stream,
-                conn,
-                id,
-                data: buf.freeze(),
-                end_stream,
-            }),
-            Note::Trailers(trailers) => Event::RecvTrailers(RecvTrailers {
-                stream,
-                conn,
-                id,
-                trailers,
-            }),
-            Note::Promise {
-                promised,
-                promised_id,
-                request,
-            } => Event::RecvPromise(RecvPromise {
-                stream,
-                conn,
-                id,
-                promised,
-                promised_id,
-                request,
-            }),
-            Note::Reset {
-                code,
-                remote,
-                cause,
-            } => Event::RecvReset(RecvReset {
-                stream,
-                conn,
-                id,
-                code,
-                remote,
-                cause,
-            }),
-        }
-    }
-
-    /// Received bytes this note holds (to give back if it is dropped).
-    pub fn data_len(&self) -> usize {
-        match self {
-            Note::Data { data, .. } => data.len(),
-            Note::DataBuf { buf, .. } => buf.len(),
-            _ => 0,
-        }
+/// Received bytes a notification holds (to give back if it is dropped).
+pub(crate) fn unread(ev: &Event) -> usize {
+    match ev {
+        Event::RecvData(d) => d.data.len(),
+        _ => 0,
     }
 }
 
-/// Who hears a stream's notifications: its actor and its subscriber.
+/// Who hears a stream's notifications: its subscriber, with the stream's
+/// handle.
 pub(crate) struct Dest {
-    /// Held while the stream is in use, so the actor lives at least as long
-    /// as its stream. A pushed stream we promise is only held from its
-    /// first HEADERS on: if the user drops every address before that, the
-    /// actor stops and the reserved stream is released.
-    pub strong: Option<Addr<H2Stream>>,
-    pub weak: WeakAddr<H2Stream>,
+    /// For a stream only its handles hold (see `stream.rs`): their shared
+    /// state. A stream we promise is held weakly until its first HEADERS
+    /// (if the user drops every handle before, the stream is reset), then
+    /// strongly. `None`: the handle is the connection and the id.
+    pub tracked: Option<TrackedRef>,
     /// The stream's own subscriber (else the connection's). Boxed: most
     /// streams use the connection's.
     pub subscriber: Option<Box<Subscriber>>,
 }
 
+pub(crate) enum TrackedRef {
+    Strong(Arc<Tracked>),
+    Weak(Weak<Tracked>),
+}
+
 impl Dest {
-    pub fn addr(&self) -> Option<Addr<H2Stream>> {
-        match &self.strong {
-            Some(a) => Some(a.clone()),
-            None => self.weak.upgrade(),
+    /// The handle notifications of stream `id` carry; `None` when only its
+    /// handles held it and they are gone.
+    pub fn stream(&self, link: &Option<Arc<ConnLink>>, id: StreamId) -> Option<H2Stream> {
+        let link = link.clone()?;
+        let key = match &self.tracked {
+            None => Key::Id(id),
+            Some(TrackedRef::Strong(t)) => Key::Tracked(t.clone()),
+            Some(TrackedRef::Weak(w)) => Key::Tracked(w.upgrade()?),
+        };
+        Some(H2Stream::new(link, key))
+    }
+
+    /// From now on the entry holds the stream (its first HEADERS are out).
+    pub fn hold(&mut self) {
+        if let Some(TrackedRef::Weak(w)) = &self.tracked {
+            if let Some(t) = w.upgrade() {
+                self.tracked = Some(TrackedRef::Strong(t));
+            }
         }
     }
 
@@ -225,7 +165,7 @@ pub(crate) struct Backlog {
     pub id: StreamId,
     /// A `RecvData` of this stream is with the subscriber.
     pub in_flight: bool,
-    pub notes: VecDeque<Note>,
+    pub notes: VecDeque<Event>,
     /// Set when the stream's entry ended (its terminal event) while a
     /// `RecvData` was in flight: who the notes left go to.
     pub orphan: Option<Dest>,
@@ -250,42 +190,29 @@ impl Backlog {
 
     /// Drops the notes kept back; returns the received bytes they held.
     pub fn clear(&mut self) -> usize {
-        self.notes.drain(..).map(|n| n.data_len()).sum()
+        self.notes.drain(..).map(|n| unread(&n)).sum()
     }
 
-    /// Keeps `note` back (see [`Note`]), coalescing DATA past a few notes.
-    pub fn defer(&mut self, note: Note) {
+    /// Keeps `ev` back, coalescing DATA into the last `RecvData` past a
+    /// few notifications (a flood of tiny frames then costs bytes, not
+    /// notifications).
+    pub fn defer(&mut self, ev: Event) {
         let q = &mut self.notes;
         if q.len() >= MAX_DEFERRED_NOTES {
-            if let Note::Data { data, end_stream } = note {
-                match q.back_mut() {
-                    Some(Note::DataBuf {
-                        buf,
-                        end_stream: end,
-                    }) => {
-                        buf.extend_from_slice(&data);
-                        *end = end_stream;
-                    }
-                    Some(Note::Data {
-                        data: last,
-                        end_stream: end,
-                    }) => {
-                        let mut buf = BytesMut::with_capacity(last.len() + data.len());
-                        buf.extend_from_slice(last);
-                        buf.extend_from_slice(&data);
-                        let end = *end || end_stream;
-                        q.pop_back();
-                        q.push_back(Note::DataBuf {
-                            buf,
-                            end_stream: end,
-                        });
-                    }
-                    _ => q.push_back(Note::Data { data, end_stream }),
-                }
+            if let (Event::RecvData(next), Some(Event::RecvData(last))) = (&ev, q.back_mut()) {
+                // Grown in place once it is ours alone (the first time it
+                // is a slice of the read buffer: copied once).
+                let mut buf = match std::mem::take(&mut last.data).try_into_mut() {
+                    Ok(buf) => buf,
+                    Err(shared) => BytesMut::from(&shared[..]),
+                };
+                buf.extend_from_slice(&next.data);
+                last.data = buf.freeze();
+                last.end_stream |= next.end_stream;
                 return;
             }
         }
-        q.push_back(note);
+        q.push_back(ev);
     }
 }
 
@@ -350,11 +277,17 @@ pub(crate) struct StreamEntry {
 }
 
 impl StreamEntry {
-    pub fn new(addr: Addr<H2Stream>, subscriber: Option<Subscriber>, hold: bool) -> Self {
+    /// The entry of a stream whose handle is `stream` (held strongly when
+    /// `hold`, see [`Dest::tracked`]).
+    pub fn new(stream: Option<&H2Stream>, subscriber: Option<Subscriber>, hold: bool) -> Self {
+        let tracked = match stream.map(|s| s.key()) {
+            Some(Key::Tracked(t)) if hold => Some(TrackedRef::Strong(t.clone())),
+            Some(Key::Tracked(t)) => Some(TrackedRef::Weak(Arc::downgrade(t))),
+            _ => None,
+        };
         StreamEntry {
             dest: Dest {
-                weak: addr.downgrade(),
-                strong: hold.then_some(addr),
+                tracked,
                 subscriber: subscriber.map(Box::new),
             },
             sending: BoxedDeque::default(),
@@ -388,7 +321,7 @@ impl StreamEntry {
 
 /// What a queued open becomes once a stream slot is free.
 pub(crate) enum OpenKind {
-    /// `OpenStream`: a stream actor holding a slot, id assigned later.
+    /// `OpenStream`: a stream holding a slot, id assigned later.
     Stream(Option<Subscriber>),
     /// `SendRequest`: opened and its head written at once.
     Request(Box<SendRequest>),
@@ -396,7 +329,7 @@ pub(crate) enum OpenKind {
 
 pub(super) struct PendingOpen {
     pub kind: OpenKind,
-    pub tx: Option<OneshotSender<Result<Addr<H2Stream>, Error>>>,
+    pub tx: Option<OneshotSender<Result<H2Stream, Error>>>,
 }
 
 pub(super) struct PendingPing {

@@ -78,7 +78,7 @@
 //!
 //! Each accepted socket gets its own task for the handshake and the
 //! user's subscriber function; each connection is its own actor, each of
-//! its streams a child actor. A panic in a stream actor resets that stream
+//! its streams a child actor. A panic in the work for a stream resets that stream
 //! (INTERNAL_ERROR); a panic in a connection actor, in a user's actor, or
 //! in the subscriber function ends that task only (tokio catches it; the
 //! arbiter's thread and its other connections go on), and the

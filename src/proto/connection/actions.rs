@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
 use crate::frame::{
-    self, encode_header_block, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
+    self, encode_header_block_with, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
 };
 use crate::hpack::FieldRef;
 use crate::priority::Priority;
@@ -38,7 +38,7 @@ impl<A> Connection<A> {
         self.check_open()?;
         let id = self.next_local_id;
         self.next_local_id += 2;
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             id,
             StreamState::Idle,
             self.peer.initial_window_size,
@@ -150,32 +150,32 @@ impl<A> Connection<A> {
                 let (pseudo, folded) =
                     headers::request_pseudo(&req, self.peer.enable_connect_protocol)
                         .map_err(UserError::Malformed)?;
-                let size = headers::check_outgoing(req.headers(), folded)
-                    .map_err(UserError::Malformed)?
-                    + headers::pseudo_size(&pseudo);
+                let (size, send_expected) = headers::check_outgoing_head(req.headers(), folded)
+                    .map_err(UserError::Malformed)?;
+                let size = size + headers::pseudo_size(&pseudo);
                 self.check_list_size(size)?;
-                self.hpack_buf.clear();
-                self.encoder.encode(
-                    pseudo
-                        .iter()
-                        .flatten()
-                        .copied()
-                        .chain(headers::regular_fields(req.headers(), folded)),
-                    &mut self.hpack_buf,
-                );
-                encode_header_block(
+                let encoder = &mut self.encoder;
+                encode_header_block_with(
                     &mut self.pending,
                     id,
                     BlockStart::Headers {
                         end_stream,
                         priority: None,
                     },
-                    &self.hpack_buf,
                     self.peer.max_frame_size,
+                    |dst| {
+                        encoder.encode(
+                            pseudo
+                                .iter()
+                                .flatten()
+                                .copied()
+                                .chain(headers::regular_fields(req.headers(), folded)),
+                            dst,
+                        )
+                    },
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
-                let send_expected = declared_length(req.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
                     s.set_send_expected(send_expected);
                     s.state = StreamState::Open;
@@ -217,35 +217,34 @@ impl<A> Connection<A> {
                 if reserved && self.counts.local >= self.peer.max_concurrent_streams as usize {
                     return Err(UserError::StreamLimit);
                 }
-                let size = headers::check_outgoing(resp.headers(), false)
-                    .map_err(UserError::Malformed)?
-                    + 32
-                    + 7
-                    + 3;
+                let (size, send_expected) = headers::check_outgoing_head(resp.headers(), false)
+                    .map_err(UserError::Malformed)?;
+                let size = size + 32 + 7 + 3;
                 self.check_list_size(size)?;
                 let st = FieldRef {
                     name: b":status",
                     value: status.as_str().as_bytes(),
                     sensitive: false,
                 };
-                self.hpack_buf.clear();
-                self.encoder.encode(
-                    std::iter::once(st).chain(headers::regular_fields(resp.headers(), false)),
-                    &mut self.hpack_buf,
-                );
-                encode_header_block(
+                let encoder = &mut self.encoder;
+                encode_header_block_with(
                     &mut self.pending,
                     id,
                     BlockStart::Headers {
                         end_stream,
                         priority: None,
                     },
-                    &self.hpack_buf,
                     self.peer.max_frame_size,
+                    |dst| {
+                        encoder.encode(
+                            std::iter::once(st)
+                                .chain(headers::regular_fields(resp.headers(), false)),
+                            dst,
+                        )
+                    },
                 );
                 let no_body =
                     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
-                let send_expected = declared_length(resp.headers());
                 if let Some(s) = self.streams.get_mut(&raw) {
                     if !informational {
                         // §8.1.1: a response to HEAD, a 204 or a 304 has no
@@ -372,20 +371,16 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         if queue_empty {
             // Nothing ahead of it: encode now, in wire order.
-            self.hpack_buf.clear();
-            self.encoder.encode(
-                headers::regular_fields(&trailers, false),
-                &mut self.hpack_buf,
-            );
-            encode_header_block(
+            let encoder = &mut self.encoder;
+            encode_header_block_with(
                 &mut self.pending,
                 id,
                 BlockStart::Headers {
                     end_stream: true,
                     priority: None,
                 },
-                &self.hpack_buf,
                 self.peer.max_frame_size,
+                |dst| encoder.encode(headers::regular_fields(&trailers, false), dst),
             );
         }
         if let Some(s) = self.streams.get_mut(&id.0) {
@@ -465,26 +460,27 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         let promised = self.next_local_id;
         self.next_local_id += 2;
-        self.hpack_buf.clear();
-        self.encoder.encode(
-            pseudo
-                .iter()
-                .flatten()
-                .copied()
-                .chain(headers::regular_fields(request.headers(), folded)),
-            &mut self.hpack_buf,
-        );
-        encode_header_block(
+        let encoder = &mut self.encoder;
+        encode_header_block_with(
             &mut self.pending,
             id,
             BlockStart::PushPromise {
                 promised_id: StreamId(promised),
             },
-            &self.hpack_buf,
             self.peer.max_frame_size,
+            |dst| {
+                encoder.encode(
+                    pseudo
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .chain(headers::regular_fields(request.headers(), folded)),
+                    dst,
+                )
+            },
         );
         self.last_local_sent = promised;
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             promised,
             StreamState::ReservedLocal,
             self.peer.initial_window_size,
@@ -613,13 +609,6 @@ impl<A> Connection<A> {
         }
         Ok(())
     }
-}
-
-/// The content-length a head we send declares (unparsable: not checked).
-fn declared_length(h: &HeaderMap) -> Option<u64> {
-    h.get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok())
 }
 
 fn malformed(m: Malformed) -> UserError {

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 use tracing::debug;
 
-use crate::frame::{self, encode_header_block, BlockStart, ErrorCode, StreamId};
+use crate::frame::{self, encode_header_block_with, BlockStart, ErrorCode, StreamId};
 use crate::hpack::{DecoderError, Field, FieldRef};
 
 use super::{recount, Connection};
@@ -400,7 +400,7 @@ impl<A> Connection<A> {
         } else {
             StreamState::Open
         };
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             id,
             state,
             self.peer.initial_window_size,
@@ -412,7 +412,9 @@ impl<A> Connection<A> {
         s.set_expected_len(r.content_length);
         // RFC 9218 §5: the request's `priority` field; a PRIORITY_UPDATE
         // that came before the stream opened is the later signal (§7).
-        s.priority = Priority::from_headers(r.request.headers());
+        if r.priority {
+            s.priority = Priority::from_headers(r.request.headers());
+        }
         if let Some(&(_, p)) = self.idle_priorities.iter().find(|(i, _)| *i == id) {
             s.priority = p;
         }
@@ -442,17 +444,16 @@ impl<A> Connection<A> {
             value: b"431",
             sensitive: false,
         };
-        self.hpack_buf.clear();
-        self.encoder.encode([status], &mut self.hpack_buf);
-        encode_header_block(
+        let encoder = &mut self.encoder;
+        encode_header_block_with(
             &mut self.pending,
             StreamId(id),
             BlockStart::Headers {
                 end_stream: true,
                 priority: None,
             },
-            &self.hpack_buf,
             self.peer.max_frame_size,
+            |dst| encoder.encode([status], dst),
         );
         if !end_stream {
             self.queue_rst(id, ErrorCode::NO_ERROR);
@@ -571,7 +572,7 @@ impl<A> Connection<A> {
         {
             return self.refuse_push(promised, ErrorCode::PROTOCOL_ERROR);
         }
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             promised,
             StreamState::ReservedRemote,
             self.peer.initial_window_size,

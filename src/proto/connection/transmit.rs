@@ -11,11 +11,17 @@ use bytes::{Buf, BytesMut};
 
 use crate::proto::WriteQueue;
 
-use crate::frame::{self, encode_data_head, encode_header_block, BlockStart, StreamId};
+use crate::frame::{self, encode_data_head, encode_header_block_with, BlockStart, StreamId};
 
 use super::{recount, timers, Connection};
 use crate::proto::headers;
 use crate::proto::Event;
+
+/// Most capacity `pending` (encoded control frames and field blocks) keeps
+/// between turns: a few response field blocks (a small response's HEADERS
+/// is 10-60 bytes) without an allocation each, and no more than this in an
+/// idle connection.
+const PENDING_KEEP: usize = 256;
 
 impl<A> Connection<A> {
     /// Appends bytes to write to `dst` until it holds at least `limit` bytes
@@ -41,9 +47,24 @@ impl<A> Connection<A> {
     /// are the same; `dst.len()` stays near `limit` the same way.
     pub fn poll_transmit_vectored(&mut self, dst: &mut WriteQueue, limit: usize, now: Instant) {
         self.tick(now);
-        if !self.pending.is_empty() && !dst.swap_buffer_if_empty(&mut self.pending) {
-            dst.extend_from_slice(&self.pending);
-            self.pending.clear();
+        if !self.pending.is_empty() {
+            // Into a queue that has a buffer (the writer's, from its pool),
+            // the pending bytes are copied and `pending` keeps its memory
+            // for the next field blocks, when that is small: at one request
+            // per turn it would otherwise be allocated for every response
+            // and then regrown twice in the writer's hands (DATA head and
+            // payload). Into a queue without a buffer, a large `pending`
+            // moves over as it is (no copy), and so does any `pending` of
+            // a caller that keeps no buffer of its own between calls.
+            if !dst.swap_buffer_if_empty(&mut self.pending) {
+                dst.extend_from_slice(&self.pending);
+                self.pending.clear();
+            }
+            if self.pending.capacity() > PENDING_KEEP {
+                // An idle connection keeps no large buffer (the preface and
+                // SETTINGS, a burst of control frames or field blocks).
+                self.pending = BytesMut::new();
+            }
         }
         self.guards.flushed();
         if self.error.is_some() {
@@ -67,18 +88,16 @@ impl<A> Connection<A> {
             if s.queue.is_empty() {
                 s.in_ready = false;
                 if let Some(t) = s.trailers.take() {
-                    self.hpack_buf.clear();
-                    self.encoder
-                        .encode(headers::regular_fields(&t, false), &mut self.hpack_buf);
-                    encode_header_block(
+                    let encoder = &mut self.encoder;
+                    encode_header_block_with(
                         dst.buf_mut(),
                         StreamId(id),
                         BlockStart::Headers {
                             end_stream: true,
                             priority: None,
                         },
-                        &self.hpack_buf,
                         self.peer.max_frame_size,
+                        |buf| encoder.encode(headers::regular_fields(&t, false), buf),
                     );
                     s.end_sent = true;
                 } else if s.end_queued && !s.end_sent {
@@ -164,6 +183,13 @@ impl<A> Connection<A> {
         }
     }
 
+    /// Capacity of the buffer of encoded control frames and field blocks
+    /// (tests of its reuse).
+    #[cfg(test)]
+    pub(crate) fn pending_capacity(&self) -> usize {
+        self.pending.capacity()
+    }
+
     /// True when control frames (ACKs, RST_STREAM, WINDOW_UPDATE, GOAWAY)
     /// wait to be written: cheaper than [`Connection::wants_transmit`], for
     /// a caller that moves them to its write buffer as they appear.
@@ -173,9 +199,16 @@ impl<A> Connection<A> {
 
     /// True when `poll_transmit` has something to write.
     pub fn wants_transmit(&self) -> bool {
-        if !self.pending.is_empty() {
-            return true;
-        }
+        !self.pending.is_empty() || self.streams_want_transmit()
+    }
+
+    /// True when `poll_transmit` has stream output to write besides what is
+    /// already encoded (control frames, field blocks): DATA that fits the
+    /// windows, or trailers or an END_STREAM queued behind DATA. A writer
+    /// that keeps no buffer of its own between turns takes one for that,
+    /// and lets a turn of only encoded bytes move the protocol's buffer
+    /// over instead (`poll_transmit_vectored`).
+    pub fn streams_want_transmit(&self) -> bool {
         if self.error.is_some() {
             return false;
         }

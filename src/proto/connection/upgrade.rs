@@ -45,7 +45,7 @@ impl<A> Connection<A> {
             Role::Client => StreamState::HalfClosedLocal,
             Role::Server => StreamState::HalfClosedRemote,
         };
-        let mut s = Stream::new(
+        let mut s = Stream::boxed(
             1,
             state,
             self.peer.initial_window_size,

@@ -354,3 +354,63 @@ fn write_out_n(q: &mut WriteQueue, n: usize) -> BytesMut {
     }
     out
 }
+
+#[test]
+fn field_blocks_reuse_a_small_pending_buffer_when_the_queue_has_its_own() {
+    // The actor's writer hands `poll_transmit_vectored` a queue with a
+    // (pooled) buffer: the response HEADERS are copied into it, and the
+    // protocol keeps its small buffer for the next response instead of
+    // allocating one per response.
+    let (mut s, mut p) = server_with(Config::default(), vec![]);
+    let mut q = WriteQueue::new();
+    q.set_buffer(BytesMut::with_capacity(64 << 10));
+    for id in [1u32, 3, 5, 7] {
+        s.recv_frame(headers(id, p.block(GET), true), t0()).unwrap();
+        s.send_headers(StreamId(id), response(200), false, t0())
+            .unwrap();
+        s.send_data(
+            StreamId(id),
+            Bytes::from_static(b"hello world\n"),
+            true,
+            t0(),
+        )
+        .unwrap();
+        s.poll_transmit_vectored(&mut q, usize::MAX, t0());
+        let cap = s.pending_capacity();
+        // Kept, and small (`PENDING_KEEP`, 256 bytes).
+        assert!(cap > 0 && cap <= 256, "{cap}");
+        let frames = decode_all(write_out(&mut q, usize::MAX));
+        assert!(
+            matches!(&frames[0], Frame::Headers(h) if h.stream_id == StreamId(id) && h.end_headers)
+        );
+        assert_eq!(data_lens(&frames[1..]), vec![(id, 12, true)]);
+    }
+}
+
+#[test]
+fn pending_moves_into_a_queue_without_a_buffer() {
+    // A caller that keeps no buffer (a fresh queue per call) still gets the
+    // pending bytes without a copy: here the 4 KiB buffer the first
+    // SETTINGS were encoded into.
+    let mut s = Connection::new(Role::Server, Config::default(), t0());
+    let mut q = WriteQueue::new();
+    s.poll_transmit_vectored(&mut q, usize::MAX, t0());
+    assert!(q.buffer_capacity() >= 4096);
+    assert_eq!(s.pending_capacity(), 0);
+    let frames = decode_all(write_out(&mut q, usize::MAX));
+    assert!(matches!(frames[0], Frame::Settings(_)));
+}
+
+#[test]
+fn a_large_pending_buffer_is_let_go_once_copied() {
+    // Copied into the writer's buffer, the 4 KiB the first SETTINGS were
+    // encoded into is not kept by an idle connection.
+    let mut s = Connection::new(Role::Server, Config::default(), t0());
+    assert!(s.pending_capacity() >= 4096);
+    let mut q = WriteQueue::new();
+    q.set_buffer(BytesMut::with_capacity(64 << 10));
+    s.poll_transmit_vectored(&mut q, usize::MAX, t0());
+    assert_eq!(s.pending_capacity(), 0);
+    let frames = decode_all(write_out(&mut q, usize::MAX));
+    assert!(matches!(frames[0], Frame::Settings(_)));
+}
