@@ -206,7 +206,7 @@ impl ProtoLayer {
             .expect("a fresh stream takes HEADERS");
         pipe(c, s, &mut self.buf);
         while let Some(ev) = s.poll_event() {
-            if let Event::Headers { id, .. } = ev {
+            if let Event::RecvHeaders { id, .. } = ev {
                 let resp = http::Response::builder()
                     .header("content-type", "text/plain")
                     .header("content-length", "12")
@@ -220,7 +220,7 @@ impl ProtoLayer {
         }
         pipe(s, c, &mut self.buf);
         while let Some(ev) = c.poll_event() {
-            if let Event::Data { id, data, .. } = ev {
+            if let Event::RecvData { id, data, .. } = ev {
                 c.release_capacity(id, data.len());
                 black_box(data);
             }
@@ -286,7 +286,7 @@ async fn actor_requests(n: usize, in_flight: usize) -> Duration {
                 client.recv_frame(f, now).expect("a clean server");
             }
             while let Some(ev) = client.poll_event() {
-                if let Event::Data {
+                if let Event::RecvData {
                     id,
                     data,
                     end_stream,

@@ -27,7 +27,7 @@ fn exchange(c: &mut Connection, s: &mut Connection, buf: &mut BytesMut, req: &Re
         .unwrap();
     pipe(c, s, buf);
     while let Some(ev) = s.poll_event() {
-        if let Event::Headers { id, .. } = ev {
+        if let Event::RecvHeaders { id, .. } = ev {
             let resp = Response::builder()
                 .header("content-type", "text/plain")
                 .body(())
@@ -45,7 +45,7 @@ fn exchange(c: &mut Connection, s: &mut Connection, buf: &mut BytesMut, req: &Re
     }
     pipe(s, c, buf);
     while let Some(ev) = c.poll_event() {
-        if let Event::Data { id, data, .. } = ev {
+        if let Event::RecvData { id, data, .. } = ev {
             c.release_capacity(id, data.len());
             black_box(data);
         }
@@ -84,7 +84,7 @@ fn bench(c: &mut Criterion) {
             while !done {
                 pipe(&mut sv, &mut cl, &mut buf);
                 while let Some(ev) = cl.poll_event() {
-                    if let Event::Data {
+                    if let Event::RecvData {
                         id,
                         data,
                         end_stream,

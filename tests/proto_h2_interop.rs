@@ -45,7 +45,7 @@ impl ServerApp {
 
     fn on_event(&mut self, conn: &mut Connection, ev: Event) {
         match ev {
-            Event::Headers {
+            Event::RecvHeaders {
                 id,
                 head: Head::Request(req),
                 end_stream,
@@ -91,7 +91,7 @@ impl ServerApp {
                     .unwrap();
                 }
             }
-            Event::Data {
+            Event::RecvData {
                 id,
                 data,
                 end_stream,
@@ -111,7 +111,7 @@ impl ServerApp {
                 conn.release_capacity(id, len);
                 self.flush(conn, id);
             }
-            Event::Closed { id, .. } | Event::Reset { id, .. } => {
+            Event::Finished { id, .. } | Event::RecvReset { id, .. } => {
                 self.echo.remove(&id);
                 self.waiting.remove(&id);
             }
@@ -373,7 +373,7 @@ async fn proto_client_against_h2_server() {
         .unwrap();
     let mut done = 0;
     let conn = drive(client, a, |c, ev| match ev {
-        Event::Headers {
+        Event::RecvHeaders {
             id,
             head: Head::Response(r),
             end_stream,
@@ -383,7 +383,7 @@ async fn proto_client_against_h2_server() {
                 done += 1;
             }
         }
-        Event::Data {
+        Event::RecvData {
             id,
             data,
             end_stream,
@@ -399,7 +399,7 @@ async fn proto_client_against_h2_server() {
                 }
             }
         }
-        Event::Reset { id, code, .. } => panic!("stream {id} reset {code}"),
+        Event::RecvReset { id, code, .. } => panic!("stream {id} reset {code}"),
         _ => {}
     })
     .await;

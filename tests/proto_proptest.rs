@@ -394,7 +394,7 @@ fn run(role: Role, ops: Vec<Op>) {
             }
         };
         while let Some(ev) = c.poll_event() {
-            if let Event::Data { id, data, .. } = ev {
+            if let Event::RecvData { id, data, .. } = ev {
                 c.release_capacity(id, data.len());
             }
         }

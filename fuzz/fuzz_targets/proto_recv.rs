@@ -292,8 +292,8 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(ev) = c.poll_event() {
             match ev {
-                Event::Headers { id, .. }
-                | Event::Promise {
+                Event::RecvHeaders { id, .. }
+                | Event::RecvPromise {
                     promised_id: id, ..
                 } => {
                     ids.push(id);
@@ -304,8 +304,8 @@ fuzz_target!(|data: &[u8]| {
                         slots_set += 1;
                     }
                 }
-                Event::Data { id, data, .. } if cfg & 4 == 0 => c.release_capacity(id, data.len()),
-                Event::Reset { id, app, .. } | Event::Closed { id, app } => {
+                Event::RecvData { id, data, .. } if cfg & 4 == 0 => c.release_capacity(id, data.len()),
+                Event::RecvReset { id, app, .. } | Event::Finished { id, app } => {
                     if let Some(v) = app {
                         assert_eq!(v, id.0, "slot of another stream");
                         slots_back += 1;

@@ -345,7 +345,7 @@ impl<A> Connection<A> {
             let app = self
                 .remove_stream(id, CloseCause::LocalReset)
                 .and_then(|s| s.app);
-            self.events.push_back(Event::Reset {
+            self.events.push_back(Event::RecvReset {
                 id: StreamId(id),
                 code,
                 remote: false,
@@ -355,7 +355,7 @@ impl<A> Connection<A> {
         }
         self.queue_rst(id, code);
         if let Some(s) = self.remove_stream(id, CloseCause::LocalReset) {
-            self.events.push_back(Event::Reset {
+            self.events.push_back(Event::RecvReset {
                 id: StreamId(id),
                 code,
                 remote: false,
@@ -434,7 +434,7 @@ impl<A> Connection<A> {
         if let Some(s) = self.streams.get(&id) {
             if s.state == StreamState::Closed && !s.has_output() {
                 let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
-                self.events.push_back(Event::Closed {
+                self.events.push_back(Event::Finished {
                     id: StreamId(id),
                     app,
                 });

@@ -91,7 +91,7 @@
 //!   DATA frame into a shut window; Node then resets the stream).
 //! - A client stream reset with NO_ERROR once its DATA reached the
 //!   response's content-length ends as if END_STREAM had come (an
-//!   `Event::Data` with `end_stream`, then the `Event::Reset`; §8.1).
+//!   `Event::RecvData` with `end_stream`, then the `Event::RecvReset`; §8.1).
 //! - Shutdown: [`Connection::go_away`] sends one GOAWAY with the last peer
 //!   stream seen; [`Connection::go_away_graceful`] does the two-step
 //!   shutdown of §6.8 (2^31-1 + PING, then the real last id).
@@ -527,12 +527,12 @@ pub enum UserError {
 
 /// What the state machine tells its user. `A` is the application's
 /// per-stream slot of [`Connection<A>`](Connection) (`()` without one): a
-/// stream's terminal event (`Reset`, `Closed`) hands it back.
+/// stream's terminal event (`RecvReset`, `Finished`) hands it back.
 #[derive(Debug)]
 pub enum Event<A = ()> {
     /// A request (server side), or a response (client side; 1xx informational
     /// ones included, each its own event), on `id`.
-    Headers {
+    RecvHeaders {
         /// The stream's id.
         id: StreamId,
         /// The request or response.
@@ -543,7 +543,7 @@ pub enum Event<A = ()> {
     /// Body bytes on `id`. Their length counts against our receive windows
     /// until given back with [`Connection::release_capacity`] (padding is
     /// given back by the state machine itself).
-    Data {
+    RecvData {
         /// The stream's id.
         id: StreamId,
         /// One DATA frame's payload, padding removed; may be empty.
@@ -552,14 +552,14 @@ pub enum Event<A = ()> {
         end_stream: bool,
     },
     /// Trailers (a HEADERS with END_STREAM after the head).
-    Trailers {
+    RecvTrailers {
         /// The stream's id.
         id: StreamId,
         /// The trailer fields (pseudo-headers are refused, §8.1).
         trailers: HeaderMap,
     },
     /// Client side: the server promised `promised_id` (reserved remote) on `id`.
-    Promise {
+    RecvPromise {
         /// The stream the PUSH_PROMISE came on (the associated request).
         id: StreamId,
         /// The even id the pushed response will arrive on (§8.4).
@@ -571,7 +571,7 @@ pub enum Event<A = ()> {
     /// after a stream error (RST_STREAM already queued), or refused by a
     /// GOAWAY whose last stream id is below it (`code` REFUSED_STREAM,
     /// `remote` true: safe to retry on another connection).
-    Reset {
+    RecvReset {
         /// The stream's id.
         id: StreamId,
         /// The RST_STREAM error code (§7).
@@ -584,7 +584,7 @@ pub enum Event<A = ()> {
         app: Option<A>,
     },
     /// The stream closed normally (both sides sent END_STREAM).
-    Closed {
+    Finished {
         /// The stream's id.
         id: StreamId,
         /// The application's slot of the stream, as in `Reset`.

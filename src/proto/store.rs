@@ -10,7 +10,7 @@
 //! lookup finds both. A stream leaves the map as soon as both sides are
 //! done or it is reset (the §5.1 rules and the concurrency counts rely on
 //! that); its slot then travels in the stream's terminal event
-//! (`Event::Closed`/`Event::Reset`), where `Connection::app_mut` still
+//! (`Event::Finished`/`Event::RecvReset`), where `Connection::app_mut` still
 //! finds it until the event is polled.
 
 use std::collections::{HashMap, VecDeque};

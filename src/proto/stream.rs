@@ -170,7 +170,7 @@ pub struct Stream<A = ()> {
     /// (`Timeouts::stalled_stream`).
     pub stall: Stall,
     /// The application's state for this stream; handed over in the
-    /// stream's terminal event (`Event::Closed`/`Event::Reset`) when the
+    /// stream's terminal event (`Event::Finished`/`Event::RecvReset`) when the
     /// stream is forgotten.
     pub app: Option<A>,
 }

@@ -55,12 +55,12 @@ impl Core {
 
     fn on_event(&mut self, ev: ProtoEvent<StreamEntry>) {
         match ev {
-            ProtoEvent::Headers {
+            ProtoEvent::RecvHeaders {
                 id,
                 head,
                 end_stream,
             } => self.on_headers(id, head, end_stream),
-            ProtoEvent::Data {
+            ProtoEvent::RecvData {
                 id,
                 data,
                 end_stream,
@@ -82,7 +82,7 @@ impl Core {
                     self.proto.release_capacity(id, data.len());
                 }
             }
-            ProtoEvent::Trailers { id, trailers } => {
+            ProtoEvent::RecvTrailers { id, trailers } => {
                 if let Some(e) = self.proto.app_mut(id) {
                     e.recv_done = true;
                 }
@@ -96,7 +96,7 @@ impl Core {
                     })
                 });
             }
-            ProtoEvent::Promise {
+            ProtoEvent::RecvPromise {
                 id,
                 promised_id,
                 request,
@@ -126,7 +126,7 @@ impl Core {
                     })
                 });
             }
-            ProtoEvent::Reset {
+            ProtoEvent::RecvReset {
                 id,
                 code,
                 remote,
@@ -153,7 +153,7 @@ impl Core {
                 }
                 self.slot_freed = true;
             }
-            ProtoEvent::Closed { id, app } => {
+            ProtoEvent::Finished { id, app } => {
                 if let Some(mut e) = app {
                     // Everything was written (both END_STREAMs are out).
                     for p in e.sending.drain(..) {

@@ -12,7 +12,7 @@
 //! reset (its limits and the §5.1 rules count on that), while events of
 //! that stream queued before (DATA, trailers) are delivered after the
 //! protocol call returns. So the entry leaves with the stream's terminal
-//! event (`Event::Closed`/`Event::Reset` carry it, and `app_mut` finds it
+//! event (`Event::Finished`/`Event::RecvReset` carry it, and `app_mut` finds it
 //! there until the event is polled): when the core takes that event it
 //! owns the entry and ends it.
 //!

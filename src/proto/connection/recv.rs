@@ -279,7 +279,7 @@ impl<A> Connection<A> {
         }
         s.unreleased += len;
         let padding = flow - len;
-        self.events.push_back(Event::Data {
+        self.events.push_back(Event::RecvData {
             id: StreamId(id),
             data: d.data,
             end_stream: d.end_stream,
@@ -347,14 +347,14 @@ impl<A> Connection<A> {
         // the reset with the END_STREAM still unwritten): its end is
         // reported as the END_STREAM it stands for, then the reset.
         if complete {
-            self.events.push_back(Event::Data {
+            self.events.push_back(Event::RecvData {
                 id: StreamId(id),
                 data: Bytes::new(),
                 end_stream: true,
             });
         }
         let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
-        self.events.push_back(Event::Reset {
+        self.events.push_back(Event::RecvReset {
             id: StreamId(id),
             code: r.error_code,
             remote: true,
@@ -547,7 +547,7 @@ impl<A> Connection<A> {
         refused.sort_unstable();
         for id in refused {
             let app = self.remove_stream(id, CloseCause::Done).and_then(|s| s.app);
-            self.events.push_back(Event::Reset {
+            self.events.push_back(Event::RecvReset {
                 id: StreamId(id),
                 code: ErrorCode::REFUSED_STREAM,
                 remote: true,

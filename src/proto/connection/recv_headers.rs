@@ -242,7 +242,7 @@ impl<A> Connection<A> {
                         );
                         return Ok(());
                     }
-                    self.events.push_back(Event::Headers {
+                    self.events.push_back(Event::RecvHeaders {
                         id: StreamId(id),
                         head: Head::Response(r.response),
                         end_stream: false,
@@ -264,7 +264,7 @@ impl<A> Connection<A> {
                     );
                     return Ok(());
                 }
-                self.events.push_back(Event::Headers {
+                self.events.push_back(Event::RecvHeaders {
                     id: StreamId(id),
                     head: Head::Response(r.response),
                     end_stream,
@@ -298,7 +298,7 @@ impl<A> Connection<A> {
                         return Ok(());
                     }
                 };
-                self.events.push_back(Event::Trailers {
+                self.events.push_back(Event::RecvTrailers {
                     id: StreamId(id),
                     trailers,
                 });
@@ -424,7 +424,7 @@ impl<A> Connection<A> {
         }
         recount(&mut self.counts, self.role, &mut s);
         self.insert_stream(id, s);
-        self.events.push_back(Event::Headers {
+        self.events.push_back(Event::RecvHeaders {
             id: StreamId(id),
             head: Head::Request(r.request),
             end_stream,
@@ -581,7 +581,7 @@ impl<A> Connection<A> {
         s.head_request = *method == Method::HEAD;
         recount(&mut self.counts, self.role, &mut s);
         self.insert_stream(promised, s);
-        self.events.push_back(Event::Promise {
+        self.events.push_back(Event::RecvPromise {
             id: StreamId(id),
             promised_id: StreamId(promised),
             request: r.request,

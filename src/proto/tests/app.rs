@@ -29,11 +29,11 @@ fn s5_1_slot_moves_into_closed_event_and_is_found_there_until_polled() {
     assert_eq!(s.app(StreamId(1)), Some(&"one"));
     *s.app_mut(StreamId(1)).unwrap() = "uno";
     assert_eq!(s.apps().count(), 1);
-    assert!(matches!(s.poll_event(), Some(Event::Headers { .. })));
-    assert!(matches!(s.poll_event(), Some(Event::Data { .. })));
+    assert!(matches!(s.poll_event(), Some(Event::RecvHeaders { .. })));
+    assert!(matches!(s.poll_event(), Some(Event::RecvData { .. })));
     assert!(matches!(
         s.poll_event(),
-        Some(Event::Closed {
+        Some(Event::Finished {
             id: StreamId(1),
             app: Some("uno")
         })
@@ -54,8 +54,8 @@ fn s5_1_slot_goes_with_the_peers_reset() {
     assert!(matches!(
         evs[..],
         [
-            Event::Headers { .. },
-            Event::Reset {
+            Event::RecvHeaders { .. },
+            Event::RecvReset {
                 id: StreamId(1),
                 code: ErrorCode::CANCEL,
                 remote: true,

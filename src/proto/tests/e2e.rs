@@ -27,14 +27,14 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
         pair.pump();
         for e in pair.take_server() {
             match e {
-                Event::Headers { id: sid, .. } => {
+                Event::RecvHeaders { id: sid, .. } => {
                     assert_eq!(sid, id);
                     pair.server
                         .send_headers(sid, response(200), false, t0())
                         .unwrap();
                     server_started = true;
                 }
-                Event::Data {
+                Event::RecvData {
                     id: sid,
                     data,
                     end_stream,
@@ -48,7 +48,7 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
             }
         }
         for e in pair.take_client() {
-            if let Event::Data {
+            if let Event::RecvData {
                 id: cid,
                 data,
                 end_stream,
@@ -71,7 +71,7 @@ fn echo(pair: &mut Pair, body: Vec<u8>) {
 fn find_request(evs: &[Event]) -> (StreamId, &Request<()>, bool) {
     evs.iter()
         .find_map(|e| match e {
-            Event::Headers {
+            Event::RecvHeaders {
                 id,
                 head: Head::Request(r),
                 end_stream,
@@ -111,7 +111,7 @@ fn e2e_get_request_and_response_with_body() {
     let resp = cev
         .iter()
         .find_map(|e| match e {
-            Event::Headers {
+            Event::RecvHeaders {
                 head: Head::Response(r),
                 ..
             } => Some(r),
@@ -123,11 +123,11 @@ fn e2e_get_request_and_response_with_body() {
     assert_eq!(body_of(&cev, id), (b"hello world\n".to_vec(), true));
     assert!(cev
         .iter()
-        .any(|e| matches!(e, Event::Closed { id: i, .. } if *i == id)));
+        .any(|e| matches!(e, Event::Finished { id: i, .. } if *i == id)));
     assert!(pair
         .take_server()
         .iter()
-        .any(|e| matches!(e, Event::Closed { id: i, .. } if *i == sid)));
+        .any(|e| matches!(e, Event::Finished { id: i, .. } if *i == sid)));
     assert_eq!(pair.client.active_streams(), 0);
     assert_eq!(pair.server.active_streams(), 0);
 }
@@ -172,7 +172,7 @@ fn e2e_many_concurrent_streams_within_the_peer_limit() {
     let reqs: Vec<StreamId> = sev
         .iter()
         .filter_map(|e| match e {
-            Event::Headers { id, .. } => Some(*id),
+            Event::RecvHeaders { id, .. } => Some(*id),
             _ => None,
         })
         .collect();
@@ -186,7 +186,7 @@ fn e2e_many_concurrent_streams_within_the_peer_limit() {
     let closed = pair
         .take_client()
         .iter()
-        .filter(|e| matches!(e, Event::Closed { .. }))
+        .filter(|e| matches!(e, Event::Finished { .. }))
         .count();
     assert_eq!(closed, 8);
     assert!(pair.client.can_open_stream());
@@ -213,7 +213,7 @@ fn e2e_trailers_reach_the_client() {
     pair.pump();
     let cev = pair.take_client();
     assert!(cev.iter().any(
-        |e| matches!(e, Event::Trailers { trailers, .. } if trailers["x-trailer-test"] == "ok")
+        |e| matches!(e, Event::RecvTrailers { trailers, .. } if trailers["x-trailer-test"] == "ok")
     ));
     assert_eq!(body_of(&cev, id), (b"body".to_vec(), true));
 }
@@ -246,7 +246,7 @@ fn e2e_server_push() {
     pair.pump();
     let cev = pair.take_client();
     assert!(
-        matches!(&cev[0], Event::Promise { promised_id, request, .. } if *promised_id == promised && request.uri().path() == "/pushed.css")
+        matches!(&cev[0], Event::RecvPromise { promised_id, request, .. } if *promised_id == promised && request.uri().path() == "/pushed.css")
     );
     assert_eq!(body_of(&cev, id), (b"page".to_vec(), true));
     assert_eq!(body_of(&cev, promised), (b"css".to_vec(), true));
@@ -279,7 +279,7 @@ fn e2e_reset_mid_body_leaves_the_connection_usable() {
     pair.client.reset(id, ErrorCode::CANCEL, t0()).unwrap();
     pair.pump();
     assert!(pair.take_server().iter().any(
-        |e| matches!(e, Event::Reset { id: i, code: ErrorCode::CANCEL, remote: true, .. } if *i == id)
+        |e| matches!(e, Event::RecvReset { id: i, code: ErrorCode::CANCEL, remote: true, .. } if *i == id)
     ));
     assert_eq!(pair.server.active_streams(), 0);
     // a second request goes through

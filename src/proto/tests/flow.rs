@@ -28,7 +28,7 @@ fn s6_9_window_update_of_zero_on_stream_is_stream_error_protocol() {
     assert!(goaway_code(&frames).is_none());
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             code: ErrorCode::PROTOCOL_ERROR,
             remote: false,
             ..
@@ -208,7 +208,7 @@ fn s6_9_sending_respects_the_stream_window() {
         })
         .sum();
     assert_eq!(sent, 250);
-    assert!(matches!(evs.last(), Some(Event::Closed { .. })));
+    assert!(matches!(evs.last(), Some(Event::Finished { .. })));
 }
 
 #[test]
@@ -393,7 +393,7 @@ fn s6_9_1_stream_window_equal_to_content_length_gets_one_more_octet() {
     let evs = events(&mut c);
     let (body, ended) = body_of(&evs, StreamId(1));
     assert_eq!((body.len(), ended), (MIB, true));
-    assert!(!evs.iter().any(|e| matches!(e, Event::Reset { .. })));
+    assert!(!evs.iter().any(|e| matches!(e, Event::RecvReset { .. })));
 }
 
 #[test]
@@ -466,11 +466,11 @@ fn s8_1_rst_no_error_after_body_complete_by_content_length_ends_the_response() {
         matches!(
             last_two,
             [
-                Event::Data {
+                Event::RecvData {
                     end_stream: true,
                     ..
                 },
-                Event::Reset {
+                Event::RecvReset {
                     code: ErrorCode::NO_ERROR,
                     remote: true,
                     ..
@@ -492,7 +492,7 @@ fn s8_1_rst_no_error_before_body_complete_is_a_reset() {
     assert_eq!((body.len(), ended), (MIB - 1, false));
     assert!(matches!(
         evs.last(),
-        Some(Event::Reset {
+        Some(Event::RecvReset {
             code: ErrorCode::NO_ERROR,
             remote: true,
             ..

@@ -354,7 +354,7 @@ fn body_of(evs: &[Event], id: StreamId) -> (Vec<u8>, bool) {
     let mut ended = false;
     for e in evs {
         match e {
-            Event::Data {
+            Event::RecvData {
                 id: i,
                 data,
                 end_stream,
@@ -362,12 +362,12 @@ fn body_of(evs: &[Event], id: StreamId) -> (Vec<u8>, bool) {
                 body.extend_from_slice(data);
                 ended |= *end_stream;
             }
-            Event::Headers {
+            Event::RecvHeaders {
                 id: i,
                 end_stream: true,
                 ..
             } if *i == id => ended = true,
-            Event::Trailers { id: i, .. } if *i == id => ended = true,
+            Event::RecvTrailers { id: i, .. } if *i == id => ended = true,
             _ => {}
         }
     }

@@ -88,7 +88,7 @@ fn s8_4_client_receives_promise_then_pushed_response() {
     c.recv_frame(f, t0()).unwrap();
     let evs = events(&mut c);
     assert!(
-        matches!(&evs[..], [Event::Promise { id: StreamId(1), promised_id: StreamId(2), request }] if request.uri() == "http://example.com/")
+        matches!(&evs[..], [Event::RecvPromise { id: StreamId(1), promised_id: StreamId(2), request }] if request.uri() == "http://example.com/")
     );
     assert_eq!(
         c.stream_state(StreamId(2)),
@@ -105,7 +105,7 @@ fn s8_4_client_receives_promise_then_pushed_response() {
     assert_eq!(body_of(&evs, StreamId(2)), (b"pushed".to_vec(), true));
     assert!(matches!(
         evs.last(),
-        Some(Event::Closed {
+        Some(Event::Finished {
             id: StreamId(2),
             ..
         })
@@ -227,7 +227,7 @@ fn s6_6_push_promise_split_over_continuation_is_assembled() {
     .unwrap();
     assert!(matches!(
         events(&mut c)[..],
-        [Event::Promise {
+        [Event::RecvPromise {
             promised_id: StreamId(2),
             ..
         }]

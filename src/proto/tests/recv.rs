@@ -55,7 +55,7 @@ fn s5_1_priority_on_idle_stream_is_ignored() {
     assert!(drain(&mut s).is_empty());
     // it did not open stream 3: HEADERS on 3 still opens it
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap();
-    assert!(matches!(events(&mut s)[..], [Event::Headers { .. }]));
+    assert!(matches!(events(&mut s)[..], [Event::RecvHeaders { .. }]));
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn s5_1_headers_with_priority_fields_are_accepted() {
     .unwrap();
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Headers {
+        [Event::RecvHeaders {
             end_stream: true,
             ..
         }]
@@ -120,7 +120,7 @@ fn s5_1_headers_opens_stream_and_end_stream_half_closes_it() {
         .unwrap();
     assert_eq!(s.stream_state(StreamId(1)), None, "closed and forgotten");
     let evs = events(&mut s);
-    assert!(matches!(evs.last(), Some(Event::Closed { id, .. }) if id.0 == 1));
+    assert!(matches!(evs.last(), Some(Event::Finished { id, .. }) if id.0 == 1));
     assert_eq!(s.active_streams(), 0);
 }
 
@@ -135,7 +135,7 @@ fn s5_1_data_on_half_closed_remote_is_stream_error_stream_closed() {
     assert!(goaway_code(&frames).is_none());
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             code: ErrorCode::STREAM_CLOSED,
             remote: false,
             ..
@@ -189,7 +189,7 @@ fn s5_1_frames_after_our_rst_stream_are_ignored() {
     assert!(events(&mut s).is_empty());
     // and HPACK stayed in sync: a new request decodes
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap();
-    assert!(matches!(events(&mut s)[..], [Event::Headers { .. }]));
+    assert!(matches!(events(&mut s)[..], [Event::RecvHeaders { .. }]));
 }
 
 #[test]
@@ -243,7 +243,7 @@ fn s5_1_rst_stream_from_peer_closes_stream_and_reports_it() {
     s.recv_frame(rst(1, ErrorCode::CANCEL), t0()).unwrap();
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             id: StreamId(1),
             code: ErrorCode::CANCEL,
             remote: true,
@@ -438,7 +438,7 @@ fn s5_1_reserved_local_accepts_window_update_and_rst() {
     assert_eq!(s.stream_state(promised), None);
     assert!(events(&mut s)
         .iter()
-        .any(|e| matches!(e, Event::Reset { id, code: ErrorCode::CANCEL, remote: true, .. } if *id == promised)));
+        .any(|e| matches!(e, Event::RecvReset { id, code: ErrorCode::CANCEL, remote: true, .. } if *id == promised)));
 }
 
 #[test]
@@ -496,7 +496,7 @@ fn rfc7540_s5_3_1_priority_on_idle_stream_depending_on_itself_is_reset_on_that_s
     assert!(events(&mut s).is_empty(), "the user never knew stream 3");
     // The connection goes on.
     s.recv_frame(headers(5, p.block(GET), true), t0()).unwrap();
-    assert!(matches!(events(&mut s)[..], [Event::Headers { id, .. }] if id == StreamId(5)));
+    assert!(matches!(events(&mut s)[..], [Event::RecvHeaders { id, .. }] if id == StreamId(5)));
     assert!(s.error().is_none());
 }
 
@@ -507,7 +507,7 @@ fn rfc7540_s5_3_1_priority_on_open_stream_depending_on_itself_resets_it() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset { id, code: ErrorCode::PROTOCOL_ERROR, remote: false, .. }] if id == StreamId(1)
+        [Event::RecvReset { id, code: ErrorCode::PROTOCOL_ERROR, remote: false, .. }] if id == StreamId(1)
     ));
     assert_eq!(s.stream_state(StreamId(1)), None);
 }
@@ -531,7 +531,7 @@ fn rfc7540_s5_3_1_headers_depending_on_itself_is_reset_and_hpack_stays_in_sync()
     s.recv_frame(headers(3, p.block(fields), true), t0())
         .unwrap();
     match &events(&mut s)[..] {
-        [Event::Headers {
+        [Event::RecvHeaders {
             id,
             head: Head::Request(r),
             ..
@@ -577,7 +577,7 @@ fn rfc7540_s5_3_1_trailers_depending_on_itself_reset_the_stream() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             code: ErrorCode::PROTOCOL_ERROR,
             ..
         }]
@@ -589,7 +589,7 @@ fn rfc7540_s5_3_1_depending_on_another_stream_is_still_fine() {
     let (mut s, mut p) = server();
     s.recv_frame(headers_depending_on(1, p.block(GET), 3, true), t0())
         .unwrap();
-    assert!(matches!(events(&mut s)[..], [Event::Headers { .. }]));
+    assert!(matches!(events(&mut s)[..], [Event::RecvHeaders { .. }]));
     s.recv_frame(priority_frame(3, 1), t0()).unwrap();
     assert!(drain(&mut s).is_empty());
 }

@@ -56,7 +56,7 @@ fn s6_10_headers_and_continuation_are_assembled() {
     .unwrap();
     let evs = events(&mut s);
     assert!(
-        matches!(&evs[..], [Event::Headers { head: Head::Request(r), end_stream: true, .. }] if r.uri() == "http://example.com/")
+        matches!(&evs[..], [Event::RecvHeaders { head: Head::Request(r), end_stream: true, .. }] if r.uri() == "http://example.com/")
     );
 }
 
@@ -179,7 +179,7 @@ fn s6_5_2_header_list_too_large_request_is_answered_431() {
     // the connection goes on, HPACK in sync
     s.recv_frame(data(1, b"ignored", true), t0()).unwrap();
     s.recv_frame(headers(3, p.block(GET), true), t0()).unwrap();
-    assert!(matches!(events(&mut s)[..], [Event::Headers { .. }]));
+    assert!(matches!(events(&mut s)[..], [Event::RecvHeaders { .. }]));
 }
 
 #[test]
@@ -225,7 +225,7 @@ fn s8_1_1_content_length_longer_than_data_is_stream_error_protocol() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::PROTOCOL_ERROR));
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             code: ErrorCode::PROTOCOL_ERROR,
             ..
         }]
@@ -272,7 +272,7 @@ fn s8_1_trailers_are_delivered() {
     let b = p.block(&[("x-checksum", "abc")]);
     s.recv_frame(headers(1, b, true), t0()).unwrap();
     let evs = events(&mut s);
-    assert!(matches!(&evs[1], Event::Trailers { trailers, .. } if trailers["x-checksum"] == "abc"));
+    assert!(matches!(&evs[1], Event::RecvTrailers { trailers, .. } if trailers["x-checksum"] == "abc"));
     assert_eq!(
         s.stream_state(StreamId(1)),
         Some(StreamState::HalfClosedRemote)
@@ -309,7 +309,7 @@ fn s8_1_informational_responses_precede_the_final_one() {
     let statuses: Vec<u16> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Headers {
+            Event::RecvHeaders {
                 head: Head::Response(r),
                 ..
             } => Some(r.status().as_u16()),
@@ -343,7 +343,7 @@ fn s8_3_2_response_without_status_is_stream_error_protocol() {
     assert_eq!(rst_code(&drain(&mut c), 1), Some(ErrorCode::PROTOCOL_ERROR));
     assert!(matches!(
         events(&mut c)[..],
-        [Event::Reset {
+        [Event::RecvReset {
             id: StreamId(1),
             code: ErrorCode::PROTOCOL_ERROR,
             remote: false,

@@ -269,7 +269,7 @@ fn rfc8441_3_server_sends_enable_connect_protocol_and_accepts_protocol_before_th
     assert_eq!(rst_code(&out, 1), None, "{out:?}");
     let evs = events(&mut s);
     let protocol = evs.iter().find_map(|e| match e {
-        Event::Headers {
+        Event::RecvHeaders {
             head: Head::Request(r),
             ..
         } => r.extensions().get::<Protocol>().cloned(),

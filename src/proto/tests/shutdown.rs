@@ -87,7 +87,7 @@ fn s6_8_goaway_received_refuses_streams_above_last_id() {
     let refused: Vec<u32> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Reset {
+            Event::RecvReset {
                 id,
                 code: ErrorCode::REFUSED_STREAM,
                 remote: true,
@@ -136,7 +136,7 @@ fn s6_8_second_goaway_with_lower_last_id_refuses_more_streams() {
         .filter(|e| {
             matches!(
                 e,
-                Event::Reset {
+                Event::RecvReset {
                     code: ErrorCode::REFUSED_STREAM,
                     ..
                 }
@@ -165,7 +165,7 @@ fn s6_8_goaway_with_error_code_is_reported() {
     );
     assert!(matches!(
         evs[1],
-        Event::Reset {
+        Event::RecvReset {
             id: StreamId(1),
             code: ErrorCode::REFUSED_STREAM,
             remote: true,

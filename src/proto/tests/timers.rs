@@ -133,7 +133,7 @@ fn s6_8_idle_request_crossing_the_first_goaway_is_served() {
     drain(&mut s);
     s.recv_frame(headers(1, p.block(GET), true), t0() + secs(60))
         .unwrap();
-    assert!(matches!(&events(&mut s)[..], [Event::Headers { .. }]));
+    assert!(matches!(&events(&mut s)[..], [Event::RecvHeaders { .. }]));
     s.send_headers(StreamId(1), response(204), true, t0())
         .unwrap();
     assert!(!s.is_finished(), "the final GOAWAY is not out yet");
@@ -289,7 +289,7 @@ fn s6_9_stalled_stream_is_reset_with_cancel_at_the_deadline() {
     assert_eq!(rst_code(&drain(&mut s), 1), Some(ErrorCode::CANCEL));
     assert!(matches!(
         &events(&mut s)[..],
-        [Event::Reset { id, code: ErrorCode::CANCEL, remote: false, .. }] if *id == StreamId(1)
+        [Event::RecvReset { id, code: ErrorCode::CANCEL, remote: false, .. }] if *id == StreamId(1)
     ));
     assert_eq!(s.queued_bytes(StreamId(1)), 0, "its buffer is freed");
     assert_eq!(s.stream_state(StreamId(1)), None);
@@ -306,7 +306,7 @@ fn s6_9_a_stream_that_drains_is_not_reset() {
     assert!(drain(&mut s).is_empty());
     assert!(!events(&mut s)
         .iter()
-        .any(|e| matches!(e, Event::Reset { .. })));
+        .any(|e| matches!(e, Event::RecvReset { .. })));
 }
 
 #[test]
