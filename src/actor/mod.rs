@@ -45,6 +45,7 @@
 //! windows, and one write of at most 64 KiB is in flight.
 
 mod messages;
+mod notifications;
 pub use messages::*;
 
 mod core;
