@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 use h2actor::prelude::*;
+use h2actor::{Event, Session};
 
 const REQUESTS: usize = 1_000;
 const IN_FLIGHT: usize = 100;

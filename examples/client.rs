@@ -105,6 +105,7 @@ use h2actor::actor::GetStats;
 use h2actor::client::{Client, Fetch, FetchError, GetClientStats, Origin, Response};
 use h2actor::prelude::*;
 use h2actor::transport::H2cLimits;
+use h2actor::{GetStreamId, ResetCause, TlsClient, TlsError};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, StatusCode, Uri};
 use tokio::io::{AsyncRead, AsyncWrite};

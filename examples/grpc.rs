@@ -65,6 +65,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use h2actor::prelude::*;
+use h2actor::Error;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 

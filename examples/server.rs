@@ -75,6 +75,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::actor::ShutdownReport;
 use h2actor::prelude::*;
+use h2actor::{Builder, ReleaseCapacity, TlsServer};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};

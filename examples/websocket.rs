@@ -27,6 +27,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use futures::{SinkExt, StreamExt};
 use h2actor::prelude::*;
+use h2actor::{Error, TlsServer};
 use h2actor::{Protocol, StreamIo};
 use tokio_tungstenite::tungstenite::protocol::{Role as WsRole, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message as WsMessage;

@@ -12,8 +12,9 @@
 //! uses [`Session`], the shape of the Julia package HTTP2.jl: `put_act`,
 //! `take_evt`, in the same vocabulary.
 //!
-//! One `use` brings every name a server or a client needs, and none of them
-//! clashes with `actix::prelude::*`:
+//! One `use` brings the 26 names a server or a client touches ([`prelude`]),
+//! none of them clashing with `actix::prelude::*`; the rest (`Error`,
+//! `Session`, `StreamIo`, TLS, priorities) are at the crate root:
 //!
 //! ```
 //! use actix::prelude::*;
@@ -169,6 +170,7 @@ pub mod transport;
 pub use actor::*;
 pub use client::{request, request_with};
 pub use frame::{ErrorCode, Setting, StreamId};
+pub use priority::Priority;
 pub use proto::{
     Config, ConnectionError, Head, Keepalive, Protocol, Role, Timeout, Timeouts, UserError,
 };
@@ -176,21 +178,31 @@ pub use server::serve;
 pub use transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 pub use transport::{TlsClient, TlsError, TlsServer};
 
-/// Every name a server or a client needs, in one `use`; none clashes with
-/// `actix::prelude::*`.
+/// The names a server or a client touches, in one `use`, none of them
+/// clashing with `actix::prelude::*` (no `Error`, `Event` or `Builder`:
+/// write `h2actor::Error` where a reply's error is named). Twenty-six:
+///
+/// - the actors and their start: [`Connection`], [`H2Stream`],
+///   [`Subscriber`], [`Listener`], [`Role`], [`Config`];
+/// - what you send a stream or a connection: [`SendHeaders`], [`SendData`],
+///   [`SendMessage`], [`SendTrailers`], [`SendRequest`], [`OpenStream`],
+///   [`Promise`], [`Reset`], [`Close`];
+/// - what your subscriber receives: [`RecvHeaders`], [`RecvData`],
+///   [`RecvTrailers`], [`RecvPromise`], [`RecvReset`], [`GoAway`],
+///   [`Closed`];
+/// - the words they use: [`Head`], [`ConnectionId`], [`ErrorCode`],
+///   [`StreamId`].
+///
+/// Everything else is at the crate root (`h2actor::Session`,
+/// `h2actor::StreamIo`, `h2actor::TlsServer`, `h2actor::Priority`...).
 pub mod prelude {
     pub use crate::actor::{
-        Builder, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GetStreamId,
-        GoAway, H2Stream, Listener, OpenStream, Ping, Promise, RecvData, RecvHeaders, RecvPromise,
-        RecvReset, RecvTrailers, ReleaseCapacity, Reset, ResetCause, SendData, SendHeaders,
-        SendMessage, SendRequest, SendTrailers, Session, StreamIo, Subscribe, Subscriber,
-        UpdatePriority,
+        Close, Closed, Connection, ConnectionId, GoAway, H2Stream, Listener, OpenStream, Promise,
+        RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, SendData, SendHeaders,
+        SendMessage, SendRequest, SendTrailers, Subscriber,
     };
     pub use crate::frame::{ErrorCode, StreamId};
-    pub use crate::priority::Priority;
     pub use crate::proto::{Config, Head, Role};
-    pub use crate::transport::{H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
-    pub use crate::transport::{TlsClient, TlsError, TlsServer};
 }
 
 /// The README's Rust examples, compiled and run as doctests.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::prelude::*;
+use h2actor::{Error, Event, Ping, Session};
 use http::{Request, Response, StatusCode};
 use support::demo_server::{self, Site};
 use support::in_actix;

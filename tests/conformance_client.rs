@@ -461,6 +461,7 @@ impl actix::Handler<h2actor::RecvHeaders> for Heads {
 fn rfc9218_s7_1_update_priority_sends_priority_update_for_the_request_stream() {
     use actix::Actor;
     use h2actor::prelude::*;
+    use h2actor::{Priority, UpdatePriority};
     let (listener, addr) = listen();
     let server = std::thread::spawn(move || {
         let mut p = Peer::accept_client(&listener, &[]);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::prelude::*;
+use h2actor::Builder;
 use h2actor::{GetStats, Protocol, StreamIo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use h2actor::prelude::*;
 use h2actor::transport::tls::{rustls, TlsError, ALPN_H2};
+use h2actor::{TlsClient, TlsServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -265,6 +265,7 @@ pub struct SendHeaders {
 /// use actix::prelude::*;
 /// use bytes::Bytes;
 /// use h2actor::prelude::*;
+/// use h2actor::Error;
 ///
 /// /// Streams `chunks` as the body, one at a time: each `send` resolves only
 /// /// when the peer's window took the chunk, so memory stays bounded.
@@ -453,6 +454,7 @@ pub struct Reset {
 /// ```no_run
 /// use actix::prelude::*;
 /// use h2actor::prelude::*;
+/// use h2actor::{Error, UpdatePriority};
 /// use h2actor::priority::Priority;
 ///
 /// // A server answering a large download: let small requests pass it.
@@ -484,6 +486,7 @@ pub struct ReleaseCapacity {
 /// ```no_run
 /// # use actix::prelude::*;
 /// # use h2actor::prelude::*;
+/// # use h2actor::GetStreamId;
 /// # async fn label(stream: H2Stream) -> Result<(), MailboxError> {
 /// let id = stream.send(GetStreamId).await?;
 /// println!("[stream {}]", id.map_or(0, |id| id.0));
@@ -528,6 +531,7 @@ pub struct OpenStream {
 /// ```no_run
 /// use actix::prelude::*;
 /// use h2actor::prelude::*;
+/// use h2actor::Error;
 ///
 /// async fn post(conn: Addr<Connection>, sub: Subscriber) -> Result<H2Stream, Error> {
 ///     let request = http::Request::post("http://localhost/echo").body(()).unwrap();

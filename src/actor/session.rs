@@ -69,6 +69,7 @@ action_from!(
 ///
 /// ```
 /// use h2actor::prelude::*;
+/// use h2actor::{Event, Session};
 ///
 /// #[actix_rt::main]
 /// async fn main() {

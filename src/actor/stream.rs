@@ -59,6 +59,7 @@ use crate::frame::{ErrorCode, StreamId};
 /// ```no_run
 /// # use actix::prelude::*;
 /// # use h2actor::prelude::*;
+/// # use h2actor::Error;
 /// async fn answer(req: RecvHeaders) -> Result<(), MailboxError> {
 ///     let ok = http::Response::new(());
 ///     // Handled by the connection, in order with this stream's other

@@ -31,6 +31,7 @@
 //! use std::sync::Arc;
 //! use actix::prelude::*;
 //! use h2actor::prelude::*;
+//! use h2actor::{TlsClient, TlsServer};
 //!
 //! # struct Site;
 //! # impl Actor for Site { type Context = Context<Self>; }

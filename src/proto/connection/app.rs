@@ -22,7 +22,9 @@ impl<A> Connection<A> {
     /// has forgotten the stream and the event is not polled yet.
     fn terminal_slot(&self, id: StreamId) -> Option<&Option<A>> {
         self.events.iter().find_map(|ev| match ev {
-            Event::RecvReset { id: i, app, .. } | Event::Finished { id: i, app } if *i == id => Some(app),
+            Event::RecvReset { id: i, app, .. } | Event::Finished { id: i, app } if *i == id => {
+                Some(app)
+            }
             _ => None,
         })
     }
@@ -85,7 +87,9 @@ impl<A> Connection<A> {
             .iter()
             .filter_map(|(&id, s)| Some((StreamId(id), s.app.as_ref()?)));
         let in_events = self.events.iter().filter_map(|ev| match ev {
-            Event::RecvReset { id, app, .. } | Event::Finished { id, app } => Some((*id, app.as_ref()?)),
+            Event::RecvReset { id, app, .. } | Event::Finished { id, app } => {
+                Some((*id, app.as_ref()?))
+            }
             _ => None,
         });
         on_streams.chain(in_events)
@@ -99,7 +103,9 @@ impl<A> Connection<A> {
             .filter_map(|s| Some((StreamId(s.id), s.app.take()?)))
             .collect();
         out.extend(self.events.iter_mut().filter_map(|ev| match ev {
-            Event::RecvReset { id, app, .. } | Event::Finished { id, app } => Some((*id, app.take()?)),
+            Event::RecvReset { id, app, .. } | Event::Finished { id, app } => {
+                Some((*id, app.take()?))
+            }
             _ => None,
         }));
         out
@@ -109,7 +115,9 @@ impl<A> Connection<A> {
 /// The slot held by the queued terminal event of `id`, if any.
 fn terminal_slot_mut<A>(events: &mut VecDeque<Event<A>>, id: StreamId) -> Option<&mut Option<A>> {
     events.iter_mut().find_map(|ev| match ev {
-        Event::RecvReset { id: i, app, .. } | Event::Finished { id: i, app } if *i == id => Some(app),
+        Event::RecvReset { id: i, app, .. } | Event::Finished { id: i, app } if *i == id => {
+            Some(app)
+        }
         _ => None,
     })
 }

@@ -272,7 +272,9 @@ fn s8_1_trailers_are_delivered() {
     let b = p.block(&[("x-checksum", "abc")]);
     s.recv_frame(headers(1, b, true), t0()).unwrap();
     let evs = events(&mut s);
-    assert!(matches!(&evs[1], Event::RecvTrailers { trailers, .. } if trailers["x-checksum"] == "abc"));
+    assert!(
+        matches!(&evs[1], Event::RecvTrailers { trailers, .. } if trailers["x-checksum"] == "abc")
+    );
     assert_eq!(
         s.stream_state(StreamId(1)),
         Some(StreamState::HalfClosedRemote)

@@ -121,7 +121,10 @@ fn s8_1_trailers_are_sent_after_queued_data() {
         panic!("{frames:?}")
     };
     assert!(h.end_stream);
-    assert!(matches!(events(&mut s).last(), Some(Event::Finished { .. })));
+    assert!(matches!(
+        events(&mut s).last(),
+        Some(Event::Finished { .. })
+    ));
 }
 
 #[test]
