@@ -1,0 +1,182 @@
+//! The read side of a [`Connection`]: a hand-written `ActorFuture` in the
+//! actor's context that owns the read half and its buffer, decodes frames
+//! and hands them to the protocol (see the module docs of `connection`).
+
+use super::*;
+
+/// The read side (see the module docs).
+pub(super) struct ReadLoop<R> {
+    pub(super) io: R,
+    pub(super) buf: BytesMut,
+    pub(super) codec: FrameCodec,
+    /// After a connection error: read and discard until EOF.
+    pub(super) draining: bool,
+    /// Server after the h2c upgrade: the request of stream 1, delivered
+    /// once the client's first frame (its SETTINGS, after the preface) is
+    /// in. Before that the client is still reading HTTP/1.1: curl 7.88
+    /// fails ("connection buffer size is too small to store data following
+    /// HTTP Upgrade response header") when more than 32 KiB arrive with
+    /// the 101, which an early response to stream 1 would send.
+    pub(super) upgrade_request: Option<UpgradeRequest>,
+}
+
+/// The h2c upgrade request and its body (see `ReadLoop::upgrade_request`).
+pub(super) type UpgradeRequest = (http::Request<()>, Bytes);
+
+impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
+    type Output = ();
+
+    fn poll(
+        self: Pin<&mut Self>,
+        act: &mut Connection,
+        ctx: &mut Context<Connection>,
+        task: &mut std::task::Context<'_>,
+    ) -> Poll<()> {
+        let this = self.get_mut();
+        let mut frames = 0;
+        // `frames` when the timer was last re-armed in this turn.
+        let mut armed_after = 0;
+        loop {
+            if this.draining || act.lingering {
+                this.buf.clear();
+            } else {
+                let max = act.core.borrow().proto.local_max_frame_size();
+                this.codec.set_max_frame_size(max);
+                // Nothing to decode in an empty buffer (and the codec would
+                // allocate one to wait for a frame header).
+                let decoded = if this.buf.is_empty() {
+                    Ok(None)
+                } else {
+                    this.codec.decode(&mut this.buf)
+                };
+                let result = match decoded {
+                    Ok(Some(item)) => {
+                        let mut c = act.core.borrow_mut();
+                        let r = match item {
+                            Ok(frame) => {
+                                if let Some(s) = &mut c.stats {
+                                    s.frame_in(&frame);
+                                }
+                                let r = c.proto.recv_frame(frame, Instant::now());
+                                if let Some((req, body)) = this.upgrade_request.take() {
+                                    c.deliver_upgrade_request(req, body);
+                                }
+                                r
+                            }
+                            Err(malformed) => c.proto.recv_malformed(malformed, Instant::now()),
+                        };
+                        // Control frames the peer asked for (PING and
+                        // SETTINGS ACKs, RST_STREAMs) go to the write buffer
+                        // as they appear while it has room: the protocol's
+                        // flood limits (§10.5) count answers that cannot be
+                        // written, not a burst read in one turn.
+                        if c.proto.has_pending_control() && c.wbuf.len() < c.limits.max_write_buffer
+                        {
+                            super::super::writer::pull(&mut c);
+                            if let Some(w) = &c.writer_waker {
+                                w.wake_by_ref();
+                            }
+                        }
+                        c.kick();
+                        Some(r)
+                    }
+                    Ok(None) => None,
+                    Err(CodecError::Frame(e)) => {
+                        let mut c = act.core.borrow_mut();
+                        let r = c.proto.recv_malformed(e.clone(), Instant::now());
+                        c.kick();
+                        // A connection-scoped malformation always ends the
+                        // connection, whatever the protocol answered.
+                        Some(r.and(Err(ConnectionError {
+                            code: e.code(),
+                            reason: e.to_string(),
+                            remote: false,
+                        })))
+                    }
+                    Err(CodecError::Io(e)) => {
+                        act.reading = false;
+                        act.on_io_error(io_reason(&e), ctx);
+                        return Poll::Ready(());
+                    }
+                };
+                match result {
+                    Some(Ok(())) => {
+                        frames += 1;
+                        if frames >= FRAMES_PER_TURN {
+                            act.arm_timer(ctx);
+                            task.waker().wake_by_ref();
+                            return Poll::Pending;
+                        }
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        act.connection_error(e, ctx);
+                        this.draining = true;
+                        continue;
+                    }
+                    // Frames received may have moved a deadline (keepalive,
+                    // idle, handshake); a turn that received none changed
+                    // nothing the timers read from the peer side, and the
+                    // core wakes the timer watch itself when a user action
+                    // or the writer moves one earlier. Re-arming
+                    // on every poll cost ~1,000 instructions per request at
+                    // c256 (four polls of this task per request).
+                    None if frames > armed_after => {
+                        armed_after = frames;
+                        act.arm_timer(ctx);
+                    }
+                    None => {}
+                }
+            }
+            if this.buf.capacity() - this.buf.len() < READ_RESERVE {
+                if this.buf.is_empty() {
+                    // No partial frame to keep: a pooled buffer (see
+                    // `bufpool`); the old one, if any, still backs frames
+                    // handed on and goes with the last of them.
+                    this.buf = bufpool::take_read();
+                } else {
+                    this.buf.reserve(READ_RESERVE);
+                }
+            }
+            match tokio_util::io::poll_read_buf(Pin::new(&mut this.io), task, &mut this.buf) {
+                Poll::Pending => {
+                    // Quiet: hold no buffer until the socket is readable
+                    // again (a partial frame keeps its buffer).
+                    if this.buf.is_empty() {
+                        bufpool::give_read(std::mem::take(&mut this.buf));
+                        // Nor the protocol's SETTINGS/PING queues.
+                        if let Some(mut c) = act.core.try_borrow_mut() {
+                            c.proto.release_idle_memory();
+                        }
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(Ok(0)) => {
+                    act.reading = false;
+                    if act.lingering {
+                        ctx.stop();
+                    } else if !this.draining {
+                        act.on_eof(ctx);
+                    }
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Ok(n)) => {
+                    if let Some(s) = &act.core.borrow().stats {
+                        s.bytes_in(n);
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    act.reading = false;
+                    if act.lingering {
+                        ctx.stop();
+                    } else if !this.draining {
+                        act.on_io_error(io_reason(&e), ctx);
+                    }
+                    return Poll::Ready(());
+                }
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ handlers
