@@ -65,9 +65,7 @@ pub use error::{Error, ErrorCode};
 pub use goaway::GoAway;
 pub use head::FrameHead;
 #[cfg(not(feature = "unstable"))]
-pub(crate) use head::{
-    encode_data_head, encode_header_block, encode_header_block_with, BlockStart,
-};
+pub(crate) use head::{encode_data_head, encode_header_block_with, BlockStart};
 #[cfg(feature = "unstable")]
 pub use head::{encode_data_head, encode_header_block, encode_header_block_with, BlockStart};
 pub use headers::Headers;
