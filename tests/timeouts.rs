@@ -254,6 +254,42 @@ fn stalled_stream_is_reset_and_the_connection_goes_on() {
     s.assert_healthy();
 }
 
+/// The window shuts while the writer sends (1,000 octets of credit for a
+/// 1 MB body): the stall is seen by the writer, outside the connection's
+/// turn, with nothing else to wake the connection (every other timeout is
+/// off, the peer silent). Its deadline must still be armed: RST_STREAM
+/// CANCEL after `stalled_stream` (RFC 9113 §5.2: a receiver may keep its
+/// window shut; the sender decides how long it waits).
+#[test]
+fn a_window_shut_mid_body_is_timed_from_the_writer() {
+    let (s, _closed) = demo_with(Timeouts {
+        stalled_stream: Some(ms(300)),
+        ..Timeouts::disabled()
+    });
+    let mut p = s.connect();
+    p.handshake_with(&[Setting::InitialWindowSize(1000)]);
+    p.send_get(1, "/bytes/1000000");
+    let mut got = 0usize;
+    let until = Instant::now() + Duration::from_secs(5);
+    while got < 1000 {
+        assert!(
+            Instant::now() < until,
+            "only {got} octets of the 1000 allowed"
+        );
+        match p.recv_within(ms(500)) {
+            Ok(Frame::Data(d)) if d.stream_id.0 == 1 => got += d.data.len(),
+            Ok(Frame::RstStream(r)) => panic!("reset before the window shut: {r:?}"),
+            Ok(_) => {}
+            Err(e) => panic!("no DATA: {e:?}"),
+        }
+    }
+    let t = Instant::now();
+    p.expect_rst(1, ErrorCode::CANCEL);
+    let waited = t.elapsed();
+    assert!(waited >= ms(250), "reset after {waited:?}");
+    assert!(waited < ms(1500), "reset only after {waited:?}");
+}
+
 #[test]
 fn a_slow_reader_is_not_reset() {
     let (s, _closed) = demo_with(Timeouts {

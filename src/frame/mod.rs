@@ -64,10 +64,10 @@ pub use data::Data;
 pub use error::{Error, ErrorCode};
 pub use goaway::GoAway;
 pub use head::FrameHead;
-#[cfg(not(feature = "unstable"))]
-pub(crate) use head::{encode_data_head, encode_header_block_with, BlockStart};
 #[cfg(feature = "unstable")]
 pub use head::{encode_data_head, encode_header_block, encode_header_block_with, BlockStart};
+#[cfg(not(feature = "unstable"))]
+pub(crate) use head::{encode_data_head, encode_header_block_with, BlockStart};
 pub use headers::Headers;
 pub use ping::Ping;
 pub use priority::{Priority, PrioritySpec};
