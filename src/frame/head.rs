@@ -85,6 +85,21 @@ pub enum BlockStart {
     },
 }
 
+impl BlockStart {
+    /// What comes before the field block in the first frame's payload:
+    /// the priority fields of a HEADERS (§6.2) or the promised stream id
+    /// of a PUSH_PROMISE (§6.6).
+    fn encode_prefix(&self, dst: &mut BytesMut) {
+        match self {
+            BlockStart::Headers {
+                priority: Some(p), ..
+            } => p.encode(dst),
+            BlockStart::PushPromise { promised_id } => dst.put_u32(promised_id.0 & StreamId::MAX.0),
+            BlockStart::Headers { priority: None, .. } => {}
+        }
+    }
+}
+
 /// Appends a whole encoded field block (RFC 9113 §4.3) as one HEADERS or
 /// PUSH_PROMISE frame followed by as many CONTINUATION frames as needed so
 /// that no frame payload exceeds `max_frame_size` (the peer's
@@ -127,13 +142,7 @@ pub fn encode_header_block(
     let frames = 1 + rest.len().div_ceil(max);
     dst.reserve(block.len() + prefix + frames * HEADER_LEN);
     FrameHead::new(kind, fl, stream_id, (prefix + first) as u32).encode(dst);
-    match start {
-        BlockStart::Headers {
-            priority: Some(p), ..
-        } => p.encode(dst),
-        BlockStart::PushPromise { promised_id } => dst.put_u32(promised_id.0 & StreamId::MAX.0),
-        BlockStart::Headers { priority: None, .. } => {}
-    }
+    start.encode_prefix(dst);
     dst.put_slice(&block[..first]);
     while !rest.is_empty() {
         let n = rest.len().min(max);
@@ -176,13 +185,7 @@ pub fn encode_header_block_with(
     };
     let at = dst.len();
     dst.put_bytes(0, HEADER_LEN);
-    match start {
-        BlockStart::Headers {
-            priority: Some(p), ..
-        } => p.encode(dst),
-        BlockStart::PushPromise { promised_id } => dst.put_u32(promised_id.0 & StreamId::MAX.0),
-        BlockStart::Headers { priority: None, .. } => {}
-    }
+    start.encode_prefix(dst);
     let block_at = dst.len();
     encode(dst);
     let payload = dst.len() - at - HEADER_LEN;
