@@ -659,10 +659,10 @@ async fn log_stats(listener: &Listener, every: Option<Duration>) -> std::convert
 // ------------------------------------------------------------- allocator
 
 /// mimalloc instead of the system's malloc. A small request costs the
-/// server about twenty short-lived allocations (the request's and the
-/// response's header maps, the actor messages); glibc's
-/// malloc and free were ~26% of the server's instructions per request
-/// (BENCHMARKS.md, "Where the time goes"). The library picks no allocator:
+/// server about five short-lived allocations (the request's and the
+/// response's header maps, the stream's entry, a mailbox envelope); when
+/// it cost twenty, glibc's malloc and free were ~26% of the server's
+/// instructions per request (BENCHMARKS.md, "Where the time goes"). The library picks no allocator:
 /// the choice is your binary's. `#[global_allocator] static A:
 /// mimalloc::MiMalloc = mimalloc::MiMalloc;` is the one-line way; the
 /// wrapper in `shared/natural_mimalloc.rs` (for `libmimalloc-sys`) avoids

@@ -99,11 +99,12 @@
 //!
 //! # Performance
 //!
-//! A small request costs the server about twenty short-lived allocations
-//! (the `http` heads, the actor messages), so the global
-//! allocator matters: the example server sets mimalloc, and measured 1.44x
-//! more requests per CPU-second than with glibc's malloc (`BENCHMARKS.md`
-//! in the repository). The library itself picks no allocator; in your
+//! A small request costs the server about five short-lived allocations
+//! (the `http` heads, the stream's entry, the connection's mailbox
+//! envelope), so the global allocator still matters: the example server
+//! sets mimalloc, which measured 1.44x more requests per CPU-second than
+//! glibc's malloc when a request cost twenty (`BENCHMARKS.md` in the
+//! repository). The library itself picks no allocator; in your
 //! binary it is one line:
 //!
 //! ```ignore
