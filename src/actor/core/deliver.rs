@@ -65,21 +65,11 @@ impl Core {
                 data,
                 end_stream,
             } => {
-                if let Some(e) = self.proto.app_mut(id) {
-                    e.recv_done |= end_stream;
-                    let (conn, n) = (self.id, data.len());
-                    self.note(id, n, |stream| {
-                        Event::RecvData(RecvData {
-                            stream,
-                            conn,
-                            id,
-                            data,
-                            end_stream,
-                        })
-                    });
-                } else if !data.is_empty() {
+                if let Some(data) = self.note_data(id, data, end_stream) {
                     // Nobody to give it to (we reset the stream meanwhile).
-                    self.proto.release_capacity(id, data.len());
+                    if !data.is_empty() {
+                        self.proto.release_capacity(id, data.len());
+                    }
                 }
             }
             ProtoEvent::RecvTrailers { id, trailers } => {
@@ -237,21 +227,30 @@ impl Core {
         let end_stream = body.is_empty();
         self.on_headers(id, proto::Head::Request(request), end_stream);
         if !end_stream {
-            if let Some(e) = self.proto.app_mut(id) {
-                e.recv_done = true;
-                let (conn, n) = (self.id, body.len());
-                self.note(id, n, |stream| {
-                    Event::RecvData(RecvData {
-                        stream,
-                        conn,
-                        id,
-                        data: body,
-                        end_stream: true,
-                    })
-                });
-            }
+            // Without an entry the subscriber refused the request already.
+            let _ = self.note_data(id, body, true);
         }
         self.kick();
+    }
+
+    /// A `RecvData` for stream `id`, delivered or kept back in order; the
+    /// data comes back when the stream has no entry (nobody to give it to).
+    fn note_data(&mut self, id: StreamId, data: Bytes, end_stream: bool) -> Option<Bytes> {
+        let Some(e) = self.proto.app_mut(id) else {
+            return Some(data);
+        };
+        e.recv_done |= end_stream;
+        let (conn, n) = (self.id, data.len());
+        self.note(id, n, |stream| {
+            Event::RecvData(RecvData {
+                stream,
+                conn,
+                id,
+                data,
+                end_stream,
+            })
+        });
+        None
     }
 
     fn on_go_away(&mut self, last_stream_id: StreamId, code: ErrorCode, debug_data: Bytes) {
