@@ -191,13 +191,7 @@ impl Session {
             Action::SendMessage(mut m) if new_client_stream => {
                 let end = m.prepare(false);
                 // A request's priority went into its `priority` header.
-                let SendMessage {
-                    head,
-                    body,
-                    trailers,
-                    ..
-                } = m;
-                (head, end, Some((body, trailers)))
+                (m.head, end, Some((m.body, m.trailers)))
             }
             Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
             Action::SendMessage(m) => return now(c.send_message(id, m)?).map(|()| id),

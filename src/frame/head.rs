@@ -86,6 +86,14 @@ pub enum BlockStart {
 }
 
 impl BlockStart {
+    /// A HEADERS frame without priority fields.
+    pub const fn headers(end_stream: bool) -> BlockStart {
+        BlockStart::Headers {
+            end_stream,
+            priority: None,
+        }
+    }
+
     /// What comes before the field block in the first frame's payload:
     /// the priority fields of a HEADERS (§6.2) or the promised stream id
     /// of a PUSH_PROMISE (§6.6).

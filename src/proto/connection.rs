@@ -27,10 +27,10 @@ use bytes::{Bytes, BytesMut};
 use tracing::debug;
 
 use crate::frame::{
-    ErrorCode, Frame, GoAway, RstStream, Setting, Settings, StreamId, WindowUpdate,
-    DEFAULT_INITIAL_WINDOW_SIZE, MAX_WINDOW_SIZE, PREFACE,
+    encode_header_block_with, BlockStart, ErrorCode, Frame, GoAway, RstStream, Setting, Settings,
+    StreamId, WindowUpdate, DEFAULT_INITIAL_WINDOW_SIZE, MAX_WINDOW_SIZE, PREFACE,
 };
-use crate::hpack::{Decoder, Encoder};
+use crate::hpack::{Decoder, Encoder, FieldRef};
 
 use super::flow::FlowWindow;
 use super::guards::FloodGuards;
@@ -421,6 +421,25 @@ impl<A> Connection<A> {
         self.release_conn(unreleased);
         self.closed.insert(id, cause);
         Some(s)
+    }
+
+    /// Queues a field block of `fields` on stream `id` (HEADERS or
+    /// PUSH_PROMISE, CONTINUATIONs past the peer's frame size) with the
+    /// control frames, HPACK-encoded straight into place.
+    fn queue_field_block<'f>(
+        &mut self,
+        id: StreamId,
+        start: BlockStart,
+        fields: impl IntoIterator<Item = FieldRef<'f>>,
+    ) {
+        let encoder = &mut self.encoder;
+        encode_header_block_with(
+            &mut self.pending,
+            id,
+            start,
+            self.peer.max_frame_size,
+            |dst| encoder.encode(fields, dst),
+        );
     }
 
     /// Adds a stream to the table (the connection is not idle).

@@ -126,17 +126,13 @@ impl Handler<OnStream<SendMessage>> for Connection {
             return self.reply_for(&key, r);
         }
         // A client stream's first message: the head opens it.
+        // Its priority goes out in its `priority` header (`prepare`), and
+        // schedules its body here.
         let headers_end = msg.prepare(false);
-        // Its priority is in its `priority` header now (`prepare`).
-        let SendMessage {
-            head,
-            body,
-            trailers,
-            priority,
-        } = msg;
-        if let Err(e) = self.head(&key, head, headers_end) {
+        if let Err(e) = self.head(&key, msg.head, headers_end) {
             return self.reply_for(&key, Err(e));
         }
+        let (priority, body, trailers) = (msg.priority, msg.body, msg.trailers);
         let r = self.on_stream(&key, |c, id| {
             if let Some(p) = priority {
                 c.proto.set_priority(id, p);

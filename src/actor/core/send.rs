@@ -124,21 +124,15 @@ impl Core {
         // Only a body can be dropped for a HEAD: look it up only then.
         let head_request = !msg.body.is_empty() && self.proto.is_head_request(id);
         let headers_end = msg.prepare(head_request);
-        let SendMessage {
-            head,
-            body,
-            trailers,
-            priority,
-        } = msg;
-        if let Some(p) = priority {
+        if let Some(p) = msg.priority {
             // Before the body is queued: its first frame is scheduled so.
             self.proto.set_priority(id, p);
         }
-        if let Err(e) = self.put_headers(id, head, headers_end) {
+        if let Err(e) = self.put_headers(id, msg.head, headers_end) {
             self.kick();
             return Err(e);
         }
-        self.send_rest(id, body, trailers)
+        self.send_rest(id, msg.body, msg.trailers)
     }
 
     /// The body and trailers of a `SendMessage` whose head is sent.

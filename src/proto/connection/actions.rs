@@ -9,9 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 
-use crate::frame::{
-    self, encode_header_block_with, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId,
-};
+use crate::frame::{self, BlockStart, ErrorCode, Frame, Ping, Setting, Settings, StreamId};
 use crate::hpack::FieldRef;
 use crate::priority::Priority;
 
@@ -154,25 +152,14 @@ impl<A> Connection<A> {
                     .map_err(UserError::Malformed)?;
                 let size = size + headers::pseudo_size(&pseudo);
                 self.check_list_size(size)?;
-                let encoder = &mut self.encoder;
-                encode_header_block_with(
-                    &mut self.pending,
+                self.queue_field_block(
                     id,
-                    BlockStart::Headers {
-                        end_stream,
-                        priority: None,
-                    },
-                    self.peer.max_frame_size,
-                    |dst| {
-                        encoder.encode(
-                            pseudo
-                                .iter()
-                                .flatten()
-                                .copied()
-                                .chain(headers::regular_fields(req.headers(), folded)),
-                            dst,
-                        )
-                    },
+                    BlockStart::headers(end_stream),
+                    pseudo
+                        .iter()
+                        .flatten()
+                        .copied()
+                        .chain(headers::regular_fields(req.headers(), folded)),
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
@@ -226,22 +213,10 @@ impl<A> Connection<A> {
                     value: status.as_str().as_bytes(),
                     sensitive: false,
                 };
-                let encoder = &mut self.encoder;
-                encode_header_block_with(
-                    &mut self.pending,
+                self.queue_field_block(
                     id,
-                    BlockStart::Headers {
-                        end_stream,
-                        priority: None,
-                    },
-                    self.peer.max_frame_size,
-                    |dst| {
-                        encoder.encode(
-                            std::iter::once(st)
-                                .chain(headers::regular_fields(resp.headers(), false)),
-                            dst,
-                        )
-                    },
+                    BlockStart::headers(end_stream),
+                    std::iter::once(st).chain(headers::regular_fields(resp.headers(), false)),
                 );
                 let no_body =
                     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;
@@ -371,16 +346,10 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         if queue_empty {
             // Nothing ahead of it: encode now, in wire order.
-            let encoder = &mut self.encoder;
-            encode_header_block_with(
-                &mut self.pending,
+            self.queue_field_block(
                 id,
-                BlockStart::Headers {
-                    end_stream: true,
-                    priority: None,
-                },
-                self.peer.max_frame_size,
-                |dst| encoder.encode(headers::regular_fields(&trailers, false), dst),
+                BlockStart::headers(true),
+                headers::regular_fields(&trailers, false),
             );
         }
         if let Some(s) = self.streams.get_mut(&id.0) {
@@ -460,24 +429,16 @@ impl<A> Connection<A> {
         self.check_list_size(size)?;
         let promised = self.next_local_id;
         self.next_local_id += 2;
-        let encoder = &mut self.encoder;
-        encode_header_block_with(
-            &mut self.pending,
+        self.queue_field_block(
             id,
             BlockStart::PushPromise {
                 promised_id: StreamId(promised),
             },
-            self.peer.max_frame_size,
-            |dst| {
-                encoder.encode(
-                    pseudo
-                        .iter()
-                        .flatten()
-                        .copied()
-                        .chain(headers::regular_fields(request.headers(), folded)),
-                    dst,
-                )
-            },
+            pseudo
+                .iter()
+                .flatten()
+                .copied()
+                .chain(headers::regular_fields(request.headers(), folded)),
         );
         self.last_local_sent = promised;
         let mut s = Stream::boxed(

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 use http::{Method, StatusCode};
 use tracing::debug;
 
-use crate::frame::{self, encode_header_block_with, BlockStart, ErrorCode, StreamId};
+use crate::frame::{self, BlockStart, ErrorCode, StreamId};
 use crate::hpack::{DecoderError, Field, FieldRef};
 
 use super::{recount, Connection};
@@ -444,17 +444,7 @@ impl<A> Connection<A> {
             value: b"431",
             sensitive: false,
         };
-        let encoder = &mut self.encoder;
-        encode_header_block_with(
-            &mut self.pending,
-            StreamId(id),
-            BlockStart::Headers {
-                end_stream: true,
-                priority: None,
-            },
-            self.peer.max_frame_size,
-            |dst| encoder.encode([status], dst),
-        );
+        self.queue_field_block(StreamId(id), BlockStart::headers(true), [status]);
         if !end_stream {
             self.queue_rst(id, ErrorCode::NO_ERROR);
         }

@@ -92,10 +92,7 @@ impl<A> Connection<A> {
                     encode_header_block_with(
                         dst.buf_mut(),
                         StreamId(id),
-                        BlockStart::Headers {
-                            end_stream: true,
-                            priority: None,
-                        },
+                        BlockStart::headers(true),
                         self.peer.max_frame_size,
                         |buf| encoder.encode(headers::regular_fields(&t, false), buf),
                     );
