@@ -4,38 +4,42 @@
 //! contexts, the stream table and the coalescing write buffer) and drives
 //! the read side itself:
 //!
-//! - **Reader**: a hand-written `ActorFuture` spawned in the actor's context
-//!   that owns the read half and its `BytesMut` buffer (held only while
-//!   bytes are in it or arriving: see `bufpool`) and decodes with
-//!   [`FrameCodec`]. Compared with `ctx.add_stream(FramedRead::new(..))` it
-//!   reads the codec's max frame size straight from
-//!   `proto.local_max_frame_size()` before every frame (no shared cell),
-//!   hands each frame to the protocol without a message, processes up to 64
-//!   frames per turn (actix's stream handler stops at 16), and after a
-//!   connection error keeps draining the socket so closing it does not turn
-//!   into a TCP RST that could destroy the GOAWAY in flight.
-//! - **Lingering close**: once the writer has flushed and shut the write
-//!   half down, the actor keeps reading (and discarding) until the peer
-//!   closes too, for at most [`LINGER`], for the same reason: closing a
-//!   socket with unread input sends RST, and a peer receiving RST may drop
-//!   our last frames (the GOAWAY) before its application reads them.
-//! - **Writer**: a separate task ([`super::writer`]) with the bounded buffer.
+//! - **Driver**: a hand-written `ActorFuture` spawned in the actor's
+//!   context that owns the whole transport (no split halves) and, in each
+//!   poll, reads then writes (`connection/driver.rs`). Reading: its
+//!   `BytesMut` buffer is held only while bytes are in it or arriving (see
+//!   `bufpool`) and decoded with [`FrameCodec`]; compared with
+//!   `ctx.add_stream(FramedRead::new(..))` it reads the codec's max frame
+//!   size straight from `proto.local_max_frame_size()` before every frame,
+//!   hands each frame to the protocol without a message, processes up to
+//!   64 frames per turn (actix's stream handler stops at 16), and after a
+//!   connection error keeps draining the socket so closing it does not
+//!   turn into a TCP RST that could destroy the GOAWAY in flight. Writing
+//!   ([`super::writer`]): the bounded write queue, drained after the
+//!   mailbox and the read phase of the same turn, so a turn's frames cost
+//!   one write and the task never wakes itself to write.
+//! - **Lingering close**: once the write side has flushed and shut the
+//!   write half down, the actor keeps reading (and discarding) until the
+//!   peer closes too, for at most [`LINGER`], for the same reason: closing
+//!   a socket with unread input sends RST, and a peer receiving RST may
+//!   drop our last frames (the GOAWAY) before its application reads them.
 //! - **Streams**: the messages sent to an [`H2Stream`] handle come through
 //!   this actor's mailbox and are handled here (`streams.rs`), one at a
 //!   time, in order: a stream has no task or mailbox of its own.
 //! - **Timers**: `proto.poll_timeout()` becomes one `ctx.run_later`,
 //!   re-armed at the end of every turn that moved the next deadline
-//!   earlier; the writer or a stream actor that moves it earlier outside
-//!   the actor's turn wakes the actor, whose timer watch re-arms
+//!   earlier; work done outside the actor's turn (a `Session`, a
+//!   subscriber's `RecvData` handled) that moves it earlier wakes the
+//!   actor, whose timer watch re-arms
 //!   (`connection/timer.rs`). The deadlines
 //!   are [`Timeouts`] (handshake, idle, keepalive, stalled streams) and the
 //!   protocol's own (SETTINGS ACK, graceful shutdown); a timeout that ends
 //!   the connection flushes its GOAWAY and is reported in `Closed` as
 //!   [`CloseReason::Timeout`].
 //!
-//! Closing: `Close` queues GOAWAY and lets the streams finish; the writer
-//! flushes everything, shuts the write half down and sends `WriterDone`,
-//! and only then does the actor stop. A second `Close`, or `close_timeout`,
+//! Closing: `Close` queues GOAWAY and lets the streams finish; the write
+//! side flushes everything and shuts the write half down, and only then
+//! does the actor stop. A second `Close`, or `close_timeout`,
 //! forces it (open streams are reset). `Closed` goes to the subscriber
 //! exactly once, from `stopped`.
 
@@ -55,16 +59,16 @@ use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
 use super::stream::ConnLink;
-use super::writer::{Writer, WriterDone};
+use super::writer::WriteSide;
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
 use crate::transport::{CodecError, FrameCodec, H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 
-mod read;
+mod driver;
 mod streams;
 mod timer;
-use read::{ReadLoop, UpgradeRequest};
+use driver::{Driver, UpgradeRequest};
 mod upgrade;
 
 /// Frames handled per turn before the reader yields to other work.
@@ -128,14 +132,24 @@ impl Drop for Connection {
 }
 
 impl Connection {
+    /// The core, borrowed by a handler of the actor's mailbox: the
+    /// driver's write phase runs after the mailbox in this same turn
+    /// (actix polls the mailbox before the context's items), so nothing
+    /// done here needs to wake the task to be written (see
+    /// `Core::flush_due`). Only for mailbox handlers: a timer's callback
+    /// runs after the driver and must let `kick` wake it.
+    pub(super) fn turn(&self) -> super::core::CoreGuard<'_> {
+        let mut c = self.core.borrow_mut();
+        c.flush_due = true;
+        c
+    }
+
     /// The end of a connection: stop the writer, fail what is pending, tell
     /// the subscriber.
     fn finish(c: &mut super::core::CoreGuard<'_>, reason: CloseReason) {
         c.set_reason(reason);
         c.write_state = WriteState::Abort;
-        if let Some(w) = c.writer_waker.take() {
-            w.wake();
-        }
+        c.writer_waker = None;
         c.timer_waker = None;
         c.shutdown_all();
         tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
@@ -474,7 +488,7 @@ impl Builder {
 
     /// As `start_with`, over a protocol state prepared by the caller, with
     /// the h2c upgrade request to deliver once the client's preface is in
-    /// (see `ReadLoop::upgrade_request`), and the listener's `on_start`
+    /// (see `Driver::upgrade_request`), and the listener's `on_start`
     /// (see `start_supervised`).
     #[allow(clippy::type_complexity)]
     fn start_inner<IO>(
@@ -491,7 +505,6 @@ impl Builder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (read, write) = tokio::io::split(io);
         let codec = if self.role == Role::Server && !self.skip_preface {
             FrameCodec::server(DEFAULT_MAX_FRAME_SIZE)
         } else {
@@ -524,13 +537,15 @@ impl Builder {
                 }));
             }
             let guard = on_start.map(|f| f(id, &addr));
-            actix_rt::spawn(Writer::new(write, core.clone()));
-            ctx.spawn(ReadLoop {
-                io: read,
+            let write = WriteSide::new(&io, &mut core.borrow_mut());
+            ctx.spawn(Driver {
+                io,
                 buf: BytesMut::new(),
                 codec,
                 draining: false,
                 upgrade_request,
+                read_done: false,
+                write: Some(write),
             });
             Connection {
                 core,
@@ -547,10 +562,11 @@ impl Builder {
     }
 }
 
-impl Handler<WriterDone> for Connection {
-    type Result = ();
-    fn handle(&mut self, msg: WriterDone, ctx: &mut Self::Context) {
-        match msg.0 {
+impl Connection {
+    /// The write side ended: everything is out and the write half shut
+    /// down (`Ok`), or the transport failed.
+    fn writer_done(&mut self, r: Result<(), String>, ctx: &mut Context<Self>) {
+        match r {
             Err(e) => {
                 tracing::debug!(error = %e, "write failed");
                 self.core.borrow_mut().set_reason(CloseReason::Io(e));
@@ -569,10 +585,7 @@ impl Handler<WriterDone> for Connection {
 impl Handler<OpenStream> for Connection {
     type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: OpenStream, _: &mut Self::Context) -> Self::Result {
-        let r = self
-            .core
-            .borrow_mut()
-            .open(OpenKind::Stream(msg.subscriber));
+        let r = self.turn().open(OpenKind::Stream(msg.subscriber));
         Reply::new(&self.core, r)
     }
 }
@@ -580,10 +593,7 @@ impl Handler<OpenStream> for Connection {
 impl Handler<SendRequest> for Connection {
     type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: SendRequest, _: &mut Self::Context) -> Self::Result {
-        let r = self
-            .core
-            .borrow_mut()
-            .open(OpenKind::Request(Box::new(msg)));
+        let r = self.turn().open(OpenKind::Request(Box::new(msg)));
         Reply::new(&self.core, r)
     }
 }
@@ -591,7 +601,7 @@ impl Handler<SendRequest> for Connection {
 impl Handler<Ping> for Connection {
     type Result = Reply<Duration>;
     fn handle(&mut self, _: Ping, _: &mut Self::Context) -> Self::Result {
-        let r = self.core.borrow_mut().ping();
+        let r = self.turn().ping();
         Reply::new(&self.core, r)
     }
 }

@@ -8,14 +8,14 @@
 //! How the pieces share work (all on the connection's arbiter thread):
 //!
 //! ```text
-//!  socket ─read─▶ Connection actor (ReadLoop) ─recv_frame─▶ ┌──────────────┐
+//!  socket ─read─▶ Connection actor (driver) ─recv_frame──▶ ┌──────────────┐
 //!                                                           │ Core:        │
 //!  user ─SendData─▶ H2Stream ─▶ Connection's mailbox ──────▶ │ proto, write │
 //!  Session::put_act ──────────────────────────────────────▶ │ buffer,      │
 //!  subscriber ◀── RecvHeaders / RecvData / … ◀── events ─── │ stream table │
 //!  Session::take_evt ◀── event queue ◀──────────────────────│              │
 //!                                                           └──────┬───────┘
-//!  socket ◀─ one writev per turn ◀─ Writer task (WriteQueue) ◀─────┘
+//!  socket ◀─ one writev per turn ◀─ its driver (WriteQueue) ◀──────┘
 //! ```
 //!
 //! # Backpressure and bounds

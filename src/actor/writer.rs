@@ -1,12 +1,20 @@
-//! The writer: a task that owns the write half of the transport and drains
-//! the connection's coalescing buffer.
+//! The write side of a connection: drains the connection's coalescing
+//! buffer into the transport, inside the connection actor's own turn.
+//!
+//! The connection's driver (`connection/driver.rs`, one item of the
+//! actor's context that owns the whole transport) reads first, then writes
+//! with [`WriteSide::poll`]. Actix polls the actor's mailbox before its
+//! items, so every frame produced in a turn (by the stream messages just
+//! handled and the frames just read) goes out in one `write` at the end of
+//! that turn: no task of its own, no wake-up per batch, no syscall per
+//! frame. Work done outside the turn (a `Session` on the same thread, a
+//! subscriber's `RecvData` handled) wakes the actor's task through
+//! `Core::kick`; within the turn `Core::flush_due` says the write is coming
+//! anyway, so the task does not wake itself.
 //!
 //! Why not actix's `FramedWrite`: on tokio sockets it never sees
 //! `WouldBlock` and buffers without bound, and it drops buffered bytes when
 //! the actor stops right after `close()`. This writer:
-//! - runs once per wake-up, after the actors that woke it have finished
-//!   their turn, so every frame produced in that turn goes out in one
-//!   `write` (no syscall per frame);
 //! - pulls from `proto::Connection::poll_transmit` only while the buffer is
 //!   under `max_write_buffer`: when the peer stops reading, the socket
 //!   returns `Pending`, the buffer stays full, DATA stays queued in the
@@ -14,7 +22,8 @@
 //!   memory);
 //! - on `WriteState::Shutdown` (or once the protocol is finished) writes
 //!   everything left, the final GOAWAY included, shuts the write half down
-//!   and only then tells the actor, which stops.
+//!   and only then reports, and the actor stops (or lingers, see
+//!   `connection`).
 //!
 //! The write queue (`proto::WriteQueue`) holds frame heads, control frames
 //! and small payloads copied into one buffer, and DATA payloads of at least
@@ -29,7 +38,6 @@
 //! and gives it back as soon as the queue is empty again (see
 //! [`super::bufpool`]).
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -39,7 +47,8 @@ use bytes::Buf;
 use tokio::io::AsyncWrite;
 
 use super::bufpool;
-use super::core::{Core, CoreRef, WriteState};
+use super::connection::io_reason;
+use super::core::{Core, WriteState};
 
 /// DATA payloads of at least this many bytes are written from the user's
 /// `Bytes` instead of being copied. Measured here (writer CPU per frame,
@@ -85,57 +94,52 @@ fn give_back_if_empty(c: &mut Core) {
     }
 }
 
-/// Sent by the writer to its connection actor when it is done.
-#[derive(actix::Message)]
-#[rtype(result = "()")]
-pub(crate) struct WriterDone(pub Result<(), String>);
+/// How the write side of a connection ended.
+pub(crate) enum WriteEnd {
+    /// Everything was written and the write half shut down (`Ok`), or the
+    /// transport failed (`Err`, the reason as a sentence).
+    Done(Result<(), String>),
+    /// The connection stopped writing (`WriteState::Abort`): nothing to
+    /// report.
+    Aborted,
+}
 
-pub(crate) struct Writer<W> {
-    io: W,
-    core: CoreRef,
+/// The write side of a connection: drained in the connection actor's own
+/// turn, after its mailbox and its read side (see the module docs).
+pub(crate) struct WriteSide {
     /// Bytes written since the last flush.
     unflushed: bool,
     /// `io.is_write_vectored()`, read once.
     vectored: bool,
 }
 
-impl<W: AsyncWrite + Unpin> Writer<W> {
-    pub fn new(io: W, core: CoreRef) -> Self {
+impl WriteSide {
+    pub fn new<W: AsyncWrite>(io: &W, core: &mut Core) -> Self {
         let vectored = io.is_write_vectored();
         // Without vectored writes every segment would be a `write` of its
         // own (a TLS record each, on a TLS stream): copy everything instead.
-        core.borrow_mut().wbuf.set_copy_threshold(if vectored {
-            COPY_THRESHOLD
-        } else {
-            usize::MAX
-        });
-        Writer {
-            io,
-            core,
+        core.wbuf
+            .set_copy_threshold(if vectored { COPY_THRESHOLD } else { usize::MAX });
+        WriteSide {
             unflushed: false,
             vectored,
         }
     }
 
-    fn finish(&self, r: Result<(), String>) -> Poll<()> {
-        let conn = {
-            let mut c = self.core.borrow_mut();
-            c.writer_waker = None;
-            c.write_state = WriteState::Abort;
-            c.conn.clone()
-        };
-        if let Some(addr) = conn.and_then(|w| w.upgrade()) {
-            addr.do_send(WriterDone(r));
+    /// Writes what the protocol has (up to `max_write_buffer` buffered),
+    /// until the socket is full (`Pending`, it wakes the task), the buffer
+    /// is empty (`Pending`, a `Core::kick` wakes the task), a budget of
+    /// writes is spent (`Pending` and a wake), or the write side ends.
+    pub fn poll<W: AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut W,
+        c: &mut Core,
+        cx: &mut Context<'_>,
+    ) -> Poll<WriteEnd> {
+        match &c.writer_waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => c.writer_waker = Some(cx.waker().clone()),
         }
-        Poll::Ready(())
-    }
-}
-
-impl<W: AsyncWrite + Unpin> Future for Writer<W> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
         // Yield after a few writes so one fast connection does not starve
         // the other tasks of its arbiter.
         let mut budget = 32;
@@ -145,66 +149,58 @@ impl<W: AsyncWrite + Unpin> Future for Writer<W> {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let mut c = this.core.borrow_mut();
-            match &c.writer_waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                _ => c.writer_waker = Some(cx.waker().clone()),
-            }
             if c.write_state == WriteState::Abort {
                 c.writer_waker = None;
-                return Poll::Ready(());
+                return Poll::Ready(WriteEnd::Aborted);
             }
             if c.wbuf.len() < c.limits.max_write_buffer {
-                pull(&mut c);
+                pull(c);
             }
             if c.wbuf.is_empty() {
                 let finishing = c.write_state == WriteState::Shutdown || c.proto.is_finished();
-                drop(c);
-                if this.unflushed {
-                    match Pin::new(&mut this.io).poll_flush(cx) {
+                if self.unflushed {
+                    match Pin::new(&mut *io).poll_flush(cx) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Err(e)) => {
-                            return this.finish(Err(super::connection::io_reason(&e)))
-                        }
-                        Poll::Ready(Ok(())) => this.unflushed = false,
+                        Poll::Ready(Err(e)) => return self.end(c, Err(io_reason(&e))),
+                        Poll::Ready(Ok(())) => self.unflushed = false,
                     }
                 }
                 if !finishing {
                     return Poll::Pending;
                 }
-                return match Pin::new(&mut this.io).poll_shutdown(cx) {
+                return match Pin::new(&mut *io).poll_shutdown(cx) {
                     Poll::Pending => Poll::Pending,
                     // A peer that already closed makes shutdown fail: the
                     // bytes are out, which is what matters here.
-                    Poll::Ready(_) => this.finish(Ok(())),
+                    Poll::Ready(_) => self.end(c, Ok(())),
                 };
             }
-            let r = if this.vectored && c.wbuf.segments() > 1 {
-                let mut io = [IoSlice::new(&[]); MAX_IOVECS];
-                let n = c.wbuf.chunks_vectored(&mut io);
-                Pin::new(&mut this.io).poll_write_vectored(cx, &io[..n])
+            let r = if self.vectored && c.wbuf.segments() > 1 {
+                let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+                let n = c.wbuf.chunks_vectored(&mut slices);
+                Pin::new(&mut *io).poll_write_vectored(cx, &slices[..n])
             } else {
-                Pin::new(&mut this.io).poll_write(cx, c.wbuf.chunk())
+                Pin::new(&mut *io).poll_write(cx, c.wbuf.chunk())
             };
             match r {
                 Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(0)) => {
-                    drop(c);
-                    return this.finish(Err("write returned 0".into()));
-                }
+                Poll::Ready(Ok(0)) => return self.end(c, Err("write returned 0".into())),
                 Poll::Ready(Ok(n)) => {
                     if let Some(s) = &c.stats {
                         s.bytes_out(n);
                     }
                     c.wbuf.advance(n);
-                    give_back_if_empty(&mut c);
-                    this.unflushed = true;
+                    give_back_if_empty(c);
+                    self.unflushed = true;
                 }
-                Poll::Ready(Err(e)) => {
-                    drop(c);
-                    return this.finish(Err(super::connection::io_reason(&e)));
-                }
+                Poll::Ready(Err(e)) => return self.end(c, Err(io_reason(&e))),
             }
         }
+    }
+
+    fn end(&mut self, c: &mut Core, r: Result<(), String>) -> Poll<WriteEnd> {
+        c.writer_waker = None;
+        c.write_state = WriteState::Abort;
+        Poll::Ready(WriteEnd::Done(r))
     }
 }

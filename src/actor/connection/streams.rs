@@ -56,7 +56,7 @@ impl Connection {
     ) -> Result<R, Error> {
         let id = resolve(key)?;
         let core = self.core.clone();
-        match catch_unwind(AssertUnwindSafe(|| f(&mut core.borrow_mut(), id))) {
+        match catch_unwind(AssertUnwindSafe(|| f(&mut self.turn(), id))) {
             Ok(r) => r,
             Err(_) => {
                 let mut c = core.borrow_mut();
@@ -71,7 +71,7 @@ impl Connection {
     /// it (and assign its id), later ones go on the stream.
     fn head(&mut self, key: &Key, head: Head, end_stream: bool) -> Result<StreamId, Error> {
         if is_reserved(key) {
-            let mut c = self.core.borrow_mut();
+            let mut c = self.turn();
             let Some(link) = c.link.clone() else {
                 return Err(Error::ConnectionClosed);
             };
@@ -177,7 +177,7 @@ impl Handler<OnStream<Reset>> for Connection {
                 st.reserved = false;
                 st.abandoned = Some(code);
                 drop(st);
-                self.core.borrow_mut().unreserve();
+                self.turn().unreserve();
                 return;
             }
         }
@@ -248,7 +248,7 @@ impl Handler<OnStream<Attach>> for Connection {
 impl Handler<HandlesDropped> for Connection {
     type Result = ();
     fn handle(&mut self, m: HandlesDropped, _: &mut Self::Context) {
-        let mut c = self.core.borrow_mut();
+        let mut c = self.turn();
         match m {
             HandlesDropped::Unreserve => c.unreserve(),
             HandlesDropped::Stream(id) => c.stream_abandoned(id, false),

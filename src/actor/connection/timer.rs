@@ -4,10 +4,11 @@
 //!
 //! The protocol's deadlines move only in calls that take `now`; the actor
 //! re-arms its one timer (`Connection::arm_timer`) at the end of its own
-//! turns. Two callers run outside those turns: the writer task (writing
-//! may find a stream's window shut, §6.9, or end the last stream) and
-//! stream actors acting on the core. When such a call moves the next
-//! deadline earlier than the armed timer, the core wakes the actor's task
+//! turns. Some work runs outside those turns: a `Session` acting on the
+//! core from its own task, a subscriber's `RecvData` handled (the window
+//! it releases), the actor's own timers after its driver. When such a call
+//! moves the next deadline earlier than the armed timer, the core wakes
+//! the actor's task
 //! with the waker registered here (`Core::timer_waker`), and this watch
 //! re-arms. That replaces a message per move: a wake-up allocates nothing,
 //! and several moves before the actor runs cost one re-arm.

@@ -208,7 +208,16 @@ pub(crate) struct Core {
     pub wbuf: WriteQueue,
     /// Largest size the write buffer reached (for tests of the bound).
     pub wbuf_high_water: usize,
+    /// Wakes the connection actor's task, whose driver writes (registered
+    /// by the write side).
     pub writer_waker: Option<Waker>,
+    /// The driver's write phase is still to come in the actor's current
+    /// turn: set by the mailbox handlers (`Connection::turn`) and by the
+    /// driver before it reads, cleared when it has written, and set by
+    /// `kick` when it wakes the task. While it is set, `kick` does not
+    /// wake the task (a task that wakes itself is polled once more for
+    /// nothing).
+    pub flush_due: bool,
     pub write_state: WriteState,
     opens: VecDeque<PendingOpen>,
     /// Client streams opened (`OpenStream`) that have not sent HEADERS:
@@ -256,6 +265,7 @@ impl Core {
                 wbuf: WriteQueue::new(),
                 wbuf_high_water: 0,
                 writer_waker: None,
+                flush_due: false,
                 write_state: WriteState::Open,
                 opens: VecDeque::new(),
                 reserved: 0,
@@ -324,8 +334,17 @@ impl Core {
             || self.proto.is_finished()
             || self.write_state != WriteState::Open
         {
+            self.wake_writer();
+        }
+    }
+
+    /// Makes sure the driver's write phase runs: it does anyway when
+    /// `flush_due` (see the field); otherwise wakes the actor's task.
+    pub fn wake_writer(&mut self) {
+        if !self.flush_due {
             if let Some(w) = &self.writer_waker {
                 w.wake_by_ref();
+                self.flush_due = true;
             }
         }
     }

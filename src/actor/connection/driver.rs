@@ -1,12 +1,17 @@
-//! The read side of a [`Connection`]: a hand-written `ActorFuture` in the
-//! actor's context that owns the read half and its buffer, decodes frames
-//! and hands them to the protocol (see the module docs of `connection`).
+//! The connection's driver: one hand-written `ActorFuture` in the actor's
+//! context that owns the whole transport (no split halves, no lock between
+//! them). Each poll reads and decodes frames and hands them to the
+//! protocol, then writes what the turn produced ([`WriteSide`]); actix
+//! polls it after the actor's mailbox, so the stream messages handled in
+//! the same turn are in that one write (see the module docs of
+//! `connection` and of `writer`).
 
 use super::*;
+use crate::actor::writer::{WriteEnd, WriteSide};
 
-/// The read side (see the module docs).
-pub(super) struct ReadLoop<R> {
-    pub(super) io: R,
+/// The transport and both of its sides (see the module docs).
+pub(super) struct Driver<IO> {
+    pub(super) io: IO,
     pub(super) buf: BytesMut,
     pub(super) codec: FrameCodec,
     /// After a connection error: read and discard until EOF.
@@ -18,12 +23,26 @@ pub(super) struct ReadLoop<R> {
     /// HTTP Upgrade response header") when more than 32 KiB arrive with
     /// the 101, which an early response to stream 1 would send.
     pub(super) upgrade_request: Option<UpgradeRequest>,
+    /// The read side ended (EOF or a transport error).
+    pub(super) read_done: bool,
+    /// The write side; `None` once it ended.
+    pub(super) write: Option<WriteSide>,
 }
 
-/// The h2c upgrade request and its body (see `ReadLoop::upgrade_request`).
+/// The h2c upgrade request and its body (see `Driver::upgrade_request`).
 pub(super) type UpgradeRequest = (http::Request<()>, Bytes);
 
-impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
+/// How a read phase ended.
+enum ReadStep {
+    /// The socket has nothing more now (it wakes the task).
+    Pending,
+    /// A turn's worth of frames was handled: yield, and come back.
+    Yield,
+    /// The read side is over.
+    Done,
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> {
     type Output = ();
 
     fn poll(
@@ -33,6 +52,49 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
         task: &mut std::task::Context<'_>,
     ) -> Poll<()> {
         let this = self.get_mut();
+        // Whatever the read phase produces, the write phase below sends.
+        act.core.borrow_mut().flush_due = true;
+        let mut again = false;
+        if !this.read_done {
+            match this.read(act, ctx, task) {
+                ReadStep::Pending => {}
+                ReadStep::Yield => again = true,
+                ReadStep::Done => this.read_done = true,
+            }
+        }
+        if let Some(w) = &mut this.write {
+            let end = {
+                let mut c = act.core.borrow_mut();
+                let end = w.poll(&mut this.io, &mut c, task);
+                c.flush_due = false;
+                end
+            };
+            if let Poll::Ready(end) = end {
+                this.write = None;
+                if let WriteEnd::Done(r) = end {
+                    act.writer_done(r, ctx);
+                }
+            }
+        }
+        if this.read_done && this.write.is_none() {
+            return Poll::Ready(());
+        }
+        if again {
+            task.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+}
+
+impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
+    /// The read phase: up to `FRAMES_PER_TURN` frames.
+    fn read(
+        &mut self,
+        act: &mut Connection,
+        ctx: &mut Context<Connection>,
+        task: &mut std::task::Context<'_>,
+    ) -> ReadStep {
+        let this = self;
         let mut frames = 0;
         // `frames` when the timer was last re-armed in this turn.
         let mut armed_after = 0;
@@ -73,9 +135,6 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                         if c.proto.has_pending_control() && c.wbuf.len() < c.limits.max_write_buffer
                         {
                             super::super::writer::pull(&mut c);
-                            if let Some(w) = &c.writer_waker {
-                                w.wake_by_ref();
-                            }
                         }
                         c.kick();
                         Some(r)
@@ -96,7 +155,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     Err(CodecError::Io(e)) => {
                         act.reading = false;
                         act.on_io_error(io_reason(&e), ctx);
-                        return Poll::Ready(());
+                        return ReadStep::Done;
                     }
                 };
                 match result {
@@ -104,8 +163,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                         frames += 1;
                         if frames >= FRAMES_PER_TURN {
                             act.arm_timer(ctx);
-                            task.waker().wake_by_ref();
-                            return Poll::Pending;
+                            return ReadStep::Yield;
                         }
                         continue;
                     }
@@ -149,7 +207,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                             c.proto.release_idle_memory();
                         }
                     }
-                    return Poll::Pending;
+                    return ReadStep::Pending;
                 }
                 Poll::Ready(Ok(0)) => {
                     act.reading = false;
@@ -158,7 +216,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     } else if !this.draining {
                         act.on_eof(ctx);
                     }
-                    return Poll::Ready(());
+                    return ReadStep::Done;
                 }
                 Poll::Ready(Ok(n)) => {
                     if let Some(s) = &act.core.borrow().stats {
@@ -172,7 +230,7 @@ impl<R: AsyncRead + Unpin> ActorFuture<Connection> for ReadLoop<R> {
                     } else if !this.draining {
                         act.on_io_error(io_reason(&e), ctx);
                     }
-                    return Poll::Ready(());
+                    return ReadStep::Done;
                 }
             }
         }
