@@ -105,6 +105,7 @@ async fn session_client(requests: usize) -> Duration {
                         end_stream: true,
                     },
                 )
+                .await
                 .unwrap();
         }
         let mut left = IN_FLIGHT;

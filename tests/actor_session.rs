@@ -53,6 +53,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("headers");
                 let body: Bytes = (0..big).map(|i| (i % 251) as u8).collect::<Vec<_>>().into();
                 s.put_act(
@@ -62,6 +63,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: true,
                     },
                 )
+                .await
                 .expect("data");
             }
             "/push" => {
@@ -72,6 +74,7 @@ async fn serve(mut s: Session, big: usize) {
                             request: Request::get("http://localhost/pushed").body(()).unwrap(),
                         },
                     )
+                    .await
                     .expect("promise");
                 s.put_act(
                     id,
@@ -80,6 +83,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("headers");
                 s.put_act(
                     id,
@@ -88,6 +92,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: true,
                     },
                 )
+                .await
                 .expect("data");
                 s.put_act(
                     promised_id,
@@ -96,6 +101,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("pushed headers");
                 s.put_act(
                     promised_id,
@@ -104,6 +110,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: true,
                     },
                 )
+                .await
                 .expect("pushed data");
             }
             "/trailers" => {
@@ -114,6 +121,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("headers");
                 s.put_act(
                     id,
@@ -122,10 +130,12 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("data");
                 let mut t = HeaderMap::new();
                 t.insert("x-trailer-test", HeaderValue::from_static("ok"));
                 s.put_act(id, SendTrailers { trailers: t })
+                    .await
                     .expect("trailers");
             }
             _ => {
@@ -136,6 +146,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: false,
                     },
                 )
+                .await
                 .expect("headers");
                 s.put_act(
                     id,
@@ -144,6 +155,7 @@ async fn serve(mut s: Session, big: usize) {
                         end_stream: true,
                     },
                 )
+                .await
                 .expect("data");
             }
         }
@@ -206,6 +218,7 @@ async fn session_client_gets_the_servers_response() {
             end_stream: true,
         },
     )
+    .await
     .unwrap();
     let (status, body) = response(&mut c, id).await;
     assert_eq!(status, 200);
@@ -231,6 +244,7 @@ async fn session_large_body_is_released_as_events_are_taken() {
             end_stream: true,
         },
     )
+    .await
     .unwrap();
     let (_, body) = response(&mut c, id).await;
     assert_eq!(body.len(), n);
@@ -250,6 +264,7 @@ async fn session_concurrent_streams() {
                 end_stream: true,
             },
         )
+        .await
         .unwrap();
         ids.push(id);
     }
@@ -275,6 +290,7 @@ async fn session_push_promise_and_pushed_response() {
             end_stream: true,
         },
     )
+    .await
     .unwrap();
     let mut promised = None;
     let mut ended = 0;
@@ -323,6 +339,7 @@ async fn session_trailers() {
             end_stream: true,
         },
     )
+    .await
     .unwrap();
     loop {
         if let Event::RecvTrailers(RecvTrailers { trailers, .. }) = take(&mut c).await {
@@ -347,13 +364,15 @@ async fn session_ping_answers_with_ping_ack() {
 async fn session_action_on_unknown_stream_is_an_error_event() {
     let mut c = pair(Config::default(), 0);
     // The error comes back from `put_act` at once (no Error event any more).
-    let r = c.put_act(
-        StreamId(99),
-        SendData {
-            data: Bytes::from_static(b"x"),
-            end_stream: true,
-        },
-    );
+    let r = c
+        .put_act(
+            StreamId(99),
+            SendData {
+                data: Bytes::from_static(b"x"),
+                end_stream: true,
+            },
+        )
+        .await;
     assert!(r.is_err(), "{r:?}");
 }
 
@@ -368,6 +387,7 @@ async fn session_close_ends_with_closed_then_none() {
             end_stream: true,
         },
     )
+    .await
     .unwrap();
     let _ = response(&mut c, id).await;
     c.close();
@@ -403,6 +423,7 @@ async fn session_reset_reaches_the_peer() {
             end_stream: false,
         },
     )
+    .await
     .unwrap();
     match take(&mut server).await {
         Event::RecvHeaders(RecvHeaders { id: i, .. }) => assert_eq!(i, id),
@@ -414,6 +435,7 @@ async fn session_reset_reaches_the_peer() {
             code: ErrorCode::CANCEL,
         },
     )
+    .await
     .unwrap();
     match take(&mut server).await {
         Event::RecvReset(RecvReset {

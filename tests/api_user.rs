@@ -610,6 +610,7 @@ fn send_message_sets_content_length_when_the_body_is_complete() {
                         end_stream: true,
                     },
                 )
+                .await
                 .unwrap();
             while let Some(evt) = client.take_evt().await {
                 if let Event::RecvHeaders(RecvHeaders {
@@ -720,6 +721,7 @@ fn send_message_answers_head_requests_without_the_body() {
                     end_stream: true,
                 },
             )
+            .await
             .unwrap();
         match client.take_evt().await {
             Some(Event::RecvHeaders(h)) => {
@@ -755,13 +757,13 @@ fn session_put_act_opens_the_next_stream_and_refuses_ids_out_of_order() {
             head: get("/").into(),
             end_stream: true,
         };
-        assert_eq!(client.put_act(StreamId(1), head()), Ok(StreamId(1)));
+        assert_eq!(client.put_act(StreamId(1), head()).await, Ok(StreamId(1)));
         assert_eq!(
-            client.put_act(StreamId(7), head()),
+            client.put_act(StreamId(7), head()).await,
             Err(Error::User(h2actor::UserError::StreamIdOrder(StreamId(7))))
         );
         assert_eq!(client.next_free_stream_identifier().await, Ok(StreamId(3)));
-        assert_eq!(client.put_act(StreamId(3), head()), Ok(StreamId(3)));
+        assert_eq!(client.put_act(StreamId(3), head()).await, Ok(StreamId(3)));
         let mut ended = Vec::new();
         while ended.len() < 2 {
             if let Some(Event::RecvData(d)) = client.take_evt().await {

@@ -54,7 +54,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Decoder;
 
 use super::bufpool;
-use super::core::{Core, CoreRef, EventQueue, Limits, OpenKind, Proto, WriteState};
+use super::core::{Core, EventQueue, Limits, OpenKind, Proto, ReplyNow, WriteState};
 use super::listener::stats::{ConnCounters, Counters};
 use super::messages::*;
 use super::reply::Reply;
@@ -80,7 +80,7 @@ const READ_RESERVE: usize = bufpool::READ_CAPACITY / 2;
 
 /// One HTTP/2 connection as an actor. Start it with [`Connection::builder`].
 pub struct Connection {
-    core: CoreRef,
+    core: Core,
     /// Keeps the mailbox open: the actor stops only through `ctx.stop()`,
     /// after its writer has flushed.
     self_addr: Option<Addr<Connection>>,
@@ -106,8 +106,7 @@ impl Actor for Connection {
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
         self.self_addr = None;
-        let mut c = self.core.borrow_mut();
-        Self::finish(&mut c, CloseReason::Done);
+        Self::finish(&mut self.core, CloseReason::Done);
     }
 }
 
@@ -120,14 +119,12 @@ impl Drop for Connection {
         if self.self_addr.take().is_none() {
             return; // `stopped` ran
         }
-        if let Some(mut c) = self.core.try_borrow_mut() {
-            let id = c.id;
-            crate::log_limit::limited!(error, conn = %id, "connection actor dropped without stopping (panic?)");
-            Self::finish(
-                &mut c,
-                CloseReason::Io("the connection actor panicked".into()),
-            );
-        }
+        let id = self.core.id;
+        crate::log_limit::limited!(error, conn = %id, "connection actor dropped without stopping (panic?)");
+        Self::finish(
+            &mut self.core,
+            CloseReason::Io("the connection actor panicked".into()),
+        );
     }
 }
 
@@ -138,15 +135,14 @@ impl Connection {
     /// done here needs to wake the task to be written (see
     /// `Core::flush_due`). Only for mailbox handlers: a timer's callback
     /// runs after the driver and must let `kick` wake it.
-    pub(super) fn turn(&self) -> super::core::CoreGuard<'_> {
-        let mut c = self.core.borrow_mut();
-        c.flush_due = true;
-        c
+    pub(super) fn turn(&mut self) -> &mut Core {
+        self.core.flush_due = true;
+        &mut self.core
     }
 
     /// The end of a connection: stop the writer, fail what is pending, tell
     /// the subscriber.
-    fn finish(c: &mut super::core::CoreGuard<'_>, reason: CloseReason) {
+    fn finish(c: &mut Core, reason: CloseReason) {
         c.set_reason(reason);
         c.write_state = WriteState::Abort;
         c.writer_waker = None;
@@ -182,7 +178,7 @@ impl Connection {
     /// finds nothing due (cheap) and arms the real one.
     fn arm_timer(&mut self, ctx: &mut Context<Self>) {
         let next = {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             let next = c.proto.poll_timeout();
             let armed = self.timer.as_ref().map(|t| t.0);
             let keep = match (armed, next) {
@@ -205,7 +201,7 @@ impl Connection {
             let h = ctx.run_later(delay, |act, ctx| {
                 act.timer = None;
                 let r = {
-                    let mut c = act.core.borrow_mut();
+                    let c = &mut act.core;
                     let r = c.proto.handle_timeout(Instant::now());
                     if let Some(t) = c.proto.timed_out() {
                         // Before the connection error's own reason: the
@@ -229,7 +225,7 @@ impl Connection {
     fn connection_error(&mut self, e: ConnectionError, ctx: &mut Context<Self>) {
         tracing::debug!(error = %e, "connection error");
         {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             c.set_reason(CloseReason::Error(e));
             c.write_state = WriteState::Shutdown;
             c.kick();
@@ -240,7 +236,6 @@ impl Connection {
     fn stop_after_timeout(&mut self, ctx: &mut Context<Self>) {
         ctx.run_later(self.close_timeout, |act, ctx| {
             act.core
-                .borrow_mut()
                 .set_reason(CloseReason::Io("timed out flushing the last frames".into()));
             ctx.stop();
         });
@@ -248,7 +243,7 @@ impl Connection {
 
     fn on_eof(&mut self, ctx: &mut Context<Self>) {
         {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             let clean = c.proto.is_finished() || c.proto.active_streams() == 0;
             c.set_reason(if clean {
                 CloseReason::Done
@@ -263,7 +258,7 @@ impl Connection {
 
     fn on_io_error(&mut self, e: String, ctx: &mut Context<Self>) {
         tracing::debug!(error = %e, "read failed");
-        self.core.borrow_mut().set_reason(CloseReason::Io(e));
+        self.core.set_reason(CloseReason::Io(e));
         ctx.stop();
     }
 
@@ -273,7 +268,7 @@ impl Connection {
         }
         self.forced = true;
         {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             c.reset_all_streams();
             c.write_state = WriteState::Shutdown;
             c.kick();
@@ -450,7 +445,7 @@ impl Builder {
             None => {
                 let proto = self.new_proto();
                 Ok(self
-                    .start_inner(io, subscriber, None, proto, None, on_start)
+                    .start_inner(io, subscriber, None, proto, Upgraded::No, on_start)
                     .0)
             }
             Some(upgrade) => self.start_upgraded_inner(io, upgrade, subscriber, on_start),
@@ -467,9 +462,8 @@ impl Builder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (addr, core) = self.start_with(io, subscriber, None);
-        let id = core.borrow().id;
-        (addr, id)
+        let (addr, link) = self.start_with(io, subscriber, None);
+        (addr, link.id)
     }
 
     /// As `start`; with `session`, every notification goes to that queue.
@@ -478,18 +472,17 @@ impl Builder {
         io: IO,
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
-    ) -> (Addr<Connection>, CoreRef)
+    ) -> (Addr<Connection>, Arc<ConnLink>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let proto = self.new_proto();
-        self.start_inner(io, subscriber, session, proto, None, None)
+        self.start_inner(io, subscriber, session, proto, Upgraded::No, None)
     }
 
-    /// As `start_with`, over a protocol state prepared by the caller, with
-    /// the h2c upgrade request to deliver once the client's preface is in
-    /// (see `Driver::upgrade_request`), and the listener's `on_start`
-    /// (see `start_supervised`).
+    /// As `start_with`, over a protocol state prepared by the caller, after
+    /// an h2c upgrade or not (see [`Upgraded`]), with the listener's
+    /// `on_start` (see `start_supervised`).
     #[allow(clippy::type_complexity)]
     fn start_inner<IO>(
         self,
@@ -497,11 +490,11 @@ impl Builder {
         subscriber: Subscriber,
         session: Option<std::rc::Rc<EventQueue>>,
         proto: Proto,
-        upgrade_request: Option<UpgradeRequest>,
+        upgraded: Upgraded,
         on_start: Option<
             Box<dyn FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any>>,
         >,
-    ) -> (Addr<Connection>, CoreRef)
+    ) -> (Addr<Connection>, Arc<ConnLink>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
@@ -515,29 +508,36 @@ impl Builder {
             max_pending_open: self.max_pending_open_streams,
             max_queued_sends: self.max_queued_sends,
         };
-        let core = Core::shared(proto, subscriber, self.auto_release, limits);
-        core.borrow_mut().session = session;
-        core.borrow_mut().stats = self.counters.map(ConnCounters::new);
-        if upgrade_request.is_some() {
-            if let Some(s) = &mut core.borrow_mut().stats {
-                s.upgraded_stream();
+        let mut core = Core::new(proto, subscriber, self.auto_release, limits);
+        core.session = session;
+        core.stats = self.counters.map(ConnCounters::new);
+        let upgrade_request = match upgraded {
+            Upgraded::Server(req) => {
+                if let Some(s) = &mut core.stats {
+                    s.upgraded_stream();
+                }
+                Some(*req)
             }
-        }
+            Upgraded::Client => {
+                core.adopt_upgraded_stream();
+                None
+            }
+            Upgraded::No => None,
+        };
         let close_timeout = self.close_timeout;
-        let handle = core.clone();
-        let addr = Connection::create(move |ctx| {
+        let id = core.id;
+        let mut link = None;
+        let addr = Connection::create(|ctx| {
             let addr = ctx.address();
-            let id = core.borrow().id;
-            {
-                let mut c = core.borrow_mut();
-                c.conn = Some(addr.downgrade());
-                c.link = Some(Arc::new(ConnLink {
-                    addr: addr.clone(),
-                    id,
-                }));
-            }
+            let l = Arc::new(ConnLink {
+                addr: addr.clone(),
+                id,
+            });
+            core.conn = Some(addr.downgrade());
+            core.link = Some(l.clone());
+            link = Some(l);
             let guard = on_start.map(|f| f(id, &addr));
-            let write = WriteSide::new(&io, &mut core.borrow_mut());
+            let write = WriteSide::new(&io, &mut core);
             ctx.spawn(Driver {
                 io,
                 buf: BytesMut::new(),
@@ -558,8 +558,26 @@ impl Builder {
                 _guard: guard,
             }
         });
-        (addr, handle)
+        // `create` runs its closure before it returns.
+        let link = link.unwrap_or_else(|| {
+            Arc::new(ConnLink {
+                addr: addr.clone(),
+                id,
+            })
+        });
+        (addr, link)
     }
+}
+
+/// How a connection came to be, for `Builder::start_inner`.
+pub(super) enum Upgraded {
+    /// Prior knowledge (or TLS): nothing before the preface.
+    No,
+    /// Server after the h2c upgrade: the request of stream 1, delivered
+    /// once the client's preface is in (see `Driver::upgrade_request`).
+    Server(Box<UpgradeRequest>),
+    /// Client after the h2c upgrade: stream 1 is the upgrade request.
+    Client,
 }
 
 impl Connection {
@@ -569,7 +587,7 @@ impl Connection {
         match r {
             Err(e) => {
                 tracing::debug!(error = %e, "write failed");
-                self.core.borrow_mut().set_reason(CloseReason::Io(e));
+                self.core.set_reason(CloseReason::Io(e));
                 ctx.stop();
             }
             Ok(()) if self.reading => {
@@ -585,24 +603,33 @@ impl Connection {
 impl Handler<OpenStream> for Connection {
     type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: OpenStream, _: &mut Self::Context) -> Self::Result {
-        let r = self.turn().open(OpenKind::Stream(msg.subscriber));
-        Reply::new(&self.core, r)
+        let c = self.turn();
+        match c.open(OpenKind::Stream(msg.subscriber)) {
+            ReplyNow::Now(r) => Reply::now(r),
+            ReplyNow::Later(_) => Reply::later(c.park_open()),
+        }
     }
 }
 
 impl Handler<SendRequest> for Connection {
     type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: SendRequest, _: &mut Self::Context) -> Self::Result {
-        let r = self.turn().open(OpenKind::Request(Box::new(msg)));
-        Reply::new(&self.core, r)
+        let c = self.turn();
+        match c.open(OpenKind::Request(Box::new(msg))) {
+            ReplyNow::Now(r) => Reply::now(r),
+            ReplyNow::Later(_) => Reply::later(c.park_open()),
+        }
     }
 }
 
 impl Handler<Ping> for Connection {
     type Result = Reply<Duration>;
     fn handle(&mut self, _: Ping, _: &mut Self::Context) -> Self::Result {
-        let r = self.turn().ping();
-        Reply::new(&self.core, r)
+        let c = self.turn();
+        match c.ping() {
+            ReplyNow::Now(r) => Reply::now(r),
+            ReplyNow::Later(_) => Reply::later(c.park_ping()),
+        }
     }
 }
 
@@ -633,7 +660,7 @@ impl Handler<Drain> for Connection {
 impl Handler<super::PanicForTest> for Connection {
     type Result = ();
     fn handle(&mut self, _: super::PanicForTest, _: &mut Self::Context) {
-        let id = self.core.borrow().id;
+        let id = self.core.id;
         panic!("{id}: PanicForTest");
     }
 }
@@ -648,7 +675,7 @@ impl Connection {
         ctx: &mut Context<Self>,
     ) {
         let first = {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             if c.closing {
                 false
             } else {
@@ -674,7 +701,7 @@ impl Handler<UpdateSettings> for Connection {
     type Result = Result<(), Error>;
     fn handle(&mut self, msg: UpdateSettings, ctx: &mut Self::Context) -> Self::Result {
         let r = {
-            let mut c = self.core.borrow_mut();
+            let c = &mut self.core;
             let r = c.proto.update_settings(msg.0, Instant::now());
             c.kick();
             r
@@ -687,14 +714,14 @@ impl Handler<UpdateSettings> for Connection {
 impl Handler<Subscribe> for Connection {
     type Result = ();
     fn handle(&mut self, msg: Subscribe, _: &mut Self::Context) {
-        self.core.borrow_mut().subscriber = msg.0;
+        self.core.subscriber = msg.0;
     }
 }
 
 impl Handler<GetStats> for Connection {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
-        let c = self.core.borrow();
+        let c = &self.core;
         MessageResult(ConnectionStats {
             conn: c.id,
             write_buffered: c.wbuf.len(),

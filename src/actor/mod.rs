@@ -11,7 +11,7 @@
 //!  socket ─read─▶ Connection actor (driver) ─recv_frame──▶ ┌──────────────┐
 //!                                                           │ Core:        │
 //!  user ─SendData─▶ H2Stream ─▶ Connection's mailbox ──────▶ │ proto, write │
-//!  Session::put_act ──────────────────────────────────────▶ │ buffer,      │
+//!  Session::put_act ─▶ Connection's mailbox ──────────────▶ │ buffer,      │
 //!  subscriber ◀── RecvHeaders / RecvData / … ◀── events ─── │ stream table │
 //!  Session::take_evt ◀── event queue ◀──────────────────────│              │
 //!                                                           └──────┬───────┘
@@ -59,7 +59,7 @@ mod connection;
 pub use connection::{Builder, Connection};
 
 mod stream;
-pub use stream::{H2Stream, OnStream};
+pub use stream::{H2Stream, OnStream, StreamRequest};
 
 mod stream_io;
 #[cfg(feature = "test-hooks")]

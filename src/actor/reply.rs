@@ -1,129 +1,65 @@
-//! `Reply`: the response type of messages that may complete later
-//! (`SendData`, `SendTrailers`, `OpenStream`, `SendRequest`, `Ping`).
+//! `Reply`: the response type of the connection's messages that may
+//! complete later (`OpenStream`, `SendRequest`, `Ping`).
 //!
 //! Instead of a future per message (actix's `ResponseFuture` spawns a task
-//! even for `do_send`), the handler either answers at once or parks the
-//! message's own reply sender in the connection's queue (the FIFO of pending
-//! sends of a stream, the `OpenStream` queue, the pending pings), where the
-//! connection completes it. A `do_send` costs no task and no allocation.
+//! even for `do_send`), the handler either answers at once or queues the
+//! message in the connection (the `OpenStream` queue, the pending pings)
+//! with a [`Parked`] slot for its reply sender, which actix hands to
+//! `Reply` right after the handler returns; the connection completes it
+//! from there. A `do_send` costs no task and no allocation.
+//!
+//! A message to a stream does not need this: its reply sender travels in
+//! the message itself (`OnStream`), so the handler answers it, or parks
+//! it with the stream's pending sends, while it holds the connection's
+//! state.
 
 use std::time::Duration;
 
 use actix::dev::{MessageResponse, OneshotSender};
 use actix::Context;
 
-use super::core::{CoreRef, Later, ReplyNow, WeakCore};
+use super::core::Parked;
 use super::messages::*;
-use super::stream::OnStream;
 use super::{Connection, H2Stream};
-use std::rc::Rc;
-
-use crate::frame::StreamId;
-use crate::proto::UserError;
 
 /// The reply of a message that may complete later (see the module docs).
-pub struct Reply<T> {
-    core: WeakCore,
-    inner: ReplyNow<T>,
-    /// The stream to reset when the action failed and nobody listens for the
-    /// reply (`do_send`): otherwise the stream would stay open for ever.
-    stream: Option<StreamId>,
+pub struct Reply<T>(Inner<T>);
+
+enum Inner<T> {
+    Now(Result<T, Error>),
+    Later(Parked<T>),
 }
 
 impl<T> Reply<T> {
-    pub(crate) fn new(core: &CoreRef, inner: ReplyNow<T>) -> Self {
-        Reply {
-            core: Rc::downgrade(core),
-            inner,
-            stream: None,
-        }
-    }
-    pub(crate) fn weak(core: WeakCore, inner: ReplyNow<T>) -> Self {
-        Reply {
-            core,
-            inner,
-            stream: None,
-        }
-    }
     pub(crate) fn now(r: Result<T, Error>) -> Self {
-        Reply {
-            core: WeakCore::new(),
-            inner: ReplyNow::Now(r),
-            stream: None,
-        }
+        Reply(Inner::Now(r))
     }
-    /// The reply of an action on stream `id` (see the `stream` field).
-    pub(crate) fn on_stream(mut self, core: &WeakCore, id: StreamId) -> Self {
-        if self.core.upgrade().is_none() {
-            self.core = core.clone();
-        }
-        self.stream = Some(id);
-        self
-    }
-    /// Nobody awaits this reply (`do_send`). A refused stream action would
-    /// otherwise go unseen and leave the stream open until the peer gives
-    /// up, so the stream is reset with INTERNAL_ERROR (RFC 9113 §5.4.2).
-    fn unheard(self) {
-        let (ReplyNow::Now(Err(err)), Some(id)) = (&self.inner, self.stream) else {
-            return;
-        };
-        if matches!(
-            err,
-            Error::ConnectionClosed | Error::Reset(_) | Error::User(UserError::UnknownStream(_))
-        ) {
-            return; // the stream is over already
-        }
-        if let Some(core) = self.core.upgrade() {
-            core.run_or_defer(Later::Unheard { id });
-        }
+    pub(crate) fn later(slot: Parked<T>) -> Self {
+        Reply(Inner::Later(slot))
     }
 }
 
 macro_rules! reply_for {
-    ($actor:ty, $msg:ty, $t:ty, |$core:ident, $slot:ident, $tx:ident| $fill:expr) => {
-        impl MessageResponse<$actor, $msg> for Reply<$t> {
-            fn handle(self, _: &mut Context<$actor>, tx: Option<OneshotSender<Result<$t, Error>>>) {
-                let Some($tx) = tx else {
-                    self.unheard();
-                    return;
-                };
-                match self.inner {
-                    ReplyNow::Now(r) => {
-                        let _ = $tx.send(r);
+    ($msg:ty, $t:ty) => {
+        impl MessageResponse<Connection, $msg> for Reply<$t> {
+            fn handle(
+                self,
+                _: &mut Context<Connection>,
+                tx: Option<OneshotSender<Result<$t, Error>>>,
+            ) {
+                match self.0 {
+                    Inner::Now(r) => {
+                        if let Some(tx) = tx {
+                            let _ = tx.send(r);
+                        }
                     }
-                    ReplyNow::Later($slot) => match self.core.upgrade() {
-                        Some(core) => {
-                            let $core = &mut *core.borrow_mut();
-                            $fill
-                        }
-                        None => {
-                            let _ = $tx.send(Err(Error::ConnectionClosed));
-                        }
-                    },
+                    Inner::Later(slot) => slot.set(tx),
                 }
             }
         }
     };
 }
 
-reply_for!(Connection, OnStream<SendHeaders>, (), |core, slot, tx| core
-    .fill_unit(slot, tx));
-reply_for!(Connection, OnStream<SendData>, (), |core, slot, tx| core
-    .fill_unit(slot, tx));
-reply_for!(Connection, OnStream<SendTrailers>, (), |core, slot, tx| {
-    core.fill_unit(slot, tx)
-});
-reply_for!(Connection, OnStream<SendMessage>, (), |core, slot, tx| core
-    .fill_unit(slot, tx));
-reply_for!(Connection, OpenStream, H2Stream, |core, slot, tx| {
-    let _ = slot;
-    core.fill_open(tx)
-});
-reply_for!(Connection, SendRequest, H2Stream, |core, slot, tx| {
-    let _ = slot;
-    core.fill_open(tx)
-});
-reply_for!(Connection, Ping, Duration, |core, slot, tx| {
-    let _ = slot;
-    core.fill_ping(tx)
-});
+reply_for!(OpenStream, H2Stream);
+reply_for!(SendRequest, H2Stream);
+reply_for!(Ping, Duration);

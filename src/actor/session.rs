@@ -5,24 +5,26 @@
 //! `take_evt` returns the notifications as an [`Event`].
 //!
 //! A session is a handle on a [`Connection`] actor (every connection is an
-//! actor) that takes the shortest way to it: the connection delivers events
-//! straight into the session's queue and actions act on the connection's
-//! state directly, on the same thread, with no mailbox, channel or extra
-//! task in between. The queue needs no bound of its own: DATA counts
-//! against the receive windows until `take_evt` returns it (a slow taker
-//! slows the peer), and every other event is bounded by the stream limits.
+//! actor) and talks to it as everything else does: its actions are
+//! messages to the connection, answered in the connection's turn, and the
+//! connection delivers events straight into the session's queue, on the
+//! same thread, with no channel or extra task in between. The queue needs
+//! no bound of its own: DATA counts against the receive windows until
+//! `take_evt` returns it (a slow taker slows the peer), and every other
+//! event is bounded by the stream limits.
 
 use std::future::poll_fn;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
+use actix::prelude::*;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::oneshot;
 
-use super::core::{CoreRef, EventQueue, OpenKind, ReplyNow};
+use super::core::{Core, EventQueue, ReplyNow};
 use super::messages::*;
+use super::stream::{ConnLink, Key};
 use super::{Builder, Connection, H2Stream};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{Config, Role, UserError};
@@ -81,7 +83,7 @@ action_from!(
 ///         while let Some(evt) = server.take_evt().await {
 ///             if let Event::RecvHeaders(req) = evt {
 ///                 let answer = SendMessage::new(http::Response::new(())).body("hello world\n");
-///                 server.put_act(req.id, answer).unwrap();
+///                 server.put_act(req.id, answer).await.unwrap();
 ///             }
 ///         }
 ///     });
@@ -90,7 +92,8 @@ action_from!(
 ///     let mut client = Session::new(client_io, Role::Client, Config::default());
 ///     let id = client.next_free_stream_identifier().await.unwrap();
 ///     let request = http::Request::get("http://localhost/").body(()).unwrap();
-///     client.put_act(id, SendHeaders { head: request.into(), end_stream: true }).unwrap();
+///     let head = SendHeaders { head: request.into(), end_stream: true };
+///     client.put_act(id, head).await.unwrap();
 ///     let mut body = Vec::new();
 ///     while let Some(evt) = client.take_evt().await {
 ///         match evt {
@@ -109,7 +112,7 @@ action_from!(
 /// ```
 pub struct Session {
     conn: Addr<Connection>,
-    core: CoreRef,
+    link: Arc<ConnLink>,
     queue: Rc<EventQueue>,
     /// Client: the slot held for the next stream (see
     /// [`Session::next_free_stream_identifier`]).
@@ -132,13 +135,13 @@ impl Session {
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let queue = Rc::new(EventQueue::default());
-        let (conn, core) =
+        let (conn, link) =
             builder
                 .auto_release(false)
                 .start_with(io, Subscriber::none(), Some(queue.clone()));
         Session {
             conn,
-            core,
+            link,
             queue,
             next: None,
         }
@@ -151,7 +154,20 @@ impl Session {
 
     /// The connection's identity (as in every event).
     pub fn id(&self) -> ConnectionId {
-        self.core.borrow().id
+        self.link.id
+    }
+
+    /// Asks the connection; its end is `ConnectionClosed`.
+    async fn ask<M>(&self, msg: M) -> Result<M::Result, Error>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        Connection: Handler<M>,
+    {
+        self.conn
+            .send(msg)
+            .await
+            .map_err(|_| Error::ConnectionClosed)
     }
 
     /// Client: the id the next new stream will use (HTTP2.jl
@@ -162,68 +178,37 @@ impl Session {
     /// id.
     pub async fn next_free_stream_identifier(&mut self) -> Result<StreamId, Error> {
         if self.next.is_none() {
-            let r = self.core.borrow_mut().open(OpenKind::Stream(None));
-            let stream = match r {
-                ReplyNow::Now(r) => r?,
-                ReplyNow::Later(_) => {
-                    let (tx, rx) = oneshot::channel();
-                    self.core.borrow_mut().fill_open(tx);
-                    rx.await.map_err(|_| Error::ConnectionClosed)??
-                }
-            };
-            self.next = Some(stream);
+            let slot = self.ask(OpenStream { subscriber: None }).await??;
+            self.next = Some(slot);
         }
-        Ok(self.core.borrow().proto.next_stream_id())
+        self.ask(NextStreamId).await
     }
 
-    /// Does `action` on stream `id` now (HTTP2.jl `put_act!`) and returns
-    /// the id it applied to: `id` itself, or for a `Promise` the promised
-    /// stream's id. A refused action comes back as `Err` at once, with the
+    /// Does `action` on stream `id` (HTTP2.jl `put_act!`) and returns the
+    /// id it applied to: `id` itself, or for a `Promise` the promised
+    /// stream's id. A refused action comes back as `Err`, with the
     /// connection unaffected. `SendData` is taken whatever the peer's
     /// window (it waits inside the connection, up to
-    /// `Builder::max_queued_sends` chunks per stream, then `QueueFull`); use
-    /// [`Session::send_data`] to wait for the window instead.
-    pub fn put_act(&mut self, id: StreamId, action: impl Into<Action>) -> Result<StreamId, Error> {
-        let mut c = self.core.borrow_mut();
-        let new_client_stream = c.proto.role() == Role::Client && !c.stream_is_open(id);
-        let (head, end, rest) = match action.into() {
-            Action::SendHeaders(m) if new_client_stream => (m.head, m.end_stream, None),
-            Action::SendMessage(mut m) if new_client_stream => {
-                let end = m.prepare(false);
-                // A request's priority went into its `priority` header.
-                (m.head, end, Some((m.body, m.trailers)))
-            }
-            Action::SendHeaders(m) => return c.send_headers(id, m.head, m.end_stream).map(|()| id),
-            Action::SendMessage(m) => return now(c.send_message(id, m)?).map(|()| id),
-            Action::SendData(m) => return now(c.send_data(id, m.data, m.end_stream)).map(|()| id),
-            Action::SendTrailers(m) => return now(c.send_trailers(id, m.trailers)).map(|()| id),
-            Action::Promise(m) => {
-                return c
-                    .push_promise(id, m.request, false)
-                    .map(|(promised, _)| promised);
-            }
-            Action::Reset(m) => {
-                c.reset_stream(id, m.code, true);
-                return Ok(id);
-            }
+    /// `Builder::max_queued_sends` chunks per stream, then `QueueFull`);
+    /// use [`Session::send_data`] to wait for the window instead.
+    ///
+    /// The action is a message to the connection: this resolves once the
+    /// connection has taken it, in the order of the calls.
+    pub async fn put_act(
+        &mut self,
+        id: StreamId,
+        action: impl Into<Action>,
+    ) -> Result<StreamId, Error> {
+        let act = PutAct {
+            id,
+            action: action.into(),
+            slot: self.next.take(),
         };
-        // A new client stream: its id must be the next one (§5.1.1).
-        if id != c.proto.next_stream_id() {
-            return Err(Error::User(UserError::StreamIdOrder(id)));
+        let (r, slot) = self.ask(act).await?;
+        if slot.is_some() {
+            self.next = slot;
         }
-        // The slot held by `next_free_stream_identifier`, or one free now.
-        let slot = match self.next.take() {
-            Some(addr) => addr,
-            None => match c.reserve_now()? {
-                Some(addr) => addr,
-                None => return Err(Error::User(UserError::StreamLimit)),
-            },
-        };
-        let opened = c.open_reserved(slot, head, end)?;
-        if let Some((body, trailers)) = rest {
-            now(c.send_rest(opened, body, trailers)?)?;
-        }
-        Ok(opened)
+        r
     }
 
     /// Sends body bytes and waits until they are inside the peer's
@@ -234,28 +219,15 @@ impl Session {
         data: Bytes,
         end_stream: bool,
     ) -> Result<(), Error> {
-        let r = self.core.borrow_mut().send_data(id, data, end_stream);
-        match r {
-            ReplyNow::Now(r) => r,
-            ReplyNow::Later(slot) => {
-                let (tx, rx) = oneshot::channel();
-                self.core.borrow_mut().fill_unit(slot, tx);
-                rx.await.map_err(|_| Error::ConnectionClosed)?
-            }
-        }
+        self.stream(id)
+            .send(SendData { data, end_stream })
+            .await
+            .map_err(|_| Error::ConnectionClosed)?
     }
 
     /// Sends a PING and waits for its ACK: the round-trip time.
     pub async fn ping(&mut self) -> Result<Duration, Error> {
-        let r = self.core.borrow_mut().ping();
-        match r {
-            ReplyNow::Now(r) => r,
-            ReplyNow::Later(_) => {
-                let (tx, rx) = oneshot::channel();
-                self.core.borrow_mut().fill_ping(tx);
-                rx.await.map_err(|_| Error::ConnectionClosed)?
-            }
-        }
+        self.ask(Ping).await?
     }
 
     /// The next event (HTTP2.jl `take_evt!`); `None` once the connection is
@@ -265,7 +237,8 @@ impl Session {
         let queue = self.queue.clone();
         let ev = poll_fn(|cx| queue.poll_pop(cx)).await?;
         if let Event::RecvData(d) = &ev {
-            self.core.borrow_mut().release(d.id, d.data.len());
+            self.stream(d.id)
+                .do_send(ReleaseCapacity { n: d.data.len() });
         }
         Some(ev)
     }
@@ -277,6 +250,111 @@ impl Session {
             code: ErrorCode::NO_ERROR,
         });
     }
+
+    /// The handle of stream `id`.
+    fn stream(&self, id: StreamId) -> H2Stream {
+        H2Stream::new(self.link.clone(), Key::Id(id))
+    }
+}
+
+/// The id the next new client stream will use.
+#[derive(Debug, Message)]
+#[rtype(result = "StreamId")]
+struct NextStreamId;
+
+impl Handler<NextStreamId> for Connection {
+    type Result = MessageResult<NextStreamId>;
+    fn handle(&mut self, _: NextStreamId, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.turn().proto.next_stream_id())
+    }
+}
+
+/// `Session::put_act`: the action, and the slot held for a new client
+/// stream (given back, second in the reply, when the action did not use
+/// it).
+struct PutAct {
+    id: StreamId,
+    action: Action,
+    slot: Option<H2Stream>,
+}
+
+impl Message for PutAct {
+    type Result = (Result<StreamId, Error>, Option<H2Stream>);
+}
+
+impl Handler<PutAct> for Connection {
+    type Result = MessageResult<PutAct>;
+    fn handle(&mut self, m: PutAct, _: &mut Self::Context) -> Self::Result {
+        let PutAct { id, action, slot } = m;
+        MessageResult(put_act(self.turn(), id, action, slot))
+    }
+}
+
+/// The work of `Session::put_act`, on the connection's state.
+fn put_act(
+    c: &mut Core,
+    id: StreamId,
+    action: Action,
+    slot: Option<H2Stream>,
+) -> (Result<StreamId, Error>, Option<H2Stream>) {
+    let new_client_stream = c.proto.role() == Role::Client && !c.stream_is_open(id);
+    let (head, end, rest) = match action {
+        Action::SendHeaders(m) if new_client_stream => (m.head, m.end_stream, None),
+        Action::SendMessage(mut m) if new_client_stream => {
+            let end = m.prepare(false);
+            // A request's priority went into its `priority` header.
+            (m.head, end, Some((m.body, m.trailers)))
+        }
+        Action::SendHeaders(m) => {
+            return (c.send_headers(id, m.head, m.end_stream).map(|()| id), slot)
+        }
+        Action::SendMessage(m) => {
+            let r = c.send_message(id, m).and_then(now).map(|()| id);
+            return (r, slot);
+        }
+        Action::SendData(m) => {
+            return (
+                now(c.send_data(id, m.data, m.end_stream)).map(|()| id),
+                slot,
+            )
+        }
+        Action::SendTrailers(m) => {
+            return (now(c.send_trailers(id, m.trailers)).map(|()| id), slot)
+        }
+        Action::Promise(m) => {
+            let r = c
+                .push_promise(id, m.request, false)
+                .map(|(promised, _)| promised);
+            return (r, slot);
+        }
+        Action::Reset(m) => {
+            c.reset_stream(id, m.code, true);
+            return (Ok(id), slot);
+        }
+    };
+    // A new client stream: its id must be the next one (§5.1.1).
+    if id != c.proto.next_stream_id() {
+        return (Err(Error::User(UserError::StreamIdOrder(id))), slot);
+    }
+    // The slot held by `next_free_stream_identifier`, or one free now.
+    let slot = match slot {
+        Some(s) => s,
+        None => match c.reserve_now() {
+            Ok(Some(s)) => s,
+            Ok(None) => return (Err(Error::User(UserError::StreamLimit)), None),
+            Err(e) => return (Err(e), None),
+        },
+    };
+    let opened = match c.open_reserved(slot, head, end) {
+        Ok(opened) => opened,
+        Err(e) => return (Err(e), None),
+    };
+    if let Some((body, trailers)) = rest {
+        if let Err(e) = c.send_rest(opened, body, trailers).and_then(now) {
+            return (Err(e), None);
+        }
+    }
+    (Ok(opened), None)
 }
 
 /// A reply that must be known now (a session does not wait for DATA to be

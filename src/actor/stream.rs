@@ -38,7 +38,9 @@
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use actix::dev::{Request, ToEnvelope};
+use std::future::Future;
+
+use actix::dev::{OneshotSender, ToEnvelope};
 use actix::prelude::*;
 
 use super::messages::*;
@@ -158,18 +160,53 @@ impl Tracked {
 }
 
 /// A message on its way to a stream: what [`H2Stream::send`] and
-/// [`H2Stream::do_send`] put in the connection's mailbox. Users never build
-/// one; it appears in the type of `send`'s future.
-pub struct OnStream<M> {
+/// [`H2Stream::do_send`] put in the connection's mailbox, with the sender
+/// of its reply (`None` for `do_send`), so the connection's handler
+/// answers it while it holds the stream's state. Users never build one;
+/// it appears in the bounds of `send` and `do_send`.
+pub struct OnStream<M: Message> {
     pub(crate) key: Key,
     pub(crate) msg: M,
+    pub(crate) reply: Option<OneshotSender<M::Result>>,
 }
 
-impl<M: Message> Message for OnStream<M>
-where
-    M::Result: 'static,
-{
-    type Result = M::Result;
+impl<M: Message> Message for OnStream<M> {
+    type Result = ();
+}
+
+impl<M: Message> OnStream<M> {
+    /// Answers whoever awaits this message's reply, if anyone does.
+    pub(crate) fn answer(reply: Option<OneshotSender<M::Result>>, r: M::Result) {
+        if let Some(tx) = reply {
+            let _ = tx.send(r);
+        }
+    }
+}
+
+/// The reply of [`H2Stream::send`]: resolves to the message's typed reply,
+/// or to `Err(MailboxError::Closed)` when the connection stopped before it
+/// answered (as `Addr::send`'s `Request`).
+#[must_use = "the message is sent either way; await this to see its reply"]
+pub struct StreamRequest<R> {
+    rx: tokio::sync::oneshot::Receiver<R>,
+}
+
+impl<R> Future for StreamRequest<R> {
+    type Output = Result<R, MailboxError>;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|r| r.map_err(|_| MailboxError::Closed))
+    }
+}
+
+impl<R> std::fmt::Debug for StreamRequest<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamRequest")
+    }
 }
 
 impl H2Stream {
@@ -249,26 +286,30 @@ impl H2Stream {
         Connection: Handler<OnStream<M>>,
         <Connection as Actor>::Context: ToEnvelope<Connection, OnStream<M>>,
     {
-        self.link.addr.do_send(self.wrap(msg));
+        self.link.addr.do_send(self.wrap(msg, None));
     }
 
     /// Sends `msg` to the stream; the future resolves to its typed reply
     /// (as `Addr::send`): `Err(MailboxError::Closed)` once the connection
-    /// has stopped.
-    pub fn send<M>(&self, msg: M) -> Request<Connection, OnStream<M>>
+    /// has stopped. The message goes out now, whether or not the future
+    /// is awaited.
+    pub fn send<M>(&self, msg: M) -> StreamRequest<M::Result>
     where
         M: Message + Send + 'static,
         M::Result: Send,
         Connection: Handler<OnStream<M>>,
         <Connection as Actor>::Context: ToEnvelope<Connection, OnStream<M>>,
     {
-        self.link.addr.send(self.wrap(msg))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.link.addr.do_send(self.wrap(msg, Some(tx)));
+        StreamRequest { rx }
     }
 
-    fn wrap<M>(&self, msg: M) -> OnStream<M> {
+    fn wrap<M: Message>(&self, msg: M, reply: Option<OneshotSender<M::Result>>) -> OnStream<M> {
         OnStream {
             key: self.key.clone(),
             msg,
+            reply,
         }
     }
 }

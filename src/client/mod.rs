@@ -236,6 +236,7 @@ impl Client {
                     // Timed out meanwhile: a stream opened since is not
                     // wanted.
                     if let Ok(Ok(stream)) = r {
+                        act.orphans.remove(&stream);
                         stream.do_send(Reset {
                             code: ErrorCode::CANCEL,
                         });
@@ -278,8 +279,14 @@ impl Client {
                     Ok(Err(Error::QueueFull)) => act.fail(job, FetchError::QueueFull),
                     Ok(Err(e)) => act.fail(job, FetchError::BadRequest(e.to_string())),
                 }
-                if !act.orphans.is_empty() {
-                    act.orphans.retain(|s, _| s.connected());
+                // Notes nobody claimed (a stream given up, the h2c upgrade's
+                // stream 1) go once no reply is outstanding. Not by whether
+                // their connection still runs: a connection that died
+                // right after opening a stream sends that stream's
+                // `RecvReset` before the reply that names it can arrive,
+                // and the request would wait for it for ever.
+                if act.dispatching.is_empty() && !act.orphans.is_empty() {
+                    act.orphans.clear();
                 }
                 act.pump(ctx);
             })

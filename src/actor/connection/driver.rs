@@ -8,6 +8,7 @@
 
 use super::*;
 use crate::actor::writer::{WriteEnd, WriteSide};
+use futures::stream::StreamExt;
 
 /// The transport and both of its sides (see the module docs).
 pub(super) struct Driver<IO> {
@@ -53,7 +54,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
     ) -> Poll<()> {
         let this = self.get_mut();
         // Whatever the read phase produces, the write phase below sends.
-        act.core.borrow_mut().flush_due = true;
+        act.core.flush_due = true;
         let mut again = false;
         if !this.read_done {
             match this.read(act, ctx, task) {
@@ -62,13 +63,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
                 ReadStep::Done => this.read_done = true,
             }
         }
+        poll_handled(act, task);
         if let Some(w) = &mut this.write {
-            let end = {
-                let mut c = act.core.borrow_mut();
-                let end = w.poll(&mut this.io, &mut c, task);
-                c.flush_due = false;
-                end
-            };
+            let end = w.poll(&mut this.io, &mut act.core, task);
+            act.core.flush_due = false;
+            // Waits added by the write phase: polled once, so that they
+            // wake the task when their `RecvData` is handled.
+            if !act.core.handled.is_empty() {
+                poll_handled(act, task);
+            }
             if let Poll::Ready(end) = end {
                 this.write = None;
                 if let WriteEnd::Done(r) = end {
@@ -83,6 +86,15 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
             task.waker().wake_by_ref();
         }
         Poll::Pending
+    }
+}
+
+/// Polls the waits for `RecvData` with subscribers (`Core::handled`):
+/// each one handled gives its bytes back and lets its stream's next
+/// notifications go (`Core::data_handled`, which may add waits).
+fn poll_handled(act: &mut Connection, task: &mut std::task::Context<'_>) {
+    while let Poll::Ready(Some((backlog, n, ok))) = act.core.handled.poll_next_unpin(task) {
+        act.core.data_handled(backlog, n, ok);
     }
 }
 
@@ -102,7 +114,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
             if this.draining || act.lingering {
                 this.buf.clear();
             } else {
-                let max = act.core.borrow().proto.local_max_frame_size();
+                let max = act.core.proto.local_max_frame_size();
                 this.codec.set_max_frame_size(max);
                 // Nothing to decode in an empty buffer (and the codec would
                 // allocate one to wait for a frame header).
@@ -113,7 +125,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                 };
                 let result = match decoded {
                     Ok(Some(item)) => {
-                        let mut c = act.core.borrow_mut();
+                        let c = &mut act.core;
                         let r = match item {
                             Ok(frame) => {
                                 if let Some(s) = &mut c.stats {
@@ -134,14 +146,14 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                         // written, not a burst read in one turn.
                         if c.proto.has_pending_control() && c.wbuf.len() < c.limits.max_write_buffer
                         {
-                            super::super::writer::pull(&mut c);
+                            super::super::writer::pull(c);
                         }
                         c.kick();
                         Some(r)
                     }
                     Ok(None) => None,
                     Err(CodecError::Frame(e)) => {
-                        let mut c = act.core.borrow_mut();
+                        let c = &mut act.core;
                         let r = c.proto.recv_malformed(e.clone(), Instant::now());
                         c.kick();
                         // A connection-scoped malformation always ends the
@@ -203,9 +215,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                     if this.buf.is_empty() {
                         bufpool::give_read(std::mem::take(&mut this.buf));
                         // Nor the protocol's SETTINGS/PING queues.
-                        if let Some(mut c) = act.core.try_borrow_mut() {
-                            c.proto.release_idle_memory();
-                        }
+                        act.core.proto.release_idle_memory();
                     }
                     return ReadStep::Pending;
                 }
@@ -219,7 +229,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                     return ReadStep::Done;
                 }
                 Poll::Ready(Ok(n)) => {
-                    if let Some(s) = &act.core.borrow().stats {
+                    if let Some(s) = &act.core.stats {
                         s.bytes_in(n);
                     }
                 }

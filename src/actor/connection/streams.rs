@@ -11,14 +11,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use actix::prelude::*;
 
-use super::super::core::Core;
+use super::super::core::{Core, ReplyNow};
 use super::super::messages::*;
-use super::super::reply::Reply;
 use super::super::stream::{HandlesDropped, Key, OnStream};
 use super::super::stream_io::Attach;
 use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{Head, UserError};
+use actix::dev::OneshotSender;
 
 /// The id a handle names now, or why no action can be taken on it.
 fn resolve(key: &Key) -> Result<StreamId, Error> {
@@ -55,11 +55,10 @@ impl Connection {
         f: impl FnOnce(&mut Core, StreamId) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let id = resolve(key)?;
-        let core = self.core.clone();
-        match catch_unwind(AssertUnwindSafe(|| f(&mut self.turn(), id))) {
+        match catch_unwind(AssertUnwindSafe(|| f(self.turn(), id))) {
             Ok(r) => r,
             Err(_) => {
-                let mut c = core.borrow_mut();
+                let c = &mut self.core;
                 crate::log_limit::limited!(error, conn = %c.id, stream = %id, "panic in the work for a stream: resetting it (INTERNAL_ERROR)");
                 c.stream_abandoned(id, true);
                 Err(Error::Reset(ErrorCode::INTERNAL_ERROR))
@@ -71,7 +70,7 @@ impl Connection {
     /// it (and assign its id), later ones go on the stream.
     fn head(&mut self, key: &Key, head: Head, end_stream: bool) -> Result<StreamId, Error> {
         if is_reserved(key) {
-            let mut c = self.turn();
+            let c = self.turn();
             let Some(link) = c.link.clone() else {
                 return Err(Error::ConnectionClosed);
             };
@@ -83,91 +82,113 @@ impl Connection {
         })
     }
 
-    /// The reply of an action on the stream `key` names.
-    fn reply_for(&self, key: &Key, r: Result<Reply<()>, Error>) -> Reply<()> {
-        let reply = r.unwrap_or_else(|e| Reply::now(Err(e)));
-        match resolve(key) {
-            Ok(id) => reply.on_stream(&std::rc::Rc::downgrade(&self.core), id),
-            Err(_) => reply,
+    /// Answers an action on the stream `key` names: at once, or (for a
+    /// `SendData` whose bytes are not written yet) once they are, through
+    /// the stream's pending sends. A refused action nobody awaits
+    /// (`do_send`) resets the stream (see `Core::unheard`).
+    fn answer(
+        &mut self,
+        key: &Key,
+        tx: Option<OneshotSender<Result<(), Error>>>,
+        r: Result<ReplyNow<()>, Error>,
+    ) {
+        let r = match r {
+            Ok(ReplyNow::Later(slot)) => {
+                if let Some(tx) = tx {
+                    self.turn().fill_unit(slot, tx);
+                }
+                return;
+            }
+            Ok(ReplyNow::Now(r)) => r,
+            Err(e) => Err(e),
+        };
+        match (tx, r) {
+            (Some(tx), r) => {
+                let _ = tx.send(r);
+            }
+            (None, Ok(())) => {}
+            (None, Err(e)) => {
+                if let Ok(id) = resolve(key) {
+                    self.turn().unheard(id, &e);
+                }
+            }
         }
     }
 }
 
 impl Handler<OnStream<SendHeaders>> for Connection {
-    type Result = Reply<()>;
-    fn handle(&mut self, m: OnStream<SendHeaders>, _: &mut Self::Context) -> Self::Result {
+    type Result = ();
+    fn handle(&mut self, m: OnStream<SendHeaders>, _: &mut Self::Context) {
         let r = self.head(&m.key, m.msg.head, m.msg.end_stream);
-        self.reply_for(&m.key, r.map(|_| Reply::now(Ok(()))))
+        self.answer(&m.key, m.reply, r.map(|_| ReplyNow::Now(Ok(()))));
     }
 }
 
 impl Handler<OnStream<SendData>> for Connection {
-    type Result = Reply<()>;
-    fn handle(&mut self, m: OnStream<SendData>, _: &mut Self::Context) -> Self::Result {
-        let weak = std::rc::Rc::downgrade(&self.core);
+    type Result = ();
+    fn handle(&mut self, m: OnStream<SendData>, _: &mut Self::Context) {
         let SendData { data, end_stream } = m.msg;
-        let r = self.on_stream(&m.key, |c, id| {
-            Ok(Reply::weak(weak, c.send_data(id, data, end_stream)))
-        });
-        self.reply_for(&m.key, r)
+        let r = self.on_stream(&m.key, |c, id| Ok(c.send_data(id, data, end_stream)));
+        self.answer(&m.key, m.reply, r);
     }
 }
 
 impl Handler<OnStream<SendMessage>> for Connection {
-    type Result = Reply<()>;
-    fn handle(&mut self, m: OnStream<SendMessage>, _: &mut Self::Context) -> Self::Result {
-        let weak = std::rc::Rc::downgrade(&self.core);
-        let key = m.key;
-        let mut msg = m.msg;
+    type Result = ();
+    fn handle(&mut self, m: OnStream<SendMessage>, _: &mut Self::Context) {
+        let OnStream {
+            key,
+            mut msg,
+            reply,
+        } = m;
         if !is_reserved(&key) {
-            let r = self.on_stream(&key, |c, id| {
-                Ok(Reply::weak(weak, c.send_message(id, msg)?))
-            });
-            return self.reply_for(&key, r);
+            let r = self.on_stream(&key, |c, id| c.send_message(id, msg));
+            return self.answer(&key, reply, r);
         }
         // A client stream's first message: the head opens it.
         // Its priority goes out in its `priority` header (`prepare`), and
         // schedules its body here.
         let headers_end = msg.prepare(false);
         if let Err(e) = self.head(&key, msg.head, headers_end) {
-            return self.reply_for(&key, Err(e));
+            return self.answer(&key, reply, Err(e));
         }
         let (priority, body, trailers) = (msg.priority, msg.body, msg.trailers);
         let r = self.on_stream(&key, |c, id| {
             if let Some(p) = priority {
                 c.proto.set_priority(id, p);
             }
-            Ok(Reply::weak(weak, c.send_rest(id, body, trailers)?))
+            c.send_rest(id, body, trailers)
         });
-        self.reply_for(&key, r)
+        self.answer(&key, reply, r)
     }
 }
 
 impl Handler<OnStream<SendTrailers>> for Connection {
-    type Result = Reply<()>;
-    fn handle(&mut self, m: OnStream<SendTrailers>, _: &mut Self::Context) -> Self::Result {
-        let weak = std::rc::Rc::downgrade(&self.core);
+    type Result = ();
+    fn handle(&mut self, m: OnStream<SendTrailers>, _: &mut Self::Context) {
         let trailers = m.msg.trailers;
-        let r = self.on_stream(&m.key, |c, id| {
-            Ok(Reply::weak(weak, c.send_trailers(id, trailers)))
-        });
-        self.reply_for(&m.key, r)
+        let r = self.on_stream(&m.key, |c, id| Ok(c.send_trailers(id, trailers)));
+        self.answer(&m.key, m.reply, r);
     }
 }
 
 impl Handler<OnStream<Promise>> for Connection {
-    type Result = Result<super::super::H2Stream, Error>;
-    fn handle(&mut self, m: OnStream<Promise>, _: &mut Self::Context) -> Self::Result {
+    type Result = ();
+    fn handle(&mut self, m: OnStream<Promise>, _: &mut Self::Context) {
         let request = m.msg.request;
-        self.on_stream(&m.key, |c, id| {
+        let r = self.on_stream(&m.key, |c, id| {
             c.push_promise(id, request, true).map(|(_, stream)| stream)
-        })
+        });
+        OnStream::<Promise>::answer(m.reply, r);
     }
 }
 
 impl Handler<OnStream<Reset>> for Connection {
     type Result = ();
     fn handle(&mut self, m: OnStream<Reset>, _: &mut Self::Context) {
+        // Nothing to report but that it was handled, which it is by the
+        // end of this call (nothing runs in between).
+        OnStream::<Reset>::answer(m.reply, ());
         let code = m.msg.code;
         if let Key::Tracked(t) = &m.key {
             let mut st = t.lock();
@@ -189,16 +210,18 @@ impl Handler<OnStream<Reset>> for Connection {
 }
 
 impl Handler<OnStream<UpdatePriority>> for Connection {
-    type Result = Result<(), Error>;
-    fn handle(&mut self, m: OnStream<UpdatePriority>, _: &mut Self::Context) -> Self::Result {
+    type Result = ();
+    fn handle(&mut self, m: OnStream<UpdatePriority>, _: &mut Self::Context) {
         let p = m.msg.0;
-        self.on_stream(&m.key, |c, id| c.update_priority(id, p))
+        let r = self.on_stream(&m.key, |c, id| c.update_priority(id, p));
+        OnStream::<UpdatePriority>::answer(m.reply, r);
     }
 }
 
 impl Handler<OnStream<ReleaseCapacity>> for Connection {
     type Result = ();
     fn handle(&mut self, m: OnStream<ReleaseCapacity>, _: &mut Self::Context) {
+        OnStream::<ReleaseCapacity>::answer(m.reply, ());
         let n = m.msg.n;
         let _ = self.on_stream(&m.key, |c, id| {
             c.release(id, n);
@@ -208,15 +231,16 @@ impl Handler<OnStream<ReleaseCapacity>> for Connection {
 }
 
 impl Handler<OnStream<GetStreamId>> for Connection {
-    type Result = Option<StreamId>;
-    fn handle(&mut self, m: OnStream<GetStreamId>, _: &mut Self::Context) -> Option<StreamId> {
-        resolve(&m.key).ok()
+    type Result = ();
+    fn handle(&mut self, m: OnStream<GetStreamId>, _: &mut Self::Context) {
+        OnStream::<GetStreamId>::answer(m.reply, resolve(&m.key).ok());
     }
 }
 
 impl Handler<OnStream<Subscribe>> for Connection {
     type Result = ();
     fn handle(&mut self, m: OnStream<Subscribe>, _: &mut Self::Context) {
+        OnStream::<Subscribe>::answer(m.reply, ());
         let sub = m.msg.0;
         if let Key::Tracked(t) = &m.key {
             let mut st = t.lock();
@@ -233,22 +257,23 @@ impl Handler<OnStream<Subscribe>> for Connection {
 }
 
 impl Handler<OnStream<Attach>> for Connection {
-    type Result = Result<bool, Error>;
-    fn handle(&mut self, m: OnStream<Attach>, ctx: &mut Self::Context) -> Self::Result {
-        let auto = self.core.borrow().auto_release;
+    type Result = ();
+    fn handle(&mut self, m: OnStream<Attach>, ctx: &mut Self::Context) {
+        let auto = self.core.auto_release;
         let sub = OnStream {
             key: m.key,
             msg: Subscribe(m.msg.0),
+            reply: None,
         };
         <Self as Handler<OnStream<Subscribe>>>::handle(self, sub, ctx);
-        Ok(auto)
+        OnStream::<Attach>::answer(m.reply, Ok(auto));
     }
 }
 
 impl Handler<HandlesDropped> for Connection {
     type Result = ();
     fn handle(&mut self, m: HandlesDropped, _: &mut Self::Context) {
-        let mut c = self.turn();
+        let c = self.turn();
         match m {
             HandlesDropped::Unreserve => c.unreserve(),
             HandlesDropped::Stream(id) => c.stream_abandoned(id, false),
@@ -260,7 +285,8 @@ impl Handler<HandlesDropped> for Connection {
 impl Handler<OnStream<super::super::stream::PanicForTest>> for Connection {
     type Result = ();
     fn handle(&mut self, m: OnStream<super::super::stream::PanicForTest>, _: &mut Self::Context) {
-        let conn = self.core.borrow().id;
+        OnStream::<super::super::stream::PanicForTest>::answer(m.reply, ());
+        let conn = self.core.id;
         let _ = self.on_stream(&m.key, |_, id| -> Result<(), Error> {
             panic!("{conn} stream {id}: PanicForTest")
         });

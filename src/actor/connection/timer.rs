@@ -32,9 +32,7 @@ impl ActorFuture<Connection> for TimerWatch {
         task: &mut task::Context<'_>,
     ) -> Poll<()> {
         let rearm = {
-            let Some(mut c) = act.core.try_borrow_mut() else {
-                return Poll::Pending;
-            };
+            let c = &mut act.core;
             match &c.timer_waker {
                 Some(w) if w.will_wake(task.waker()) => {}
                 _ => c.timer_waker = Some(task.waker().clone()),

@@ -59,8 +59,14 @@ impl Builder {
         let mut proto = self.new_proto();
         proto.upgrade(Some(settings), request.method() == http::Method::HEAD)?;
         self.skip_preface = false;
-        let (addr, _) =
-            self.start_inner(io, subscriber, None, proto, Some((request, body)), on_start);
+        let (addr, _) = self.start_inner(
+            io,
+            subscriber,
+            None,
+            proto,
+            Upgraded::Server(Box::new((request, body))),
+            on_start,
+        );
         Ok(addr)
     }
 
@@ -88,8 +94,11 @@ impl Builder {
         }
         let mut proto = self.new_proto();
         proto.upgrade(None, method == http::Method::HEAD)?;
-        let (addr, core) = self.start_inner(io, subscriber, None, proto, None, None);
-        let stream = core.borrow_mut().adopt_upgraded_stream()?;
+        let (addr, link) = self.start_inner(io, subscriber, None, proto, Upgraded::Client, None);
+        let stream = H2Stream::new(
+            link,
+            super::super::stream::Key::Id(crate::frame::StreamId(1)),
+        );
         Ok((addr, stream))
     }
 

@@ -20,9 +20,10 @@ use bytes::Bytes;
 use super::super::messages::*;
 use super::super::stream::H2Stream;
 use super::table::{Backlog, BacklogRef, Dest, StreamEntry};
-use super::{Core, Later, WeakCore};
+use super::{Core, Handled};
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto::{self, Event as ProtoEvent, UserError};
+use std::pin::Pin;
 
 /// What became of a notification, for the caller to finish. (A transient
 /// return value: boxing the large `InFlight` would cost an allocation per
@@ -383,17 +384,57 @@ impl Core {
         b.borrow_mut().orphan = None;
     }
 
-    /// Awaits the subscriber's handling of a `RecvData` of `n` bytes, then
-    /// gives them back and delivers what waited (`Later::DataHandled`).
-    fn await_handled(&self, b: BacklogRef, req: RecipientRequest<RecvData>, n: usize) {
-        b.borrow_mut().in_flight = true;
-        let me: WeakCore = self.me.clone();
+    /// The connection ends while the subscriber still has a `RecvData` of a
+    /// stream that ended already (complete): that `RecvData` may still be
+    /// waiting for room in the subscriber's mailbox (inside `req`), and the
+    /// stream's last notes are kept behind it. A task of its own sees the
+    /// `RecvData` delivered, then sends the rest after it, in order;
+    /// nothing is released any more (the connection is gone).
+    pub(super) fn flush_orphan(
+        &mut self,
+        b: Option<BacklogRef>,
+        req: Pin<Box<RecipientRequest<RecvData>>>,
+    ) {
+        let rest = b.and_then(|b| {
+            let mut b = b.borrow_mut();
+            let dest = b.orphan.take()?;
+            Some((
+                dest.sub(&self.subscriber).clone(),
+                std::mem::take(&mut b.notes),
+            ))
+        });
         actix_rt::spawn(async move {
-            let ok = req.await.is_ok();
-            if let Some(core) = me.upgrade() {
-                core.run_or_defer(Later::DataHandled { backlog: b, n, ok });
+            let _ = req.await;
+            let Some((sub, notes)) = rest else {
+                return;
+            };
+            for note in notes {
+                let _ = match note {
+                    Event::RecvData(m) => sub.r.data.as_ref().map(|r| send_to(r, m)),
+                    Event::RecvTrailers(m) => sub.r.trailers.as_ref().map(|r| send_to(r, m)),
+                    Event::RecvReset(m) => sub.r.reset.as_ref().map(|r| send_to(r, m)),
+                    Event::RecvHeaders(m) => sub.r.headers.as_ref().map(|r| send_to(r, m)),
+                    Event::RecvPromise(m) => sub.r.promise.as_ref().map(|r| send_to(r, m)),
+                    // Connection-wide: never kept in a stream's backlog.
+                    Event::GoAway(_) | Event::Closed(_) => None,
+                };
             }
         });
+    }
+
+    /// Awaits the subscriber's handling of a `RecvData` of `n` bytes, then
+    /// gives them back and delivers what waited ([`Core::data_handled`]):
+    /// the wait goes to the connection's driver, which polls it in the
+    /// actor's turn (no task of its own).
+    fn await_handled(&mut self, b: BacklogRef, req: RecipientRequest<RecvData>, n: usize) {
+        b.borrow_mut().in_flight = true;
+        self.handled.push(Handled {
+            backlog: Some(b),
+            req: Box::pin(req),
+            n,
+        });
+        // The driver takes it in this turn, or must be woken to.
+        self.wake_writer();
     }
 
     /// Hands `ev` to the session queue, to `sub`'s recipient for it, or to
@@ -522,7 +563,7 @@ impl Core {
     }
 
     /// The subscriber finished handling a `RecvData` (auto-release mode).
-    pub(super) fn data_handled(&mut self, b: BacklogRef, n: usize, ok: bool) {
+    pub(crate) fn data_handled(&mut self, b: BacklogRef, n: usize, ok: bool) {
         let id = b.borrow().id;
         if n > 0 {
             // Give the bytes back even if the stream is gone: the connection

@@ -1,16 +1,14 @@
-//! `Core`: the state of one connection, shared by its [`Connection`] actor
-//! (whose handlers also do the work of its streams' messages), its writer
-//! task and its [`Session`] handle. All of them run on the same arbiter
-//! thread, so the sharing is an `Rc<`[`CoreCell`]`>`; a stream handle
-//! ([`H2Stream`]) never touches it: its messages go through the
-//! connection's mailbox.
-//!
-//! No borrow of the core is held across an `.await` or while user code
-//! runs (notifications are queued with `do_send`/`send`, never handled
-//! synchronously). Work that arrives while the core is borrowed anyway
-//! (a delivery completing, a refused action nobody awaited) is kept as a
-//! [`Later`] and done when that borrow ends: nothing is dropped with only
-//! a log line.
+//! `Core`: the state of one connection, a field of its [`Connection`]
+//! actor and of nothing else: the actor's handlers (which also do the
+//! work of its streams' messages and of its [`Session`]'s actions) and the
+//! items of its context (the driver that reads and writes, the timers)
+//! borrow it from the actor, one at a time, in the actor's turn. A stream
+//! handle ([`H2Stream`]) and a `Session` never touch it: their messages go
+//! through the connection's mailbox. What the core shares outside the
+//! actor is small and closed: a session's event queue (`queue.rs`), the
+//! reply slots of queued opens and pings ([`Parked`]), and a stream's
+//! notifications kept back behind a `RecvData` still with its subscriber
+//! (`Backlog`, shared with the driver's wait for that `RecvData`).
 //!
 //! One stream table: the protocol's (`proto::store`). The actor layer's
 //! per-stream state, a `StreamEntry` (the stream's subscriber,
@@ -46,10 +44,8 @@ mod table;
 
 pub(crate) use queue::EventQueue;
 
-use std::cell::{Ref, RefCell, RefMut};
 use std::collections::VecDeque;
-use std::ops::{Deref, DerefMut};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
@@ -65,99 +61,37 @@ use crate::frame::{ErrorCode, StreamId};
 use crate::proto;
 
 use table::{BacklogRef, PendingOpen, PendingPing, StreamEntry};
-pub(crate) use table::{OpenKind, ReplyNow};
+pub(crate) use table::{OpenKind, Parked, ReplyNow};
 
 /// The protocol state machine, with the actor layer's entry as each
 /// stream's application slot: the one stream table.
 pub(crate) type Proto = proto::Connection<StreamEntry>;
 
-/// The shared core and the work deferred while it was borrowed.
-pub(crate) struct CoreCell {
-    cell: RefCell<Core>,
-    later: RefCell<Vec<Later>>,
+/// A `RecvData` with the subscriber (auto-release mode): resolves to its
+/// stream's backlog, its byte count, and whether it was handled, for
+/// [`Core::data_handled`]. Polled by the connection's driver.
+pub(crate) struct Handled {
+    backlog: Option<BacklogRef>,
+    /// Boxed: the request holds a timer that must not move (one
+    /// allocation, as the task that awaited it before cost).
+    req: std::pin::Pin<Box<actix::dev::RecipientRequest<RecvData>>>,
+    n: usize,
 }
 
-pub(crate) type CoreRef = Rc<CoreCell>;
-pub(crate) type WeakCore = Weak<CoreCell>;
-
-/// Work that reached the core while it was borrowed (see the module docs).
-pub(crate) enum Later {
-    /// The subscriber finished handling a `RecvData` of `n` bytes
-    /// (auto-release mode); its stream's backlog comes back with it.
-    DataHandled {
-        backlog: BacklogRef,
-        n: usize,
-        ok: bool,
-    },
-    /// A refused stream action nobody awaited: reset the stream.
-    Unheard { id: StreamId },
-}
-
-/// A borrow of the core; on release it runs the [`Later`]s queued meanwhile.
-pub(crate) struct CoreGuard<'a> {
-    core: RefMut<'a, Core>,
-    later: &'a RefCell<Vec<Later>>,
-}
-
-impl Deref for CoreGuard<'_> {
-    type Target = Core;
-    fn deref(&self) -> &Core {
-        &self.core
-    }
-}
-
-impl DerefMut for CoreGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Core {
-        &mut self.core
-    }
-}
-
-impl Drop for CoreGuard<'_> {
-    fn drop(&mut self) {
-        loop {
-            let next = self.later.borrow_mut().pop();
-            match next {
-                Some(l) => self.core.run_later(l),
-                None => break,
-            }
-        }
-    }
-}
-
-impl CoreCell {
-    /// Borrows the core mutably (panics if it is borrowed: a bug, since no
-    /// borrow crosses an `.await` or user code).
-    pub fn borrow_mut(&self) -> CoreGuard<'_> {
-        CoreGuard {
-            core: self.cell.borrow_mut(),
-            later: &self.later,
-        }
-    }
-
-    /// Borrows the core mutably if nobody else does.
-    pub fn try_borrow_mut(&self) -> Option<CoreGuard<'_>> {
-        Some(CoreGuard {
-            core: self.cell.try_borrow_mut().ok()?,
-            later: &self.later,
-        })
-    }
-
-    /// Borrows the core to read it.
-    pub fn borrow(&self) -> Ref<'_, Core> {
-        self.cell.borrow()
-    }
-
-    /// Does `l` now, or when the current borrow ends.
-    pub fn run_or_defer(&self, l: Later) {
-        match self.cell.try_borrow_mut() {
-            Ok(core) => {
-                let mut guard = CoreGuard {
-                    core,
-                    later: &self.later,
-                };
-                guard.run_later(l);
-            }
-            Err(_) => self.later.borrow_mut().push(l),
+impl std::future::Future for Handled {
+    type Output = (BacklogRef, usize, bool);
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let ok = match self.req.as_mut().poll(cx) {
+            std::task::Poll::Pending => return std::task::Poll::Pending,
+            std::task::Poll::Ready(r) => r.is_ok(),
+        };
+        match self.backlog.take() {
+            Some(b) => std::task::Poll::Ready((b, self.n, ok)),
+            // Polled again after it was ready: a bug of the caller.
+            None => std::task::Poll::Pending,
         }
     }
 }
@@ -182,7 +116,7 @@ pub(crate) enum WriteState {
     Abort,
 }
 
-/// The shared connection state. See the module docs.
+/// The connection's state. See the module docs.
 pub(crate) struct Core {
     /// The protocol, and in it the stream table (see the module docs).
     pub proto: Proto,
@@ -196,7 +130,6 @@ pub(crate) struct Core {
     /// A `Session` takes every notification from this queue instead.
     pub session: Option<Rc<EventQueue>>,
     pub auto_release: bool,
-    me: WeakCore,
     pub conn: Option<WeakAddr<Connection>>,
     /// What stream handles reach the connection by (set when the actor
     /// is created, before any stream exists).
@@ -239,66 +172,68 @@ pub(crate) struct Core {
     pub timer_waker: Option<Waker>,
     /// The listener's counters, for connections a `Listener` started.
     pub stats: Option<ConnCounters>,
+    /// The `RecvData` with subscribers (auto-release mode), polled by the
+    /// driver in the actor's turn (no task of their own); at the end,
+    /// the notes still kept behind them go out at once (`shutdown_all`).
+    pub handled: futures::stream::FuturesUnordered<Handled>,
 }
 
 impl Core {
-    pub fn shared(
-        proto: Proto,
-        subscriber: Subscriber,
-        auto_release: bool,
-        limits: Limits,
-    ) -> CoreRef {
-        Rc::new_cyclic(|me| CoreCell {
-            cell: RefCell::new(Core {
-                proto,
-                id: ConnectionId::next(),
-                lingering: 0,
-                streams_shut: false,
-                subscriber,
-                session: None,
-                auto_release,
-                me: me.clone(),
-                conn: None,
-                link: None,
-                limits,
-                // Empty until there is something to write (`writer::pull`).
-                wbuf: WriteQueue::new(),
-                wbuf_high_water: 0,
-                writer_waker: None,
-                flush_due: false,
-                write_state: WriteState::Open,
-                opens: VecDeque::new(),
-                reserved: 0,
-                pings: VecDeque::new(),
-                ping_seq: 0,
-                closing: false,
-                close_reason: None,
-                slot_freed: false,
-                timer_at: None,
-                timer_waker: None,
-                stats: None,
-            }),
-            later: RefCell::new(Vec::new()),
-        })
+    pub fn new(proto: Proto, subscriber: Subscriber, auto_release: bool, limits: Limits) -> Core {
+        Core {
+            proto,
+            id: ConnectionId::next(),
+            lingering: 0,
+            streams_shut: false,
+            subscriber,
+            session: None,
+            auto_release,
+            conn: None,
+            link: None,
+            limits,
+            // Empty until there is something to write (`writer::pull`).
+            wbuf: WriteQueue::new(),
+            wbuf_high_water: 0,
+            writer_waker: None,
+            flush_due: false,
+            write_state: WriteState::Open,
+            opens: VecDeque::new(),
+            reserved: 0,
+            pings: VecDeque::new(),
+            ping_seq: 0,
+            closing: false,
+            close_reason: None,
+            slot_freed: false,
+            timer_at: None,
+            timer_waker: None,
+            stats: None,
+            handled: Default::default(),
+        }
     }
 
-    fn run_later(&mut self, l: Later) {
-        match l {
-            Later::DataHandled { backlog, n, ok } => self.data_handled(backlog, n, ok),
-            Later::Unheard { id } => {
-                // A stream the peer reset (or that ended otherwise) before
-                // the action came is over already: nothing to reset, and
-                // nothing the user did wrong (a peer that resets streams
-                // quickly makes this routine; RFC 9113 §5.4.2 needs no
-                // second RST_STREAM).
-                if !self.stream_is_open(id) {
-                    tracing::trace!(conn = %self.id, stream = %id, "refused action on a stream that is over already");
-                    return;
-                }
-                crate::log_limit::limited!(warn, conn = %self.id, stream = %id, "an action sent without awaiting its reply was refused: resetting the stream (INTERNAL_ERROR)");
-                self.reset_stream(id, ErrorCode::INTERNAL_ERROR, true);
-            }
+    /// A stream action sent with `do_send` (nobody awaits its reply) was
+    /// refused with `err`: it would otherwise go unseen and leave the
+    /// stream open until the peer gives up, so the stream is reset with
+    /// INTERNAL_ERROR (RFC 9113 §5.4.2).
+    pub fn unheard(&mut self, id: StreamId, err: &Error) {
+        if matches!(
+            err,
+            Error::ConnectionClosed
+                | Error::Reset(_)
+                | Error::User(crate::proto::UserError::UnknownStream(_))
+        ) {
+            return; // the stream is over already
         }
+        // A stream the peer reset (or that ended otherwise) before the
+        // action came is over already: nothing to reset, and nothing the
+        // user did wrong (a peer that resets streams quickly makes this
+        // routine; RFC 9113 §5.4.2 needs no second RST_STREAM).
+        if !self.stream_is_open(id) {
+            tracing::trace!(conn = %self.id, stream = %id, "refused action on a stream that is over already");
+            return;
+        }
+        crate::log_limit::limited!(warn, conn = %self.id, stream = %id, "an action sent without awaiting its reply was refused: resetting the stream (INTERNAL_ERROR)");
+        self.reset_stream(id, ErrorCode::INTERNAL_ERROR, true);
     }
 
     /// The handle of stream `id` (`None` before the actor exists).
@@ -418,8 +353,12 @@ impl Core {
             Some(CloseReason::Timeout(_)) => false,
             _ => true,
         };
-        // Backlogs of streams that ended already are dropped when their
-        // `RecvData` comes back.
+        // Streams that ended already (complete: their last notes are kept
+        // behind a `RecvData` still with the subscriber): the rest goes
+        // out now, without waiting.
+        for h in std::mem::take(&mut self.handled) {
+            self.flush_orphan(h.backlog, h.req);
+        }
         self.streams_shut = true;
         self.lingering = 0;
         for (id, mut e) in self.proto.take_apps() {
@@ -431,9 +370,7 @@ impl Core {
         }
         self.fail_opens(Error::ConnectionClosed);
         for p in self.pings.drain(..) {
-            if let Some(tx) = p.tx {
-                let _ = tx.send(Err(Error::ConnectionClosed));
-            }
+            p.tx.send(Err(Error::ConnectionClosed));
         }
     }
 

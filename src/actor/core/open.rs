@@ -10,11 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use actix::dev::OneshotSender;
-
 use super::super::messages::{set_content_length, Error, SendRequest};
 use super::super::stream::H2Stream;
-use super::table::{OpenKind, PendingOpen, PendingPing, ReplyNow, Slot};
+use super::table::{OpenKind, Parked, PendingOpen, PendingPing, ReplyNow, Slot};
 use super::{Core, WriteState};
 use crate::proto::{Head, UserError};
 
@@ -39,7 +37,10 @@ impl Core {
         if self.opens.len() >= self.limits.max_pending_open {
             return ReplyNow::Now(Err(Error::QueueFull));
         }
-        self.opens.push_back(PendingOpen { kind, tx: None });
+        self.opens.push_back(PendingOpen {
+            kind,
+            tx: Parked::new(),
+        });
         ReplyNow::Later(Slot::Open)
     }
 
@@ -92,15 +93,13 @@ impl Core {
     /// Client after the HTTP/1.1 upgrade: stream 1 (the upgrade request,
     /// already half-closed (local) in the protocol) gets its entry, so its
     /// response is delivered as any other.
-    pub fn adopt_upgraded_stream(&mut self) -> Result<H2Stream, Error> {
+    pub fn adopt_upgraded_stream(&mut self) {
         let id = crate::frame::StreamId(1);
-        let stream = self.handle(id).ok_or(Error::ConnectionClosed)?;
         let entry = super::table::StreamEntry::new(None, None, true);
         if self.proto.set_app(id, entry).is_err() {
             // Not reachable: the upgrade made stream 1.
             tracing::debug!(conn = %self.id, "upgraded stream 1 already forgotten");
         }
-        Ok(stream)
     }
 
     /// A stream that held a slot without sending HEADERS is gone (every
@@ -113,7 +112,7 @@ impl Core {
 
     pub(super) fn retry_opens(&mut self) {
         while let Some(front) = self.opens.front() {
-            if front.tx.as_ref().is_some_and(|t| t.is_closed()) {
+            if front.tx.is_closed() {
                 self.opens.pop_front();
                 continue;
             }
@@ -131,18 +130,15 @@ impl Core {
                     None => break,
                 },
             };
-            if let (Some(tx), r) = r {
-                let _ = tx.send(r);
-            }
+            let (tx, r) = r;
+            tx.send(r);
         }
     }
 
     /// Fails every queued open (GOAWAY received: no new streams).
     pub(super) fn fail_opens(&mut self, err: Error) {
         for p in self.opens.drain(..) {
-            if let Some(tx) = p.tx {
-                let _ = tx.send(Err(err.clone()));
-            }
+            p.tx.send(Err(err.clone()));
         }
     }
 
@@ -158,7 +154,7 @@ impl Core {
                 self.pings.push_back(PendingPing {
                     payload,
                     sent: Instant::now(),
-                    tx: None,
+                    tx: Parked::new(),
                 });
                 self.kick();
                 ReplyNow::Later(Slot::Ping)
@@ -171,22 +167,25 @@ impl Core {
     pub(super) fn ping_acked(&mut self, payload: [u8; 8]) {
         if let Some(i) = self.pings.iter().position(|p| p.payload == payload) {
             if let Some(p) = self.pings.remove(i) {
-                if let Some(tx) = p.tx {
-                    let _ = tx.send(Ok(p.sent.elapsed()));
-                }
+                p.tx.send(Ok(p.sent.elapsed()));
             }
         }
     }
 
-    pub fn fill_open(&mut self, tx: OneshotSender<Result<H2Stream, Error>>) {
-        if let Some(p) = self.opens.back_mut() {
-            p.tx = Some(tx);
+    /// The reply sender of the `OpenStream`/`SendRequest` just queued
+    /// (`ReplyNow::Later(Slot::Open)`).
+    pub fn park_open(&mut self) -> Parked<H2Stream> {
+        match self.opens.back() {
+            Some(p) => p.tx.share(),
+            None => Parked::new(),
         }
     }
 
-    pub fn fill_ping(&mut self, tx: OneshotSender<Result<Duration, Error>>) {
-        if let Some(p) = self.pings.back_mut() {
-            p.tx = Some(tx);
+    /// The reply sender of the `Ping` just sent (`ReplyNow::Later(Slot::Ping)`).
+    pub fn park_ping(&mut self) -> Parked<Duration> {
+        match self.pings.back() {
+            Some(p) => p.tx.share(),
+            None => Parked::new(),
         }
     }
 }

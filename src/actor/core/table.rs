@@ -19,15 +19,18 @@
 //! One thing may outlive the protocol's stream: notifications kept back
 //! behind a `RecvData` the subscriber has not handled yet (auto-release
 //! mode). They live in a [`Backlog`], shared (`Rc`) between the entry and
-//! the task awaiting that `RecvData`. If the entry ends meanwhile, the
-//! backlog takes who the notes go to (a [`Dest`]) and the task brings it
-//! back with `Later::DataHandled`, which delivers the rest: no second table.
+//! the driver's wait for that `RecvData`. If the entry ends meanwhile, the
+//! backlog takes who the notes go to (a [`Dest`]) and the wait brings it
+//! back (`Core::data_handled`, from the driver), which delivers the rest: no
+//! second table.
 //! Such backlogs count as entries in `ConnectionStats::streams`; they are
-//! reachable only from their task, so a `Subscribe` sent to the stream
-//! after it ended no longer redirects them, and once the connection ended
-//! every stream (`shutdown_all`) they are dropped when their task returns.
+//! reachable only from their wait, so a `Subscribe` sent to the stream
+//! after it ended no longer redirects them. When the connection ends
+//! first (`shutdown_all`), the stream was complete: its last notes go out
+//! after the `RecvData` still with the subscriber, without waiting for it
+//! to be handled (`Core::flush_orphan`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -329,13 +332,49 @@ pub(crate) enum OpenKind {
 
 pub(super) struct PendingOpen {
     pub kind: OpenKind,
-    pub tx: Option<OneshotSender<Result<H2Stream, Error>>>,
+    pub tx: Parked<H2Stream>,
 }
 
 pub(super) struct PendingPing {
     pub payload: [u8; 8],
     pub sent: Instant,
-    pub tx: Option<OneshotSender<Result<Duration, Error>>>,
+    pub tx: Parked<Duration>,
+}
+
+/// The reply sender of a queued `OpenStream`/`SendRequest` or `Ping`:
+/// shared by the queue entry and the handler's [`Reply`], which puts the
+/// sender actix gives it right after the handler returns (`None` for a
+/// `do_send`). A `Cell`: no borrow to hold, so none can be held too long.
+///
+/// [`Reply`]: super::super::Reply
+pub(crate) struct Parked<T>(Rc<Cell<Option<ReplyTx<T>>>>);
+
+/// Where a reply of type `T` goes.
+type ReplyTx<T> = OneshotSender<Result<T, Error>>;
+
+impl<T> Parked<T> {
+    pub fn new() -> Self {
+        Parked(Rc::new(Cell::new(None)))
+    }
+    pub fn share(&self) -> Self {
+        Parked(self.0.clone())
+    }
+    pub fn set(&self, tx: Option<ReplyTx<T>>) {
+        self.0.set(tx);
+    }
+    /// Whoever awaited the reply has given up.
+    pub fn is_closed(&self) -> bool {
+        let tx = self.0.take();
+        let closed = tx.as_ref().is_some_and(|t| t.is_closed());
+        self.0.set(tx);
+        closed
+    }
+    /// Sends `r` to whoever awaits it, if anyone does.
+    pub fn send(&self, r: Result<T, Error>) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(r);
+        }
+    }
 }
 
 #[cfg(test)]
