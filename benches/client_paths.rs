@@ -2,16 +2,22 @@
 //! connection's state, no mailbox) against actors (`SendRequest` to the
 //! connection, notifications to a subscriber actor). Each iteration makes
 //! 1,000 GETs of `/` (100 in flight at a time) over an in-memory pipe to the
-//! example server, in one actix system on one thread, so what differs is the
-//! client path only.
+//! tests' server (`tests/support/site.rs`, the example server's routes), in
+//! one actix system on one thread, so what differs is the client path only.
+//! On the example server's allocator, as when this bench included the
+//! example.
 //!
 //! ```text
 //! cargo bench --bench client_paths
 //! ```
 
-#[allow(dead_code)]
-#[path = "../examples/server.rs"]
-mod demo_server;
+#[path = "../tests/support/site.rs"]
+mod site;
+
+#[path = "../examples/shared/natural_mimalloc.rs"]
+mod natural_mimalloc;
+#[global_allocator]
+static ALLOCATOR: natural_mimalloc::NaturalMiMalloc = natural_mimalloc::NaturalMiMalloc;
 
 use std::time::{Duration, Instant};
 
@@ -65,7 +71,7 @@ impl Handler<Expect> for Count {
 
 async fn actor_client(requests: usize) -> Duration {
     let (s_io, c_io) = tokio::io::duplex(1 << 16);
-    let _server = demo_server::builder().start(s_io, demo_server::Site::subscriber());
+    let _server = site::builder().start(s_io, site::Site::subscriber());
     let count = Count {
         left: 0,
         done: None,
@@ -91,7 +97,7 @@ async fn actor_client(requests: usize) -> Duration {
 
 async fn session_client(requests: usize) -> Duration {
     let (s_io, c_io) = tokio::io::duplex(1 << 16);
-    let _server = demo_server::builder().start(s_io, demo_server::Site::subscriber());
+    let _server = site::builder().start(s_io, site::Site::subscriber());
     let mut client = Session::new(c_io, Role::Client, Config::default());
     let start = Instant::now();
     for _ in 0..requests / IN_FLIGHT {

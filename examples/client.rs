@@ -91,8 +91,8 @@
 //!   client's defaults hold: 30 s for a whole exchange, response bodies up
 //!   to 16 MiB (collected whole, counted, then dropped).
 //!
-//! The interop tests include this file (`tests/support/mod.rs`) and run
-//! the built binary.
+//! The interop tests run the built binary (`tests/interop_our_client.rs`,
+//! `interop_tls.rs`, `conformance_client.rs`, `api_user.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
@@ -113,25 +113,16 @@ use tokio::sync::oneshot;
 
 /// One request to make.
 #[derive(Debug, Clone)]
-pub struct Job {
+struct Job {
     /// The method.
-    pub method: Method,
+    method: Method,
     /// Absolute `http://` or `https://` URI.
-    pub uri: Uri,
+    uri: Uri,
     /// Request body; `None` sends the HEADERS with END_STREAM.
-    pub body: Option<Bytes>,
+    body: Option<Bytes>,
 }
 
 impl Job {
-    /// `GET uri`.
-    pub fn get(uri: Uri) -> Self {
-        Job {
-            method: Method::GET,
-            uri,
-            body: None,
-        }
-    }
-
     /// The path (and query) of the URI.
     fn path(&self) -> String {
         self.uri
@@ -152,25 +143,25 @@ impl Job {
 
 /// What came back on one stream.
 #[derive(Debug, Default)]
-pub struct Exchange {
+struct Exchange {
     /// The stream's id (0 if the request never got one).
-    pub id: StreamId,
+    id: StreamId,
     /// `Some(associated stream)` for a pushed response.
-    pub pushed_by: Option<StreamId>,
+    pushed_by: Option<StreamId>,
     /// The request's method.
-    pub method: String,
+    method: String,
     /// The request's path.
-    pub path: String,
+    path: String,
     /// Final status (1xx responses are skipped).
-    pub status: Option<StatusCode>,
+    status: Option<StatusCode>,
     /// The final response's header fields.
-    pub headers: HeaderMap,
+    headers: HeaderMap,
     /// The response body.
-    pub body: BytesMut,
+    body: BytesMut,
     /// The trailer fields, if any.
-    pub trailers: Option<HeaderMap>,
+    trailers: Option<HeaderMap>,
     /// Why the exchange did not complete, if it did not.
-    pub error: Option<String>,
+    error: Option<String>,
     done: bool,
     /// Output order: (job index, 0) for a request, (the associated request's
     /// job index, promised id) for a pushed response.
@@ -179,19 +170,19 @@ pub struct Exchange {
 
 /// Client options.
 #[derive(Debug, Clone)]
-pub struct Options {
+struct Options {
     /// Advertise SETTINGS_ENABLE_PUSH = 1 (one request per URL only; the
     /// load path never takes pushes).
-    pub enable_push: bool,
+    enable_push: bool,
     /// Start with the HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2) instead of
     /// prior knowledge: the first job (a `GET`, `HEAD` or `OPTIONS` without
     /// body) is the upgrade request and is answered on stream 1; the others
     /// go on streams 3, 5, ... once HTTP/2 runs.
-    pub upgrade: bool,
+    upgrade: bool,
     /// Header fields sent with every request (`-H`).
-    pub headers: HeaderMap,
+    headers: HeaderMap,
     /// Time for each request's whole exchange (they all start at once).
-    pub timeout: Duration,
+    timeout: Duration,
 }
 
 impl Default for Options {
@@ -539,7 +530,7 @@ async fn request(
 /// connection on `io`, concurrently, and returns the exchanges in the order
 /// of `jobs`, each request followed by the responses pushed on its stream.
 /// Must run inside an actix system.
-pub async fn fetch<IO>(io: IO, peer: String, jobs: Vec<Job>, options: Options) -> Vec<Exchange>
+async fn fetch<IO>(io: IO, peer: String, jobs: Vec<Job>, options: Options) -> Vec<Exchange>
 where
     IO: AsyncRead + AsyncWrite + Unpin + 'static,
 {
@@ -652,12 +643,12 @@ impl Handler<SetConn> for Collector {
 
 /// `-n N -c C`: how many requests, how many at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Load {
+struct Load {
     /// Requests in total; the URLs are taken in turn.
-    pub requests: usize,
+    requests: usize,
     /// Requests in flight at most (the server's `MAX_CONCURRENT_STREAMS`
     /// bounds it too: the client queues the rest).
-    pub concurrency: usize,
+    concurrency: usize,
 }
 
 /// Distinct error messages a [`LoadReport`] keeps; further ones are
@@ -666,32 +657,32 @@ const MAX_ERROR_KINDS: usize = 16;
 
 /// What a [`load`] run measured.
 #[derive(Debug, Default)]
-pub struct LoadReport {
+struct LoadReport {
     /// From the first request to the last answer.
-    pub elapsed: Duration,
+    elapsed: Duration,
     /// Requests made.
-    pub total: usize,
+    total: usize,
     /// The latency of every request that got a whole response, sorted.
-    pub latencies: Vec<Duration>,
+    latencies: Vec<Duration>,
     /// Requests that did not get a whole response.
-    pub failed: usize,
+    failed: usize,
     /// Responses by status class: `status_classes[2]` counts the 2xx.
-    pub status_classes: [usize; 10],
+    status_classes: [usize; 10],
     /// Bytes of response bodies received.
-    pub body_bytes: u64,
+    body_bytes: u64,
     /// Why requests failed, with how many failed so.
-    pub errors: BTreeMap<String, usize>,
+    errors: BTreeMap<String, usize>,
 }
 
 impl LoadReport {
     /// Requests that got a whole response (any status).
-    pub fn done(&self) -> usize {
+    fn done(&self) -> usize {
         self.latencies.len()
     }
 
     /// The latency below which `p` percent of the answered requests came
     /// (nearest rank); `None` if none was answered.
-    pub fn percentile(&self, p: f64) -> Option<Duration> {
+    fn percentile(&self, p: f64) -> Option<Duration> {
         let n = self.latencies.len();
         if n == 0 {
             return None;
@@ -730,7 +721,7 @@ impl LoadReport {
     ///                      min       max      mean       p50       p99
     /// time for request:  1.02ms    9.87ms    2.46ms    2.21ms    9.01ms
     /// ```
-    pub fn summary(&self, w: &mut impl Write) -> std::io::Result<()> {
+    fn summary(&self, w: &mut impl Write) -> std::io::Result<()> {
         let secs = self.elapsed.as_secs_f64().max(1e-9);
         writeln!(
             w,
@@ -842,12 +833,7 @@ async fn timed(client: Addr<Client>, fetch: Fetch) -> (Duration, Result<Response
 /// fails because no connection could be made (the client has retried with
 /// backoff by then), the rest are not sent and count as failed. Must run
 /// inside an actix system.
-pub async fn load(
-    client: &Addr<Client>,
-    jobs: &[Job],
-    headers: &HeaderMap,
-    load: Load,
-) -> LoadReport {
+async fn load(client: &Addr<Client>, jobs: &[Job], headers: &HeaderMap, load: Load) -> LoadReport {
     let mut report = LoadReport {
         total: if jobs.is_empty() { 0 } else { load.requests },
         ..LoadReport::default()
@@ -1260,7 +1246,7 @@ fn fail(why: String) -> bool {
 /// Writes the bodies to `out`, in order, and nothing else; with `verbose`,
 /// each exchange's status line, header fields and trailers to `err`, where
 /// errors always go. Returns true if an exchange failed (or none ran).
-pub fn print(
+fn print(
     exchanges: &[Exchange],
     verbose: bool,
     out: &mut impl Write,

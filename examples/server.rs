@@ -60,8 +60,9 @@
 //! Chromium: import it as a CA, `certutil -A -t "C,," -i cert.pem`). Its
 //! directory is removed when the server exits.
 //!
-//! The interop tests include this file (`tests/support/mod.rs`), so they
-//! drive exactly the code the README's run command starts.
+//! The interop tests run this example's binary as the README's run
+//! command starts it (`tests/interop_curl.rs`, `interop_nghttp.rs`,
+//! `interop_listener.rs`, ...).
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -78,22 +79,21 @@ use h2actor::prelude::*;
 use h2actor::{Builder, ReleaseCapacity, TlsServer};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Body of `GET /`.
-pub const HELLO: &[u8] = b"hello world\n";
+const HELLO: &[u8] = b"hello world\n";
 /// Body of `GET /trailers`.
-pub const TRAILERS_BODY: &[u8] = b"trailers follow\n";
+const TRAILERS_BODY: &[u8] = b"trailers follow\n";
 /// Body of `GET /push`.
-pub const PUSH_PAGE: &[u8] =
+const PUSH_PAGE: &[u8] =
     b"<!doctype html>\n<html><head><link rel=\"stylesheet\" href=\"/pushed.css\"></head>\
 <body>pushed</body></html>\n";
 /// Path of the pushed resource.
-pub const PUSHED_PATH: &str = "/pushed.css";
+const PUSHED_PATH: &str = "/pushed.css";
 /// Body of the pushed resource.
-pub const PUSHED_CSS: &[u8] = b"body { color: green }\n";
+const PUSHED_CSS: &[u8] = b"body { color: green }\n";
 /// Largest `N` accepted by `/bytes/N` (1 GiB).
-pub const MAX_BYTES: u64 = 1 << 30;
+const MAX_BYTES: u64 = 1 << 30;
 /// Size of each `SendData` of `/bytes/N`: about 256 KiB (the connection
 /// cuts it into frames and writes them with one `writev`), a multiple of 26
 /// so every chunk is a slice of one shared buffer. Each awaited `SendData`
@@ -101,12 +101,10 @@ pub const MAX_BYTES: u64 = 1 << 30;
 /// 16 KiB chunks capped a 64 MiB download at ~0.7 GB/s here; 64 KiB ones
 /// gave 1.6 to 6.5 GB/s from run to run (median of 5: 3.8); 256 KiB ones
 /// 5.2 GB/s (BENCHMARKS.md).
-pub const CHUNK: usize = 26 * 10080;
-/// Listen backlog (the default 128 overflowed with 256 simultaneous connects).
-pub const BACKLOG: u32 = 1024;
+const CHUNK: usize = 26 * 10080;
 
 /// Byte `i` of every `/bytes/N` body.
-pub fn pattern_byte(i: u64) -> u8 {
+fn pattern_byte(i: u64) -> u8 {
     b'a' + (i % 26) as u8
 }
 
@@ -204,7 +202,7 @@ fn head_of(answer: &Answer) -> Response<()> {
 /// The handler of every connection on one thread: the subscriber of all
 /// their streams.
 #[derive(Default)]
-pub struct Site {
+struct Site {
     /// `/echo` streams, keyed by their stream's address (ids repeat across
     /// connections; an `H2Stream` does not).
     echoes: HashMap<H2Stream, Echo>,
@@ -235,7 +233,7 @@ impl Site {
     /// the thread that accepted it), subscribed to what it handles (the
     /// rest takes h2actor's defaults). Cloning a subscriber costs a
     /// reference count.
-    pub fn subscriber() -> Subscriber {
+    fn subscriber() -> Subscriber {
         SITE.with_borrow_mut(|site| match site {
             Some((addr, subscriber)) if addr.connected() => subscriber.clone(),
             // None yet, or the Site of an actix system that has stopped.
@@ -504,59 +502,40 @@ impl Handler<Closed> for Site {
 // -------------------------------------------------------------- serving
 
 /// The settings of every connection.
-pub fn builder() -> Builder {
+fn builder() -> Builder {
     Connection::builder(Role::Server).auto_release(false)
-}
-
-/// Serves one accepted connection on the current arbiter.
-pub fn start_connection(tcp: TcpStream) -> Addr<Connection> {
-    // The writer coalesces frames already; Nagle would only delay them.
-    let _ = tcp.set_nodelay(true);
-    builder().start(tcp, Site::subscriber())
-}
-
-/// Binds with an explicit backlog of [`BACKLOG`].
-pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(BACKLOG)
 }
 
 /// A running server: its address and its [`Listener`] (whose arbiters
 /// serve as long as it lives).
-pub struct Serving {
+struct Serving {
     /// The bound address (the port chosen when binding port 0).
-    pub addr: SocketAddr,
+    addr: SocketAddr,
     /// The acceptor and supervisor of the connections.
-    pub listener: Listener,
+    listener: Listener,
 }
 
-/// How [`serve`] listens.
+/// How [`serve_with`] listens.
 #[derive(Debug, Clone)]
-pub struct Options {
+struct Options {
     /// Where to listen.
-    pub addr: SocketAddr,
+    addr: SocketAddr,
     /// Arbiters (threads); `None`: one per core.
-    pub threads: Option<usize>,
+    threads: Option<usize>,
     /// Connections open at once; `None`: h2actor's default (10,000).
-    pub max_connections: Option<usize>,
+    max_connections: Option<usize>,
     /// `SO_REUSEPORT`: several server processes on one port.
-    pub reuse_port: bool,
+    reuse_port: bool,
     /// HTTP/2 over TLS (ALPN `h2`) instead of h2c.
-    pub tls: Option<Arc<TlsServer>>,
+    tls: Option<Arc<TlsServer>>,
     /// Grow the receive windows to the link's bandwidth-delay product, up
     /// to this many bytes (`Config::adaptive_window`); `None`: fixed.
-    pub adaptive_window: Option<u32>,
+    adaptive_window: Option<u32>,
 }
 
 impl Options {
     /// Defaults for `addr`.
-    pub fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr) -> Self {
         Options {
             addr,
             threads: None,
@@ -570,7 +549,7 @@ impl Options {
 
 /// Starts serving inside a running actix system: h2actor's `Listener`,
 /// one arbiter per thread on one socket, a [`Site`] per thread.
-pub fn serve_with(options: &Options) -> io::Result<Serving> {
+fn serve_with(options: &Options) -> io::Result<Serving> {
     let mut connection = builder();
     if let Some(cap) = options.adaptive_window {
         connection = connection.config(Config {
@@ -597,20 +576,12 @@ pub fn serve_with(options: &Options) -> io::Result<Serving> {
     })
 }
 
-/// [`serve_with`] on `addr` with `threads` arbiters, the rest default.
-pub async fn serve(addr: SocketAddr, threads: usize) -> io::Result<Serving> {
-    serve_with(&Options {
-        threads: Some(threads),
-        ..Options::new(addr)
-    })
-}
-
 /// Serves until SIGTERM or SIGINT, then shuts down gracefully
 /// (h2actor's [`Listener::run_until_signal`]: the listening socket closes,
 /// every connection gets GOAWAY, requests in flight have `grace` to finish,
 /// the rest are reset; a second signal forces at once). SIGUSR1, and every
 /// `stats_every` if given, logs the listener's counters meanwhile.
-pub async fn run_until_signalled(
+async fn run_until_signalled(
     serving: &Serving,
     grace: Duration,
     stats_every: Option<Duration>,
@@ -681,11 +652,11 @@ static ALLOCATOR: natural_mimalloc::NaturalMiMalloc = natural_mimalloc::NaturalM
 
 /// The directory of the `--tls` certificate: removed when dropped (on a
 /// clean exit, after SIGINT or SIGTERM, and on the error paths of `main`).
-pub struct CertDir {
+struct CertDir {
     dir: PathBuf,
     /// The certificate (the file to give `curl --cacert`, or to import into
     /// a browser's trust store).
-    pub cert: PathBuf,
+    cert: PathBuf,
 }
 
 impl Drop for CertDir {
@@ -710,7 +681,7 @@ impl Drop for CertDir {
 /// refuses it as a CA (`ERR_CERT_INVALID`). Without them it is an end
 /// entity to webpki and a usable trust anchor to NSS and Chromium.
 /// Returns the certificate and key as PEM.
-pub fn self_signed_pem() -> Result<(String, String), String> {
+fn self_signed_pem() -> Result<(String, String), String> {
     use rcgen::{
         CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     };
@@ -742,7 +713,7 @@ pub fn self_signed_pem() -> Result<(String, String), String> {
 /// [`self_signed_pem`], written as `cert.pem` and `key.pem` into a fresh
 /// directory under the system's temp directory (removed when the returned
 /// [`CertDir`] is dropped). Returns the server and that directory.
-pub fn self_signed_tls() -> Result<(TlsServer, CertDir), String> {
+fn self_signed_tls() -> Result<(TlsServer, CertDir), String> {
     let (cert_pem, key_pem) = self_signed_pem()?;
     // `h2actor-server-PID`; later calls in one process (the tests run
     // several at once) add `-N`: each directory is removed by its own drop.

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use h2actor::prelude::*;
 use h2actor::{Error, Event, Ping, Session};
 use http::{Request, Response, StatusCode};
-use support::demo_server::{self, Site};
 use support::in_actix;
+use support::site::{self, Site};
 
 /// A tiny deterministic generator (no dependency needed for test jitter).
 struct Lcg(u64);
@@ -36,9 +36,9 @@ fn get(path: &str) -> Request<()> {
         .unwrap()
 }
 
-/// A server connection running the example server's `Site` over a pipe.
+/// A server connection running the test server's `Site` over a pipe.
 fn serve_pipe(io: tokio::io::DuplexStream) -> Addr<Connection> {
-    demo_server::builder().start(io, Site::subscriber())
+    site::builder().start(io, Site::subscriber())
 }
 
 // ------------------------------------------------------------------ finding 1
@@ -231,7 +231,7 @@ fn a_stream_dropped_before_its_headers_gives_its_slot_back() {
             max_concurrent_streams: 2,
             ..Config::default()
         };
-        let _server = demo_server::builder()
+        let _server = site::builder()
             .config(config)
             .start(s_io, Site::subscriber());
         let tally = Tally::default().start();
@@ -451,7 +451,7 @@ fn unsubscribed_pushes_are_refused_and_the_page_arrives() {
             "the pushed response never reached us"
         );
         let bodies = tally.send(Bodies(vec![page])).await.unwrap();
-        assert_eq!(bodies[0], demo_server::PUSH_PAGE);
+        assert_eq!(bodies[0], site::PUSH_PAGE);
     });
 }
 
@@ -635,11 +635,12 @@ fn send_message_sets_content_length_when_the_body_is_complete() {
 // ------------------------------------------------------------------ finding 6
 
 /// Finding 6: `HEAD` answers every route `GET` answers, with the header
-/// fields `GET` sends and no content (RFC 9110 §9.3.2).
+/// fields `GET` sends and no content (RFC 9110 §9.3.2). The example server
+/// binary, as a user runs it.
 #[test]
 fn head_answers_every_get_route_with_its_header_fields() {
-    use support::demo_client::Job;
-    let server = support::TestServer::start();
+    use support::client::Job;
+    let server = support::ExampleServer::start(&[]);
     let paths = ["/", "/bytes/100", "/trailers", "/push", "/nowhere"];
     let job = |method: http::Method, path: &str| Job {
         method,
@@ -648,7 +649,7 @@ fn head_answers_every_get_route_with_its_header_fields() {
     };
     let mut jobs: Vec<Job> = paths.iter().map(|p| job(http::Method::GET, p)).collect();
     jobs.extend(paths.iter().map(|p| job(http::Method::HEAD, p)));
-    let options = support::demo_client::Options {
+    let options = support::client::Options {
         enable_push: false,
         ..Default::default()
     };
@@ -674,30 +675,31 @@ fn head_answers_every_get_route_with_its_header_fields() {
 }
 
 /// Finding 6: the example client keeps stdout to the body; status, header
-/// fields and trailers go to stderr under `-v` (its `print`, as `main`
-/// calls it).
+/// fields and trailers go to stderr under `-v`. The example client binary,
+/// as a user runs it (exit status 0: no exchange failed).
 #[test]
 fn example_client_prints_only_the_body_on_stdout() {
-    use support::demo_client::{print, Job, Options};
     let server = support::TestServer::start();
-    let jobs = ["/trailers", "/", "/bytes/3"].map(|p| Job::get(server.url(p).parse().unwrap()));
-    let got = support::fetch(
-        server.addr,
-        jobs.to_vec(),
-        Options::default(),
-        Duration::from_secs(20),
+    let urls = ["/trailers", "/", "/bytes/3"].map(|p| server.url(p));
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let limit = Duration::from_secs(20);
+    let got = support::example_client(&[&["-v"], &urls[..]].concat(), limit);
+    assert!(got.status.success(), "no exchange failed: {}", got.stderr);
+    let expected = [site::TRAILERS_BODY, b"hello world\n", b"abc"].concat();
+    assert_eq!(
+        got.stdout, expected,
+        "stdout holds the bodies and nothing else"
     );
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    assert!(!print(&got, true, &mut out, &mut err), "no exchange failed");
-    let expected = [demo_server::TRAILERS_BODY, b"hello world\n", b"abc"].concat();
-    assert_eq!(out, expected, "stdout holds the bodies and nothing else");
-    let err = String::from_utf8(err).unwrap();
+    let err = got.stderr;
     assert!(err.contains("(trailer) x-trailer-test: ok"), "{err}");
     assert!(err.contains("GET /trailers -> 200"), "{err}");
-    let (mut out, mut quiet) = (Vec::new(), Vec::new());
-    assert!(!print(&got, false, &mut out, &mut quiet));
-    assert_eq!(out, expected);
-    assert!(quiet.is_empty(), "without -v nothing else is printed");
+    let quiet = support::example_client(&urls, limit);
+    assert!(quiet.status.success(), "{}", quiet.stderr);
+    assert_eq!(quiet.stdout, expected);
+    assert!(
+        quiet.stderr.is_empty(),
+        "without -v nothing else is printed"
+    );
 }
 
 /// A handler that answers every request alike with `SendMessage` also

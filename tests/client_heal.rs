@@ -219,7 +219,7 @@ fn a_thousand_requests_over_one_origin_actor_all_answered() {
             if path == "/bytes/1000" {
                 assert_eq!(resp.body.len(), 1000);
             } else {
-                assert_eq!(&resp.body[..], support::demo_server::HELLO);
+                assert_eq!(&resp.body[..], support::site::HELLO);
             }
         }
         let stats = client.send(GetClientStats).await.unwrap();
@@ -276,11 +276,11 @@ fn concurrent_large_downloads_reopen_the_windows() {
                 .body
                 .iter()
                 .enumerate()
-                .all(|(i, &b)| b == support::demo_server::pattern_byte(i as u64)));
+                .all(|(i, &b)| b == support::site::pattern_byte(i as u64)));
         }
         // A small body in one DATA frame still comes whole afterwards.
         let r = client.send(Fetch::get("/")).await.unwrap().expect("hello");
-        assert_eq!(&r.body[..], support::demo_server::HELLO);
+        assert_eq!(&r.body[..], support::site::HELLO);
     });
 }
 

@@ -1,5 +1,5 @@
 //! End-to-end: the denial-of-service cases of RFC 9113 §10.5 (and
-//! CVE-2023-44487, rapid reset) against the demo server over real TCP. Each
+//! CVE-2023-44487, rapid reset) against the test server over real TCP. Each
 //! attack is bounded (a fixed number of frames written in one go) and ends
 //! either with GOAWAY ENHANCE_YOUR_CALM that reaches the peer, or with the
 //! server's memory provably bounded (its connection stats), and the server

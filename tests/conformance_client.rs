@@ -1,7 +1,8 @@
 //! End-to-end conformance of our client: a server played frame by frame
 //! (`support/raw_peer.rs`, [`Peer::accept_client`]) against the `Client`
-//! and the actor API (the example client's code), for what only a quirky or
-//! hostile server does.
+//! and the actor API (the tests' client, `support/client.rs`), for what only
+//! a quirky or hostile server does; what the example client binary says of
+//! it (its sentences) by running the binary.
 
 mod support;
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use h2actor::client::{Client, Fetch};
 use h2actor::frame::{ErrorCode, Frame, PushPromise, StreamId};
-use support::demo_client::{Job, Options};
+use support::client::{Job, Options};
 use support::in_actix;
 use support::raw_peer::*;
 
@@ -27,6 +28,30 @@ fn listen() -> (TcpListener, SocketAddr) {
 fn fields(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The example client binary's `GET http://addr/` with `args`, as a user
+/// runs it: it exits 1 and prints each failed request as `client: [stream
+/// N] GET /: why`. Returns the failures' (N, why).
+fn example_client_failures(addr: SocketAddr, args: &[&str]) -> Vec<(String, String)> {
+    let url = format!("http://{addr}/");
+    let out = support::example_client(&[args, &[url.as_str()]].concat(), LIMIT);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a request failed: {}",
+        out.stderr
+    );
+    out.stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("client: [stream "))
+        .map(|rest| {
+            let (id, why) = rest
+                .split_once("] GET /: ")
+                .expect("client: [stream N] GET /: why");
+            (id.to_owned(), why.to_owned())
+        })
         .collect()
 }
 
@@ -329,8 +354,8 @@ fn a_connection_fetch_times_out_and_resets_its_stream() {
 // What the user reads: one sentence per cause (issue 15, items 2 and 8)
 
 /// RFC 9113 §6.8: a GOAWAY whose last stream id is below the request's
-/// stream refuses it (not processed). The example client's code labels it
-/// with the stream it used and says so, not "reset by peer: REFUSED_STREAM".
+/// stream refuses it (not processed). The example client labels it with
+/// the stream it used and says so, not "reset by peer: REFUSED_STREAM".
 #[test]
 fn s6_8_a_request_refused_by_goaway_says_so_with_its_stream() {
     let (listener, addr) = listen();
@@ -345,18 +370,10 @@ fn s6_8_a_request_refused_by_goaway_says_so_with_its_stream() {
             }
         }
     });
-    let got = support::fetch(
-        addr,
-        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
-        Options::default(),
-        LIMIT,
-    );
+    let got = example_client_failures(addr, &[]);
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].id, StreamId(1), "labelled with the stream it used");
-    assert_eq!(
-        got[0].error.as_deref(),
-        Some("refused by GOAWAY (last stream id 0)")
-    );
+    assert_eq!(got[0].0, "1", "labelled with the stream it used");
+    assert_eq!(got[0].1, "refused by GOAWAY (last stream id 0)");
     drop(server);
 }
 
@@ -371,25 +388,16 @@ fn a_silent_server_fails_the_request_at_its_deadline_saying_so() {
         std::thread::sleep(Duration::from_secs(3));
         drop(tcp);
     });
-    let options = Options {
-        timeout: Duration::from_secs(1),
-        ..Options::default()
-    };
     let started = Instant::now();
-    let got = support::fetch(
-        addr,
-        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
-        options,
-        LIMIT,
-    );
+    let got = example_client_failures(addr, &["--timeout", "1"]);
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].id, StreamId(1));
-    let error = got[0].error.as_deref().unwrap_or_default();
+    assert_eq!(got[0].0, "1");
+    let error = &got[0].1;
     assert!(
         error.starts_with(
             "no response within 1 s: the server accepted the connection but has sent nothing"
@@ -400,7 +408,7 @@ fn a_silent_server_fails_the_request_at_its_deadline_saying_so() {
 }
 
 /// The connection dies under the request (a TCP reset, no HTTP/2 frame):
-/// the example client's code says the connection was lost and names the
+/// the example client says the connection was lost and names the
 /// peer, never "reset by peer: CANCEL".
 #[test]
 fn a_tcp_reset_under_a_request_is_a_lost_connection_not_a_stream_reset() {
@@ -427,14 +435,9 @@ fn a_tcp_reset_under_a_request_is_a_lost_connection_not_a_stream_reset() {
         assert_eq!(r, 0, "SO_LINGER");
         drop(p);
     });
-    let got = support::fetch(
-        addr,
-        vec![Job::get(format!("http://{addr}/").parse().unwrap())],
-        Options::default(),
-        LIMIT,
-    );
+    let got = example_client_failures(addr, &[]);
     assert_eq!(got.len(), 1);
-    let error = got[0].error.as_deref().unwrap_or_default();
+    let error = &got[0].1;
     assert!(
         error.starts_with(&format!("connection lost ({addr}): ")),
         "{error}"

@@ -1,6 +1,6 @@
 //! End-to-end conformance, RFC 9113 §3 (starting HTTP/2), §4 (frames and
 //! field blocks) and §5 (streams): a raw peer (`support/raw_peer.rs`) talks
-//! to the demo server over real TCP and checks the exact GOAWAY or
+//! to the test server over real TCP and checks the exact GOAWAY or
 //! RST_STREAM each violation earns, that the GOAWAY arrives before the close,
 //! that stream errors leave the connection usable, and that the server never
 //! panics (`assert_healthy`). Modelled on h2spec's "http2" group.

@@ -1,5 +1,5 @@
 //! End-to-end conformance, RFC 9113 §6 (frame definitions): every frame
-//! type's malformations against the demo server over real TCP, each
+//! type's malformations against the test server over real TCP, each
 //! answered with the exact GOAWAY or RST_STREAM the section names, plus the
 //! positive rules (PING answered, SETTINGS acknowledged, flow control
 //! respected by the server's sender). Modelled on h2spec's "http2/6.x".

@@ -513,7 +513,7 @@ fn s8_3_1_options_asterisk_is_allowed() {
         true,
         true,
     ));
-    let (status, _) = p.response(1); // 404 from the demo server: not reset
+    let (status, _) = p.response(1); // 404 from the test server: not reset
     assert_eq!(status, 404);
 }
 
@@ -526,7 +526,7 @@ fn s8_3_1_host_differing_from_authority() {
 #[test]
 fn rfc8441_3_protocol_pseudo_header_without_enable_connect_protocol_is_malformed() {
     // RFC 8441 §3/§5: :protocol is only allowed once the server sent
-    // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (the demo server does not).
+    // SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (the test server does not).
     assert_malformed(&[
         (":method", "CONNECT"),
         (":protocol", "websocket"),
@@ -546,7 +546,7 @@ fn s8_5_well_formed_connect_is_not_reset_as_malformed() {
         true,
         true,
     ));
-    let (status, _) = p.response(1); // the demo server has no tunnels: 404
+    let (status, _) = p.response(1); // the test server has no tunnels: 404
     assert_eq!(status, 404);
 }
 

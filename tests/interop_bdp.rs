@@ -19,17 +19,17 @@ use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use support::delay_proxy::DelayProxy;
 use support::harness::{self, Need::Program};
-use support::{demo_server, run, tool, TempDir, TestServer};
+use support::{run, site, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const ONE_WAY: Duration = Duration::from_millis(20);
 const MIB: usize = 1 << 20;
 
 fn server(adaptive: bool) -> TestServer {
-    TestServer::start_options(demo_server::Options {
+    TestServer::start_options(site::Options {
         threads: Some(1),
         adaptive_window: adaptive.then_some(32 << 20),
-        ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+        ..site::Options::new(([127, 0, 0, 1], 0).into())
     })
 }
 

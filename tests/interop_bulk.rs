@@ -1,4 +1,4 @@
-//! Large bodies, byte for byte, through the demo server's write path: DATA
+//! Large bodies, byte for byte, through the test server's write path: DATA
 //! payloads of 2 KiB or more go out as slices of the `Bytes` the handler
 //! sent, by vectored writes (no copy into a write buffer), over h2c and over
 //! TLS (tokio-rustls, whose `poll_write_vectored` turns them into records).
@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{curl_body_and_meta, demo_server, run, tool, Cert, TestServer};
+use support::{curl_body_and_meta, run, site, tool, Cert, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const DOWNLOAD: usize = 64 << 20;
@@ -30,7 +30,7 @@ fn assert_pattern(body: &[u8], len: usize) {
     if let Some(i) = body
         .iter()
         .enumerate()
-        .position(|(i, &b)| b != demo_server::pattern_byte(i as u64))
+        .position(|(i, &b)| b != site::pattern_byte(i as u64))
     {
         panic!("byte {i} of {len} is wrong");
     }

@@ -14,7 +14,7 @@ use actix::prelude::*;
 use bytes::Bytes;
 use h2actor::client::{Client, Fetch, GetClientStats};
 use support::harness::{self, Need::Program, Need::Python};
-use support::{demo_server, in_actix, python_h2c_upgrade_server, tool, Cert, TempDir, TestServer};
+use support::{in_actix, python_h2c_upgrade_server, site, tool, Cert, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -94,7 +94,7 @@ fn client_over_tls_against_our_server_post_and_trailers() {
         assert!(r.body == body);
         let r = client.send(Fetch::get("/trailers")).await.unwrap().unwrap();
         assert!(r.trailers.is_some());
-        many(&client, 200, "/", demo_server::HELLO).await;
+        many(&client, 200, "/", site::HELLO).await;
     });
 }
 
@@ -224,7 +224,7 @@ fn client_with_h2c_upgrade_against_our_server() {
         let client = Client::builder(format!("http://127.0.0.1:{port}").parse().unwrap())
             .h2c_upgrade(true)
             .start();
-        many(&client, 100, "/", demo_server::HELLO).await;
+        many(&client, 100, "/", site::HELLO).await;
         let s = client.send(GetClientStats).await.unwrap();
         assert_eq!(s.connections, 1);
     });

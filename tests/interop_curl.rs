@@ -1,5 +1,7 @@
-//! Our server against curl (`--http2-prior-knowledge`, h2c). curl 7.88 reuses
-//! h2c connections badly, so every request runs on its own connection.
+//! Our server against curl (`--http2-prior-knowledge`, h2c): the example
+//! server binary, as the README's "Try it" runs it (the idle-timeout case:
+//! the tests' server with its own timeouts). curl 7.88 reuses h2c
+//! connections badly, so every request runs on its own connection.
 
 mod support;
 
@@ -7,7 +9,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{curl_body_and_meta, demo_server, run, tool, TempDir, TestServer};
+use support::{curl_body_and_meta, run, site, tool, ExampleServer, TempDir};
+
+/// The tests of the README's promise run the example server binary.
+const EXAMPLE_SERVER: harness::Need =
+    harness::Need::Check("the example server binary", support::example_server_built);
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -21,15 +27,15 @@ fn curl(curl: &std::path::Path, args: &[&str]) -> (Vec<u8>, String) {
 
 fn curl_get_root_over_h2c_prior_knowledge() {
     let curl_bin = tool("curl");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let (body, meta) = curl(&curl_bin, &[&server.url("/")]);
     assert_eq!(meta, "200 2", "status and HTTP version");
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
 }
 
 fn curl_post_echo_returns_the_body() {
     let curl_bin = tool("curl");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let dir = TempDir::new("curl");
     let data = support::test_body(300_000);
     let file = dir.write("post.bin", &data);
@@ -46,14 +52,14 @@ fn curl_post_echo_returns_the_body() {
 
 fn curl_get_bytes_and_404() {
     let curl_bin = tool("curl");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let (body, meta) = curl(&curl_bin, &[&server.url("/bytes/1000000")]);
     assert_eq!(meta, "200 2");
     assert_eq!(body.len(), 1_000_000);
     assert!(body
         .iter()
         .enumerate()
-        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+        .all(|(i, &b)| b == site::pattern_byte(i as u64)));
     let (_, meta) = curl(&curl_bin, &[&server.url("/nowhere")]);
     assert_eq!(meta, "404 2");
 }
@@ -63,7 +69,7 @@ fn curl_get_bytes_and_404() {
 /// for `/bytes/100` (issue 6, finding 6).
 fn curl_head_on_every_get_route() {
     let curl_bin = tool("curl");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     for (path, length) in [("/", "12"), ("/bytes/100", "100"), ("/push", "")] {
         let out = run(
             Command::new(&curl_bin)
@@ -98,9 +104,9 @@ fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
             idle: Some(Duration::from_millis(300)),
             ..h2actor::Timeouts::disabled()
         };
-        demo_server::builder()
+        site::builder()
             .timeouts(timeouts)
-            .start(tcp, demo_server::Site::subscriber())
+            .start(tcp, site::Site::subscriber())
     }));
     let url = format!("http://{}/", server.addr);
     let out = run(
@@ -113,7 +119,7 @@ fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
     );
     assert!(out.status.success(), "curl failed: {}", out.stderr);
     let text = out.stdout_str();
-    let hello = String::from_utf8_lossy(demo_server::HELLO);
+    let hello = String::from_utf8_lossy(site::HELLO);
     assert_eq!(
         text,
         format!("{hello}|200 1\n{hello}|200 1\n"),
@@ -126,19 +132,19 @@ fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
 /// the stylesheet `/push` links (it was a 404 before).
 fn curl_gets_the_pushed_stylesheet_on_a_plain_request() {
     let curl_bin = tool("curl");
-    let server = TestServer::start();
-    let (body, meta) = curl(&curl_bin, &[&server.url(demo_server::PUSHED_PATH)]);
+    let server = ExampleServer::start(&[]);
+    let (body, meta) = curl(&curl_bin, &[&server.url(site::PUSHED_PATH)]);
     assert_eq!(meta, "200 2");
-    assert_eq!(body, demo_server::PUSHED_CSS);
+    assert_eq!(body, site::PUSHED_CSS);
 }
 
 fn main() {
     harness::main(harness::tests![
-        curl_gets_the_pushed_stylesheet_on_a_plain_request: [Program("curl")],
+        curl_gets_the_pushed_stylesheet_on_a_plain_request: [Program("curl"), EXAMPLE_SERVER],
         curl_sees_the_idle_timeout_end_its_connection_cleanly: [Program("curl")],
-        curl_head_on_every_get_route: [Program("curl")],
-        curl_get_root_over_h2c_prior_knowledge: [Program("curl")],
-        curl_post_echo_returns_the_body: [Program("curl")],
-        curl_get_bytes_and_404: [Program("curl")],
+        curl_head_on_every_get_route: [Program("curl"), EXAMPLE_SERVER],
+        curl_get_root_over_h2c_prior_knowledge: [Program("curl"), EXAMPLE_SERVER],
+        curl_post_echo_returns_the_body: [Program("curl"), EXAMPLE_SERVER],
+        curl_get_bytes_and_404: [Program("curl"), EXAMPLE_SERVER],
     ]);
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use h2::{RecvStream, SendStream};
 use http::{HeaderMap, Method, Request, StatusCode};
-use support::{demo_server, TestServer};
+use support::{site, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -87,7 +87,7 @@ fn h2_client_gets_hello_world() {
         let mut client = connect(&server, &h2::client::Builder::new()).await;
         let (status, body, _) = get(&mut client, request(&server, Method::GET, "/")).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, demo_server::HELLO);
+        assert_eq!(body, site::HELLO);
         let (status, _, _) = get(&mut client, request(&server, Method::GET, "/missing")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     });
@@ -117,7 +117,7 @@ fn h2_client_200_concurrent_streams() {
             let (i, status, body) = task.expect("task");
             assert_eq!(status, StatusCode::OK);
             if i % 2 == 0 {
-                assert_eq!(body, demo_server::HELLO);
+                assert_eq!(body, site::HELLO);
             } else {
                 assert_eq!(body.len(), 1000 + i);
             }
@@ -148,7 +148,7 @@ fn h2_client_downloads_6_mib_with_1_kib_window() {
         assert!(body
             .iter()
             .enumerate()
-            .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+            .all(|(i, &b)| b == site::pattern_byte(i as u64)));
     });
 }
 
@@ -194,7 +194,7 @@ fn h2_client_receives_trailers() {
         let (status, body, trailers) =
             get(&mut client, request(&server, Method::GET, "/trailers")).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(body, demo_server::TRAILERS_BODY);
+        assert_eq!(body, site::TRAILERS_BODY);
         let trailers = trailers.expect("trailers");
         assert_eq!(
             trailers.get("x-trailer-test").map(|v| v.as_bytes()),
@@ -229,7 +229,7 @@ fn h2_client_reset_mid_body_server_survives() {
         for _ in 0..3 {
             let (status, body, _) = get(&mut client, request(&server, Method::GET, "/")).await;
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(body, demo_server::HELLO);
+            assert_eq!(body, site::HELLO);
         }
         let mut fresh = connect(&server, &h2::client::Builder::new()).await;
         let (status, _, _) = get(&mut fresh, request(&server, Method::GET, "/")).await;
@@ -268,7 +268,7 @@ fn h2_client_reset_mid_upload_server_survives() {
         for _ in 0..3 {
             let (status, body, _) = get(&mut client, request(&server, Method::GET, "/")).await;
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(body, demo_server::HELLO);
+            assert_eq!(body, site::HELLO);
         }
     });
 }
@@ -288,17 +288,17 @@ fn h2_client_receives_push() {
         let resp = resp.await.expect("response");
         assert_eq!(resp.status(), StatusCode::OK);
         let page = read_body(&mut resp.into_body()).await;
-        assert_eq!(page, demo_server::PUSH_PAGE);
+        assert_eq!(page, site::PUSH_PAGE);
         let push = pushes
             .push_promise()
             .await
             .expect("one push promise")
             .expect("valid push promise");
         let (req, pushed) = push.into_parts();
-        assert_eq!(req.uri().path(), demo_server::PUSHED_PATH);
+        assert_eq!(req.uri().path(), site::PUSHED_PATH);
         let pushed = pushed.await.expect("pushed response");
         assert_eq!(pushed.status(), StatusCode::OK);
         let css = read_body(&mut pushed.into_body()).await;
-        assert_eq!(css, demo_server::PUSHED_CSS);
+        assert_eq!(css, site::PUSHED_CSS);
     });
 }

@@ -1,5 +1,6 @@
 //! Our server under h2load (nghttp2-client): 100,000 requests over 10
-//! connections with 10 concurrent streams each, none may fail.
+//! connections with 10 concurrent streams each, none may fail. The example
+//! server binary, as the README's "Try it" runs it.
 
 mod support;
 
@@ -7,7 +8,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{run, tool, TestServer};
+use support::{run, tool, ExampleServer};
+
+/// The tests of the README's promise run the example server binary.
+const EXAMPLE_SERVER: harness::Need =
+    harness::Need::Check("the example server binary", support::example_server_built);
 
 /// Parses h2load's "requests: N total, N started, N done, N succeeded,
 /// N failed, N errored, N timeout" line into (name, count) pairs.
@@ -28,7 +33,7 @@ fn requests_line(out: &str) -> Vec<(String, u64)> {
 
 fn h2load_100k_requests_10_connections_none_failed() {
     let bin = tool("h2load");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = run(
         Command::new(bin)
             .args(["-n", "100000", "-c", "10", "-m", "10", "-N", "20"])
@@ -60,6 +65,6 @@ fn h2load_100k_requests_10_connections_none_failed() {
 
 fn main() {
     harness::main(harness::tests![
-        h2load_100k_requests_10_connections_none_failed: [Program("h2load")],
+        h2load_100k_requests_10_connections_none_failed: [Program("h2load"), EXAMPLE_SERVER],
     ]);
 }

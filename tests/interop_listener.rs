@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use h2actor::actor::Listener;
 use h2actor::frame::ErrorCode;
 use support::harness::{self, Need::Check, Need::Program};
-use support::{demo_server, free_port, run, tool, wait_for_port, ChildGuard, TempDir};
+use support::{free_port, run, site, tool, wait_for_port, ChildGuard, TempDir};
 
 /// The example server binary (built by the README's test command).
 fn server_binary() -> PathBuf {
@@ -137,7 +137,7 @@ fn sigterm_lets_a_curl_download_finish_then_the_server_exits_0() {
     assert!(
         got.iter()
             .enumerate()
-            .all(|(i, b)| *b == demo_server::pattern_byte(i as u64)),
+            .all(|(i, b)| *b == site::pattern_byte(i as u64)),
         "body content"
     );
     let status = wait_exit(&mut server.0, Duration::from_secs(10)).expect("server exited");
@@ -191,8 +191,8 @@ fn h2load_traffic_matches_the_listener_stats() {
         let listener = runner.block_on(async {
             Listener::builder(([127, 0, 0, 1], 0).into())
                 .threads(2)
-                .connection(demo_server::builder())
-                .start(|_| demo_server::Site::subscriber())
+                .connection(site::builder())
+                .start(|_| site::Site::subscriber())
         });
         let _ = tx.send(listener.map(|l| (l, actix::System::current())));
         let _ = runner.run();
@@ -233,7 +233,7 @@ fn h2load_traffic_matches_the_listener_stats() {
     // h2load ends each connection with GOAWAY NO_ERROR.
     assert_eq!(s.goaways_received.get(ErrorCode::NO_ERROR), 20, "{s}");
     assert_eq!(s.goaways_received.total(), 20, "{s}");
-    assert!(s.bytes_out >= 2000 * demo_server::HELLO.len() as u64, "{s}");
+    assert!(s.bytes_out >= 2000 * site::HELLO.len() as u64, "{s}");
     drop(listener);
     system.stop();
     let _ = thread.join();
@@ -427,7 +427,7 @@ fn run_until_signal_child(mode: &str) {
     let report = system.block_on(async {
         let listener = Listener::builder(([127, 0, 0, 1], 0).into())
             .threads(1)
-            .start(|_peer| demo_server::Site::subscriber())
+            .start(|_peer| site::Site::subscriber())
             .expect("listen");
         println!("{}", listener.local_addr().port());
         let grace = Duration::from_secs(5);
@@ -546,7 +546,7 @@ fn tls_certificate_directory_is_removed_on_exit() {
                 .arg(format!("https://localhost:{}/", addr.port())),
             Duration::from_secs(15),
         );
-        assert_eq!(out.stdout, demo_server::HELLO, "curl: {}", out.stderr);
+        assert_eq!(out.stdout, site::HELLO, "curl: {}", out.stderr);
         signal(&server.0, sig);
         let status = wait_exit(&mut server.0, Duration::from_secs(10)).expect("exited");
         assert_eq!(status.code(), Some(0), "{}", server_log(&dir));

@@ -1,4 +1,5 @@
-//! Our server against nghttp (nghttp2-client), h2c with prior knowledge.
+//! Our server against nghttp (nghttp2-client), h2c with prior knowledge: the
+//! example server binary, as the README's "Try it" runs it.
 
 mod support;
 
@@ -6,7 +7,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use support::harness::{self, Need::Program};
-use support::{demo_server, run, tool, TempDir, TestServer};
+use support::{run, site, tool, ExampleServer, TempDir};
+
+/// The tests of the README's promise run the example server binary.
+const EXAMPLE_SERVER: harness::Need =
+    harness::Need::Check("the example server binary", support::example_server_built);
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -24,14 +29,14 @@ fn nghttp(bin: &std::path::Path, args: &[&str]) -> support::Output {
 
 fn nghttp_get_root() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = nghttp(&bin, &[&server.url("/")]);
-    assert_eq!(out.stdout, demo_server::HELLO);
+    assert_eq!(out.stdout, site::HELLO);
 }
 
 fn nghttp_post_echo_returns_the_body() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let dir = TempDir::new("nghttp");
     let data = support::test_body(2_000_000);
     let file = dir.write("post.bin", &data);
@@ -49,7 +54,7 @@ fn nghttp_post_echo_returns_the_body() {
 /// 64 KiB connection window, and uploads 3 MB to `/echo`.
 fn nghttp_post_echo_with_1_kib_windows() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let dir = TempDir::new("nghttp-small");
     let data = support::test_body(3_000_000);
     let file = dir.write("post.bin", &data);
@@ -77,7 +82,7 @@ fn nghttp_post_echo_with_1_kib_windows() {
 /// PUSH_PROMISE on stream 1 promising stream 2, then the pushed response.
 fn nghttp_receives_push_promise_and_pushed_response() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = nghttp(&bin, &["-nv", &server.url("/push")]);
     let log = out.stdout_str();
     assert!(
@@ -89,7 +94,7 @@ fn nghttp_receives_push_promise_and_pushed_response() {
         "not promising stream 2:\n{log}"
     );
     assert!(
-        log.contains(&format!(":path: {}", demo_server::PUSHED_PATH)),
+        log.contains(&format!(":path: {}", site::PUSHED_PATH)),
         "{log}"
     );
     assert!(log.contains("recv HEADERS frame <length="), "{log}");
@@ -109,7 +114,7 @@ fn nghttp_receives_push_promise_and_pushed_response() {
 /// comes alone.
 fn nghttp_without_push_gets_the_page_only() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = nghttp(&bin, &["-v", "--no-push", &server.url("/push")]);
     let log = out.stdout_str();
     assert!(!log.contains("PUSH_PROMISE"), "{log}");
@@ -119,21 +124,17 @@ fn nghttp_without_push_gets_the_page_only() {
 /// RFC 9113 §8.1: trailers as a HEADERS frame with END_STREAM after the DATA.
 fn nghttp_receives_trailers() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = nghttp(&bin, &["-v", &server.url("/trailers")]);
     let log = out.stdout_str();
     assert!(log.contains("x-trailer-test: ok"), "{log}");
-    assert!(log.contains(
-        std::str::from_utf8(demo_server::TRAILERS_BODY)
-            .unwrap()
-            .trim()
-    ));
+    assert!(log.contains(std::str::from_utf8(site::TRAILERS_BODY).unwrap().trim()));
 }
 
 /// Many concurrent streams on one connection (`-m` repeats each URI).
 fn nghttp_many_concurrent_streams() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     let out = nghttp(
         &bin,
         &["-n", "-v", "-m", "100", &server.url("/bytes/100000")],
@@ -173,7 +174,7 @@ fn data_streams(log: &str) -> Vec<u32> {
 /// `u=1` (not incremental) the responses come mostly one after another.
 fn nghttp_incremental_priority_streams_take_turns() {
     let bin = tool("nghttp");
-    let server = TestServer::start();
+    let server = ExampleServer::start(&[]);
     // (switches between streams, DATA frames) of 20 downloads at `priority`.
     let run = |priority: &str| {
         let header = format!("priority: {priority}");
@@ -215,13 +216,13 @@ fn nghttp_incremental_priority_streams_take_turns() {
 
 fn main() {
     harness::main(harness::tests![
-        nghttp_get_root: [Program("nghttp")],
-        nghttp_post_echo_returns_the_body: [Program("nghttp")],
-        nghttp_post_echo_with_1_kib_windows: [Program("nghttp")],
-        nghttp_receives_push_promise_and_pushed_response: [Program("nghttp")],
-        nghttp_without_push_gets_the_page_only: [Program("nghttp")],
-        nghttp_receives_trailers: [Program("nghttp")],
-        nghttp_many_concurrent_streams: [Program("nghttp")],
-        nghttp_incremental_priority_streams_take_turns: [Program("nghttp")],
+        nghttp_get_root: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_post_echo_returns_the_body: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_post_echo_with_1_kib_windows: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_receives_push_promise_and_pushed_response: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_without_push_gets_the_page_only: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_receives_trailers: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_many_concurrent_streams: [Program("nghttp"), EXAMPLE_SERVER],
+        nghttp_incremental_priority_streams_take_turns: [Program("nghttp"), EXAMPLE_SERVER],
     ]);
 }

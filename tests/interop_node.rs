@@ -8,9 +8,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use h2actor::client::{Client, Fetch};
-use support::demo_client::{self, Job, Options};
+use support::client::{self, Job, Options};
 use support::harness::{self, Need::Program};
-use support::{demo_server, in_actix, run, tool, Cert, ChildGuard, TempDir, TestServer};
+use support::{in_actix, run, site, tool, Cert, ChildGuard, TempDir, TestServer};
 
 const CLIENT_JS: &str = r#"
 const http2 = require('http2');
@@ -68,17 +68,14 @@ fn node_http2_client_get_echo_trailers() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from node");
     assert_eq!(v["root"]["status"], 200);
-    assert_eq!(
-        v["root"]["body"],
-        std::str::from_utf8(demo_server::HELLO).unwrap()
-    );
+    assert_eq!(v["root"]["body"], std::str::from_utf8(site::HELLO).unwrap());
     assert_eq!(v["echo"]["status"], 200);
     assert_eq!(v["echo"]["len"], 1_000_000);
     assert_eq!(v["echo"]["same"], true);
     assert_eq!(v["trailers"]["status"], 200);
     assert_eq!(
         v["trailers"]["body"],
-        std::str::from_utf8(demo_server::TRAILERS_BODY).unwrap()
+        std::str::from_utf8(site::TRAILERS_BODY).unwrap()
     );
     assert_eq!(v["trailers"]["trailer"], "ok");
 }
@@ -165,8 +162,8 @@ fn client_tls_takes_node_bodies_at_window_edges() {
     client_takes_node_bodies_at_window_edges(true);
 }
 
-/// The actor API (the example client's code: a subscriber actor and its
-/// handlers), one connection per run: every body whole, no error, no reset
+/// The actor API (the tests' client, `support/client.rs`: a subscriber
+/// actor and its handlers), one connection per run: every body whole, no error, no reset
 /// notification.
 fn actor_api_takes_node_bodies_at_window_edges(tls: bool) {
     let cert = tls.then(Cert::new);
@@ -184,19 +181,10 @@ fn actor_api_takes_node_bodies_at_window_edges(tls: bool) {
                 let _ = tcp.set_nodelay(true);
                 let jobs = vec![Job::get(uri.clone())];
                 let got = match &cert {
-                    None => {
-                        demo_client::fetch(
-                            tcp,
-                            format!("127.0.0.1:{port}"),
-                            jobs,
-                            Options::default(),
-                        )
-                        .await
-                    }
+                    None => client::fetch(tcp, jobs, Options::default()).await,
                     Some(c) => {
                         let s = c.client().connect("127.0.0.1", tcp).await.expect("TLS");
-                        demo_client::fetch(s, format!("127.0.0.1:{port}"), jobs, Options::default())
-                            .await
+                        client::fetch(s, jobs, Options::default()).await
                     }
                 };
                 match &got[..] {

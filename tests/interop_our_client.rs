@@ -1,4 +1,4 @@
-//! Our client (`examples/client.rs`'s code, `support/demo_client.rs`) against
+//! Our client (`support/client.rs`, and the example client binary) against
 //! nghttpd, the `h2` crate as server, Node's `http2` server, and our own
 //! server (push).
 
@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode, Uri};
-use support::demo_client::{Exchange, Job, Options};
+use support::client::{Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
-use support::{demo_server, fetch, tool, TempDir, TestServer};
+use support::{fetch, site, tool, TempDir, TestServer};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -35,7 +35,7 @@ fn our_client_against_nghttpd() {
     let dir = TempDir::new("nghttpd");
     let file = support::test_body(3 << 20);
     dir.write("data.bin", &file);
-    dir.write("index.html", demo_server::HELLO);
+    dir.write("index.html", site::HELLO);
     let (_server, addr) = support::nghttpd(&dir, None, &[]);
     let got = fetch(
         addr,
@@ -56,7 +56,7 @@ fn our_client_against_nghttpd() {
         file.len()
     );
     ok(&got[1]);
-    assert_eq!(&got[1].body[..], demo_server::HELLO);
+    assert_eq!(&got[1].body[..], site::HELLO);
     assert_eq!(got[2].status, Some(StatusCode::NOT_FOUND));
 }
 
@@ -201,12 +201,12 @@ fn our_client_receives_push_from_our_server() {
     );
     assert_eq!(got.len(), 2, "{got:?}");
     ok(&got[0]);
-    assert_eq!(&got[0].body[..], demo_server::PUSH_PAGE);
+    assert_eq!(&got[0].body[..], site::PUSH_PAGE);
     ok(&got[1]);
     assert_eq!(got[1].pushed_by, Some(got[0].id));
-    assert_eq!(got[1].path, demo_server::PUSHED_PATH);
+    assert_eq!(got[1].path, site::PUSHED_PATH);
     assert!(got[1].id.is_server_initiated());
-    assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
+    assert_eq!(&got[1].body[..], site::PUSHED_CSS);
 }
 
 /// RFC 9113 §6.5.2 SETTINGS_ENABLE_PUSH = 0: the server must not push.
@@ -223,7 +223,7 @@ fn our_client_without_push_gets_the_page_only() {
     );
     assert_eq!(got.len(), 1, "{got:?}");
     ok(&got[0]);
-    assert_eq!(&got[0].body[..], demo_server::PUSH_PAGE);
+    assert_eq!(&got[0].body[..], site::PUSH_PAGE);
 }
 
 /// Our client and our server on every route at once: concurrent streams,
@@ -251,7 +251,7 @@ fn our_client_against_our_server_all_routes() {
         .body
         .iter()
         .enumerate()
-        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+        .all(|(i, &b)| b == site::pattern_byte(i as u64)));
     ok(&got[1]);
     assert!(
         got[1].body[..] == upload[..],
@@ -259,7 +259,7 @@ fn our_client_against_our_server_all_routes() {
         got[1].body.len()
     );
     ok(&got[2]);
-    assert_eq!(&got[2].body[..], demo_server::TRAILERS_BODY);
+    assert_eq!(&got[2].body[..], site::TRAILERS_BODY);
     let trailers = got[2].trailers.as_ref().expect("trailers");
     assert_eq!(
         trailers.get("x-trailer-test").map(|v| v.as_bytes()),
@@ -268,7 +268,7 @@ fn our_client_against_our_server_all_routes() {
     assert_eq!(got[3].status, Some(StatusCode::NOT_FOUND));
     for ex in &got[4..] {
         ok(ex);
-        assert_eq!(&ex.body[..], demo_server::HELLO);
+        assert_eq!(&ex.body[..], site::HELLO);
     }
 }
 
@@ -293,7 +293,7 @@ fn our_client_against_our_server_with_two_threads() {
         let got = c.join().expect("client thread");
         assert_eq!(got.len(), 3);
         got.iter().for_each(ok);
-        assert_eq!(&got[0].body[..], demo_server::HELLO);
+        assert_eq!(&got[0].body[..], site::HELLO);
         assert_eq!(got[1].body.len(), 300_000);
         assert!(got[2].trailers.is_some());
     }
@@ -303,8 +303,8 @@ fn our_client_against_our_server_with_two_threads() {
 /// pushes the stylesheet with the page; our client collects it.
 fn our_client_receives_push_from_nghttpd() {
     let dir = TempDir::new("nghttpd-push");
-    dir.write("index.html", demo_server::HELLO);
-    dir.write("style.css", demo_server::PUSHED_CSS);
+    dir.write("index.html", site::HELLO);
+    dir.write("style.css", site::PUSHED_CSS);
     let (_server, addr) = support::nghttpd(&dir, None, &["-p/=/style.css"]);
     let got = fetch(
         addr,
@@ -314,11 +314,11 @@ fn our_client_receives_push_from_nghttpd() {
     );
     assert_eq!(got.len(), 2, "{got:?}");
     ok(&got[0]);
-    assert_eq!(&got[0].body[..], demo_server::HELLO);
+    assert_eq!(&got[0].body[..], site::HELLO);
     ok(&got[1]);
     assert_eq!(got[1].pushed_by, Some(got[0].id));
     assert_eq!(got[1].path, "/style.css");
-    assert_eq!(&got[1].body[..], demo_server::PUSHED_CSS);
+    assert_eq!(&got[1].body[..], site::PUSHED_CSS);
 }
 
 // ------------------------------------------- the example client's command line
@@ -488,7 +488,7 @@ fn example_client_binary_load_against_our_server() {
     assert!(out.stdout.is_empty(), "with -n no body is printed");
     assert_eq!(summary_counts(&out.stderr), (200, 200, 0), "{}", out.stderr);
     let traffic = summary_line(&out.stderr, "traffic: ");
-    let hello = 200 * demo_server::HELLO.len();
+    let hello = 200 * site::HELLO.len();
     assert!(traffic.contains(&format!("({hello})")), "{traffic}");
     assert!(
         summary_line(&out.stderr, "time for request:").contains("ms")
@@ -542,7 +542,7 @@ fn example_client_binary_load_against_our_server() {
 /// all 200 answered with its file.
 fn example_client_binary_load_against_nghttpd() {
     let dir = TempDir::new("nghttpd-load");
-    dir.write("index.html", demo_server::HELLO);
+    dir.write("index.html", site::HELLO);
     let (_server, addr) = support::nghttpd(&dir, None, &[]);
     let out = client_binary(&["-n", "200", "-c", "10", &format!("http://{addr}/")]);
     assert!(out.status.success(), "client: {}", out.stderr);
@@ -552,7 +552,7 @@ fn example_client_binary_load_against_nghttpd() {
         summary_line(&out.stderr, "status codes: "),
         "status codes: 200 2xx, 0 3xx, 0 4xx, 0 5xx"
     );
-    let hello = 200 * demo_server::HELLO.len();
+    let hello = 200 * site::HELLO.len();
     let traffic = summary_line(&out.stderr, "traffic: ");
     assert!(traffic.contains(&format!("({hello})")), "{traffic}");
 }

@@ -1,8 +1,9 @@
 //! HTTP/2 over TLS (RFC 9113 §3.2, ALPN "h2") against real peers: curl,
 //! nghttp, openssl s_client, nghttpd, Node's `http2`, the `h2` crate over
 //! tokio-rustls, and our own client. Certificates are made with rcgen for
-//! `localhost` and `127.0.0.1` in a temp dir; the demo server
-//! (`examples/server.rs`) serves with them, as `server --cert --key` does.
+//! `localhost` and `127.0.0.1` in a temp dir; the test server
+//! (`support/site.rs`) serves with them, as `server --cert --key` does; the
+//! example server binary's own `--tls` certificate is checked by running it.
 
 mod support;
 
@@ -15,10 +16,10 @@ use bytes::Bytes;
 use h2actor::transport::tls::rustls;
 use h2actor::{TlsClient, TlsServer};
 use http::{Method, Request, StatusCode, Uri};
-use support::demo_client::{self, Exchange, Job, Options};
+use support::client::{self, Exchange, Job, Options};
 use support::harness::{self, Need::Check, Need::Program};
 use support::{
-    curl_body_and_meta, demo_server, example_client_built, example_path, run, tool, Cert, TempDir,
+    curl_body_and_meta, example_client_built, example_path, run, site, tool, Cert, TempDir,
     TestServer,
 };
 
@@ -27,6 +28,27 @@ const LIMIT: Duration = Duration::from_secs(30);
 fn start(cert: &Cert) -> TestServer {
     TestServer::start_tls(1, cert.server())
 }
+
+/// The example server binary with `--tls` (a self-signed certificate of its
+/// own, for localhost), as a user runs it, and the certificate it says it
+/// wrote.
+fn example_server_tls() -> (support::ExampleServer, std::path::PathBuf) {
+    let server = support::ExampleServer::start(&["--tls"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = server.log();
+        let said = "self-signed certificate for localhost written to ";
+        if let Some(path) = log.lines().find_map(|line| line.strip_prefix(said)) {
+            let path = path.strip_suffix(" (removed on exit)").unwrap_or(path);
+            return (server, path.into());
+        }
+        assert!(Instant::now() < deadline, "no certificate path in:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const EXAMPLE_SERVER: harness::Need =
+    Check("the example server binary", support::example_server_built);
 
 fn https(addr: SocketAddr, path: &str) -> String {
     format!("https://localhost:{}{path}", addr.port())
@@ -48,7 +70,7 @@ fn curl_http2_get_and_post_over_tls() {
     let server = start(&cert);
     let (body, meta) = curl(&cert, server.addr, &[&https(server.addr, "/")]);
     assert_eq!(meta, "200 2", "status and HTTP version");
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
 
     let data = support::test_body(300_000);
     let file = cert.dir.write("post.bin", &data);
@@ -88,7 +110,7 @@ fn curl_over_tls_listener_two_threads() {
     );
     assert!(out.status.success(), "curl failed: {}", out.stderr);
     assert_eq!(out.stdout_str(), "200 2 1\n200 2 0\n");
-    assert_eq!(std::fs::read(&a).expect("a"), demo_server::HELLO);
+    assert_eq!(std::fs::read(&a).expect("a"), site::HELLO);
     assert_eq!(std::fs::read(&b).expect("b").len(), 100_000);
 }
 
@@ -171,7 +193,7 @@ fn nghttp_over_tls() {
     let base = format!("https://127.0.0.1:{}", server.addr.port());
     let out = run(Command::new(tool("nghttp")).arg(format!("{base}/")), LIMIT);
     assert!(out.status.success(), "nghttp: {}", out.stderr);
-    assert_eq!(out.stdout, demo_server::HELLO);
+    assert_eq!(out.stdout, site::HELLO);
 
     let out = run(
         Command::new(tool("nghttp")).arg(format!("{base}/bytes/1000000")),
@@ -183,7 +205,7 @@ fn nghttp_over_tls() {
         .stdout
         .iter()
         .enumerate()
-        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+        .all(|(i, &b)| b == site::pattern_byte(i as u64)));
 
     let data = support::test_body(200_000);
     let file = cert.dir.write("upload.bin", &data);
@@ -206,7 +228,7 @@ fn nghttp_over_tls() {
     assert!(text.contains("The negotiated protocol: h2"), "{text}");
 }
 
-/// Our client (the example client's `fetch`) over `TlsClient` to `addr`,
+/// Our client (`support/client.rs`) over `TlsClient` to `addr`,
 /// with `server_name` as SNI.
 fn fetch_tls(
     addr: SocketAddr,
@@ -218,7 +240,7 @@ fn fetch_tls(
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let _ = tcp.set_nodelay(true);
         let stream = tls.connect(server_name, tcp).await.expect("TLS handshake");
-        demo_client::fetch(stream, addr.to_string(), jobs, Options::default()).await
+        client::fetch(stream, jobs, Options::default()).await
     })
 }
 
@@ -238,7 +260,7 @@ fn our_client_against_nghttpd_tls() {
     let docs = TempDir::new("nghttpd-tls");
     let file = support::test_body(2 << 20);
     docs.write("data.bin", &file);
-    docs.write("index.html", demo_server::HELLO);
+    docs.write("index.html", site::HELLO);
     let (_server, addr) = support::nghttpd(&docs, Some(&cert), &[]);
     let got = fetch_tls(
         addr,
@@ -254,7 +276,7 @@ fn our_client_against_nghttpd_tls() {
     ok(&got[0]);
     assert!(got[0].body[..] == file[..], "{} bytes", got[0].body.len());
     ok(&got[1]);
-    assert_eq!(&got[1].body[..], demo_server::HELLO);
+    assert_eq!(&got[1].body[..], site::HELLO);
     assert_eq!(got[2].status, Some(StatusCode::NOT_FOUND));
 
     // Trusting another CA only, the same server is refused.
@@ -289,7 +311,7 @@ fn our_client_against_our_tls_server() {
     // /, /echo, /trailers, /push and the pushed /pushed.css.
     assert_eq!(got.len(), 5, "{got:?}");
     got.iter().for_each(ok);
-    assert_eq!(&got[0].body[..], demo_server::HELLO);
+    assert_eq!(&got[0].body[..], site::HELLO);
     assert!(
         got[1].body[..] == data[..],
         "echo of {} bytes",
@@ -302,9 +324,9 @@ fn our_client_against_our_tls_server() {
             .and_then(|t| t.get("x-trailer-test")),
         Some(&http::HeaderValue::from_static("ok"))
     );
-    assert_eq!(&got[3].body[..], demo_server::PUSH_PAGE);
-    assert_eq!(got[4].path, demo_server::PUSHED_PATH);
-    assert_eq!(&got[4].body[..], demo_server::PUSHED_CSS);
+    assert_eq!(&got[3].body[..], site::PUSH_PAGE);
+    assert_eq!(got[4].path, site::PUSHED_PATH);
+    assert_eq!(&got[4].body[..], site::PUSHED_CSS);
 
     // By IP address (the certificate has 127.0.0.1 too) and unverified.
     let got = fetch_tls(
@@ -335,7 +357,7 @@ fn example_client_binary_over_tls() {
         LIMIT,
     );
     assert!(out.status.success(), "client: {}", out.stderr);
-    assert_eq!(out.stdout, demo_server::HELLO, "stdout is the body only");
+    assert_eq!(out.stdout, site::HELLO, "stdout is the body only");
     // Without --cacert the system roots do not know this certificate.
     let out = run(Command::new(&exe).arg(&url), LIMIT);
     assert_eq!(out.status.code(), Some(1));
@@ -348,7 +370,7 @@ fn example_client_binary_over_tls() {
     );
     let out = run(Command::new(&exe).arg("--insecure").arg(&url), LIMIT);
     assert!(out.status.success(), "client: {}", out.stderr);
-    assert_eq!(out.stdout, demo_server::HELLO);
+    assert_eq!(out.stdout, site::HELLO);
     // -n: the same trust through the library's Client, 100 requests.
     let out = run(
         Command::new(&exe)
@@ -406,7 +428,7 @@ fn h2_crate_client_over_tokio_rustls() {
             let resp = resp.await.expect("response");
             assert_eq!(resp.status(), StatusCode::OK);
             let body = read_body(resp.into_body()).await;
-            assert_eq!(body, demo_server::HELLO);
+            assert_eq!(body, site::HELLO);
 
             let data = support::test_body(200_000);
             let req = Request::post(format!("{url}echo"))
@@ -515,7 +537,7 @@ fn node_http2_connect_with_ca() {
     assert_eq!(v["root"]["status"], 200);
     assert_eq!(
         v["root"]["body"],
-        std::str::from_utf8(demo_server::HELLO).expect("utf8")
+        std::str::from_utf8(site::HELLO).expect("utf8")
     );
     assert_eq!(v["echo"]["status"], 200);
     assert_eq!(v["echo"]["same"], true);
@@ -556,7 +578,7 @@ fn silent_client_neither_blocks_nor_lingers() {
     let started = Instant::now();
     let (body, meta) = curl(&cert, server.addr, &[&https(server.addr, "/")]);
     assert_eq!(meta, "200 2");
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
     let mut buf = [0u8; 16];
     let n = silent.read(&mut buf).expect("closed, not timed out");
     assert_eq!(n, 0, "the server closes a silent client");
@@ -615,7 +637,7 @@ fn openssl_ca_true_certificate_is_accepted_by_our_clients() {
             vec![Job::get(uri(server.addr, "/"))],
         );
         ok(&got[0]);
-        assert_eq!(&got[0].body[..], demo_server::HELLO);
+        assert_eq!(&got[0].body[..], site::HELLO);
     }
     // The one-call client, from a thread without a runtime.
     let url = format!("https://127.0.0.1:{}/", server.addr.port());
@@ -625,7 +647,7 @@ fn openssl_ca_true_certificate_is_accepted_by_our_clients() {
     ))
     .expect("request_with");
     assert_eq!(r.head.status, StatusCode::OK);
-    assert_eq!(&r.body[..], demo_server::HELLO);
+    assert_eq!(&r.body[..], site::HELLO);
     // The supervised client.
     let origin = format!("https://localhost:{}", server.addr.port());
     let tls = cert.client();
@@ -640,7 +662,7 @@ fn openssl_ca_true_certificate_is_accepted_by_our_clients() {
     })
     .expect("Client");
     assert_eq!(r.head.status, StatusCode::OK);
-    assert_eq!(&r.body[..], demo_server::TRAILERS_BODY);
+    assert_eq!(&r.body[..], site::TRAILERS_BODY);
 }
 
 /// The example client's `--cacert` with the same kind of file.
@@ -656,7 +678,7 @@ fn example_client_takes_an_openssl_certificate() {
         LIMIT,
     );
     assert!(out.status.success(), "client: {}", out.stderr);
-    assert_eq!(out.stdout, demo_server::HELLO);
+    assert_eq!(out.stdout, site::HELLO);
     // And a certificate for another name says so in words.
     let other = openssl_cert("DNS:example.com");
     let server = start(&other);
@@ -728,7 +750,7 @@ fn openssl_certificates_that_do_not_fit_give_sentences() {
 fn our_client_against_nghttpd_with_an_openssl_certificate() {
     let cert = openssl_cert("DNS:localhost,IP:127.0.0.1");
     let docs = TempDir::new("nghttpd-openssl");
-    docs.write("index.html", demo_server::HELLO);
+    docs.write("index.html", site::HELLO);
     let (_server, addr) = support::nghttpd(&docs, Some(&cert), &[]);
     let got = fetch_tls(
         addr,
@@ -737,7 +759,7 @@ fn our_client_against_nghttpd_with_an_openssl_certificate() {
         vec![Job::get(uri(addr, "/"))],
     );
     ok(&got[0]);
-    assert_eq!(&got[0].body[..], demo_server::HELLO);
+    assert_eq!(&got[0].body[..], site::HELLO);
 }
 
 /// The example server's `--tls` certificate: a server certificate by
@@ -745,13 +767,13 @@ fn our_client_against_nghttpd_with_an_openssl_certificate() {
 /// constraints or key usage), which
 /// curl takes with `--cacert` and NSS's `certutil` validates for an SSL
 /// server, trusted as a peer (`P,,`) or as a CA (`C,,`, how Firefox and
-/// Chromium import it).
+/// Chromium import it). The example server binary with `--tls`.
 fn curl_and_certutil_accept_the_example_certificate() {
-    let (tls, dir) = demo_server::self_signed_tls().expect("certificate");
+    let (server, cert) = example_server_tls();
     let text = run(
         Command::new(tool("openssl"))
             .args(["x509", "-noout", "-text", "-in"])
-            .arg(&dir.cert),
+            .arg(&cert),
         LIMIT,
     )
     .stdout_str();
@@ -768,17 +790,16 @@ fn curl_and_certutil_accept_the_example_certificate() {
     ] {
         assert!(text.contains(field), "{field} missing:\n{text}");
     }
-    let server = TestServer::start_tls(1, Arc::new(tls));
     let resolve = format!("localhost:{}:127.0.0.1", server.addr.port());
     let out = run(
         Command::new(tool("curl"))
             .args(["-sS", "--http2", "--max-time", "20", "--resolve", &resolve])
             .arg("--cacert")
-            .arg(&dir.cert)
+            .arg(&cert)
             .arg(https(server.addr, "/")),
         LIMIT,
     );
-    assert_eq!(out.stdout, demo_server::HELLO, "curl: {}", out.stderr);
+    assert_eq!(out.stdout, site::HELLO, "curl: {}", out.stderr);
     for trust in ["P,,", "C,,"] {
         let db = TempDir::new("nssdb");
         let db_arg = format!("sql:{}", db.0.display());
@@ -791,7 +812,7 @@ fn curl_and_certutil_accept_the_example_certificate() {
         assert!(out.status.success(), "certutil -N: {}", out.stderr);
         let mut add = Command::new(tool("certutil"));
         add.args(["-d", &db_arg, "-A", "-n", "h2actor", "-t", trust, "-i"])
-            .arg(&dir.cert);
+            .arg(&cert);
         let out = run(&mut add, LIMIT);
         assert!(out.status.success(), "certutil -A: {}", out.stderr);
         let out = certutil(&["-V", "-n", "h2actor", "-u", "V"]);
@@ -802,12 +823,11 @@ fn curl_and_certutil_accept_the_example_certificate() {
             out.stderr
         );
     }
-    drop(server);
-    let path = dir.cert.clone();
-    drop(dir);
+    let status = server.terminate();
+    assert!(status.success(), "SIGTERM: a graceful exit, {status}");
     assert!(
-        !path.exists(),
-        "the certificate directory is removed on drop"
+        !cert.exists(),
+        "the certificate directory is removed on exit"
     );
 }
 
@@ -817,9 +837,9 @@ fn curl_and_certutil_accept_the_example_certificate() {
 /// the usual import) and as a peer (`P,,`); not trusting it, it refuses.
 /// The certificate `--tls` made before (rcgen's defaults) passed; one with
 /// a key usage lacking keyCertSign failed as `C,,` (ERR_CERT_INVALID).
+/// The example server binary with `--tls`.
 fn chromium_trusts_the_example_certificate() {
-    let (tls, dir) = demo_server::self_signed_tls().expect("certificate");
-    let server = TestServer::start_tls(1, Arc::new(tls));
+    let (server, cert) = example_server_tls();
     let url = https(server.addr, "/");
     for trust in [Some("C,,"), Some("P,,"), None] {
         let home = TempDir::new("chromium-home");
@@ -835,7 +855,7 @@ fn chromium_trusts_the_example_certificate() {
             let out = run(
                 Command::new(tool("certutil"))
                     .args(["-d", &db, "-A", "-n", "h2actor", "-t", trust, "-i"])
-                    .arg(&dir.cert),
+                    .arg(&cert),
                 LIMIT,
             );
             assert!(out.status.success(), "certutil -A: {}", out.stderr);
@@ -874,12 +894,12 @@ fn chromium_trusts_the_example_certificate() {
 
 fn main() {
     harness::main(harness::tests![
-        chromium_trusts_the_example_certificate: [Program("chromium"), Program("certutil")],
+        chromium_trusts_the_example_certificate: [Program("chromium"), Program("certutil"), EXAMPLE_SERVER],
         openssl_ca_true_certificate_is_accepted_by_our_clients: [Program("openssl")],
         example_client_takes_an_openssl_certificate: [Program("openssl"), Check("the example client binary", example_client_built)],
         openssl_certificates_that_do_not_fit_give_sentences: [Program("openssl")],
         our_client_against_nghttpd_with_an_openssl_certificate: [Program("openssl"), Program("nghttpd")],
-        curl_and_certutil_accept_the_example_certificate: [Program("openssl"), Program("curl"), Program("certutil")],
+        curl_and_certutil_accept_the_example_certificate: [Program("openssl"), Program("curl"), Program("certutil"), EXAMPLE_SERVER],
         curl_http2_get_and_post_over_tls: [Program("curl")],
         curl_over_tls_listener_two_threads: [Program("curl")],
         curl_http11_only_gets_no_application_protocol: [Program("curl")],

@@ -1,12 +1,14 @@
 //! The HTTP/1.1 `Upgrade: h2c` (RFC 7540 §3.2; RFC 9113 §3.1 deprecates it,
-//! §3 keeps prior knowledge) on the demo server's plain port, against real
+//! §3 keeps prior knowledge) on the test server's plain port, against real
 //! peers: curl 7.88 (`--http2` on an `http://` URL upgrades), `nghttp -u`,
-//! our client's `--upgrade` against our server and against a server built on
+//! our client's upgrade against our server and against a server built on
 //! Python `h2`'s upgrade support (nghttpd has none: our client reports its
 //! answer as a clear error). Plus what a plain port does with everything
 //! else: plain HTTP/1.1 gets the documented 505, bytes that are not HTTP/1.x
 //! an HTTP/2 GOAWAY(PROTOCOL_ERROR) and a close (an invalid preface, RFC 9113
 //! §3.4), oversized heads a 431, and a silent client is cut by the deadline.
+//! curl and nghttp meet the example server binary, as the README runs it;
+//! the rest the tests' server (`support/site.rs`).
 
 mod support;
 
@@ -16,12 +18,15 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode, Uri};
-use support::demo_client::{Exchange, Job, Options};
+use support::client::{Exchange, Job, Options};
 use support::harness::{self, Need::Program, Need::Python};
 use support::{
-    curl_body_and_meta, demo_server, fetch, python_h2c_upgrade_server, run, tool, TempDir,
-    TestServer,
+    curl_body_and_meta, fetch, python_h2c_upgrade_server, run, site, tool, TempDir, TestServer,
 };
+
+/// The tests of the README's promise run the example server binary.
+const EXAMPLE_SERVER: harness::Need =
+    harness::Need::Check("the example server binary", support::example_server_built);
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -38,10 +43,10 @@ fn curl(args: &[&str]) -> (Vec<u8>, String) {
 }
 
 fn curl_upgrade_get() {
-    let server = TestServer::start();
+    let server = support::ExampleServer::start(&[]);
     let (body, meta) = curl(&["--http2", &server.url("/")]);
     assert_eq!(meta, "200 2", "upgraded to HTTP/2");
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
     // A response larger than curl 7.88's 32 KiB upgrade buffer: the server
     // answers stream 1 only after the client's preface (else curl fails
     // with "connection buffer size is too small").
@@ -51,7 +56,7 @@ fn curl_upgrade_get() {
     assert!(body
         .iter()
         .enumerate()
-        .all(|(i, &b)| b == demo_server::pattern_byte(i as u64)));
+        .all(|(i, &b)| b == site::pattern_byte(i as u64)));
     // HEAD over the upgrade: GET's header fields, no content.
     let out = run(
         Command::new(tool("curl"))
@@ -71,7 +76,7 @@ fn curl_upgrade_through_the_listener() {
     for _ in 0..4 {
         let (body, meta) = curl(&["--http2", &server.url("/")]);
         assert_eq!(meta, "200 2");
-        assert_eq!(body, demo_server::HELLO);
+        assert_eq!(body, site::HELLO);
     }
     let (_, meta) = curl(&["--http1.1", &server.url("/")]);
     assert_eq!(meta, "505 1.1");
@@ -81,7 +86,7 @@ fn curl_upgrade_through_the_listener() {
 /// read in full before the switch); the server hands it to `/echo` as the
 /// body of stream 1.
 fn curl_upgrade_post_echo() {
-    let server = TestServer::start();
+    let server = support::ExampleServer::start(&[]);
     let dir = TempDir::new("curl-upgrade");
     for len in [13, 60_000] {
         let data = support::test_body(len);
@@ -101,14 +106,14 @@ fn curl_upgrade_post_echo() {
 
 /// Plain HTTP/1.1 gets the documented 505 with the explanation.
 fn curl_http11_gets_505() {
-    let server = TestServer::start();
+    let server = support::ExampleServer::start(&[]);
     let (body, meta) = curl(&["--http1.1", &server.url("/")]);
     assert_eq!(meta, "505 1.1");
     assert_eq!(body, h2actor::transport::upgrade::NOT_HTTP2_TEXT.as_bytes());
     // Prior knowledge still works on the same port.
     let (body, meta) = curl(&["--http2-prior-knowledge", &server.url("/")]);
     assert_eq!(meta, "200 2");
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
 }
 
 fn nghttp(args: &[&str]) -> support::Output {
@@ -127,9 +132,9 @@ fn nghttp(args: &[&str]) -> support::Output {
 }
 
 fn nghttp_upgrade_get_and_post() {
-    let server = TestServer::start();
+    let server = support::ExampleServer::start(&[]);
     let out = nghttp(&["-u", &server.url("/")]);
-    assert_eq!(out.stdout, demo_server::HELLO);
+    assert_eq!(out.stdout, site::HELLO);
     let out = nghttp(&["-u", "-v", &server.url("/"), &server.url("/bytes/26")]);
     let log = out.stdout_str();
     assert!(log.contains("HTTP Upgrade success"), "{log}");
@@ -186,11 +191,11 @@ fn our_client_upgrade_against_our_server() {
     );
     assert_eq!(got.len(), 3);
     ok(&got[0], 1);
-    assert_eq!(&got[0].body[..], demo_server::HELLO);
+    assert_eq!(&got[0].body[..], site::HELLO);
     ok(&got[1], 3);
     assert_eq!(got[1].body.len(), 100_000);
     ok(&got[2], 5);
-    assert_eq!(&got[2].body[..], demo_server::TRAILERS_BODY);
+    assert_eq!(&got[2].body[..], site::TRAILERS_BODY);
     assert!(got[2].trailers.is_some());
     // HEAD as the upgrade request: no content on stream 1.
     let head = Job {
@@ -224,7 +229,7 @@ fn our_client_upgrade_against_python_h2() {
 /// HTTP/2 frames. Our client says so and ends, it does not hang.
 fn our_client_upgrade_against_nghttpd_fails_clearly() {
     let dir = TempDir::new("nghttpd-upgrade");
-    dir.write("index.html", demo_server::HELLO);
+    dir.write("index.html", site::HELLO);
     let (_server, a) = support::nghttpd(&dir, None, &[]);
     let t = Instant::now();
     let got = fetch(a, vec![Job::get(uri(a, "/"))], upgrade(), LIMIT);
@@ -309,7 +314,7 @@ fn silent_client_is_cut_by_the_deadline() {
     let thread = std::thread::spawn(move || {
         let system = actix::System::new();
         system.block_on(async move {
-            let listener = demo_server::bind(([127, 0, 0, 1], 0).into()).expect("bind");
+            let listener = site::bind(([127, 0, 0, 1], 0).into()).expect("bind");
             let _ = tx.send((
                 listener.local_addr().expect("addr"),
                 actix::System::current(),
@@ -322,8 +327,8 @@ fn silent_client_is_cut_by_the_deadline() {
                             timeout: Duration::from_millis(300),
                             ..Default::default()
                         };
-                        let r = demo_server::builder()
-                            .accept_h2c(tcp, &limits, demo_server::Site::subscriber)
+                        let r = site::builder()
+                            .accept_h2c(tcp, &limits, site::Site::subscriber)
                             .await;
                         let _ = result_tx.send(format!("{:?}", r.err()));
                     });
@@ -354,11 +359,11 @@ fn silent_client_is_cut_by_the_deadline() {
 
 fn main() {
     harness::main(harness::tests![
-        curl_upgrade_get: [Program("curl")],
-        curl_upgrade_post_echo: [Program("curl")],
+        curl_upgrade_get: [Program("curl"), EXAMPLE_SERVER],
+        curl_upgrade_post_echo: [Program("curl"), EXAMPLE_SERVER],
         curl_upgrade_through_the_listener: [Program("curl")],
-        curl_http11_gets_505: [Program("curl")],
-        nghttp_upgrade_get_and_post: [Program("nghttp")],
+        curl_http11_gets_505: [Program("curl"), EXAMPLE_SERVER],
+        nghttp_upgrade_get_and_post: [Program("nghttp"), EXAMPLE_SERVER],
         our_client_upgrade_against_our_server,
         our_client_upgrade_against_python_h2: [Python("h2")],
         our_client_upgrade_against_nghttpd_fails_clearly: [Program("nghttpd")],

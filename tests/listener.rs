@@ -19,7 +19,7 @@ use h2actor::actor::{Listener, ListenerBuilder, ListenerStats};
 use h2actor::frame::{ErrorCode, Frame, PREFACE};
 use h2actor::prelude::*;
 use support::raw_peer::{self, settings, window_update, Closed, Peer};
-use support::{demo_server, init_tracing};
+use support::{init_tracing, site};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A listener serving in an actix system on its own thread; dropping it
@@ -58,10 +58,10 @@ impl Served {
         }
     }
 
-    /// The demo server's routes (`examples/server.rs`).
+    /// The test server's routes (`support/site.rs`).
     fn demo(builder: ListenerBuilder) -> Served {
-        Served::start(builder.connection(demo_server::builder()), |_| {
-            demo_server::Site::subscriber()
+        Served::start(builder.connection(site::builder()), |_| {
+            site::Site::subscriber()
         })
     }
 
@@ -259,9 +259,7 @@ fn five_thousand_concurrent_connections_are_all_served() {
         failed.len(),
         &failed[..failed.len().min(5)]
     );
-    assert!(results
-        .iter()
-        .all(|r| r.as_deref() == Ok(demo_server::HELLO)));
+    assert!(results.iter().all(|r| r.as_deref() == Ok(site::HELLO)));
     assert_eq!(at_peak.connections_open, N, "{at_peak}");
     assert_eq!(at_peak.connections_accepted, N as u64);
     assert_eq!(at_peak.connections_refused, 0);
@@ -487,7 +485,7 @@ impl Handler<RecvHeaders> for Hello {
         let _ = self.0.send(req.conn);
         let response = http::Response::new(());
         req.stream
-            .do_send(SendMessage::new(response).body(demo_server::HELLO));
+            .do_send(SendMessage::new(response).body(site::HELLO));
     }
 }
 

@@ -1,5 +1,5 @@
 //! RFC 9218 Extensible Priorities end to end: a raw-frame client against
-//! the demo server (`examples/server.rs`) over real TCP. The download is
+//! the test server (`support/site.rs`) over real TCP. The download is
 //! held by flow control (the client gives no credit), requests pile up
 //! behind it, then one WINDOW_UPDATE lets the server choose what goes
 //! first: the urgency the client asked for (the `priority` header, §5, or a

@@ -1,4 +1,4 @@
-//! The connection deadlines (`Timeouts`) end to end: the demo server over
+//! The connection deadlines (`Timeouts`) end to end: the test server over
 //! real TCP with short timeouts, a raw peer (`support/raw_peer.rs`) that is
 //! idle, silent, deaf to PINGs or never reads, and the `h2` crate's client
 //! (a peer no one here wrote) seeing an idle connection end gracefully.
@@ -20,8 +20,8 @@ use h2actor::actor::{
 };
 use h2actor::frame::{ErrorCode, Frame, Setting};
 use h2actor::{Head, Keepalive, Timeout, Timeouts};
-use support::demo_server;
 use support::raw_peer::*;
+use support::site;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -48,9 +48,9 @@ fn demo_with(timeouts: Timeouts) -> (ConfServer, mpsc::Receiver<CloseReason>) {
         let _ = tcp.set_nodelay(true);
         let tx = tx.lock().unwrap().clone();
         let rec = Recorder(Mutex::new(tx)).start();
-        demo_server::builder()
+        site::builder()
             .timeouts(timeouts)
-            .start(tcp, demo_server::Site::subscriber().closed(&rec))
+            .start(tcp, site::Site::subscriber().closed(&rec))
     }));
     (server, rx)
 }
@@ -365,7 +365,7 @@ fn stalled_stream_fails_the_pending_send_with_reset_cancel() {
     let tx = Arc::new(Mutex::new(tx));
     let s = ConfServer::start_with(Arc::new(move |tcp| {
         let a = BigSender(Mutex::new(tx.lock().unwrap().clone())).start();
-        demo_server::builder()
+        site::builder()
             .timeouts(Timeouts {
                 stalled_stream: Some(ms(300)),
                 ..Timeouts::disabled()
@@ -432,7 +432,7 @@ fn h2_crate_client_sees_an_idle_connection_end_gracefully() {
         (status, bytes, r, t.elapsed())
     });
     assert_eq!(status, 200);
-    assert_eq!(body, demo_server::HELLO);
+    assert_eq!(body, site::HELLO);
     assert!(conn_result.is_ok(), "h2 saw {conn_result:?}");
     assert!(idle_for >= ms(250), "closed after {idle_for:?}");
     assert_eq!(closed_reason(&closed), CloseReason::Timeout(Timeout::Idle));

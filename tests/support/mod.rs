@@ -1,5 +1,7 @@
-//! Shared helpers of the interop tests: the demo server started in-process,
-//! external tools run with a deadline, temporary directories, child guards.
+//! Shared helpers of the tests: the tests' own server ([`site`]) and
+//! client ([`client`]) run in-process, the example binaries run as a user
+//! runs them ([`ExampleServer`], [`example_path`]), external tools run with
+//! a deadline, temporary directories, child guards.
 //!
 //! Tools: a target whose tests need an external program (curl, nghttp,
 //! nghttpd, h2load, node) is `harness = false` and runs them with
@@ -8,16 +10,13 @@
 //! body finds the program with [`tool`].
 #![allow(dead_code)]
 
-// The examples are the code a user copies; the tests drive them as they are.
+// The examples are the code a user copies: no test includes them. The
+// tests that check an example run its binary (`example_path`).
+pub mod client;
 pub mod delay_proxy;
-#[allow(dead_code)]
-#[path = "../../examples/client.rs"]
-pub mod demo_client;
-#[allow(dead_code)]
-#[path = "../../examples/server.rs"]
-pub mod demo_server;
 pub mod harness;
 pub mod raw_peer;
+pub mod site;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -312,7 +311,7 @@ pub fn test_body(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-/// The demo server running in-process: an actix system on its own thread,
+/// The tests' server ([`site`]) running in-process: an actix system on its own thread,
 /// listening on 127.0.0.1 on an ephemeral port. Dropping it stops the system
 /// (closing the listener and every connection) and joins the thread.
 pub struct TestServer {
@@ -326,38 +325,36 @@ impl TestServer {
         Self::start_threads(1)
     }
 
-    /// The server runs the library's `Listener` with `threads` arbiters, as
-    /// `examples/server --threads N` does.
+    /// The server runs the library's `Listener` with `threads` arbiters.
     pub fn start_threads(threads: usize) -> Self {
-        Self::start_options(demo_server::Options {
+        Self::start_options(site::Options {
             threads: Some(threads),
-            ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+            ..site::Options::new(([127, 0, 0, 1], 0).into())
         })
     }
 
-    /// The demo server over TLS (ALPN h2) with `tls`, as
-    /// `examples/server --tls` serves.
+    /// The server over TLS (ALPN h2) with `tls`.
     pub fn start_tls(threads: usize, tls: std::sync::Arc<h2actor::TlsServer>) -> Self {
-        Self::start_options(demo_server::Options {
+        Self::start_options(site::Options {
             threads: Some(threads),
             tls: Some(tls),
-            ..demo_server::Options::new(([127, 0, 0, 1], 0).into())
+            ..site::Options::new(([127, 0, 0, 1], 0).into())
         })
     }
 
-    /// The demo server with `options` (their `addr` should be port 0).
-    pub fn start_options(options: demo_server::Options) -> Self {
+    /// The server with `options` (their `addr` should be port 0).
+    pub fn start_options(options: site::Options) -> Self {
         init_tracing();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let runner = actix::System::new();
-            let started = runner.block_on(async move { demo_server::serve_with(&options) });
+            let started = runner.block_on(async move { site::serve_with(&options) });
             match started {
-                Ok(serving) => {
-                    let _ = tx.send(Ok((serving.addr, actix::System::current())));
+                Ok(listener) => {
+                    let _ = tx.send(Ok((listener.local_addr(), actix::System::current())));
                     let _ = runner.run();
                     // The listener's arbiters live until the system stops.
-                    drop(serving);
+                    drop(listener);
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
@@ -366,8 +363,8 @@ impl TestServer {
         });
         let (addr, system) = rx
             .recv_timeout(Duration::from_secs(10))
-            .expect("demo server thread did not report")
-            .expect("demo server could not listen");
+            .expect("test server thread did not report")
+            .expect("test server could not listen");
         TestServer {
             addr,
             system,
@@ -422,17 +419,17 @@ pub async fn client_connection(addr: SocketAddr) -> actix::Addr<h2actor::Connect
         .start(tcp, h2actor::Subscriber::new(&Ignore.start()))
 }
 
-/// Connects our demo client to `addr` and makes `jobs` over one connection.
+/// Connects the tests' client to `addr` and makes `jobs` over one connection.
 pub fn fetch(
     addr: SocketAddr,
-    jobs: Vec<demo_client::Job>,
-    options: demo_client::Options,
+    jobs: Vec<client::Job>,
+    options: client::Options,
     limit: Duration,
-) -> Vec<demo_client::Exchange> {
+) -> Vec<client::Exchange> {
     in_actix(limit, async move {
         let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let _ = tcp.set_nodelay(true);
-        demo_client::fetch(tcp, addr.to_string(), jobs, options).await
+        client::fetch(tcp, jobs, options).await
     })
 }
 
@@ -490,6 +487,112 @@ pub fn example_path(name: &str) -> PathBuf {
 /// The need (`Check`) of the tests that run the example client binary.
 pub fn example_client_built() -> Result<(), String> {
     example_built("client")
+}
+
+/// The need (`Check`) of the tests that run the example server binary.
+pub fn example_server_built() -> Result<(), String> {
+    example_built("server")
+}
+
+/// The example client binary with `args`, as a user runs it, within
+/// `limit`; fails the test (saying how to build it) if it is not built.
+pub fn example_client(args: &[&str], limit: Duration) -> Output {
+    if let Err(why) = example_client_built() {
+        panic!("{why}");
+    }
+    run(Command::new(example_path("client")).args(args), limit)
+}
+
+/// The example server binary (`cargo run --release --example server`)
+/// as a user runs it, on a free port of 127.0.0.1, its stdout and stderr
+/// in a log file; killed when dropped.
+pub struct ExampleServer {
+    pub addr: SocketAddr,
+    child: ChildGuard,
+    dir: TempDir,
+}
+
+impl ExampleServer {
+    /// Starts `server --addr 127.0.0.1:PORT` with `extra` arguments and
+    /// waits until it listens; fails the test (saying how to build it) if
+    /// it is not built.
+    pub fn start(extra: &[&str]) -> Self {
+        if let Err(why) = example_server_built() {
+            panic!("{why}");
+        }
+        let dir = TempDir::new("example-server");
+        // The port can be lost between `free_port` and the server's bind:
+        // the server then exits at once, and we try another.
+        for _ in 0..5 {
+            let addr: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+            let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+            let child = Command::new(example_path("server"))
+                .args(["--addr", &addr.to_string()])
+                .args(extra)
+                .env("NO_COLOR", "1")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log file"))
+                .stderr(log)
+                .spawn()
+                .expect("start the example server");
+            let mut child = ChildGuard(child);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while child.0.try_wait().ok().flatten().is_none() {
+                if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                    return ExampleServer { addr, child, dir };
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "the example server does not listen on {addr}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("the example server could not start on any of 5 ports");
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// What it printed so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// SIGTERM (a graceful shutdown), then its exit status (within 15 s).
+    pub fn terminate(mut self) -> ExitStatus {
+        self.wait_terminated(Duration::from_secs(15))
+            .expect("the example server exits on SIGTERM")
+    }
+
+    fn wait_terminated(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let child = &mut self.child.0;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        // SAFETY: kill(2) on our own child, not reaped yet.
+        if unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) } != 0 {
+            return None;
+        }
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ExampleServer {
+    /// SIGTERM first, so that it cleans up (`--tls` removes its
+    /// certificate's directory); the guard kills it if it lingers.
+    fn drop(&mut self) {
+        let _ = self.wait_terminated(Duration::from_secs(2));
+    }
 }
 
 /// Whether the example binary `name` is built (the need of a test that

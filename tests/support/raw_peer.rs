@@ -3,8 +3,8 @@
 //! (or any bytes at all) and reads the server's frames back with
 //! `Frame::decode`, every read bounded by a deadline ([`TIMEOUT`]).
 //!
-//! [`ConfServer`] runs the demo server (`demo_server.rs`, the code of
-//! `examples/server.rs`) in-process on 127.0.0.1:0, on a named thread, and
+//! [`ConfServer`] runs the test server (`site.rs`, the routes of
+//! `examples/server.rs` as the tests' own fixture) in-process on 127.0.0.1:0, on a named thread, and
 //! records (1) a panic on that thread (the process must never panic on
 //! anything from the wire) and (2) the address of every connection actor,
 //! so tests can read its [`ConnectionStats`] (bounded buffers).
@@ -26,7 +26,7 @@ use h2actor::frame::{
 };
 use h2actor::hpack::{self, Decoder, Encoder, Field, FieldRef};
 
-use super::demo_server;
+use super::site;
 
 /// How long any single expectation waits for the server.
 pub const TIMEOUT: Duration = Duration::from_secs(2);
@@ -57,7 +57,7 @@ fn install_panic_hook() {
     });
 }
 
-/// The demo server on its own actix system thread, port picked by the OS.
+/// The test server on its own actix system thread, port picked by the OS.
 pub struct ConfServer {
     pub addr: SocketAddr,
     name: String,
@@ -71,7 +71,7 @@ pub type StartConn = Arc<dyn Fn(tokio::net::TcpStream) -> Addr<Connection> + Sen
 
 impl ConfServer {
     pub fn start() -> Self {
-        Self::start_with(Arc::new(demo_server::start_connection))
+        Self::start_with(Arc::new(site::start_connection))
     }
 
     /// As `start`, each accepted connection started by `start_conn` (the
@@ -91,7 +91,7 @@ impl ConfServer {
             .spawn(move || {
                 let runner = actix::System::new();
                 let started = runner.block_on(async move {
-                    let listener = demo_server::bind(([127, 0, 0, 1], 0).into())?;
+                    let listener = site::bind(([127, 0, 0, 1], 0).into())?;
                     let addr = listener.local_addr()?;
                     actix::spawn(async move {
                         loop {
@@ -731,7 +731,7 @@ impl Peer {
         self.send_get(stream, "/");
         let (status, body) = self.response(stream);
         assert_eq!(status, 200);
-        assert_eq!(&body[..], demo_server::HELLO);
+        assert_eq!(&body[..], site::HELLO);
     }
 
     /// `get_ok` when our SETTINGS_INITIAL_WINDOW_SIZE is 0: the stream's
@@ -741,7 +741,7 @@ impl Peer {
         self.send(window_update(stream, 65_535));
         let (status, body) = self.response(stream);
         assert_eq!(status, 200);
-        assert_eq!(&body[..], demo_server::HELLO);
+        assert_eq!(&body[..], site::HELLO);
     }
 
     /// The :status of the last decoded field block on `stream`.
