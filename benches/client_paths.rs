@@ -98,7 +98,7 @@ async fn actor_client(requests: usize) -> Duration {
 async fn session_client(requests: usize) -> Duration {
     let (s_io, c_io) = tokio::io::duplex(1 << 16);
     let _server = site::builder().start(s_io, site::Site::subscriber());
-    let mut client = Session::new(c_io, Role::Client, Config::default());
+    let mut client = Session::new(c_io, Connection::builder(Role::Client));
     let start = Instant::now();
     for _ in 0..requests / IN_FLIGHT {
         for _ in 0..IN_FLIGHT {

@@ -596,11 +596,14 @@ async fn senddata_stays_pending_while_the_peer_window_is_closed() {
 #[actix_rt::test]
 async fn listener_serves_connections_on_several_arbiters() {
     use h2actor::actor::Listener;
-    let listener = Listener::bind("127.0.0.1:0".parse().unwrap(), 2, server(), |_| {
-        let (tx, _rx) = mpsc::unbounded_channel();
-        Subscriber::all(&TestServer { seen: tx }.start())
-    })
-    .unwrap();
+    let listener = Listener::builder("127.0.0.1:0".parse().unwrap())
+        .threads(2)
+        .connection(server())
+        .start(|_| {
+            let (tx, _rx) = mpsc::unbounded_channel();
+            Subscriber::all(&TestServer { seen: tx }.start())
+        })
+        .unwrap();
     let addr = listener.local_addr();
     for _ in 0..4 {
         let io = tokio::net::TcpStream::connect(addr).await.unwrap();

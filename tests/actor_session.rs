@@ -9,7 +9,7 @@ use h2actor::actor::{
     RecvTrailers, Reset, SendData, SendHeaders, SendTrailers, Session,
 };
 use h2actor::proto::Config;
-use h2actor::{ErrorCode, Head, Role, StreamId};
+use h2actor::{Connection, ErrorCode, Head, Role, StreamId};
 use http::{HeaderMap, HeaderValue, Request, Response};
 
 fn get(path: &str) -> Head {
@@ -164,9 +164,9 @@ async fn serve(mut s: Session, big: usize) {
 
 fn pair(cfg: Config, big: usize) -> Session {
     let (a, b) = tokio::io::duplex(64 << 10);
-    let server = Session::new(a, Role::Server, cfg.clone());
+    let server = Session::new(a, Connection::builder(Role::Server).config(cfg.clone()));
     actix_rt::spawn(serve(server, big));
-    Session::new(b, Role::Client, cfg)
+    Session::new(b, Connection::builder(Role::Client).config(cfg))
 }
 
 /// Takes events of stream `id` until its end; returns (status, body).
@@ -413,8 +413,8 @@ async fn session_close_ends_with_closed_then_none() {
 #[actix_rt::test]
 async fn session_reset_reaches_the_peer() {
     let (a, b) = tokio::io::duplex(64 << 10);
-    let mut server = Session::new(a, Role::Server, Config::default());
-    let mut c = Session::new(b, Role::Client, Config::default());
+    let mut server = Session::new(a, Connection::builder(Role::Server));
+    let mut c = Session::new(b, Connection::builder(Role::Client));
     let id = c.next_free_stream_identifier().await.unwrap();
     c.put_act(
         id,

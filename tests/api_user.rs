@@ -599,7 +599,7 @@ fn send_message_sets_content_length_when_the_body_is_complete() {
     in_actix(Duration::from_secs(20), async move {
         let (s_io, c_io) = tokio::io::duplex(1 << 16);
         Connection::builder(Role::Server).start(s_io, Subscriber::new(&Lengths.start()));
-        let mut client = Session::new(c_io, Role::Client, Config::default());
+        let mut client = Session::new(c_io, Connection::builder(Role::Client));
         for path in ["/unset", "/set"] {
             let id = client.next_free_stream_identifier().await.unwrap();
             client
@@ -712,7 +712,7 @@ fn send_message_answers_head_requests_without_the_body() {
         let (s_io, c_io) = tokio::io::duplex(1 << 16);
         let _server =
             Connection::builder(Role::Server).start(s_io, Subscriber::new(&HeadersOnly.start()));
-        let mut client = Session::new(c_io, Role::Client, Config::default());
+        let mut client = Session::new(c_io, Connection::builder(Role::Client));
         let id = client.next_free_stream_identifier().await.unwrap();
         let head = Request::head("http://localhost/").body(()).unwrap().into();
         client
@@ -754,7 +754,7 @@ fn session_put_act_opens_the_next_stream_and_refuses_ids_out_of_order() {
     in_actix(Duration::from_secs(20), async {
         let (s_io, c_io) = tokio::io::duplex(1 << 16);
         let _server = serve_pipe(s_io);
-        let mut client = Session::new(c_io, Role::Client, Config::default());
+        let mut client = Session::new(c_io, Connection::builder(Role::Client));
         let head = || SendHeaders {
             head: get("/").into(),
             end_stream: true,
@@ -776,4 +776,102 @@ fn session_put_act_opens_the_next_stream_and_refuses_ids_out_of_order() {
         }
         assert_eq!(ended, [StreamId(1), StreamId(3)]);
     });
+}
+
+// ------------------------------------------------------------ one `start`
+
+/// The h2c upgrade through the one `Builder::start`: the server begins
+/// with `upgraded(upgrade)`, the client (a `Session`, so the same options
+/// reach it) with `upgraded_client(method)`; the upgrade request is
+/// answered on stream 1, and the client's next request is stream 3.
+#[test]
+fn upgraded_options_start_both_sides_with_the_one_start() {
+    use h2actor::transport::{accept_h2c, upgrade_h2c, H2cAccepted, H2cLimits};
+    in_actix(Duration::from_secs(20), async {
+        let (s_io, c_io) = tokio::io::duplex(1 << 16);
+        let limits = H2cLimits::default();
+        let config = Config::default();
+        let request = Request::get("http://localhost/").body(()).unwrap();
+        let (accepted, upgraded) = tokio::join!(
+            accept_h2c(s_io, &limits),
+            upgrade_h2c(c_io, &request, &config, &limits)
+        );
+        let H2cAccepted::Upgrade(s_io, upgrade) = accepted.unwrap() else {
+            panic!("not an upgrade")
+        };
+        let server = Connection::builder(Role::Server)
+            .upgraded(upgrade)
+            .unwrap()
+            .start(s_io, Site::subscriber());
+        let builder = Connection::builder(Role::Client)
+            .config(config)
+            .upgraded_client(request.method())
+            .unwrap();
+        let mut client = Session::new(upgraded.unwrap(), builder);
+        let mut answered = Vec::new();
+        let mut next = None;
+        while let Some(evt) = client.take_evt().await {
+            match evt {
+                Event::RecvHeaders(h) => {
+                    let Head::Response(r) = &h.head else { continue };
+                    answered.push((h.stream.id(), r.status()));
+                    if next.is_none() {
+                        let id = client.next_free_stream_identifier().await.unwrap();
+                        next = Some(id);
+                        let head = Request::get("http://localhost/").body(()).unwrap();
+                        client
+                            .put_act(
+                                id,
+                                SendHeaders {
+                                    head: head.into(),
+                                    end_stream: true,
+                                },
+                            )
+                            .await
+                            .unwrap();
+                    } else {
+                        break;
+                    }
+                }
+                Event::Closed(c) => panic!("closed: {c:?}"),
+                _ => {}
+            }
+        }
+        assert_eq!(
+            answered,
+            [
+                (Some(h2actor::StreamId(1)), StatusCode::OK),
+                (Some(h2actor::StreamId(3)), StatusCode::OK)
+            ]
+        );
+        drop(server);
+    });
+}
+
+/// The options check the role (and an upgrade's settings) before anything
+/// starts, so a mistake is an `Err` and the transport is still the caller's.
+#[test]
+fn upgraded_options_refuse_the_wrong_role_and_bad_settings() {
+    use h2actor::frame::Setting;
+    use h2actor::transport::H2cUpgrade;
+    let upgrade = |settings| H2cUpgrade {
+        request: Request::get("http://localhost/").body(()).unwrap(),
+        body: Bytes::new(),
+        settings,
+    };
+    let e = Connection::builder(Role::Client)
+        .upgraded(upgrade(vec![]))
+        .unwrap_err();
+    assert!(matches!(e, Error::User(_)), "{e:?}");
+    let e = Connection::builder(Role::Server)
+        .upgraded(upgrade(vec![Setting::MaxFrameSize(1)]))
+        .unwrap_err();
+    assert!(matches!(e, Error::User(_)), "{e:?}");
+    let e = Connection::builder(Role::Server)
+        .upgraded_client(&http::Method::GET)
+        .unwrap_err();
+    assert!(matches!(e, Error::User(_)), "{e:?}");
+    assert!(Connection::builder(Role::Server)
+        .upgraded(upgrade(vec![]))
+        .is_ok());
 }

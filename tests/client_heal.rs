@@ -555,7 +555,12 @@ fn a_server_that_stops_answering_pings_is_detected_and_replaced() {
             ..h2actor::Timeouts::default()
         };
         let client = Client::builder(url.parse().unwrap())
-            .connection(h2actor::Connection::builder(h2actor::Role::Client).timeouts(timeouts))
+            .connection(h2actor::Connection::builder(h2actor::Role::Client).config(
+                h2actor::Config {
+                    timeouts,
+                    ..h2actor::Config::default()
+                },
+            ))
             .ping_interval(None)
             .start();
         let r = client

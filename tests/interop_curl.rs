@@ -105,7 +105,10 @@ fn curl_sees_the_idle_timeout_end_its_connection_cleanly() {
             ..h2actor::Timeouts::disabled()
         };
         site::builder()
-            .timeouts(timeouts)
+            .config(h2actor::Config {
+                timeouts,
+                ..h2actor::Config::default()
+            })
             .start(tcp, site::Site::subscriber())
     }));
     let url = format!("http://{}/", server.addr);

@@ -324,7 +324,7 @@ fn silent_client_is_cut_by_the_deadline() {
                     let result_tx = result_tx.clone();
                     actix::spawn(async move {
                         let limits = h2actor::transport::H2cLimits {
-                            timeout: Duration::from_millis(300),
+                            handshake_timeout: Duration::from_millis(300),
                             ..Default::default()
                         };
                         let r = site::builder()

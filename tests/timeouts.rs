@@ -19,7 +19,7 @@ use h2actor::actor::{
     SendHeaders, Subscriber,
 };
 use h2actor::frame::{ErrorCode, Frame, Setting};
-use h2actor::{Head, Keepalive, Timeout, Timeouts};
+use h2actor::{Config, Head, Keepalive, Timeout, Timeouts};
 use support::raw_peer::*;
 use support::site;
 
@@ -49,7 +49,10 @@ fn demo_with(timeouts: Timeouts) -> (ConfServer, mpsc::Receiver<CloseReason>) {
         let tx = tx.lock().unwrap().clone();
         let rec = Recorder(Mutex::new(tx)).start();
         site::builder()
-            .timeouts(timeouts)
+            .config(Config {
+                timeouts,
+                ..Config::default()
+            })
             .start(tcp, site::Site::subscriber().closed(&rec))
     }));
     (server, rx)
@@ -366,9 +369,12 @@ fn stalled_stream_fails_the_pending_send_with_reset_cancel() {
     let s = ConfServer::start_with(Arc::new(move |tcp| {
         let a = BigSender(Mutex::new(tx.lock().unwrap().clone())).start();
         site::builder()
-            .timeouts(Timeouts {
-                stalled_stream: Some(ms(300)),
-                ..Timeouts::disabled()
+            .config(Config {
+                timeouts: Timeouts {
+                    stalled_stream: Some(ms(300)),
+                    ..Timeouts::disabled()
+                },
+                ..Config::default()
             })
             .start(tcp, Subscriber::new(&a).reset(&a))
     }));

@@ -30,10 +30,10 @@
 //!   re-armed at the end of every turn that moved the next deadline
 //!   earlier; work done outside the actor's turn (a `Session`, a
 //!   subscriber's `RecvData` handled) that moves it earlier wakes the
-//!   actor, whose timer watch re-arms
-//!   (`connection/timer.rs`). The deadlines
-//!   are [`Timeouts`] (handshake, idle, keepalive, stalled streams) and the
-//!   protocol's own (SETTINGS ACK, graceful shutdown); a timeout that ends
+//!   actor, whose timer watch re-arms (`connection/timer.rs`). The
+//!   deadlines are [`Timeouts`](crate::Timeouts) (handshake, idle,
+//!   keepalive, stalled streams) and the protocol's own (SETTINGS ACK,
+//!   graceful shutdown); a timeout that ends
 //!   the connection flushes its GOAWAY and is reported in `Closed` as
 //!   [`CloseReason::Timeout`].
 //!
@@ -62,7 +62,7 @@ use super::stream::ConnLink;
 use super::writer::WriteSide;
 use super::{H2Stream, Subscriber};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
-use crate::proto::{self, Config, ConnectionError, Role, Timeouts};
+use crate::proto::{self, Config, ConnectionError, Role};
 use crate::transport::{CodecError, FrameCodec, H2cAccepted, H2cError, H2cLimits, H2cUpgrade};
 
 mod driver;
@@ -70,6 +70,7 @@ mod streams;
 mod timer;
 use driver::{Driver, UpgradeRequest};
 mod upgrade;
+use upgrade::Begin;
 
 /// Frames handled per turn before the reader yields to other work.
 const FRAMES_PER_TURN: usize = 64;
@@ -166,7 +167,7 @@ impl Connection {
             max_pending_open_streams: 1024,
             max_queued_sends: 16,
             close_timeout: Duration::from_secs(5),
-            timeouts: None,
+            begin: Begin::Preface,
             counters: None,
         }
     }
@@ -278,18 +279,27 @@ impl Connection {
 }
 
 /// Configures and starts a [`Connection`]: `Connection::builder(role)`,
-/// then the setters below (each documents its default), then `start`.
+/// then the setters below (each documents its default), then
+/// [`start`](Self::start), the one way a connection starts: over TCP, TLS,
+/// an in-memory pipe, after the HTTP/1.1 upgrade
+/// ([`upgraded`](Self::upgraded), [`upgraded_client`](Self::upgraded_client)),
+/// under a [`Session`](crate::Session) ([`Session::new`](crate::Session::new)
+/// takes a builder) or a [`Listener`](super::Listener)
+/// ([`ListenerBuilder::connection`](super::ListenerBuilder::connection)).
 ///
 /// ```no_run
 /// # use h2actor::prelude::*;
 /// # use std::time::Duration;
 /// # use h2actor::Timeouts;
 /// # fn f(tcp: tokio::net::TcpStream, subscriber: Subscriber) {
-/// let config = Config { max_concurrent_streams: 100, ..Config::default() };
+/// let config = Config {
+///     max_concurrent_streams: 100,
+///     timeouts: Timeouts { idle: Some(Duration::from_secs(120)), ..Timeouts::default() },
+///     ..Config::default()
+/// };
 /// let conn = Connection::builder(Role::Server)
 ///     .config(config)
 ///     .max_write_buffer(128 << 10)
-///     .timeouts(Timeouts { idle: Some(Duration::from_secs(120)), ..Timeouts::default() })
 ///     .start(tcp, subscriber);
 /// # }
 /// ```
@@ -297,7 +307,10 @@ impl Connection {
 /// # Limits and timeouts
 ///
 /// Every connection sheds peers that would otherwise hold it forever
-/// ([`Timeouts`], all on by default, each can be turned off):
+/// ([`Timeouts`](crate::Timeouts), in [`Config::timeouts`], all on by
+/// default, each can be turned off). The steps before HTTP/2 (a TLS handshake, the HTTP/1.1
+/// `Upgrade: h2c` exchange) have their own deadline, set on the transport
+/// ([`crate::transport`]: `handshake_timeout`):
 ///
 /// | timeout | default | what happens |
 /// |---|---|---|
@@ -311,8 +324,8 @@ impl Connection {
 pub struct Builder {
     role: Role,
     config: Config,
-    /// `config` with `timeouts` applied, shared by the connections this
-    /// builder (and its clones) starts.
+    /// `config`, shared by the connections this builder (and its clones)
+    /// starts.
     proto_config: Arc<Config>,
     skip_preface: bool,
     auto_release: bool,
@@ -320,41 +333,25 @@ pub struct Builder {
     max_pending_open_streams: usize,
     max_queued_sends: usize,
     close_timeout: Duration,
-    timeouts: Option<Timeouts>,
+    /// How the connection begins: the preface, or after an h2c upgrade.
+    begin: Begin,
     /// The listener's counters (set by the `Listener`).
     counters: Option<Arc<Counters>>,
 }
 
 impl Builder {
-    /// Protocol settings and limits (default: `Config::default()`).
+    /// Protocol settings and limits, the connection's deadlines included
+    /// ([`Config::timeouts`]: handshake, idle, keepalive, stalled streams;
+    /// the table above sums them up). Default: `Config::default()`.
     pub fn config(mut self, config: Config) -> Self {
+        self.proto_config = Arc::new(config.clone());
         self.config = config;
-        self.share_config();
         self
-    }
-    /// The connection's deadlines: handshake, idle, keepalive and stalled
-    /// streams (default: `Timeouts::default()`, see [`Timeouts`] for each
-    /// value and what happens when it passes; the table above sums them
-    /// up). Takes precedence over `Config::timeouts`, whatever the order of
-    /// the calls.
-    pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
-        self.timeouts = Some(timeouts);
-        self.share_config();
-        self
-    }
-
-    /// Rebuilds `proto_config` after `config` or `timeouts` changed.
-    fn share_config(&mut self) {
-        let mut config = self.config.clone();
-        if let Some(t) = self.timeouts {
-            config.timeouts = t;
-        }
-        self.proto_config = Arc::new(config);
     }
     /// Server: the client preface was already consumed by the caller.
     /// Default false. Not for the HTTP/1.1 upgrade: there the client sends
     /// its preface after the 101 (RFC 7540 §3.5); use
-    /// [`start_upgraded`](Self::start_upgraded).
+    /// [`upgraded`](Self::upgraded).
     pub fn skip_preface(mut self, skip: bool) -> Self {
         self.skip_preface = skip;
         self
@@ -395,7 +392,11 @@ impl Builder {
         self
     }
     /// Starts the connection actor over `io` on the current arbiter;
-    /// notifications go to `subscriber`.
+    /// notifications go to `subscriber`. How it begins is this builder's:
+    /// with the preface (the default; a server expects the client's, unless
+    /// [`skip_preface`](Self::skip_preface)), or after the HTTP/1.1 upgrade
+    /// ([`upgraded`](Self::upgraded) for a server,
+    /// [`upgraded_client`](Self::upgraded_client) for a client).
     ///
     /// For a `tokio::net::TcpStream`, call `set_nodelay(true)` first (the
     /// [`super::Listener`] does): the writer already coalesces frames, and
@@ -408,8 +409,7 @@ impl Builder {
         self.start_with(io, subscriber, None).0
     }
 
-    /// The protocol state for a new connection: `config`, with `timeouts`
-    /// if set.
+    /// The protocol state for a new connection, from `config`.
     fn new_proto(&self) -> Proto {
         Proto::with_shared_config(self.role, self.proto_config.clone(), Instant::now())
     }
@@ -434,22 +434,13 @@ impl Builder {
         self,
         io: IO,
         subscriber: Subscriber,
-        upgrade: Option<H2cUpgrade>,
         on_start: impl FnOnce(ConnectionId, &Addr<Connection>) -> Box<dyn std::any::Any> + 'static,
-    ) -> Result<Addr<Connection>, Error>
+    ) -> Addr<Connection>
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
         let on_start = Some(Box::new(on_start) as _);
-        match upgrade {
-            None => {
-                let proto = self.new_proto();
-                Ok(self
-                    .start_inner(io, subscriber, None, proto, Upgraded::No, on_start)
-                    .0)
-            }
-            Some(upgrade) => self.start_upgraded_inner(io, upgrade, subscriber, on_start),
-        }
+        self.start_begun(io, subscriber, None, on_start).0
     }
 
     /// As `start`, also giving the identity the connection's notifications
@@ -476,8 +467,8 @@ impl Builder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let proto = self.new_proto();
-        self.start_inner(io, subscriber, session, proto, Upgraded::No, None)
+        let (addr, link, _) = self.start_begun(io, subscriber, session, None);
+        (addr, link)
     }
 
     /// As `start_with`, over a protocol state prepared by the caller, after

@@ -27,7 +27,7 @@ use super::messages::*;
 use super::stream::{ConnLink, Key};
 use super::{Builder, Connection, H2Stream};
 use crate::frame::{ErrorCode, StreamId};
-use crate::proto::{Config, Role, UserError};
+use crate::proto::{Role, UserError};
 
 /// A stream action for [`Session::put_act`] (HTTP2.jl's `Act*`): the same
 /// messages an [`H2Stream`] actor takes. Each converts with `into()`.
@@ -78,7 +78,7 @@ action_from!(
 ///     let (server_io, client_io) = tokio::io::duplex(64 * 1024);
 ///
 ///     // Server: answer each request with "hello world".
-///     let mut server = Session::new(server_io, Role::Server, Config::default());
+///     let mut server = Session::new(server_io, Connection::builder(Role::Server));
 ///     actix_rt::spawn(async move {
 ///         while let Some(evt) = server.take_evt().await {
 ///             if let Event::RecvHeaders(req) = evt {
@@ -89,7 +89,7 @@ action_from!(
 ///     });
 ///
 ///     // Client: one GET (its id comes from `next_free_stream_identifier`).
-///     let mut client = Session::new(client_io, Role::Client, Config::default());
+///     let mut client = Session::new(client_io, Connection::builder(Role::Client));
 ///     let id = client.next_free_stream_identifier().await.unwrap();
 ///     let request = http::Request::get("http://localhost/").body(()).unwrap();
 ///     let head = SendHeaders { head: request.into(), end_stream: true };
@@ -120,17 +120,12 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session over `io` (any byte stream) in `role` with `config`.
-    pub fn new<IO>(io: IO, role: Role, config: Config) -> Session
-    where
-        IO: AsyncRead + AsyncWrite + Unpin + 'static,
-    {
-        Session::with_builder(io, Connection::builder(role).config(config))
-    }
-
-    /// As [`Session::new`] with every [`Builder`] option (`auto_release` is
-    /// ignored: a session gives DATA back when `take_evt` returns it).
-    pub fn with_builder<IO>(io: IO, builder: Builder) -> Session
+    /// A session over `io` (any byte stream), configured and begun as
+    /// `builder` says: `Session::new(io, Connection::builder(Role::Client))`,
+    /// with [`Builder::config`] and every other option, an h2c upgrade
+    /// included ([`Builder::upgraded`]). `auto_release` is ignored: a
+    /// session gives DATA back when `take_evt` returns it.
+    pub fn new<IO>(io: IO, builder: Builder) -> Session
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {

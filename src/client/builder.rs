@@ -53,9 +53,11 @@ impl ClientBuilder {
     /// The connection's settings (default `Connection::builder(Role::Client)`).
     /// Its `auto_release` is not used: the client gives received DATA back
     /// to the flow-control windows itself, as it takes each frame into the
-    /// response.
+    /// response; nor is an [`upgraded_client`](Builder::upgraded_client)
+    /// option: [`h2c_upgrade`](Self::h2c_upgrade) decides how connections
+    /// begin.
     pub fn connection(mut self, b: Builder) -> Self {
-        self.connection = b;
+        self.connection = b.with_preface();
         self
     }
     /// Requests waiting for a connection or a stream slot; beyond,
@@ -90,7 +92,11 @@ impl ClientBuilder {
         self.backoff = (first, max.max(first));
         self
     }
-    /// Time to make the connection (TCP and TLS). Default 10 s.
+    /// Time to make a connection, from the TCP connect to the first
+    /// HTTP/2 byte (TCP, then TLS or the h2c upgrade). Default 10 s. The
+    /// TLS handshake inside it also keeps its own deadline,
+    /// [`TlsClient::handshake_timeout`] (the transport's one knob), and the
+    /// upgrade exchange `H2cLimits::default()`'s.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self

@@ -23,5 +23,15 @@ pub mod upgrade;
 mod verify;
 
 pub use codec::{CodecError, FrameCodec};
+
+/// The default deadline of every transport handshake, the steps before
+/// HTTP/2 frames: a TLS handshake ([`TlsServer::handshake_timeout`],
+/// [`TlsClient::handshake_timeout`]) and the HTTP/1.1 `Upgrade: h2c`
+/// exchange ([`H2cLimits::handshake_timeout`]). 10 s. Each is set on the
+/// transport and holds wherever it runs (a [`Listener`](crate::Listener),
+/// a [`Client`](crate::client::Client), your own accept loop); the
+/// HTTP/2 handshake after it has its own,
+/// [`Timeouts::handshake`](crate::Timeouts::handshake).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 pub use tls::{TlsClient, TlsError, TlsServer};
 pub use upgrade::{accept_h2c, upgrade_h2c, H2cAccepted, H2cError, H2cLimits, H2cUpgrade, Rewind};

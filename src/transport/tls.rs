@@ -87,6 +87,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::{LazyConfigAcceptor, TlsConnector};
 
 use super::verify;
+use super::DEFAULT_HANDSHAKE_TIMEOUT;
 
 /// The TLS stream a [`TlsServer`] hands back (tokio-rustls).
 pub use tokio_rustls::server::TlsStream as ServerTlsStream;
@@ -101,10 +102,6 @@ pub use rustls;
 
 /// The ALPN protocol id of HTTP/2 over TLS (RFC 9113 §3.2).
 pub const ALPN_H2: &[u8] = b"h2";
-
-/// How long a TLS handshake may take by default, from the first byte
-/// awaited to the last (10 s).
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fatal alert `no_application_protocol` (RFC 7301 §3.2) as a plaintext
 /// TLS record: content type alert (21), legacy version TLS 1.2 (RFC 8446
@@ -395,7 +392,10 @@ impl TlsServer {
     }
 
     /// How long one handshake may take, from the first byte awaited to the
-    /// last ([`DEFAULT_HANDSHAKE_TIMEOUT`] unless set).
+    /// last ([`DEFAULT_HANDSHAKE_TIMEOUT`], 10 s, unless set); beyond it
+    /// [`accept`](Self::accept) fails with [`TlsError::Timeout`] and the
+    /// socket is dropped. The one transport deadline of a TLS port: a
+    /// [`Listener`](crate::Listener) given this server adds none of its own.
     pub fn handshake_timeout(mut self, limit: Duration) -> Self {
         self.handshake_timeout = limit;
         self
@@ -670,8 +670,10 @@ impl TlsClient {
         }
     }
 
-    /// How long one handshake may take ([`DEFAULT_HANDSHAKE_TIMEOUT`]
-    /// unless set).
+    /// How long one handshake may take ([`DEFAULT_HANDSHAKE_TIMEOUT`], 10
+    /// s, unless set); beyond it [`connect`](Self::connect) fails with
+    /// [`TlsError::Timeout`]. A [`Client`](crate::client::Client) given
+    /// this configuration uses it too, within its `connect_timeout`.
     pub fn handshake_timeout(mut self, limit: Duration) -> Self {
         self.handshake_timeout = limit;
         self

@@ -21,7 +21,8 @@
 //!     request body is sent in full before the switch), `101 Switching
 //!     Protocols` is written, and [`H2cAccepted::Upgrade`] hands back the
 //!     connection with the request ([`H2cUpgrade`]), which becomes stream 1
-//!     ([`Builder::start_upgraded`](crate::actor::Builder::start_upgraded));
+//!     ([`Builder::upgraded`](crate::actor::Builder::upgraded), then
+//!     `start`);
 //!   - any other HTTP/1.x request gets one well-formed HTTP/1.1 answer
 //!     with `Connection: close`, and the connection is closed
 //!     ([`H2cError::Refused`]; see the table below).
@@ -29,7 +30,8 @@
 //!   with `Upgrade: h2c` and our `HTTP2-Settings`, and reads the response
 //!   head: `101` → the connection continues in HTTP/2, the response to that
 //!   request arriving on stream 1
-//!   ([`Builder::start_upgraded_client`](crate::actor::Builder::start_upgraded_client));
+//!   ([`Builder::upgraded_client`](crate::actor::Builder::upgraded_client),
+//!   then `start`);
 //!   any other status → [`H2cError::NotUpgraded`] with that status (the
 //!   response body is not read).
 //!
@@ -50,7 +52,7 @@
 //! | a request line of HTTP/1.x whose head is malformed (httparse rejects it) | `400 Bad Request` |
 //! | a request line longer than [`H2cLimits::max_head_size`] | `431 Request Header Fields Too Large` |
 //! | bytes that are neither the preface nor an HTTP/1.x request line (a wrong preface, h2spec's `INVALID CONNECTION PREFACE`, a TLS ClientHello, `GET / HTTP/2.0`) | HTTP/2: SETTINGS, then GOAWAY `PROTOCOL_ERROR`, and the connection is closed (RFC 9113 §3.4) |
-//! | nothing complete within [`H2cLimits::timeout`] | the connection is closed without an answer |
+//! | nothing complete within [`H2cLimits::handshake_timeout`] | the connection is closed without an answer |
 //!
 //! "An HTTP/1.x request line" is decided from its shape alone, byte by byte
 //! as it arrives (RFC 9112 §3): a method (a token), one space, a target
@@ -77,7 +79,7 @@
 //!     Ok(H2cAccepted::PriorKnowledge(io)) => { /* Builder::start(io, ..) */ }
 //!     Ok(H2cAccepted::Upgrade(io, upgrade)) => {
 //!         println!("upgraded: {} {}", upgrade.request.method(), upgrade.request.uri());
-//!         /* Builder::start_upgraded(io, upgrade, ..) */
+//!         /* Builder::upgraded(upgrade)?.start(io, ..) */
 //!     }
 //!     Err(e) => println!("not HTTP/2: {e}"),
 //! }
@@ -126,10 +128,13 @@ pub struct H2cLimits {
     /// Default 64 KiB.
     pub max_body_size: usize,
     /// Deadline for the whole exchange before HTTP/2 starts: reading the
-    /// preface or the request (head and body) and writing the 101 (client:
-    /// writing the request and reading the response head). Beyond it the
-    /// connection is closed: [`H2cError::Timeout`]. Default 10 s.
-    pub timeout: Duration,
+    /// preface or the request (head and body) and writing the 101, or an
+    /// HTTP/1.1 refusal (client: writing the request and reading the
+    /// response head). Beyond it the connection is closed:
+    /// [`H2cError::Timeout`]. The one transport deadline of a plain port:
+    /// a [`Listener`](crate::Listener) adds none of its own. Default
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`](super::DEFAULT_HANDSHAKE_TIMEOUT) (10 s).
+    pub handshake_timeout: Duration,
 }
 
 impl Default for H2cLimits {
@@ -138,14 +143,15 @@ impl Default for H2cLimits {
             max_headers: 64,
             max_head_size: 16 << 10,
             max_body_size: 64 << 10,
-            timeout: Duration::from_secs(10),
+            handshake_timeout: super::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
 
 /// An upgrade request the server accepted (and answered with 101): it
-/// becomes stream 1 of the HTTP/2 connection.
-#[derive(Debug)]
+/// becomes stream 1 of the HTTP/2 connection
+/// ([`Builder::upgraded`](crate::actor::Builder::upgraded)).
+#[derive(Debug, Clone)]
 pub struct H2cUpgrade {
     /// The request: method, `http://HOST/target` URI (the `Host` field
     /// became the authority), version HTTP/1.1 (how it came), and its
@@ -198,7 +204,7 @@ pub enum H2cError {
     /// Client: the request cannot be sent as an upgrade.
     #[error("cannot upgrade this request: {0}")]
     InvalidRequest(&'static str),
-    /// Nothing complete within [`H2cLimits::timeout`].
+    /// Nothing complete within [`H2cLimits::handshake_timeout`].
     #[error("timed out")]
     Timeout,
     /// The peer closed the connection first.
@@ -228,7 +234,7 @@ pub async fn accept_h2c<IO>(mut io: IO, limits: &H2cLimits) -> Result<H2cAccepte
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let deadline = tokio::time::Instant::now() + limits.timeout;
+    let deadline = tokio::time::Instant::now() + limits.handshake_timeout;
     let read = tokio::time::timeout_at(deadline, read_start(&mut io, limits)).await;
     let sniffed = match read {
         Err(_) => return Err(H2cError::Timeout),
@@ -250,7 +256,7 @@ where
     };
     tracing::debug!(status = %refusal.status, reason = refusal.reason, "HTTP/1.1 request refused");
     let answer = refusal.response();
-    let _ = tokio::time::timeout(limits.timeout, async {
+    let _ = tokio::time::timeout(limits.handshake_timeout, async {
         write_all_flush(&mut io, &answer).await?;
         io.shutdown().await?;
         // Lingering close: drain what the client still sends (a body we did
@@ -437,8 +443,8 @@ pub(crate) fn settings_header(config: &Config) -> String {
 ///
 /// On `101 Switching Protocols` the connection is HTTP/2 from here on:
 /// start it with
-/// [`Builder::start_upgraded_client`](crate::actor::Builder::start_upgraded_client)
-/// (with the same `config`); the response to `request` arrives on
+/// [`Builder::upgraded_client`](crate::actor::Builder::upgraded_client)
+/// and `start` (with the same `config`); the response to `request` arrives on
 /// stream 1. Any other final status is [`H2cError::NotUpgraded`] (the body of
 /// that response is not read; drop the connection). Interim 1xx
 /// responses other than 101 are skipped. Header fields of `request` other
@@ -457,7 +463,7 @@ where
         write_all_flush(&mut io, &head).await?;
         read_response(&mut io, limits).await
     };
-    match tokio::time::timeout(limits.timeout, exchange).await {
+    match tokio::time::timeout(limits.handshake_timeout, exchange).await {
         Err(_) => Err(H2cError::Timeout),
         Ok(Err(e)) => Err(e),
         Ok(Ok(rest)) => Ok(Rewind::new(rest, io)),

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! accept ─▶ slot (max_connections) ─▶ spawn ─▶ handshake() ─▶ start()
-//!                                     │        (under handshake_timeout)
+//!                                     │        (within the transport's handshake_timeout)
 //!                                     │        Handshake::Start { io, builder } ─▶ Connection actor
 //!                                     │        Handshake::Done ─▶ nothing to start (the step answered or closed)
 //!                                     └ the slot travels along and is dropped with the connection
@@ -24,7 +24,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -70,8 +69,6 @@ pub(crate) struct AcceptConfig {
     /// The connections' configuration (with the listener's counters).
     pub builder: Builder,
     pub subscriber: Arc<SubscriberFn>,
-    /// Bound on [`handshake`].
-    pub handshake_timeout: Duration,
     /// `TCP_NOTSENT_LOWAT` for accepted sockets (see
     /// `ListenerBuilder::notsent_lowat`).
     pub notsent_lowat: Option<u32>,
@@ -94,9 +91,10 @@ pub(crate) fn set_notsent_lowat(tcp: &TcpStream, bytes: u32) {
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) fn set_notsent_lowat(_: &TcpStream, _: u32) {}
 
-/// The handshake step (the seam: see the module docs). Runs under
-/// `handshake_timeout`; an error or the timeout closes the socket and
-/// counts in `handshakes_failed`.
+/// The handshake step (the seam: see the module docs). Bounded by the
+/// transport's own deadline (`TlsServer::handshake_timeout`,
+/// `H2cLimits::handshake_timeout`; no timer is added here); an error or
+/// the timeout closes the socket and counts in `handshakes_failed`.
 async fn handshake(tcp: TcpStream, peer: SocketAddr, cfg: &AcceptConfig) -> io::Result<Handshake> {
     // The writer coalesces frames already; with Nagle's algorithm a small
     // WINDOW_UPDATE or PING ACK could wait for the peer's delayed ACK.
@@ -147,22 +145,16 @@ pub(crate) async fn serve_one(
     cfg: Arc<AcceptConfig>,
     shared: Arc<Shared>,
 ) {
-    let step = tokio::time::timeout(cfg.handshake_timeout, handshake(tcp, peer, &cfg)).await;
-    let (io, builder, upgrade) = match step {
-        Ok(Ok(Handshake::Start {
+    let (io, builder, upgrade) = match handshake(tcp, peer, &cfg).await {
+        Ok(Handshake::Start {
             io,
             builder,
             upgrade,
-        })) => (io, builder, upgrade),
-        Ok(Ok(Handshake::Done)) => return,
-        Ok(Err(e)) => {
+        }) => (io, builder, upgrade),
+        Ok(Handshake::Done) => return,
+        Err(e) => {
             shared.handshake_failed();
             tracing::debug!(%peer, error = %e, "handshake failed");
-            return;
-        }
-        Err(_) => {
-            shared.handshake_failed();
-            tracing::debug!(%peer, timeout = ?cfg.handshake_timeout, "handshake timed out");
             return;
         }
     };
@@ -182,19 +174,26 @@ fn start(
     cfg: &AcceptConfig,
     shared: Arc<Shared>,
 ) {
+    let builder = match upgrade {
+        None => builder,
+        Some(upgrade) => match builder.upgraded(upgrade) {
+            Ok(upgraded) => upgraded,
+            Err(e) => {
+                // Not reachable: `accept_h2c` checked the HTTP2-Settings,
+                // and a listener's builder is a server's.
+                tracing::debug!(%peer, error = %e, "upgraded connection not started");
+                return;
+            }
+        },
+    };
     let subscriber = (cfg.subscriber)(peer);
-    let started = builder.start_supervised(io, subscriber, upgrade, move |id, addr| {
+    builder.start_supervised(io, subscriber, move |id, addr| {
         if let Some(grace) = shared.register(id, addr) {
             addr.do_send(Drain(grace));
         }
         slot.id = Some(id);
         Box::new(slot)
     });
-    if let Err(e) = started {
-        // The upgrade's HTTP2-Settings were refused by the protocol (the
-        // slot went with the closure).
-        tracing::debug!(%peer, error = %e, "upgraded connection not started");
-    }
 }
 
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]

@@ -39,7 +39,7 @@
 //! |---|---|---|
 //! | [`threads`](ListenerBuilder::threads) | one per core (`std::thread::available_parallelism`) | arbiters accepting on the one socket; a connection and its streams stay on the arbiter that accepted it |
 //! | [`max_connections`](ListenerBuilder::max_connections) | [`DEFAULT_MAX_CONNECTIONS`] (10,000) | connections open at once, over all arbiters; beyond it new ones are closed at accept |
-//! | [`handshake_timeout`](ListenerBuilder::handshake_timeout) | [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s) | the step between accept and HTTP/2 (TLS, the HTTP/1.1 sniff) |
+//! | the step between accept and HTTP/2 | [`DEFAULT_HANDSHAKE_TIMEOUT`](crate::transport::DEFAULT_HANDSHAKE_TIMEOUT) (10 s) | set on the transport: [`TlsServer::handshake_timeout`] for [`tls`](ListenerBuilder::tls), [`H2cLimits::handshake_timeout`] for [`h2c_upgrade`](ListenerBuilder::h2c_upgrade); the socket is closed and counted in [`ListenerStats::handshakes_failed`] |
 //! | [`reuse_port`](ListenerBuilder::reuse_port) | off | `SO_REUSEPORT` (unix): several processes bind the same port |
 //! | [`notsent_lowat`](ListenerBuilder::notsent_lowat) | [`DEFAULT_NOTSENT_LOWAT`] (16 KiB) | `TCP_NOTSENT_LOWAT` (Linux): bytes written to a socket and not yet sent, so urgent responses overtake a download (RFC 9218) |
 //! | listen backlog | 1,024 | connections the kernel queues before `accept` (the usual 128 overflowed here with 256 simultaneous connects) |
@@ -49,6 +49,25 @@
 //! restarted server binds at once, and optionally `SO_REUSEPORT`) and
 //! shared by all arbiters: each waits in `accept` on the same socket and the
 //! kernel hands every new connection to one of them.
+//!
+//! # Two handshakes, one deadline each
+//!
+//! A connection passes two handshakes, and each has one deadline, set in
+//! one place:
+//!
+//! - **Transport**: the TLS handshake (ALPN `h2`), or on a plain port the
+//!   HTTP/1.1 sniff (prior knowledge or `Upgrade: h2c`, the 101 written).
+//!   Its deadline belongs to the transport you hand the listener,
+//!   [`TlsServer::handshake_timeout`] or [`H2cLimits::handshake_timeout`]
+//!   (both 10 s by default), so a `TlsServer` bounds its handshakes the
+//!   same way in a listener and in an accept loop of your own. The listener
+//!   adds no timer of its own around them. A plain port without the
+//!   upgrade ([`h2c_upgrade(None)`](ListenerBuilder::h2c_upgrade)) has no
+//!   transport handshake.
+//! - **HTTP/2**: the peer's connection preface and first SETTINGS
+//!   ([`Timeouts::handshake`](crate::Timeouts::handshake), 10 s, in the
+//!   connection's [`Config`](crate::Config)), from when the connection
+//!   actor starts.
 //!
 //! # Beyond `max_connections`: closed at accept
 //!
@@ -118,9 +137,6 @@ pub(crate) const BACKLOG: u32 = 1024;
 /// Default of [`ListenerBuilder::max_connections`].
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
-/// Default of [`ListenerBuilder::handshake_timeout`].
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A multi-threaded acceptor and supervisor of HTTP/2 server connections
 /// (see the [module docs](self)). Dropping it stops its arbiters, and with
 /// them every connection, without GOAWAY: call [`shutdown`](Self::shutdown)
@@ -139,7 +155,6 @@ pub struct ListenerBuilder {
     threads: Option<usize>,
     connection: Builder,
     max_connections: usize,
-    handshake_timeout: Duration,
     reuse_port: bool,
     notsent_lowat: Option<u32>,
     tls: Option<Arc<TlsServer>>,
@@ -171,9 +186,11 @@ impl ListenerBuilder {
     }
 
     /// The configuration of every connection. Default
-    /// `Connection::builder(Role::Server)`.
+    /// `Connection::builder(Role::Server)`. How each connection begins is
+    /// the listener's to find out (prior knowledge, an h2c upgrade, TLS):
+    /// an [`upgraded`](Builder::upgraded) option on `builder` is dropped.
     pub fn connection(mut self, builder: Builder) -> Self {
-        self.connection = builder;
+        self.connection = builder.with_preface();
         self
     }
 
@@ -184,14 +201,6 @@ impl ListenerBuilder {
     /// `RLIMIT_NOFILE` headroom at most (`ulimit -n`): raise that limit too.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
-        self
-    }
-
-    /// How long the step between accept and HTTP/2 (TCP options today; a
-    /// TLS handshake or the HTTP/1.1 sniff when configured) may take before
-    /// the socket is closed. Default [`DEFAULT_HANDSHAKE_TIMEOUT`] (10 s).
-    pub fn handshake_timeout(mut self, d: Duration) -> Self {
-        self.handshake_timeout = d;
         self
     }
 
@@ -220,8 +229,8 @@ impl ListenerBuilder {
 
     /// Serve HTTP/2 over TLS: every connection starts with the TLS
     /// handshake of `tls` (ALPN `h2`: a client that offers no ALPN or only
-    /// `http/1.1` gets the `no_application_protocol` alert), under the
-    /// handshake timeout. Default: no TLS (h2c).
+    /// `http/1.1` gets the `no_application_protocol` alert), within
+    /// [`TlsServer::handshake_timeout`]. Default: no TLS (h2c).
     ///
     /// ```no_run
     /// # use std::sync::Arc;
@@ -229,7 +238,8 @@ impl ListenerBuilder {
     /// # use h2actor::{actor::Listener, TlsServer};
     /// # fn sub() -> Subscriber { unimplemented!() }
     /// # fn f() -> Result<(), Box<dyn std::error::Error>> {
-    /// let tls = TlsServer::from_pem_files("cert.pem", "key.pem")?;
+    /// let tls = TlsServer::from_pem_files("cert.pem", "key.pem")?
+    ///     .handshake_timeout(std::time::Duration::from_secs(5));
     /// let listener = Listener::builder("0.0.0.0:8443".parse()?)
     ///     .tls(Arc::new(tls))
     ///     .start(|_peer| sub())?;
@@ -244,7 +254,7 @@ impl ListenerBuilder {
     /// `Some(limits)` (the default, `H2cLimits::default()`) the HTTP/2
     /// preface (prior knowledge) or an HTTP/1.1 request with
     /// `Upgrade: h2c` (RFC 7540 §3.2, what `curl --http2` sends), read
-    /// under `limits`; any other HTTP/1.1 request gets a short
+    /// under `limits` (the deadline: [`H2cLimits::handshake_timeout`]); any other HTTP/1.1 request gets a short
     /// `505 HTTP Version Not Supported` (see [`crate::transport::upgrade`]).
     /// With `None`, only the preface: anything else is a connection error
     /// at the first frame. Not used with [`tls`](Self::tls) (ALPN chose h2).
@@ -297,7 +307,6 @@ impl ListenerBuilder {
         let cfg = Arc::new(AcceptConfig {
             builder: self.connection.counters(counters),
             subscriber: Arc::new(subscriber) as Arc<SubscriberFn>,
-            handshake_timeout: self.handshake_timeout,
             notsent_lowat: self.notsent_lowat,
             tls: self.tls,
             h2c: self.h2c,
@@ -336,30 +345,11 @@ impl Listener {
             threads: None,
             connection: Connection::builder(Role::Server),
             max_connections: DEFAULT_MAX_CONNECTIONS,
-            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             reuse_port: false,
             notsent_lowat: Some(DEFAULT_NOTSENT_LOWAT),
             tls: None,
             h2c: Some(H2cLimits::default()),
         }
-    }
-
-    /// Binds `addr` and starts `threads` arbiters (at least one) accepting
-    /// on it, with the other settings at their defaults: a shorthand for
-    /// `Listener::builder(addr).threads(threads).connection(builder).start(subscriber)`.
-    pub fn bind<F>(
-        addr: SocketAddr,
-        threads: usize,
-        builder: Builder,
-        subscriber: F,
-    ) -> io::Result<Listener>
-    where
-        F: Fn(SocketAddr) -> Subscriber + Send + Sync + 'static,
-    {
-        Listener::builder(addr)
-            .threads(threads)
-            .connection(builder)
-            .start(subscriber)
     }
 
     /// The bound address (the port chosen when binding port 0).

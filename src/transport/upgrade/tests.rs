@@ -304,7 +304,7 @@ fn rfc9112_s3_request_line_shape() {
 async fn silent_client_is_cut_by_the_deadline() {
     let (_client, server) = tokio::io::duplex(1024);
     let limits = H2cLimits {
-        timeout: Duration::from_millis(50),
+        handshake_timeout: Duration::from_millis(50),
         ..H2cLimits::default()
     };
     let t = std::time::Instant::now();
