@@ -146,8 +146,7 @@ impl Connection {
     fn finish(c: &mut Core, reason: CloseReason) {
         c.set_reason(reason);
         c.write_state = WriteState::Abort;
-        c.writer_waker = None;
-        c.timer_waker = None;
+        c.task_waker = None;
         c.shutdown_all();
         tracing::debug!(conn = %c.id, reason = ?c.close_reason, "connection closed");
         c.deliver_closed();
@@ -524,7 +523,6 @@ impl Builder {
                 addr: addr.clone(),
                 id,
             });
-            core.conn = Some(addr.downgrade());
             core.link = Some(l.clone());
             link = Some(l);
             let guard = on_start.map(|f| f(id, &addr));

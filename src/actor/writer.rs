@@ -7,10 +7,9 @@
 //! items, so every frame produced in a turn (by the stream messages just
 //! handled and the frames just read) goes out in one `write` at the end of
 //! that turn: no task of its own, no wake-up per batch, no syscall per
-//! frame. Work done outside the turn (a `Session` on the same thread, a
-//! subscriber's `RecvData` handled) wakes the actor's task through
-//! `Core::kick`; within the turn `Core::flush_due` says the write is coming
-//! anyway, so the task does not wake itself.
+//! frame. Within the turn `Core::flush_due` says the write is coming
+//! anyway, so the task does not wake itself; what runs after the driver
+//! (the actor's own timers) wakes it once (`Core::wake`).
 //!
 //! Why not actix's `FramedWrite`: on tokio sockets it never sees
 //! `WouldBlock` and buffers without bound, and it drops buffered bytes when
@@ -128,18 +127,15 @@ impl WriteSide {
 
     /// Writes what the protocol has (up to `max_write_buffer` buffered),
     /// until the socket is full (`Pending`, it wakes the task), the buffer
-    /// is empty (`Pending`, a `Core::kick` wakes the task), a budget of
-    /// writes is spent (`Pending` and a wake), or the write side ends.
+    /// is empty (`Pending`; `Core::wake` wakes the task for more, unless
+    /// this turn writes anyway), a budget of writes is spent (`Pending`
+    /// and a wake), or the write side ends.
     pub fn poll<W: AsyncWrite + Unpin>(
         &mut self,
         io: &mut W,
         c: &mut Core,
         cx: &mut Context<'_>,
     ) -> Poll<WriteEnd> {
-        match &c.writer_waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => c.writer_waker = Some(cx.waker().clone()),
-        }
         // Yield after a few writes so one fast connection does not starve
         // the other tasks of its arbiter.
         let mut budget = 32;
@@ -150,7 +146,6 @@ impl WriteSide {
                 return Poll::Pending;
             }
             if c.write_state == WriteState::Abort {
-                c.writer_waker = None;
                 return Poll::Ready(WriteEnd::Aborted);
             }
             if c.wbuf.len() < c.limits.max_write_buffer {
@@ -199,7 +194,6 @@ impl WriteSide {
     }
 
     fn end(&mut self, c: &mut Core, r: Result<(), String>) -> Poll<WriteEnd> {
-        c.writer_waker = None;
         c.write_state = WriteState::Abort;
         Poll::Ready(WriteEnd::Done(r))
     }

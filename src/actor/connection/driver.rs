@@ -55,6 +55,10 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
         let this = self.get_mut();
         // Whatever the read phase produces, the write phase below sends.
         act.core.flush_due = true;
+        match &act.core.task_waker {
+            Some(w) if w.will_wake(task.waker()) => {}
+            _ => act.core.task_waker = Some(task.waker().clone()),
+        }
         let mut again = false;
         if !this.read_done {
             match this.read(act, ctx, task) {

@@ -4,14 +4,14 @@
 //!
 //! The protocol's deadlines move only in calls that take `now`; the actor
 //! re-arms its one timer (`Connection::arm_timer`) at the end of its own
-//! turns. Some work runs outside those turns: a `Session` acting on the
-//! core from its own task, a subscriber's `RecvData` handled (the window
-//! it releases), the actor's own timers after its driver. When such a call
-//! moves the next deadline earlier than the armed timer, the core wakes
-//! the actor's task
-//! with the waker registered here (`Core::timer_waker`), and this watch
-//! re-arms. That replaces a message per move: a wake-up allocates nothing,
-//! and several moves before the actor runs cost one re-arm.
+//! turns. This watch is polled after the driver in every poll of the
+//! actor's task, so a deadline moved by the mailbox's handlers or by the
+//! driver (frames read, bytes written, a `RecvData` handled) is re-armed
+//! in the same turn. Work that runs after the watch (the actor's own
+//! timers) wakes the task instead (`Core::wake`, with the waker the
+//! driver registers), and the watch re-arms in the next poll. That
+//! replaces a message per move: a wake-up allocates nothing, and several
+//! moves before the actor runs cost one re-arm.
 
 use std::pin::Pin;
 use std::task::{self, Poll};
@@ -29,17 +29,9 @@ impl ActorFuture<Connection> for TimerWatch {
         self: Pin<&mut Self>,
         act: &mut Connection,
         ctx: &mut Context<Connection>,
-        task: &mut task::Context<'_>,
+        _: &mut task::Context<'_>,
     ) -> Poll<()> {
-        let rearm = {
-            let c = &mut act.core;
-            match &c.timer_waker {
-                Some(w) if w.will_wake(task.waker()) => {}
-                _ => c.timer_waker = Some(task.waker().clone()),
-            }
-            c.deadline_earlier()
-        };
-        if rearm {
+        if act.core.deadline_earlier() {
             act.arm_timer(ctx);
         }
         Poll::Pending

@@ -434,7 +434,7 @@ impl Core {
             n,
         });
         // The driver takes it in this turn, or must be woken to.
-        self.wake_writer();
+        self.wake();
     }
 
     /// Hands `ev` to the session queue, to `sub`'s recipient for it, or to

@@ -51,12 +51,10 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::proto::WriteQueue;
-use actix::WeakAddr;
 
 use super::listener::stats::ConnCounters;
 use super::messages::*;
 use super::stream::{ConnLink, H2Stream, Key};
-use super::Connection;
 use crate::frame::{ErrorCode, StreamId};
 use crate::proto;
 
@@ -130,7 +128,6 @@ pub(crate) struct Core {
     /// A `Session` takes every notification from this queue instead.
     pub session: Option<Rc<EventQueue>>,
     pub auto_release: bool,
-    pub conn: Option<WeakAddr<Connection>>,
     /// What stream handles reach the connection by (set when the actor
     /// is created, before any stream exists).
     pub link: Option<Arc<ConnLink>>,
@@ -141,15 +138,15 @@ pub(crate) struct Core {
     pub wbuf: WriteQueue,
     /// Largest size the write buffer reached (for tests of the bound).
     pub wbuf_high_water: usize,
-    /// Wakes the connection actor's task, whose driver writes (registered
-    /// by the write side).
-    pub writer_waker: Option<Waker>,
-    /// The driver's write phase is still to come in the actor's current
-    /// turn: set by the mailbox handlers (`Connection::turn`) and by the
-    /// driver before it reads, cleared when it has written, and set by
-    /// `kick` when it wakes the task. While it is set, `kick` does not
-    /// wake the task (a task that wakes itself is polled once more for
-    /// nothing).
+    /// Wakes the connection actor's task (registered by its driver at each
+    /// poll): its driver then writes, and its timer watch re-arms.
+    pub task_waker: Option<Waker>,
+    /// The driver's write phase, and the timer watch after it, are still
+    /// to come in the actor's current turn: set by the mailbox handlers
+    /// (`Connection::turn`) and by the driver before it reads, cleared
+    /// when it has written, and set by [`Core::wake`] when it wakes the
+    /// task. While it is set, nothing wakes the task (a task that wakes
+    /// itself is polled once more for nothing).
     pub flush_due: bool,
     pub write_state: WriteState,
     opens: VecDeque<PendingOpen>,
@@ -166,10 +163,6 @@ pub(crate) struct Core {
     slot_freed: bool,
     /// When the actor's timer fires (kept by `Connection::arm_timer`).
     pub timer_at: Option<Instant>,
-    /// Wakes the connection actor's task (registered by its timer watch,
-    /// `connection/timer.rs`): the protocol's next deadline moved earlier
-    /// than `timer_at` outside the actor's turn.
-    pub timer_waker: Option<Waker>,
     /// The listener's counters, for connections a `Listener` started.
     pub stats: Option<ConnCounters>,
     /// The `RecvData` with subscribers (auto-release mode), polled by the
@@ -188,13 +181,12 @@ impl Core {
             subscriber,
             session: None,
             auto_release,
-            conn: None,
             link: None,
             limits,
             // Empty until there is something to write (`writer::pull`).
             wbuf: WriteQueue::new(),
             wbuf_high_water: 0,
-            writer_waker: None,
+            task_waker: None,
             flush_due: false,
             write_state: WriteState::Open,
             opens: VecDeque::new(),
@@ -205,7 +197,6 @@ impl Core {
             close_reason: None,
             slot_freed: false,
             timer_at: None,
-            timer_waker: None,
             stats: None,
             handled: Default::default(),
         }
@@ -269,15 +260,16 @@ impl Core {
             || self.proto.is_finished()
             || self.write_state != WriteState::Open
         {
-            self.wake_writer();
+            self.wake();
         }
     }
 
-    /// Makes sure the driver's write phase runs: it does anyway when
-    /// `flush_due` (see the field); otherwise wakes the actor's task.
-    pub fn wake_writer(&mut self) {
+    /// Makes sure the driver's write phase and the timer watch run: they
+    /// do anyway when `flush_due` (see the field); otherwise wakes the
+    /// actor's task.
+    pub fn wake(&mut self) {
         if !self.flush_due {
-            if let Some(w) = &self.writer_waker {
+            if let Some(w) = &self.task_waker {
                 w.wake_by_ref();
                 self.flush_due = true;
             }
@@ -325,15 +317,11 @@ impl Core {
     }
 
     /// After a call into the protocol: if it moved the next deadline
-    /// earlier than the armed timer, wake the connection actor, whose timer
-    /// watch re-arms in its next turn (within the actor's own turn the
-    /// wake is redundant and costs one poll; it is rare: most calls move
-    /// deadlines later or not at all).
+    /// earlier than the armed timer, the timer watch re-arms, later in
+    /// this turn or after a wake (see [`Core::wake`]).
     fn deadline_moved(&mut self) {
         if self.deadline_earlier() {
-            if let Some(w) = &self.timer_waker {
-                w.wake_by_ref();
-            }
+            self.wake();
         }
     }
 
