@@ -604,7 +604,7 @@ impl Handler<SendRequest> for Connection {
     type Result = Reply<H2Stream>;
     fn handle(&mut self, msg: SendRequest, _: &mut Self::Context) -> Self::Result {
         let c = self.turn();
-        match c.open(OpenKind::Request(Box::new(msg))) {
+        match c.open_request(msg) {
             ReplyNow::Now(r) => Reply::now(r),
             ReplyNow::Later(_) => Reply::later(c.park_open()),
         }

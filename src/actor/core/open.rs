@@ -44,6 +44,17 @@ impl Core {
         ReplyNow::Later(Slot::Open)
     }
 
+    /// `SendRequest`: as [`Core::open`], but the request is boxed only
+    /// when it has to wait for a slot (opened at once, it costs no
+    /// allocation of its own).
+    pub fn open_request(&mut self, req: SendRequest) -> ReplyNow<H2Stream> {
+        match self.slot_free() {
+            Err(e) => ReplyNow::Now(Err(e)),
+            Ok(true) if self.opens.is_empty() => ReplyNow::Now(self.start_request(req)),
+            Ok(_) => self.open(OpenKind::Request(Box::new(req))),
+        }
+    }
+
     /// A slot now, without queueing: `Ok(None)` while none is free.
     pub fn reserve_now(&mut self) -> Result<Option<H2Stream>, Error> {
         if !self.slot_free()? || !self.opens.is_empty() {
