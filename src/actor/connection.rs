@@ -137,7 +137,7 @@ impl Connection {
     /// `Core::flush_due`). Only for mailbox handlers: a timer's callback
     /// runs after the driver and must let `kick` wake it.
     pub(super) fn turn(&mut self) -> &mut Core {
-        self.core.flush_due = true;
+        self.core.set_flush_due(true);
         &mut self.core
     }
 

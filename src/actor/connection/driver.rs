@@ -54,7 +54,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
     ) -> Poll<()> {
         let this = self.get_mut();
         // Whatever the read phase produces, the write phase below sends.
-        act.core.flush_due = true;
+        act.core.set_flush_due(true);
         match &act.core.task_waker {
             Some(w) if w.will_wake(task.waker()) => {}
             _ => act.core.task_waker = Some(task.waker().clone()),
@@ -70,7 +70,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
         poll_handled(act, task);
         if let Some(w) = &mut this.write {
             let end = w.poll(&mut this.io, &mut act.core, task);
-            act.core.flush_due = false;
+            act.core.set_flush_due(false);
             // Waits added by the write phase: polled once, so that they
             // wake the task when their `RecvData` is handled.
             if !act.core.handled.is_empty() {
@@ -135,13 +135,17 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                                 if let Some(s) = &mut c.stats {
                                     s.frame_in(&frame);
                                 }
-                                let r = c.proto.recv_frame(frame, Instant::now());
+                                let now = c.now();
+                                let r = c.proto.recv_frame(frame, now);
                                 if let Some((req, body)) = this.upgrade_request.take() {
                                     c.deliver_upgrade_request(req, body);
                                 }
                                 r
                             }
-                            Err(malformed) => c.proto.recv_malformed(malformed, Instant::now()),
+                            Err(malformed) => {
+                                let now = c.now();
+                                c.proto.recv_malformed(malformed, now)
+                            }
                         };
                         // Control frames the peer asked for (PING and
                         // SETTINGS ACKs, RST_STREAMs) go to the write buffer
@@ -158,7 +162,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                     Ok(None) => None,
                     Err(CodecError::Frame(e)) => {
                         let c = &mut act.core;
-                        let r = c.proto.recv_malformed(e.clone(), Instant::now());
+                        let now = c.now();
+                        let r = c.proto.recv_malformed(e.clone(), now);
                         c.kick();
                         // A connection-scoped malformation always ends the
                         // connection, whatever the protocol answered.
@@ -233,6 +238,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                     return ReadStep::Done;
                 }
                 Poll::Ready(Ok(n)) => {
+                    act.core.fresh_clock();
                     if let Some(s) = &act.core.stats {
                         s.bytes_in(n);
                     }

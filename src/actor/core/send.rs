@@ -3,8 +3,6 @@
 //! per-stream queue bound, trailers, push, reset, release; and the filling
 //! of deferred replies.
 
-use std::time::Instant;
-
 use actix::dev::OneshotSender;
 use bytes::Bytes;
 use http::HeaderMap;
@@ -33,11 +31,9 @@ impl Core {
             return Err(Error::ConnectionClosed);
         }
         let id = self.proto.open_stream()?;
-        if let Err(e) = self
-            .proto
-            .send_headers(id, head, end_stream, Instant::now())
-        {
-            let _ = self.proto.reset(id, ErrorCode::CANCEL, Instant::now());
+        let now = self.now();
+        if let Err(e) = self.proto.send_headers(id, head, end_stream, now) {
+            let _ = self.proto.reset(id, ErrorCode::CANCEL, now);
             return Err(e.into());
         }
         let Some(stream) = stream.or_else(|| self.handle(id)) else {
@@ -94,8 +90,8 @@ impl Core {
 
     /// `send_headers` without the kick (the caller kicks once at the end).
     fn put_headers(&mut self, id: StreamId, head: Head, end_stream: bool) -> Result<(), Error> {
-        self.proto
-            .send_headers(id, head, end_stream, Instant::now())?;
+        let now = self.now();
+        self.proto.send_headers(id, head, end_stream, now)?;
         // A pushed stream is held from its first HEADERS on.
         if let Some(e) = self.proto.app_mut(id) {
             e.dest.hold();
@@ -195,7 +191,8 @@ impl Core {
         // The protocol accepts any size on an empty queue; only keep a copy
         // of the handle (a refcount) when it may refuse.
         let retry = (entry.queued_total != entry.sent_total).then(|| data.clone());
-        let r = self.proto.send_data(id, data, end_stream, Instant::now());
+        let now = self.now();
+        let r = self.proto.send_data(id, data, end_stream, now);
         // Looked up again: the protocol call borrowed the table.
         let Some(entry) = self.proto.app_mut(id) else {
             // Not reachable: a stream with data queued is not forgotten.
@@ -242,9 +239,10 @@ impl Core {
                 .push_back(Waiting::Trailers { trailers, tx: None });
             return ReplyNow::Later(Slot::Waiting(id));
         }
+        let now = self.now();
         let r = self
             .proto
-            .send_trailers(id, trailers, Instant::now())
+            .send_trailers(id, trailers, now)
             .map_err(Into::into);
         self.kick();
         ReplyNow::Now(r)
@@ -273,9 +271,8 @@ impl Core {
                     tx,
                 } => {
                     let len = data.len();
-                    let r = self
-                        .proto
-                        .send_data(id, data.clone(), end_stream, Instant::now());
+                    let now = self.now();
+                    let r = self.proto.send_data(id, data.clone(), end_stream, now);
                     let Some(entry) = self.proto.app_mut(id) else {
                         // Not reachable: the stream's entry outlives its sends.
                         if let Some(tx) = tx {
@@ -313,9 +310,10 @@ impl Core {
                     }
                 }
                 Waiting::Trailers { trailers, tx } => {
+                    let now = self.now();
                     let r = self
                         .proto
-                        .send_trailers(id, trailers, Instant::now())
+                        .send_trailers(id, trailers, now)
                         .map_err(Into::into);
                     if let Some(tx) = tx {
                         let _ = tx.send(r);
@@ -332,7 +330,8 @@ impl Core {
     pub fn reset_stream(&mut self, id: StreamId, code: ErrorCode, notify: bool) {
         // The protocol drops the stream's slot with it: take it first.
         let entry = self.proto.take_app(id);
-        let _ = self.proto.reset(id, code, Instant::now());
+        let now = self.now();
+        let _ = self.proto.reset(id, code, now);
         if let Some(mut e) = entry {
             e.fail_sends(&Error::Reset(code));
             let held = e.drop_backlog();
