@@ -303,8 +303,8 @@ fn put_act(
         Action::SendHeaders(m) => {
             return (c.send_headers(id, m.head, m.end_stream).map(|()| id), slot)
         }
-        Action::SendMessage(m) => {
-            let r = c.send_message(id, m).and_then(now).map(|()| id);
+        Action::SendMessage(mut m) => {
+            let r = c.send_message(id, &mut m).and_then(now).map(|()| id);
             return (r, slot);
         }
         Action::SendData(m) => {

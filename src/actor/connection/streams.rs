@@ -142,7 +142,7 @@ impl Handler<OnStream<SendMessage>> for Connection {
             reply,
         } = m;
         if !is_reserved(&key) {
-            let r = self.on_stream(&key, |c, id| c.send_message(id, msg));
+            let r = self.on_stream(&key, |c, id| c.send_message(id, &mut msg));
             return self.answer(&key, reply, r);
         }
         // A client stream's first message: the head opens it.

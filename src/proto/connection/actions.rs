@@ -123,6 +123,19 @@ impl<A> Connection<A> {
         end_stream: bool,
         now: Instant,
     ) -> Result<(), UserError> {
+        self.send_head(id, &head, end_stream, now)
+    }
+
+    /// [`Connection::send_headers`] with the head borrowed: it is only
+    /// read (checked and encoded), and a head is a few hundred bytes that
+    /// each move copies.
+    pub fn send_head(
+        &mut self,
+        id: StreamId,
+        head: &Head,
+        end_stream: bool,
+        now: Instant,
+    ) -> Result<(), UserError> {
         self.tick(now);
         self.check_usable()?;
         let raw = id.0;
@@ -146,7 +159,7 @@ impl<A> Connection<A> {
                     return Err(UserError::StreamIdOrder(id));
                 }
                 let (pseudo, folded) =
-                    headers::request_pseudo(&req, self.peer.enable_connect_protocol)
+                    headers::request_pseudo(req, self.peer.enable_connect_protocol)
                         .map_err(UserError::Malformed)?;
                 let (size, send_expected) = headers::check_outgoing_head(req.headers(), folded)
                     .map_err(UserError::Malformed)?;
