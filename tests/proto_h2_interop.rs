@@ -47,9 +47,12 @@ impl ServerApp {
         match ev {
             Event::RecvHeaders {
                 id,
-                head: Head::Request(req),
+                head,
                 end_stream,
             } => {
+                let Head::Request(req) = *head else {
+                    panic!("a server receives requests");
+                };
                 let path = req.uri().path().to_string();
                 if path == "/echo" {
                     conn.send_headers(
@@ -375,9 +378,12 @@ async fn proto_client_against_h2_server() {
     let conn = drive(client, a, |c, ev| match ev {
         Event::RecvHeaders {
             id,
-            head: Head::Response(r),
+            head,
             end_stream,
         } => {
+            let Head::Response(r) = *head else {
+                panic!("a client receives responses");
+            };
             results.entry(id).or_default().0 = r.status().as_u16();
             if end_stream {
                 done += 1;

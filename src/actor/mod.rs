@@ -72,20 +72,3 @@ pub use session::{Action, Session};
 
 pub mod listener;
 pub use listener::{Listener, ListenerBuilder, ListenerStats, ShutdownReport};
-#[cfg(test)]
-mod tmp_sizes {
-    #[test]
-    fn tmp_sizes() {
-        use std::mem::size_of;
-        eprintln!("proto Event<StreamEntry> {}", size_of::<crate::proto::Event<crate::actor::core::TmpEntry>>());
-        eprintln!("Head {}", size_of::<crate::proto::Head>());
-        eprintln!("Request {}", size_of::<http::Request<()>>());
-        eprintln!("Response {}", size_of::<http::Response<()>>());
-        eprintln!("RecvHeaders {}", size_of::<crate::RecvHeaders>());
-        eprintln!("actor Event {}", size_of::<crate::Event>());
-        eprintln!("SendMessage {}", size_of::<crate::SendMessage>());
-        eprintln!("OnStream<SendMessage> {}", size_of::<crate::OnStream<crate::SendMessage>>());
-        eprintln!("RecvRequest {}", size_of::<crate::proto::headers::RecvRequest>());
-        eprintln!("StreamEntry {}", size_of::<crate::actor::core::TmpEntry>());
-    }
-}

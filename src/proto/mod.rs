@@ -535,8 +535,10 @@ pub enum Event<A = ()> {
     RecvHeaders {
         /// The stream's id.
         id: StreamId,
-        /// The request or response.
-        head: Head,
+        /// The request or response; boxed, so that an event is small to
+        /// move from the queue to its user (a head is 224 bytes, and each
+        /// move of it was a `memcpy`).
+        head: Box<Head>,
         /// The peer set END_STREAM: no body or trailers follow.
         end_stream: bool,
     },
@@ -564,8 +566,9 @@ pub enum Event<A = ()> {
         id: StreamId,
         /// The even id the pushed response will arrive on (§8.4).
         promised_id: StreamId,
-        /// The request the server will answer on `promised_id`.
-        request: http::Request<()>,
+        /// The request the server will answer on `promised_id` (boxed as
+        /// `RecvHeaders::head` is).
+        request: Box<http::Request<()>>,
     },
     /// The stream ended abnormally: reset by the peer (`remote`), or by us
     /// after a stream error (RST_STREAM already queued), or refused by a

@@ -113,7 +113,7 @@ impl Core {
                         id,
                         promised,
                         promised_id,
-                        request,
+                        request: *request,
                     })
                 });
             }
@@ -181,7 +181,7 @@ impl Core {
         }
     }
 
-    fn on_headers(&mut self, id: StreamId, head: proto::Head, end_stream: bool) {
+    fn on_headers(&mut self, id: StreamId, head: Box<proto::Head>, end_stream: bool) {
         let addr = match self.proto.app_mut(id) {
             Some(e) => {
                 e.recv_done |= end_stream;
@@ -212,7 +212,7 @@ impl Core {
             stream: addr,
             conn: self.id,
             id,
-            head,
+            head: *head,
             end_stream,
         };
         // Straight to the recipient, not through `route`'s `Event`: each
@@ -244,7 +244,7 @@ impl Core {
     pub fn deliver_upgrade_request(&mut self, request: http::Request<()>, body: Bytes) {
         let id = StreamId(1);
         let end_stream = body.is_empty();
-        self.on_headers(id, proto::Head::Request(request), end_stream);
+        self.on_headers(id, Box::new(proto::Head::Request(request)), end_stream);
         if !end_stream {
             // Without an entry the subscriber refused the request already.
             let _ = self.note_data(id, body, true);

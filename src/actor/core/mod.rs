@@ -63,8 +63,6 @@ pub(crate) use table::{OpenKind, Parked, ReplyNow};
 
 /// The protocol state machine, with the actor layer's entry as each
 /// stream's application slot: the one stream table.
-#[cfg(test)]
-pub(crate) type TmpEntry = StreamEntry;
 pub(crate) type Proto = proto::Connection<StreamEntry>;
 
 /// A `RecvData` with the subscriber (auto-release mode): resolves to its

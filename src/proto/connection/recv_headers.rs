@@ -244,7 +244,7 @@ impl<A> Connection<A> {
                     }
                     self.events.push_back(Event::RecvHeaders {
                         id: StreamId(id),
-                        head: Head::Response(r.response),
+                        head: Box::new(Head::Response(r.response)),
                         end_stream: false,
                     });
                     return Ok(());
@@ -266,7 +266,7 @@ impl<A> Connection<A> {
                 }
                 self.events.push_back(Event::RecvHeaders {
                     id: StreamId(id),
-                    head: Head::Response(r.response),
+                    head: Box::new(Head::Response(r.response)),
                     end_stream,
                 });
                 if !end_stream {
@@ -426,7 +426,7 @@ impl<A> Connection<A> {
         self.insert_stream(id, s);
         self.events.push_back(Event::RecvHeaders {
             id: StreamId(id),
-            head: Head::Request(r.request),
+            head: Box::new(Head::Request(r.request)),
             end_stream,
         });
         if !end_stream {
@@ -574,7 +574,7 @@ impl<A> Connection<A> {
         self.events.push_back(Event::RecvPromise {
             id: StreamId(id),
             promised_id: StreamId(promised),
-            request: r.request,
+            request: Box::new(r.request),
         });
         Ok(())
     }

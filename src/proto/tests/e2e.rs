@@ -73,9 +73,12 @@ fn find_request(evs: &[Event]) -> (StreamId, &Request<()>, bool) {
         .find_map(|e| match e {
             Event::RecvHeaders {
                 id,
-                head: Head::Request(r),
+                head,
                 end_stream,
-            } => Some((*id, r, *end_stream)),
+            } => match &**head {
+                Head::Request(r) => Some((*id, r, *end_stream)),
+                Head::Response(_) => None,
+            },
             _ => None,
         })
         .expect("a request")
@@ -111,10 +114,10 @@ fn e2e_get_request_and_response_with_body() {
     let resp = cev
         .iter()
         .find_map(|e| match e {
-            Event::RecvHeaders {
-                head: Head::Response(r),
-                ..
-            } => Some(r),
+            Event::RecvHeaders { head, .. } => match &**head {
+                Head::Response(r) => Some(r),
+                Head::Request(_) => None,
+            },
             _ => None,
         })
         .unwrap();

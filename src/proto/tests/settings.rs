@@ -269,10 +269,10 @@ fn rfc8441_3_server_sends_enable_connect_protocol_and_accepts_protocol_before_th
     assert_eq!(rst_code(&out, 1), None, "{out:?}");
     let evs = events(&mut s);
     let protocol = evs.iter().find_map(|e| match e {
-        Event::RecvHeaders {
-            head: Head::Request(r),
-            ..
-        } => r.extensions().get::<Protocol>().cloned(),
+        Event::RecvHeaders { head, .. } => match &**head {
+            Head::Request(r) => r.extensions().get::<Protocol>().cloned(),
+            Head::Response(_) => None,
+        },
         _ => None,
     });
     assert_eq!(protocol, Some(Protocol(Bytes::from_static(b"websocket"))));
