@@ -73,7 +73,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
             act.core.flush_due = false;
             // Waits added by the write phase: polled once, so that they
             // wake the task when their `RecvData` is handled.
-            if !act.core.handled.is_empty() {
+            if act.core.handled.as_ref().is_some_and(|h| !h.is_empty()) {
                 poll_handled(act, task);
             }
             if let Poll::Ready(end) = end {
@@ -97,7 +97,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
 /// each one handled gives its bytes back and lets its stream's next
 /// notifications go (`Core::data_handled`, which may add waits).
 fn poll_handled(act: &mut Connection, task: &mut std::task::Context<'_>) {
-    while let Poll::Ready(Some((backlog, n, ok))) = act.core.handled.poll_next_unpin(task) {
+    while let Some(Poll::Ready(Some((backlog, n, ok)))) =
+        act.core.handled.as_mut().map(|h| h.poll_next_unpin(task))
+    {
         act.core.data_handled(backlog, n, ok);
     }
 }
