@@ -23,7 +23,8 @@ pub(super) struct Driver<IO> {
     /// fails ("connection buffer size is too small to store data following
     /// HTTP Upgrade response header") when more than 32 KiB arrive with
     /// the 101, which an early response to stream 1 would send.
-    pub(super) upgrade_request: Option<UpgradeRequest>,
+    /// Boxed: rare, and ~250 bytes inline in every connection's driver.
+    pub(super) upgrade_request: Option<Box<UpgradeRequest>>,
     /// The read side ended (EOF or a transport error).
     pub(super) read_done: bool,
     /// The write side; `None` once it ended.
@@ -138,7 +139,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                                     s.frame_in(&frame);
                                 }
                                 let r = c.proto.recv_frame(frame, Instant::now());
-                                if let Some((req, body)) = this.upgrade_request.take() {
+                                if let Some(b) = this.upgrade_request.take() {
+                                    let (req, body) = *b;
                                     c.deliver_upgrade_request(req, body);
                                 }
                                 r
