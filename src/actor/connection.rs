@@ -82,9 +82,12 @@ const READ_RESERVE: usize = bufpool::READ_CAPACITY / 2;
 /// One HTTP/2 connection as an actor. Start it with [`Connection::builder`].
 pub struct Connection {
     core: Core,
-    /// Keeps the mailbox open: the actor stops only through `ctx.stop()`,
-    /// after its writer has flushed.
-    self_addr: Option<Addr<Connection>>,
+    /// `stopped` has run (see the `Drop` impl). The mailbox stays open
+    /// without an address of the actor's own: `Core::link` holds one for
+    /// the actor's whole life (an `Addr` is two allocations, ~80 bytes), so
+    /// the actor stops only through `ctx.stop()`, after its writer has
+    /// flushed.
+    stopped: bool,
     timer: Option<(Instant, SpawnHandle)>,
     close_timeout: Duration,
     forced: bool,
@@ -106,7 +109,7 @@ impl Actor for Connection {
     }
 
     fn stopped(&mut self, _ctx: &mut Self::Context) {
-        self.self_addr = None;
+        self.stopped = true;
         Self::finish(&mut self.core, CloseReason::Done);
     }
 }
@@ -117,8 +120,8 @@ impl Actor for Connection {
 /// nothing behind that another would trip over.
 impl Drop for Connection {
     fn drop(&mut self) {
-        if self.self_addr.take().is_none() {
-            return; // `stopped` ran
+        if self.stopped {
+            return;
         }
         let id = self.core.id;
         crate::log_limit::limited!(error, conn = %id, "connection actor dropped without stopping (panic?)");
@@ -506,7 +509,7 @@ impl Builder {
                 if let Some(s) = &mut core.stats {
                     s.upgraded_stream();
                 }
-                Some(*req)
+                Some(req)
             }
             Upgraded::Client => {
                 core.adopt_upgraded_stream();
@@ -518,14 +521,13 @@ impl Builder {
         let id = core.id;
         let mut link = None;
         let addr = Connection::create(|ctx| {
-            let addr = ctx.address();
             let l = Arc::new(ConnLink {
-                addr: addr.clone(),
+                addr: ctx.address(),
                 id,
             });
+            let guard = on_start.map(|f| f(id, &l.addr));
             core.link = Some(l.clone());
             link = Some(l);
-            let guard = on_start.map(|f| f(id, &addr));
             let write = WriteSide::new(&io, &mut core);
             ctx.spawn(Driver {
                 io,
@@ -538,7 +540,7 @@ impl Builder {
             });
             Connection {
                 core,
-                self_addr: Some(addr),
+                stopped: false,
                 timer: None,
                 close_timeout,
                 forced: false,

@@ -623,11 +623,13 @@ impl<A> Connection<A> {
     /// Frees storage a quiet connection does not need, for a caller whose
     /// peer has gone quiet (the socket has nothing more to read): the
     /// queues used only around SETTINGS and PINGs (~160 bytes kept from the
-    /// handshake on). The scratch that bursts of requests grow (the event
-    /// queue, the HPACK buffers) stays: freeing it whenever the socket went
-    /// quiet with no stream open cost +11% instructions per request under
-    /// `h2load -m 16` (it regrew, through glibc's large-chunk path, for
-    /// every burst).
+    /// handshake on), and the event queue while it has room for one event
+    /// only (~240 bytes: the peer's SETTINGS, §6.5, or a lone request's
+    /// HEADERS). The scratch that bursts of requests grow (the event queue
+    /// past one slot, the HPACK buffers) stays: freeing it whenever the
+    /// socket went quiet with no stream open cost +11% instructions per
+    /// request under `h2load -m 16` (it regrew, through glibc's large-chunk
+    /// path, for every burst).
     pub fn release_idle_memory(&mut self) {
         fn free<T>(q: &mut VecDeque<T>) {
             if q.is_empty() && q.capacity() != 0 {
@@ -636,6 +638,9 @@ impl<A> Connection<A> {
         }
         free(&mut self.pings_out);
         free(&mut self.pending_settings);
+        if self.events.capacity() == 1 {
+            free(&mut self.events);
+        }
     }
 
     /// The frame size our codec must accept now (our acknowledged

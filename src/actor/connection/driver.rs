@@ -23,7 +23,8 @@ pub(super) struct Driver<IO> {
     /// fails ("connection buffer size is too small to store data following
     /// HTTP Upgrade response header") when more than 32 KiB arrive with
     /// the 101, which an early response to stream 1 would send.
-    pub(super) upgrade_request: Option<UpgradeRequest>,
+    /// Boxed: rare, and ~250 bytes inline in every connection's driver.
+    pub(super) upgrade_request: Option<Box<UpgradeRequest>>,
     /// The read side ended (EOF or a transport error).
     pub(super) read_done: bool,
     /// The write side; `None` once it ended.
@@ -73,7 +74,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
             act.core.set_flush_due(false);
             // Waits added by the write phase: polled once, so that they
             // wake the task when their `RecvData` is handled.
-            if !act.core.handled.is_empty() {
+            if act.core.handled.as_ref().is_some_and(|h| !h.is_empty()) {
                 poll_handled(act, task);
             }
             if let Poll::Ready(end) = end {
@@ -97,7 +98,9 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
 /// each one handled gives its bytes back and lets its stream's next
 /// notifications go (`Core::data_handled`, which may add waits).
 fn poll_handled(act: &mut Connection, task: &mut std::task::Context<'_>) {
-    while let Poll::Ready(Some((backlog, n, ok))) = act.core.handled.poll_next_unpin(task) {
+    while let Some(Poll::Ready(Some((backlog, n, ok)))) =
+        act.core.handled.as_mut().map(|h| h.poll_next_unpin(task))
+    {
         act.core.data_handled(backlog, n, ok);
     }
 }
@@ -137,7 +140,8 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> Driver<IO> {
                                 }
                                 let now = c.now();
                                 let r = c.proto.recv_frame(frame, now);
-                                if let Some((req, body)) = this.upgrade_request.take() {
+                                if let Some(b) = this.upgrade_request.take() {
+                                    let (req, body) = *b;
                                     c.deliver_upgrade_request(req, body);
                                 }
                                 r

@@ -446,11 +446,13 @@ impl Core {
     /// actor's turn (no task of its own).
     fn await_handled(&mut self, b: BacklogRef, req: RecipientRequest<RecvData>, n: usize) {
         b.borrow_mut().in_flight = true;
-        self.handled.push(Handled {
-            backlog: Some(b),
-            req: Box::pin(req),
-            n,
-        });
+        self.handled
+            .get_or_insert_with(Default::default)
+            .push(Handled {
+                backlog: Some(b),
+                req: Box::pin(req),
+                n,
+            });
         // The driver takes it in this turn, or must be woken to.
         self.wake();
     }

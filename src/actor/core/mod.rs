@@ -173,7 +173,9 @@ pub(crate) struct Core {
     /// The `RecvData` with subscribers (auto-release mode), polled by the
     /// driver in the actor's turn (no task of their own); at the end,
     /// the notes still kept behind them go out at once (`shutdown_all`).
-    pub handled: futures::stream::FuturesUnordered<Handled>,
+    /// Created by the first such wait: a `FuturesUnordered` allocates
+    /// ~150 bytes when made, which most connections never need.
+    pub handled: Option<futures::stream::FuturesUnordered<Handled>>,
 }
 
 impl Core {
@@ -204,7 +206,7 @@ impl Core {
             slot_freed: false,
             timer_at: None,
             stats: None,
-            handled: Default::default(),
+            handled: None,
         }
     }
 
@@ -379,7 +381,7 @@ impl Core {
         // Streams that ended already (complete: their last notes are kept
         // behind a `RecvData` still with the subscriber): the rest goes
         // out now, without waiting.
-        for h in std::mem::take(&mut self.handled) {
+        for h in self.handled.take().into_iter().flatten() {
             self.flush_orphan(h.backlog, h.req);
         }
         self.streams_shut = true;

@@ -32,6 +32,14 @@ impl<A> Connection<A> {
         }
         self.saw_peer(now);
         trace!(?frame, "recv");
+        if self.events.capacity() == 0 {
+            // Most frames queue an event (~240 bytes), and a first push
+            // makes room for four: room for one is what a quiet
+            // connection's frames need (the peer's SETTINGS, a lone
+            // request); the first burst grows it as usual. A quiet socket
+            // frees it again (`release_idle_memory`).
+            self.events.reserve_exact(1);
+        }
         // §3.4: the peer's connection preface starts with a SETTINGS frame.
         if !self.peer_settings_seen && !matches!(&frame, Frame::Settings(s) if !s.ack) {
             return Err(self.conn_error(
@@ -377,13 +385,6 @@ impl<A> Connection<A> {
         self.peer_settings_seen = true;
         self.timers.table.stop(Timer::Handshake);
         self.cheap_frame(now)?;
-        if self.events.capacity() == 0 {
-            // The first event of most connections: room for this one only
-            // (~240 bytes, not the four a first push makes room for), so
-            // an idle connection holds little; the first burst of
-            // requests grows it as usual.
-            self.events.reserve_exact(1);
-        }
         let r = self.guards.settings_ack_queued();
         self.flood(r)?;
         self.apply_peer(&s.params)?;

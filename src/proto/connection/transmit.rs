@@ -158,6 +158,10 @@ impl<A> Connection<A> {
                 timers::watch_stall(s, conn_shut, &mut self.timers);
             }
             self.guards.useful_frame();
+            if self.events.capacity() == 0 {
+                // As in `recv_frame`: room for one event to begin with.
+                self.events.reserve_exact(1);
+            }
             self.events.push_back(Event::DataSent {
                 id: StreamId(id),
                 len: n,
