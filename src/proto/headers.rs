@@ -30,7 +30,7 @@ pub fn valid_name(name: &[u8]) -> bool {
 /// RFC 9113 §8.2.1: a field value MUST NOT contain NUL, CR or LF, nor start
 /// or end with SP or HTAB.
 pub fn valid_value(value: &[u8]) -> bool {
-    if value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+    if !visible_ascii(value) && value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return false;
     }
     !matches!(value.first(), Some(b' ' | b'\t')) && !matches!(value.last(), Some(b' ' | b'\t'))
@@ -103,7 +103,39 @@ enum ValueCheck {
     Control,
 }
 
+/// Whether every octet of `value` is visible ASCII or SP (0x20-0x7e):
+/// eight at a time, the common case of every check below. `false` says
+/// only that the octet-by-octet check must decide.
+#[inline]
+fn visible_ascii(value: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut words = value.chunks_exact(8);
+    for w in &mut words {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let x = u64::from_ne_bytes(a);
+        // Per octet, with no borrow between octets while none is 0x80 or
+        // more (checked first): x - 0x20 sets the high bit iff x < 0x20;
+        // (x ^ 0x7f) - 1 sets it iff x == 0x7f.
+        if x & HIGH != 0
+            || x.wrapping_sub(ONES * 0x20) & HIGH != 0
+            || (x ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(x ^ (ONES * 0x7f)) & HIGH != 0
+        {
+            return false;
+        }
+    }
+    words.remainder().iter().all(|&b| (0x20..0x7f).contains(&b))
+}
+
 fn check_value(value: &[u8]) -> ValueCheck {
+    if visible_ascii(value) {
+        return if matches!(value.first(), Some(b' ')) || matches!(value.last(), Some(b' ')) {
+            ValueCheck::Malformed
+        } else {
+            ValueCheck::Ascii
+        };
+    }
     let mut high = false;
     let mut control = false;
     for &b in value {
@@ -193,7 +225,7 @@ fn set_once(slot: &mut Option<Bytes>, f: &Field) -> Result<(), Malformed> {
     if slot.is_some() {
         return Err("duplicate pseudo-header (§8.3)");
     }
-    if f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
+    if !visible_ascii(&f.value) && f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return Err("invalid pseudo-header value (§8.2.1)");
     }
     *slot = Some(f.value.clone());

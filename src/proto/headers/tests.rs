@@ -413,3 +413,39 @@ fn outgoing_connection_specific_field_is_rejected() {
     h.insert("x", HeaderValue::from_static(" padded"));
     assert!(check_outgoing(&h, false).is_err());
 }
+
+/// §8.2.1's value checks take eight octets at a time when they can
+/// (`visible_ascii`): every octet value, at every place of a value long
+/// enough for two words and a tail, gives the answer of the octet-by-octet
+/// rule.
+#[test]
+fn s8_2_1_word_check_agrees_with_octet_rule() {
+    for len in [1usize, 7, 8, 9, 16, 17, 23] {
+        for pos in 0..len {
+            for b in 0..=255u8 {
+                let mut v = vec![b'a'; len];
+                v[pos] = b;
+                let want = v.iter().all(|&c| (0x20..0x7f).contains(&c));
+                assert_eq!(visible_ascii(&v), want, "len {len} pos {pos} octet {b:#x}");
+                let malformed = v.iter().any(|&c| c == 0 || c == b'\r' || c == b'\n')
+                    || matches!(v.first(), Some(b' ' | b'\t'))
+                    || matches!(v.last(), Some(b' ' | b'\t'));
+                assert_eq!(
+                    valid_value(&v),
+                    !malformed,
+                    "len {len} pos {pos} octet {b:#x}"
+                );
+                let expect = if malformed {
+                    ValueCheck::Malformed
+                } else if v.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f) {
+                    ValueCheck::Control
+                } else if v.iter().any(|&c| c >= 0x80) {
+                    ValueCheck::ObsText
+                } else {
+                    ValueCheck::Ascii
+                };
+                assert_eq!(check_value(&v), expect, "len {len} pos {pos} octet {b:#x}");
+            }
+        }
+    }
+}
