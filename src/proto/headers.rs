@@ -160,9 +160,11 @@ fn check_value(value: &[u8]) -> ValueCheck {
 
 /// Checks a regular (non-pseudo) received field and appends it to `map`,
 /// tracking content-length; says whether it was `host` or `priority`.
+/// The value's bytes are taken from `f`, not cloned: a clone and its drop
+/// are two atomic operations on the decoder's buffer, for every field.
 fn add_field(
     map: &mut HeaderMap,
-    f: &Field,
+    f: &mut Field,
     content_length: &mut Option<u64>,
 ) -> Result<Seen, Malformed> {
     // `from_lowercase` with no `"` takes exactly the names `valid_name` and
@@ -209,10 +211,11 @@ fn add_field(
         // at either end) were checked above. `f.value` is a `Bytes` (a
         // slice of the HPACK decoder's output): taken as is, no copy, and
         // no second pass over it.
-        unsafe { HeaderValue::from_maybe_shared_unchecked(f.value.clone()) }
+        unsafe { HeaderValue::from_maybe_shared_unchecked(std::mem::take(&mut f.value)) }
     } else {
         // obs-text need not be UTF-8: the checked constructor.
-        HeaderValue::from_maybe_shared(f.value.clone()).map_err(|_| "invalid field value")?
+        HeaderValue::from_maybe_shared(std::mem::take(&mut f.value))
+            .map_err(|_| "invalid field value")?
     };
     if f.never_index {
         value.set_sensitive(true);
@@ -221,14 +224,15 @@ fn add_field(
     Ok(seen)
 }
 
-fn set_once(slot: &mut Option<Bytes>, f: &Field) -> Result<(), Malformed> {
+/// A pseudo-header's value, taken from `f` (see [`add_field`]).
+fn set_once(slot: &mut Option<Bytes>, f: &mut Field) -> Result<(), Malformed> {
     if slot.is_some() {
         return Err("duplicate pseudo-header (§8.3)");
     }
     if !visible_ascii(&f.value) && f.value.iter().any(|&b| b == 0 || b == b'\r' || b == b'\n') {
         return Err("invalid pseudo-header value (§8.2.1)");
     }
-    *slot = Some(f.value.clone());
+    *slot = Some(std::mem::take(&mut f.value));
     Ok(())
 }
 
@@ -248,8 +252,11 @@ pub struct RecvRequest {
 /// Turns the fields of a request (HEADERS on a new stream, or PUSH_PROMISE)
 /// into an `http::Request` after the §8.3.1 checks. `connect_protocol` is our
 /// SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441 §4: `:protocol` needs it).
+///
+/// The fields' values are taken (moved into the request): `fields` is left
+/// with empty values.
 pub fn request_from_fields(
-    fields: &[Field],
+    fields: &mut [Field],
     connect_protocol: bool,
 ) -> Result<RecvRequest, Malformed> {
     let (mut method, mut scheme, mut authority, mut path, mut protocol) =
@@ -262,7 +269,7 @@ pub fn request_from_fields(
         .count();
     let mut headers = HeaderMap::with_capacity((fields.len() - pseudo).min(64));
     let mut content_length = None;
-    for f in &fields[..pseudo] {
+    for f in &mut fields[..pseudo] {
         match &f.name[..] {
             b":method" => set_once(&mut method, f)?,
             b":scheme" => set_once(&mut scheme, f)?,
@@ -273,18 +280,22 @@ pub fn request_from_fields(
             _ => return Err("unknown pseudo-header (§8.3)"),
         }
     }
-    // The first `host` value, as the field's own bytes (no copy, no map
-    // look-up), and whether a `priority` field came.
-    let mut host: Option<&Bytes> = None;
+    // Whether a `host` field came (its first value is the map's), and a
+    // `priority` field. Without :authority, the first `host` value stands
+    // in for it (§8.3.1): its bytes are kept as they are (a reference
+    // count, no copy) before the map takes them.
+    let mut has_host = false;
+    let mut stand_in: Option<Bytes> = None;
     let mut priority = false;
-    for f in &fields[pseudo..] {
+    for f in &mut fields[pseudo..] {
         if f.name.first() == Some(&b':') {
             return Err("pseudo-header after a regular field (§8.3)");
         }
+        if authority.is_none() && stand_in.is_none() && &f.name[..] == b"host" {
+            stand_in = Some(f.value.clone());
+        }
         match add_field(&mut headers, f, &mut content_length)? {
-            Seen::Host => {
-                host.get_or_insert(&f.value);
-            }
+            Seen::Host => has_host = true,
             Seen::Priority => priority = true,
             Seen::Other => {}
         }
@@ -293,8 +304,8 @@ pub fn request_from_fields(
     let method = Method::from_bytes(&method).map_err(|_| "invalid :method")?;
     // §8.3.1: `host` stands in for a missing :authority; both present and
     // different is malformed.
-    if let (Some(a), Some(h)) = (&authority, host) {
-        if a != h {
+    if let (Some(a), true) = (&authority, has_host) {
+        if headers.get(header::HOST).is_some_and(|h| a != h.as_bytes()) {
             return Err(":authority and host differ (§8.3.1)");
         }
     }
@@ -302,7 +313,7 @@ pub fn request_from_fields(
     if authority.as_ref().is_some_and(|a| a.contains(&b'@')) {
         return Err(":authority with userinfo (§8.3.1)");
     }
-    let authority = authority.or_else(|| host.cloned());
+    let authority = authority.or(stand_in);
     let mut parts = http::uri::Parts::default();
     if method == Method::CONNECT && protocol.is_none() {
         // §8.5: only :method and :authority.
@@ -365,12 +376,13 @@ pub struct RecvResponse {
 }
 
 /// Turns the fields of a response into an `http::Response` (§8.3.2).
-pub fn response_from_fields(fields: &[Field]) -> Result<RecvResponse, Malformed> {
+/// The fields' values are taken, as [`request_from_fields`] does.
+pub fn response_from_fields(fields: &mut [Field]) -> Result<RecvResponse, Malformed> {
     let mut status = None;
     let mut headers = HeaderMap::with_capacity(fields.len().min(64));
     let mut content_length = None;
     let mut regular_seen = false;
-    for f in fields {
+    for f in fields.iter_mut() {
         if f.name.first() == Some(&b':') {
             if regular_seen {
                 return Err("pseudo-header after a regular field (§8.3)");
@@ -406,10 +418,11 @@ pub fn response_from_fields(fields: &[Field]) -> Result<RecvResponse, Malformed>
 }
 
 /// Turns trailer fields into a `HeaderMap` (§8.1: no pseudo-headers).
-pub fn trailers_from_fields(fields: &[Field]) -> Result<HeaderMap, Malformed> {
+/// The fields' values are taken, as [`request_from_fields`] does.
+pub fn trailers_from_fields(fields: &mut [Field]) -> Result<HeaderMap, Malformed> {
     let mut map = HeaderMap::with_capacity(fields.len().min(64));
     let mut cl = None;
-    for f in fields {
+    for f in fields.iter_mut() {
         if f.name.first() == Some(&b':') {
             return Err("pseudo-header in trailers (§8.1)");
         }

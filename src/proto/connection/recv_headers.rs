@@ -154,9 +154,9 @@ impl<A> Connection<A> {
             BlockKind::Headers {
                 end_stream,
                 self_dep,
-            } => self.on_headers(id, end_stream, &fields, too_large, self_dep),
+            } => self.on_headers(id, end_stream, &mut fields, too_large, self_dep),
             BlockKind::PushPromise { promised } => {
-                self.on_push_promise(id, promised, &fields, too_large)
+                self.on_push_promise(id, promised, &mut fields, too_large)
             }
         };
         // Cleared before going back: the fields hold the block's bytes.
@@ -169,7 +169,7 @@ impl<A> Connection<A> {
         &mut self,
         id: u32,
         end_stream: bool,
-        fields: &[Field],
+        fields: &mut [Field],
         too_large: bool,
         self_dep: bool,
     ) -> Result<(), ConnectionError> {
@@ -316,7 +316,7 @@ impl<A> Connection<A> {
         &mut self,
         id: u32,
         end_stream: bool,
-        fields: &[Field],
+        fields: &mut [Field],
         too_large: bool,
         self_dep: bool,
     ) -> Result<(), ConnectionError> {
@@ -499,7 +499,7 @@ impl<A> Connection<A> {
         &mut self,
         id: u32,
         promised: u32,
-        fields: &[Field],
+        fields: &mut [Field],
         too_large: bool,
     ) -> Result<(), ConnectionError> {
         // §6.6: the associated stream must be open or half-closed (local).

@@ -22,7 +22,7 @@ fn get() -> Vec<Field> {
 fn s8_3_1_request_converts_to_http_request() {
     let mut fields = get();
     fields.push(f("accept", "*/*"));
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert_eq!(r.request.method(), Method::GET);
     assert_eq!(r.request.uri(), "https://example.com/a?b=c");
     assert_eq!(r.request.headers()["accept"], "*/*");
@@ -37,7 +37,7 @@ fn s8_3_1_host_used_when_authority_absent() {
         f(":path", "/"),
         f("host", "h.example:8080"),
     ];
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert_eq!(r.request.uri(), "http://h.example:8080/");
 }
 
@@ -45,14 +45,14 @@ fn s8_3_1_host_used_when_authority_absent() {
 fn s8_3_1_authority_with_userinfo_is_malformed() {
     let mut fields = get();
     fields[2] = f(":authority", "user:pw@example.com");
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_3_1_authority_and_host_differing_is_malformed() {
     let mut fields = get();
     fields.push(f("host", "other.example"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
@@ -62,7 +62,10 @@ fn s8_3_1_missing_method_scheme_or_path_is_malformed() {
             .into_iter()
             .filter(|x| &x.name[..] != skip.as_bytes())
             .collect();
-        assert!(request_from_fields(&fields, false).is_err(), "{skip}");
+        assert!(
+            request_from_fields(&mut fields.clone(), false).is_err(),
+            "{skip}"
+        );
     }
 }
 
@@ -70,57 +73,57 @@ fn s8_3_1_missing_method_scheme_or_path_is_malformed() {
 fn s8_3_1_empty_path_is_malformed() {
     let mut fields = get();
     fields[3] = f(":path", "");
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_3_1_asterisk_path_only_for_options() {
     let mut fields = get();
     fields[3] = f(":path", "*");
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
     fields[0] = f(":method", "OPTIONS");
-    assert!(request_from_fields(&fields, false).is_ok());
+    assert!(request_from_fields(&mut fields.clone(), false).is_ok());
 }
 
 #[test]
 fn s8_3_duplicate_pseudo_header_is_malformed() {
     let mut fields = get();
     fields.insert(1, f(":method", "GET"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_3_unknown_pseudo_header_is_malformed() {
     let mut fields = get();
     fields.insert(1, f(":foo", "bar"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_3_response_pseudo_header_in_request_is_malformed() {
     let mut fields = get();
     fields.insert(1, f(":status", "200"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_3_request_pseudo_header_in_response_is_malformed() {
     let fields = vec![f(":status", "200"), f(":path", "/")];
-    assert!(response_from_fields(&fields).is_err());
+    assert!(response_from_fields(&mut fields.clone()).is_err());
 }
 
 #[test]
 fn s8_3_pseudo_header_after_regular_field_is_malformed() {
     let mut fields = get();
     fields.insert(2, f("accept", "*/*"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_2_1_uppercase_field_name_is_malformed() {
     let mut fields = get();
     fields.push(f("Accept", "x"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
@@ -128,7 +131,10 @@ fn s8_2_1_field_name_with_colon_or_space_is_malformed() {
     for name in ["a:b", "a b", "a\x7f"] {
         let mut fields = get();
         fields.push(f(name, "x"));
-        assert!(request_from_fields(&fields, false).is_err(), "{name:?}");
+        assert!(
+            request_from_fields(&mut fields.clone(), false).is_err(),
+            "{name:?}"
+        );
     }
 }
 
@@ -137,7 +143,10 @@ fn s8_2_1_field_value_with_nul_cr_lf_is_malformed() {
     for v in ["a\0b", "a\rb", "a\nb"] {
         let mut fields = get();
         fields.push(f("x", v));
-        assert!(request_from_fields(&fields, false).is_err(), "{v:?}");
+        assert!(
+            request_from_fields(&mut fields.clone(), false).is_err(),
+            "{v:?}"
+        );
     }
 }
 
@@ -146,11 +155,14 @@ fn s8_2_1_field_value_with_surrounding_whitespace_is_malformed() {
     for v in [" a", "a ", "\ta", "a\t"] {
         let mut fields = get();
         fields.push(f("x", v));
-        assert!(request_from_fields(&fields, false).is_err(), "{v:?}");
+        assert!(
+            request_from_fields(&mut fields.clone(), false).is_err(),
+            "{v:?}"
+        );
     }
     let mut fields = get();
     fields.push(f("x", "a b\tc"));
-    assert!(request_from_fields(&fields, false).is_ok());
+    assert!(request_from_fields(&mut fields.clone(), false).is_ok());
 }
 
 /// `add_field` takes a name with `HeaderName::from_lowercase` (and no
@@ -187,7 +199,7 @@ fn s8_2_1_values_accepted_as_before() {
                 value: Bytes::from(value.clone()),
                 never_index: false,
             });
-            match request_from_fields(&fields, false) {
+            match request_from_fields(&mut fields.clone(), false) {
                 Ok(r) => {
                     assert!(before, "{value:?}");
                     assert_eq!(r.request.headers()["x"].as_bytes(), &value[..]);
@@ -203,7 +215,7 @@ fn obs_text_value_is_kept_as_sent() {
     let mut fields = get();
     fields.push(f("x", "a"));
     fields[4].value = Bytes::from_static(b"caf\xe9 \xff");
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert_eq!(r.request.headers()["x"].as_bytes(), b"caf\xe9 \xff");
 }
 
@@ -218,7 +230,7 @@ fn values_and_authority_are_slices_of_the_decoded_block() {
         value: block.slice(20..25),
         never_index: false,
     });
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     let uri = r.request.uri();
     assert_eq!(
         uri.authority().unwrap().as_str().as_ptr(),
@@ -236,11 +248,15 @@ fn values_and_authority_are_slices_of_the_decoded_block() {
 
 #[test]
 fn rfc9218_priority_field_is_flagged() {
-    let r = request_from_fields(&get(), false).unwrap();
+    let r = request_from_fields(&mut get(), false).unwrap();
     assert!(!r.priority);
     let mut fields = get();
     fields.push(f("priority", "u=1"));
-    assert!(request_from_fields(&fields, false).unwrap().priority);
+    assert!(
+        request_from_fields(&mut fields.clone(), false)
+            .unwrap()
+            .priority
+    );
 }
 
 #[test]
@@ -255,7 +271,7 @@ fn s8_3_1_host_stands_in_as_sent() {
     let mut fields = fields;
     fields[3].value = host.clone();
     fields.push(f("host", "second"));
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert_eq!(
         r.request.uri().authority().unwrap().as_str().as_ptr(),
         host.as_ptr()
@@ -273,7 +289,10 @@ fn s8_2_2_connection_specific_fields_are_malformed() {
     ] {
         let mut fields = get();
         fields.push(f(name, "x"));
-        assert!(request_from_fields(&fields, false).is_err(), "{name}");
+        assert!(
+            request_from_fields(&mut fields.clone(), false).is_err(),
+            "{name}"
+        );
     }
 }
 
@@ -281,10 +300,10 @@ fn s8_2_2_connection_specific_fields_are_malformed() {
 fn s8_2_2_te_only_trailers() {
     let mut fields = get();
     fields.push(f("te", "trailers"));
-    assert!(request_from_fields(&fields, false).is_ok());
+    assert!(request_from_fields(&mut fields.clone(), false).is_ok());
     let mut fields = get();
     fields.push(f("te", "gzip"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
@@ -292,29 +311,31 @@ fn s8_1_1_content_length_parsed_and_conflicts_rejected() {
     let mut fields = get();
     fields.push(f("content-length", "42"));
     assert_eq!(
-        request_from_fields(&fields, false).unwrap().content_length,
+        request_from_fields(&mut fields.clone(), false)
+            .unwrap()
+            .content_length,
         Some(42)
     );
     fields.push(f("content-length", "43"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
     let mut fields = get();
     fields.push(f("content-length", "4x"));
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
 fn s8_5_connect_needs_authority_only() {
     let fields = vec![f(":method", "CONNECT"), f(":authority", "example.com:443")];
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert_eq!(r.request.uri().authority().unwrap(), "example.com:443");
     let fields = vec![
         f(":method", "CONNECT"),
         f(":authority", "example.com:443"),
         f(":path", "/"),
     ];
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
     let fields = vec![f(":method", "CONNECT")];
-    assert!(request_from_fields(&fields, false).is_err());
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
 }
 
 #[test]
@@ -326,8 +347,8 @@ fn rfc8441_protocol_needs_enable_connect_protocol() {
         f(":path", "/chat"),
         f(":authority", "example.com"),
     ];
-    assert!(request_from_fields(&fields, false).is_err());
-    let r = request_from_fields(&fields, true).unwrap();
+    assert!(request_from_fields(&mut fields.clone(), false).is_err());
+    let r = request_from_fields(&mut fields.clone(), true).unwrap();
     assert_eq!(
         r.request.extensions().get::<Protocol>(),
         Some(&Protocol(Bytes::from_static(b"websocket")))
@@ -336,23 +357,23 @@ fn rfc8441_protocol_needs_enable_connect_protocol() {
 
 #[test]
 fn s8_3_2_response_needs_status() {
-    assert!(response_from_fields(&[f("a", "b")]).is_err());
-    let r = response_from_fields(&[f(":status", "204")]).unwrap();
+    assert!(response_from_fields(&mut [f("a", "b")]).is_err());
+    let r = response_from_fields(&mut [f(":status", "204")]).unwrap();
     assert_eq!(r.response.status(), StatusCode::NO_CONTENT);
-    assert!(response_from_fields(&[f(":status", "20")]).is_err());
-    assert!(response_from_fields(&[f(":status", "2000")]).is_err());
+    assert!(response_from_fields(&mut [f(":status", "20")]).is_err());
+    assert!(response_from_fields(&mut [f(":status", "2000")]).is_err());
 }
 
 #[test]
 fn s8_6_status_101_is_malformed() {
-    assert!(response_from_fields(&[f(":status", "101")]).is_err());
+    assert!(response_from_fields(&mut [f(":status", "101")]).is_err());
 }
 
 #[test]
 fn s8_1_trailers_must_not_contain_pseudo_headers() {
-    assert!(trailers_from_fields(&[f(":status", "200")]).is_err());
+    assert!(trailers_from_fields(&mut [f(":status", "200")]).is_err());
     assert_eq!(
-        trailers_from_fields(&[f("x-t", "ok")]).unwrap()["x-t"],
+        trailers_from_fields(&mut [f("x-t", "ok")]).unwrap()["x-t"],
         "ok"
     );
 }
@@ -364,7 +385,7 @@ fn never_indexed_field_is_kept_sensitive() {
         never_index: true,
         ..f("authorization", "secret")
     });
-    let r = request_from_fields(&fields, false).unwrap();
+    let r = request_from_fields(&mut fields.clone(), false).unwrap();
     assert!(r.request.headers()["authorization"].is_sensitive());
 }
 
