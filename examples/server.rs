@@ -186,14 +186,16 @@ fn response(status: StatusCode, content_type: &'static str, len: Option<u64>) ->
     r
 }
 
-/// The head `answer` starts with.
+/// The head `answer` starts with. A `SendMessage` declares its body's
+/// length itself (`content-length`, unless the head has one); a body sent
+/// in `SendData` chunks declares it here.
 fn head_of(answer: &Answer) -> Response<()> {
     match answer {
-        Answer::Fixed(status, ty, body) => response(*status, ty, Some(body.len() as u64)),
+        Answer::Fixed(status, ty, _) => response(*status, ty, None),
         Answer::Bytes(n) => response(StatusCode::OK, "application/octet-stream", Some(*n)),
         Answer::Trailers => response(StatusCode::OK, "text/plain", None),
-        Answer::Push => response(StatusCode::OK, "text/html", Some(PUSH_PAGE.len() as u64)),
-        Answer::Delay(_) => response(StatusCode::OK, "text/plain", Some(HELLO.len() as u64)),
+        Answer::Push => response(StatusCode::OK, "text/html", None),
+        Answer::Delay(_) => response(StatusCode::OK, "text/plain", None),
     }
 }
 
@@ -255,11 +257,17 @@ impl Site {
         match *req.method() {
             Method::GET => self.answer(stream, &req, route_get(req.uri().path()), ctx),
             Method::HEAD => {
-                let head = head_of(&route_get(req.uri().path()));
-                stream.do_send(SendHeaders {
-                    head: head.into(),
-                    end_stream: true,
-                });
+                // What GET sends, as one message: for a HEAD the library
+                // declares the body's length and leaves the body out
+                // (RFC 9110 §9.3.2).
+                let answer = route_get(req.uri().path());
+                let body = match &answer {
+                    Answer::Fixed(_, _, body) => body.clone(),
+                    Answer::Delay(_) => Bytes::from_static(HELLO),
+                    Answer::Push => Bytes::from_static(PUSH_PAGE),
+                    Answer::Bytes(_) | Answer::Trailers => Bytes::new(),
+                };
+                stream.do_send(SendMessage::new(head_of(&answer)).body(body));
             }
             Method::POST if req.uri().path() == "/echo" => {
                 let head = response(StatusCode::OK, "application/octet-stream", None);

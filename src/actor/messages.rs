@@ -357,16 +357,16 @@ impl SendMessage {
         self
     }
 
-    /// Makes the message what goes on the wire: `content-length` added as
-    /// documented; no body for a response to a HEAD (`head_request`; its
-    /// length is still declared, as GET would) or for a 204 or 304.
-    /// Returns whether the HEADERS end the stream.
-    pub(crate) fn prepare(&mut self, head_request: bool) -> bool {
+    /// Makes the message what goes on the wire: no body for a response to
+    /// a HEAD (`head_request`; its length is still declared, as GET would)
+    /// or for a 204 or 304. Returns whether the HEADERS end the stream, and
+    /// the `content-length` to declare when the head has none (as
+    /// documented): the protocol writes it out with the head's fields
+    /// (`proto::Connection::send_head`), the head is not changed.
+    pub(crate) fn prepare(&mut self, head_request: bool) -> (bool, Option<u64>) {
         let bodiless = matches!(&self.head, Head::Response(r)
             if r.status() == http::StatusCode::NO_CONTENT || r.status() == http::StatusCode::NOT_MODIFIED);
-        if !bodiless {
-            set_content_length(&mut self.head, self.body.len());
-        }
+        let declare = (!bodiless && !self.body.is_empty()).then_some(self.body.len() as u64);
         if head_request || bodiless {
             self.body = Bytes::new();
         }
@@ -379,7 +379,17 @@ impl SendMessage {
                 }
             }
         }
-        self.body.is_empty() && self.trailers.is_none()
+        (self.body.is_empty() && self.trailers.is_none(), declare)
+    }
+
+    /// [`SendMessage::prepare`] for a head that opens a client stream: the
+    /// `content-length` goes into the head itself.
+    pub(crate) fn prepare_in_head(&mut self) -> bool {
+        let (end, declare) = self.prepare(false);
+        if let Some(n) = declare {
+            set_content_length(&mut self.head, n as usize);
+        }
+        end
     }
 }
 

@@ -296,7 +296,7 @@ fn put_act(
     let (head, end, rest) = match action {
         Action::SendHeaders(m) if new_client_stream => (m.head, m.end_stream, None),
         Action::SendMessage(mut m) if new_client_stream => {
-            let end = m.prepare(false);
+            let end = m.prepare_in_head();
             // A request's priority went into its `priority` header.
             (m.head, end, Some((m.body, m.trailers)))
         }

@@ -435,7 +435,7 @@ pub fn trailers_from_fields(fields: &mut [Field]) -> Result<HeaderMap, Malformed
 /// list size they add (RFC 7541 §4.1 accounting). `skip_host` leaves `host`
 /// out (it became :authority).
 pub fn check_outgoing(headers: &HeaderMap, skip_host: bool) -> Result<usize, Malformed> {
-    check_outgoing_head(headers, skip_host).map(|(size, _)| size)
+    check_outgoing_head(headers, skip_host).map(|h| h.size)
 }
 
 /// [`check_outgoing`] for a message head, in the same pass: also the
@@ -445,7 +445,7 @@ pub fn check_outgoing(headers: &HeaderMap, skip_host: bool) -> Result<usize, Mal
 pub fn check_outgoing_head(
     headers: &HeaderMap,
     skip_host: bool,
-) -> Result<(usize, Option<u64>), Malformed> {
+) -> Result<OutgoingHead, Malformed> {
     let mut size = 0;
     let mut declared = None;
     let mut length_seen = false;
@@ -467,7 +467,56 @@ pub fn check_outgoing_head(
         }
         size += name.as_str().len() + value.len() + 32;
     }
-    Ok((size, declared))
+    Ok(OutgoingHead {
+        size,
+        declared,
+        has_length: length_seen,
+    })
+}
+
+/// What [`check_outgoing_head`] found in a head's regular fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutgoingHead {
+    /// The header list size they add (RFC 7541 §4.1 accounting).
+    pub size: usize,
+    /// The first `content-length` value, parsed after trimming; `None`
+    /// when there is none or it does not parse.
+    pub declared: Option<u64>,
+    /// A `content-length` field is there (whether it parses or not).
+    pub has_length: bool,
+}
+
+/// A `content-length` value written out in decimal, without allocating
+/// (a `HeaderValue` from a number allocates its bytes).
+pub struct Length {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl Length {
+    /// `n` in decimal.
+    pub fn new(mut n: u64) -> Self {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        Length { digits, start }
+    }
+
+    /// The `content-length` field with this value.
+    pub fn field(&self) -> FieldRef<'_> {
+        FieldRef {
+            name: b"content-length",
+            value: &self.digits[self.start..],
+            sensitive: false,
+        }
+    }
 }
 
 /// The regular fields of `headers` as HPACK fields.

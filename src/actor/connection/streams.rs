@@ -148,7 +148,7 @@ impl Handler<OnStream<SendMessage>> for Connection {
         // A client stream's first message: the head opens it.
         // Its priority goes out in its `priority` header (`prepare`), and
         // schedules its body here.
-        let headers_end = msg.prepare(false);
+        let headers_end = msg.prepare_in_head();
         if let Err(e) = self.head(&key, msg.head, headers_end) {
             return self.answer(&key, reply, Err(e));
         }

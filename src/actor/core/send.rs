@@ -32,7 +32,7 @@ impl Core {
         }
         let id = self.proto.open_stream()?;
         let now = self.now();
-        if let Err(e) = self.proto.send_head(id, &head, end_stream, now) {
+        if let Err(e) = self.proto.send_head(id, &head, None, end_stream, now) {
             let _ = self.proto.reset(id, ErrorCode::CANCEL, now);
             return Err(e.into());
         }
@@ -83,15 +83,22 @@ impl Core {
         head: Head,
         end_stream: bool,
     ) -> Result<(), Error> {
-        let r = self.put_headers(id, &head, end_stream);
+        let r = self.put_headers(id, &head, None, end_stream);
         self.kick();
         r
     }
 
-    /// `send_headers` without the kick (the caller kicks once at the end).
-    fn put_headers(&mut self, id: StreamId, head: &Head, end_stream: bool) -> Result<(), Error> {
+    /// `send_headers` without the kick (the caller kicks once at the end);
+    /// `length` is declared as `content-length` if the head has none.
+    fn put_headers(
+        &mut self,
+        id: StreamId,
+        head: &Head,
+        length: Option<u64>,
+        end_stream: bool,
+    ) -> Result<(), Error> {
         let now = self.now();
-        self.proto.send_head(id, head, end_stream, now)?;
+        self.proto.send_head(id, head, length, end_stream, now)?;
         // A pushed stream is held from its first HEADERS on.
         if let Some(e) = self.proto.app_mut(id) {
             e.dest.hold();
@@ -122,12 +129,12 @@ impl Core {
     ) -> Result<ReplyNow<()>, Error> {
         // Only a body can be dropped for a HEAD: look it up only then.
         let head_request = !msg.body.is_empty() && self.proto.is_head_request(id);
-        let headers_end = msg.prepare(head_request);
+        let (headers_end, length) = msg.prepare(head_request);
         if let Some(p) = msg.priority {
             // Before the body is queued: its first frame is scheduled so.
             self.proto.set_priority(id, p);
         }
-        if let Err(e) = self.put_headers(id, &msg.head, headers_end) {
+        if let Err(e) = self.put_headers(id, &msg.head, length, headers_end) {
             self.kick();
             return Err(e);
         }

@@ -15,7 +15,7 @@ use crate::priority::Priority;
 
 use super::{recount, Connection};
 use crate::proto::guards::Waste;
-use crate::proto::headers::{self, Malformed};
+use crate::proto::headers::{self, Length, Malformed};
 use crate::proto::settings;
 use crate::proto::store::CloseCause;
 use crate::proto::stream::{RecvPhase, SendPhase, Stream, StreamState};
@@ -123,16 +123,20 @@ impl<A> Connection<A> {
         end_stream: bool,
         now: Instant,
     ) -> Result<(), UserError> {
-        self.send_head(id, &head, end_stream, now)
+        self.send_head(id, &head, None, end_stream, now)
     }
 
     /// [`Connection::send_headers`] with the head borrowed: it is only
     /// read (checked and encoded), and a head is a few hundred bytes that
-    /// each move copies.
+    /// each move copies. `body_len`, the length of the whole body to
+    /// follow, goes out as `content-length` when the head declares none
+    /// (RFC 9110 §8.6), without being added to the head's `HeaderMap` (a
+    /// hash insert and an allocation per message).
     pub fn send_head(
         &mut self,
         id: StreamId,
         head: &Head,
+        body_len: Option<u64>,
         end_stream: bool,
         now: Instant,
     ) -> Result<(), UserError> {
@@ -161,9 +165,13 @@ impl<A> Connection<A> {
                 let (pseudo, folded) =
                     headers::request_pseudo(req, self.peer.enable_connect_protocol)
                         .map_err(UserError::Malformed)?;
-                let (size, send_expected) = headers::check_outgoing_head(req.headers(), folded)
+                let out = headers::check_outgoing_head(req.headers(), folded)
                     .map_err(UserError::Malformed)?;
-                let size = size + headers::pseudo_size(&pseudo);
+                let length = body_len.filter(|_| !out.has_length).map(Length::new);
+                let send_expected = length.as_ref().map_or(out.declared, |_| body_len);
+                let size = out.size
+                    + headers::pseudo_size(&pseudo)
+                    + length.as_ref().map_or(0, |l| l.field().size());
                 self.check_list_size(size)?;
                 self.queue_field_block(
                     id,
@@ -172,7 +180,8 @@ impl<A> Connection<A> {
                         .iter()
                         .flatten()
                         .copied()
-                        .chain(headers::regular_fields(req.headers(), folded)),
+                        .chain(headers::regular_fields(req.headers(), folded))
+                        .chain(length.as_ref().map(Length::field)),
                 );
                 self.last_local_sent = raw;
                 let head_request = req.method() == Method::HEAD;
@@ -217,9 +226,14 @@ impl<A> Connection<A> {
                 if reserved && self.counts.local >= self.peer.max_concurrent_streams as usize {
                     return Err(UserError::StreamLimit);
                 }
-                let (size, send_expected) = headers::check_outgoing_head(resp.headers(), false)
+                let out = headers::check_outgoing_head(resp.headers(), false)
                     .map_err(UserError::Malformed)?;
-                let size = size + 32 + 7 + 3;
+                // No length for a 1xx: it has no content (RFC 9110 §15.2).
+                let length = body_len
+                    .filter(|_| !out.has_length && !informational)
+                    .map(Length::new);
+                let send_expected = length.as_ref().map_or(out.declared, |_| body_len);
+                let size = out.size + 32 + 7 + 3 + length.as_ref().map_or(0, |l| l.field().size());
                 self.check_list_size(size)?;
                 let st = FieldRef {
                     name: b":status",
@@ -229,7 +243,9 @@ impl<A> Connection<A> {
                 self.queue_field_block(
                     id,
                     BlockStart::headers(end_stream),
-                    std::iter::once(st).chain(headers::regular_fields(resp.headers(), false)),
+                    std::iter::once(st)
+                        .chain(headers::regular_fields(resp.headers(), false))
+                        .chain(length.as_ref().map(Length::field)),
                 );
                 let no_body =
                     status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED;

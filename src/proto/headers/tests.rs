@@ -409,17 +409,36 @@ fn outgoing_request_pseudo_headers_from_uri() {
 #[test]
 fn s8_1_1_outgoing_head_declares_its_first_content_length() {
     let mut h = HeaderMap::new();
-    assert_eq!(check_outgoing_head(&h, false), Ok((0, None)));
+    assert_eq!(
+        check_outgoing_head(&h, false),
+        Ok(OutgoingHead {
+            size: 0,
+            declared: None,
+            has_length: false
+        })
+    );
     h.append(header::CONTENT_LENGTH, HeaderValue::from_static("12"));
     h.append(header::CONTENT_LENGTH, HeaderValue::from_static("13"));
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    let (size, len) = check_outgoing_head(&h, false).unwrap();
-    assert_eq!(len, Some(12));
-    assert_eq!(size, check_outgoing(&h, false).unwrap());
+    let out = check_outgoing_head(&h, false).unwrap();
+    assert_eq!(out.declared, Some(12));
+    assert!(out.has_length);
+    assert_eq!(out.size, check_outgoing(&h, false).unwrap());
     let mut h = HeaderMap::new();
     h.append(header::CONTENT_LENGTH, HeaderValue::from_static("x"));
     h.append(header::CONTENT_LENGTH, HeaderValue::from_static("13"));
-    assert_eq!(check_outgoing_head(&h, false).unwrap().1, None);
+    let out = check_outgoing_head(&h, false).unwrap();
+    assert_eq!((out.declared, out.has_length), (None, true));
+}
+
+#[test]
+fn length_field_is_the_number_in_decimal() {
+    for n in [0u64, 7, 10, 12, 999, 1000, 65_535, u64::MAX] {
+        let l = Length::new(n);
+        let f = l.field();
+        assert_eq!(f.name, b"content-length");
+        assert_eq!(f.value, n.to_string().as_bytes());
+    }
 }
 
 #[test]
