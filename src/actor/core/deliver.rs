@@ -182,6 +182,8 @@ impl Core {
     }
 
     fn on_headers(&mut self, id: StreamId, head: Box<proto::Head>, end_stream: bool) {
+        // A stream that starts here has the connection's subscriber.
+        let mut fresh = false;
         let addr = match self.proto.app_mut(id) {
             Some(e) => {
                 e.recv_done |= end_stream;
@@ -205,6 +207,7 @@ impl Core {
                     // behind its HEADERS event.
                     tracing::debug!(conn = %self.id, %id, "headers of a forgotten stream");
                 }
+                fresh = true;
                 addr
             }
         };
@@ -217,10 +220,15 @@ impl Core {
         };
         // Straight to the recipient, not through `route`'s `Event`: each
         // move of a 288-byte notification is a `memcpy`.
-        let outcome = if self.session.is_some() {
-            self.route(self.sub_of(id), Event::RecvHeaders(msg))
+        let sub = if fresh {
+            &self.subscriber
         } else {
-            self.headers_to(self.sub_of(id), msg)
+            self.sub_of(id)
+        };
+        let outcome = if self.session.is_some() {
+            self.route(sub, Event::RecvHeaders(msg))
+        } else {
+            self.headers_to(sub, msg)
         };
         self.finish(id, outcome, None);
     }
@@ -229,7 +237,13 @@ impl Core {
     /// stream is refused.
     fn headers_to(&self, sub: &Subscriber, m: RecvHeaders) -> Outcome {
         match &sub.r.headers {
-            Some(r) => sent(send_to(r, m), 0),
+            // `do_send` here, not through `send_to`: one move fewer of the
+            // 264-byte message.
+            Some(r) if r.connected() => {
+                r.do_send(m);
+                Outcome::Delivered
+            }
+            Some(_) => Outcome::Gone(0),
             None => {
                 tracing::debug!(conn = %self.id, id = %m.id, "no subscriber for headers: refusing the stream");
                 Outcome::Gone(0)
