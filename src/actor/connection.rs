@@ -444,15 +444,18 @@ impl Builder {
 
     /// As `start`, also giving the identity the connection's notifications
     /// will carry (for [`crate::client::Client`]).
+    /// With `queue`, every notification (and every `ClientSend` answer)
+    /// goes there.
     pub(crate) fn start_identified<IO>(
         self,
         io: IO,
         subscriber: Subscriber,
+        queue: Option<std::rc::Rc<EventQueue>>,
     ) -> (Addr<Connection>, super::ConnectionId)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (addr, link) = self.start_with(io, subscriber, None);
+        let (addr, link) = self.start_with(io, subscriber, queue);
         (addr, link.id)
     }
 
@@ -608,6 +611,25 @@ impl Handler<SendRequest> for Connection {
             ReplyNow::Now(r) => Reply::now(r),
             ReplyNow::Later(_) => Reply::later(c.park_open()),
         }
+    }
+}
+
+/// The [`Client`](crate::client::Client)'s request: a `SendRequest` sent
+/// with `do_send` (no reply channel, no future to await it), answered
+/// through the connection's event queue as `Item::Opened(job, ..)`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub(crate) struct ClientSend {
+    /// The client's number for the request.
+    pub job: u64,
+    /// The request.
+    pub req: SendRequest,
+}
+
+impl Handler<ClientSend> for Connection {
+    type Result = ();
+    fn handle(&mut self, msg: ClientSend, _: &mut Self::Context) {
+        self.turn().client_request(msg.job, msg.req);
     }
 }
 

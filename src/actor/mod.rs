@@ -56,7 +56,9 @@ mod bufpool;
 mod writer;
 
 mod connection;
+pub(crate) use connection::ClientSend;
 pub use connection::{Builder, Connection};
+pub(crate) use core::{EventQueue, Item};
 
 mod stream;
 pub use stream::{H2Stream, OnStream, StreamRequest};

@@ -42,7 +42,7 @@ mod queue;
 mod send;
 mod table;
 
-pub(crate) use queue::EventQueue;
+pub(crate) use queue::{EventQueue, Item};
 
 use std::collections::VecDeque;
 use std::rc::Rc;
