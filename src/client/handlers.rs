@@ -15,7 +15,7 @@ impl Handler<Fetch> for Client {
     type Result = FetchReply;
 
     fn handle(&mut self, msg: Fetch, ctx: &mut Context<Self>) -> Self::Result {
-        let (tx, reply) = Reply::new();
+        let (tx, reply) = Reply::new(&self.replies);
         if self.queue.len() >= self.cfg.max_queued {
             tx.send(Err(FetchError::QueueFull));
             return reply;

@@ -75,7 +75,7 @@ pub use one_call::{request, request_with};
 
 pub use origin::{BadOrigin, Mode, Origin};
 pub use reply::FetchReply;
-use reply::{PtrHash, Reply};
+use reply::{PtrHash, Replies, Reply};
 use streams::Body;
 
 use std::cmp::Reverse;
@@ -181,6 +181,8 @@ pub struct Client {
     orphans: HashMap<H2Stream, Vec<Event>, PtrHash>,
     next_job: u64,
     stats: ClientStats,
+    /// The reply slots of the requests (see `reply`).
+    replies: Replies,
     rng: u64,
     /// Every request's deadline (requests that finished are dropped when
     /// their deadline comes up, or when the heap is rebuilt).
