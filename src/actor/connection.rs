@@ -444,7 +444,7 @@ impl Builder {
 
     /// As `start`, also giving the identity the connection's notifications
     /// will carry (for [`crate::client::Client`]).
-    /// With `queue`, every notification (and every `ClientSend` answer)
+    /// With `queue`, every notification (and the answer to every request of a `Client`)
     /// goes there.
     pub(crate) fn start_identified<IO>(
         self,
@@ -611,25 +611,6 @@ impl Handler<SendRequest> for Connection {
             ReplyNow::Now(r) => Reply::now(r),
             ReplyNow::Later(_) => Reply::later(c.park_open()),
         }
-    }
-}
-
-/// The [`Client`](crate::client::Client)'s request: a `SendRequest` sent
-/// with `do_send` (no reply channel, no future to await it), answered
-/// through the connection's event queue as `Item::Opened(job, ..)`.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub(crate) struct ClientSend {
-    /// The client's number for the request.
-    pub job: u64,
-    /// The request.
-    pub req: SendRequest,
-}
-
-impl Handler<ClientSend> for Connection {
-    type Result = ();
-    fn handle(&mut self, msg: ClientSend, _: &mut Self::Context) {
-        self.turn().client_request(msg.job, msg.req);
     }
 }
 

@@ -56,7 +56,6 @@ mod bufpool;
 mod writer;
 
 mod connection;
-pub(crate) use connection::ClientSend;
 pub use connection::{Builder, Connection};
 pub(crate) use core::{EventQueue, Item};
 

@@ -47,8 +47,11 @@ impl Client {
                         tracing::debug!(origin = %act.cfg.origin, conn = %id, "connected");
                         act.stats.connections += 1;
                         act.latest = Some(id);
-                        act.conn = Some(Live { addr, id });
-                        ctx.spawn(Drain { queue, conn: id });
+                        ctx.spawn(Drain {
+                            queue: queue.clone(),
+                            conn: id,
+                        });
+                        act.conn = Some(Live { addr, id, queue });
                         act.measure_rtt(ctx);
                     }
                     Err(why) => {

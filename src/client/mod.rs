@@ -88,18 +88,17 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::Uri;
 
 use crate::actor::{
-    ClientSend, Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, EventQueue,
-    GoAway, H2Stream, Item, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset,
+    Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, EventQueue, GoAway,
+    H2Stream, Item, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset,
     SendRequest,
 };
 use crate::frame::ErrorCode;
 use crate::proto::UserError;
 
-/// `SendRequest`s handed to the connection and not answered yet, at most:
-/// the connection's mailbox capacity (actix's default, 16). A `send` to a
-/// full mailbox takes actix's slow path (the message parked with a clone of
-/// the address, two allocations, and sent again when woken): a profile
-/// showed 4 of 5 requests there when all were handed over at once.
+/// Requests handed to the connection and not answered yet, at most (the
+/// rest wait in the client's queue, where their deadlines and budgets are
+/// kept; the connection's own queue of opens is bounded by its
+/// `max_pending_open_streams`).
 const DISPATCH_WINDOW: usize = 16;
 
 /// How often requests whose callers gave up are looked for (see
@@ -126,7 +125,7 @@ enum Resend {
 }
 
 /// Feeds a connection's event queue to the client, in the client's turn:
-/// every notification and every answer to a `ClientSend` of that
+/// every notification and every answer to a request of that
 /// connection, then `conn_ended` once it stopped. (Neither an actix
 /// envelope per notification nor a reply channel per request.)
 struct Drain {
@@ -196,6 +195,8 @@ pub struct Client {
 struct Live {
     addr: Addr<Connection>,
     id: ConnectionId,
+    /// Its event queue: requests go in, notifications come out.
+    queue: std::rc::Rc<EventQueue>,
 }
 
 struct Job {
@@ -231,21 +232,19 @@ impl Client {
             None if !self.connecting => self.connect(ctx),
             None => {}
             Some(_) => {
-                // Borrowed, not cloned: an `Addr` clone allocates (actix
-                // gives each sender its own task slot).
                 let Some(live) = self.conn.take() else { return };
                 while self.dispatching.len() < DISPATCH_WINDOW {
                     let Some(job) = self.queue.pop_front() else {
                         break;
                     };
-                    self.dispatch(job, &live.addr, live.id);
+                    self.dispatch(job, &live.queue, live.id);
                 }
                 self.conn = Some(live);
             }
         }
     }
 
-    fn dispatch(&mut self, mut job: Box<Job>, addr: &Addr<Connection>, conn: ConnectionId) {
+    fn dispatch(&mut self, mut job: Box<Job>, queue: &EventQueue, conn: ConnectionId) {
         if job.attempts + job.refusals > 0 {
             self.stats.retries += 1;
         }
@@ -261,13 +260,13 @@ impl Client {
         }
         let id = job.id;
         self.dispatching.insert(id, job);
-        // No reply channel: the answer comes through the connection's
-        // event queue (`on_opened`), or, if the connection stops first,
-        // not at all (`conn_ended`).
-        addr.do_send(ClientSend { job: id, req });
+        // No message and no reply channel: the connection takes it from
+        // its event queue in its next turn and answers there (`on_opened`),
+        // or, if it stops first, not at all (`conn_ended`).
+        queue.send_request(id, req);
     }
 
-    /// The connection's answer to the `ClientSend` of request `id`.
+    /// The connection's answer to request `id`.
     fn on_opened(&mut self, id: u64, r: Result<H2Stream, Error>, ctx: &mut Context<Self>) {
         let Some(job) = self.dispatching.remove(&id) else {
             // Timed out meanwhile: a stream opened since is not wanted.

@@ -163,7 +163,18 @@ impl Core {
         }
     }
 
-    /// `ClientSend`: as `SendRequest`, answered through the event queue
+    /// The client's requests waiting in the event queue (see
+    /// `EventQueue::send_request`), each opened or answered now.
+    pub fn take_client_requests(&mut self) {
+        let Some(q) = self.session.clone() else {
+            return;
+        };
+        while let Some((job, req)) = q.take_request() {
+            self.client_request(job, req);
+        }
+    }
+
+    /// A client's request: as `SendRequest`, answered through the event queue
     /// (`Item::Opened(job, ..)`) instead of a reply channel: at once, or
     /// when the request leaves the queue of opens. Nothing is answered on
     /// a connection without a queue, or one that stopped.

@@ -8,15 +8,15 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
 
-use super::super::messages::{Error, Event};
+use super::super::messages::{Error, Event, SendRequest};
 use super::super::stream::H2Stream;
 
 /// What the connection tells the owner of its queue.
 pub(crate) enum Item {
     /// A notification.
     Event(Event),
-    /// The answer to the client's request number `u64` (a `ClientSend`):
-    /// its stream, or why it was not sent.
+    /// The answer to the client's request number `u64` (see
+    /// [`EventQueue::send_request`]): its stream, or why it was not sent.
     Opened(u64, Result<H2Stream, Error>),
 }
 
@@ -27,6 +27,11 @@ pub(crate) struct EventQueue {
     items: RefCell<VecDeque<Item>>,
     waker: RefCell<Option<Waker>>,
     closed: Cell<bool>,
+    /// A client's requests, for the connection to take in its next turn
+    /// (no actix envelope, no reply channel: answered as `Item::Opened`).
+    requests: RefCell<VecDeque<(u64, SendRequest)>>,
+    /// The connection's task, woken for `requests`.
+    conn_waker: RefCell<Option<Waker>>,
 }
 
 impl EventQueue {
@@ -49,6 +54,32 @@ impl EventQueue {
         }
     }
 
+    /// Client: hands request number `job` to the connection, which answers
+    /// with `Item::Opened(job, ..)`, or, if it stops first, not at all.
+    pub fn send_request(&self, job: u64, req: SendRequest) {
+        let mut q = self.requests.borrow_mut();
+        let was_empty = q.is_empty();
+        q.push_back((job, req));
+        drop(q);
+        // The connection takes every request at each turn: one wake-up
+        // per batch.
+        if was_empty {
+            if let Some(w) = &*self.conn_waker.borrow() {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    /// Connection: the next request of the client.
+    pub fn take_request(&self) -> Option<(u64, SendRequest)> {
+        self.requests.borrow_mut().pop_front()
+    }
+
+    /// Connection: its task's waker (for `send_request`).
+    pub fn set_conn_waker(&self, w: &Waker) {
+        *self.conn_waker.borrow_mut() = Some(w.clone());
+    }
+
     /// The connection stopped: nothing more is pushed.
     pub fn is_closed(&self) -> bool {
         self.closed.get()
@@ -60,7 +91,7 @@ impl EventQueue {
         loop {
             match self.poll_item(cx) {
                 Poll::Ready(Some(Item::Event(ev))) => return Poll::Ready(Some(ev)),
-                // Only a client's connection answers `ClientSend`.
+                // Only a client's connection answers requests here.
                 Poll::Ready(Some(Item::Opened(..))) => continue,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
