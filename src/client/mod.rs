@@ -169,11 +169,11 @@ pub struct Client {
     /// Connection attempts failed in a row.
     failures: u32,
     last_failure: String,
-    queue: VecDeque<Box<Job>>,
+    queue: VecDeque<Job>,
     /// Requests (id, deadline) inside a `SendRequest` not answered yet.
     /// (Held here, not in the reply's future, so that their deadlines
     /// apply while the connection holds them back for a stream slot.)
-    dispatching: HashMap<u64, Box<Job>, PtrHash>,
+    dispatching: HashMap<u64, Job, PtrHash>,
     streams: HashMap<H2Stream, InFlight, PtrHash>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
@@ -218,7 +218,7 @@ struct Job {
 }
 
 struct InFlight {
-    job: Box<Job>,
+    job: Job,
     head: Option<http::response::Parts>,
     body: Body,
 }
@@ -244,7 +244,7 @@ impl Client {
         }
     }
 
-    fn dispatch(&mut self, mut job: Box<Job>, queue: &EventQueue, conn: ConnectionId) {
+    fn dispatch(&mut self, mut job: Job, queue: &EventQueue, conn: ConnectionId) {
         if job.attempts + job.refusals > 0 {
             self.stats.retries += 1;
         }
@@ -311,7 +311,7 @@ impl Client {
 
     /// A request the connection `conn` did not take (it is ending, or it
     /// stopped before the request reached it): it goes to the next one.
-    fn not_sent(&mut self, mut job: Box<Job>, conn: ConnectionId) {
+    fn not_sent(&mut self, mut job: Job, conn: ConnectionId) {
         job.attempts -= 1;
         if self.conn.as_ref().is_some_and(|l| l.id == conn) {
             self.conn = None;
