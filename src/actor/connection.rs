@@ -376,6 +376,10 @@ impl Builder {
         self.max_pending_open_streams = n;
         self
     }
+    /// The limit set by [`Builder::max_pending_open_streams`].
+    pub(crate) fn pending_open_limit(&self) -> usize {
+        self.max_pending_open_streams
+    }
     /// Per stream: `SendData`/`SendTrailers` waiting while the protocol's
     /// send buffer for the stream is full (beyond: `Error::QueueFull`). A
     /// `SendData` is accepted at once when nothing of the stream is
