@@ -11,7 +11,9 @@ use std::task::{Context, Poll, Waker};
 use super::super::messages::{Error, Event, SendRequest};
 use super::super::stream::H2Stream;
 
-/// What the connection tells the owner of its queue.
+/// What the connection tells the owner of its queue. (Most items are
+/// events, the large variant: boxing it would cost an allocation each.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Item {
     /// A notification.
     Event(Event),
