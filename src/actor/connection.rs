@@ -379,6 +379,10 @@ impl Builder {
         self.max_pending_open_streams = n;
         self
     }
+    /// The limit set by [`Builder::max_pending_open_streams`].
+    pub(crate) fn pending_open_limit(&self) -> usize {
+        self.max_pending_open_streams
+    }
     /// Per stream: `SendData`/`SendTrailers` waiting while the protocol's
     /// send buffer for the stream is full (beyond: `Error::QueueFull`). A
     /// `SendData` is accepted at once when nothing of the stream is
@@ -447,15 +451,18 @@ impl Builder {
 
     /// As `start`, also giving the identity the connection's notifications
     /// will carry (for [`crate::client::Client`]).
+    /// With `queue`, every notification (and the answer to every request of a `Client`)
+    /// goes there.
     pub(crate) fn start_identified<IO>(
         self,
         io: IO,
         subscriber: Subscriber,
+        queue: Option<std::rc::Rc<EventQueue>>,
     ) -> (Addr<Connection>, super::ConnectionId)
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
-        let (addr, link) = self.start_with(io, subscriber, None);
+        let (addr, link) = self.start_with(io, subscriber, queue);
         (addr, link.id)
     }
 

@@ -57,6 +57,7 @@ mod writer;
 
 mod connection;
 pub use connection::{Builder, Connection};
+pub(crate) use core::{EventQueue, Item};
 
 mod stream;
 pub use stream::{H2Stream, OnStream, StreamRequest};

@@ -153,6 +153,7 @@ impl ClientBuilder {
             next_job: 0,
             stats: ClientStats::default(),
             rng: seed(),
+            replies: Default::default(),
             deadlines: BinaryHeap::new(),
             timer: None,
         }

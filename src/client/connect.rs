@@ -2,13 +2,14 @@
 //! of queued requests, the RTT pings, and `open`, which makes one
 //! connection (TCP, then TLS or h2c).
 
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::{Client, FetchError, Live, Mode, Origin};
-use crate::actor::{Builder, Connection, ConnectionId, Subscriber};
+use super::{Client, Drain, FetchError, Live, Mode, Origin};
+use crate::actor::{Builder, Connection, ConnectionId, EventQueue, Subscriber};
 use crate::transport::{H2cLimits, TlsClient, TlsError};
 
 impl Client {
@@ -21,12 +22,16 @@ impl Client {
         let upgrade = self.cfg.h2c_upgrade;
         // The client gives DATA back itself (see `release`).
         let builder = self.cfg.connection.clone().auto_release(false);
-        let sub = Subscriber::all(&ctx.address());
+        // Every notification, and the answer to every request, comes
+        // through this queue (see `Drain`): the subscriber is not used.
+        let queue = Rc::new(EventQueue::default());
+        let q = queue.clone();
+        let sub = Subscriber::none();
         let fut = async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            tokio::time::timeout(limit, open(origin, tls, upgrade, builder, sub))
+            tokio::time::timeout(limit, open(origin, tls, upgrade, builder, sub, q))
                 .await
                 .unwrap_or_else(|_| {
                     Err(ConnectFailure::transient(format!(
@@ -35,14 +40,18 @@ impl Client {
                 })
         };
         fut.into_actor(self)
-            .map(|r, act, ctx| {
+            .map(move |r, act, ctx| {
                 act.connecting = false;
                 match r {
                     Ok((addr, id)) => {
                         tracing::debug!(origin = %act.cfg.origin, conn = %id, "connected");
                         act.stats.connections += 1;
                         act.latest = Some(id);
-                        act.conn = Some(Live { addr, id });
+                        ctx.spawn(Drain {
+                            queue: queue.clone(),
+                            conn: id,
+                        });
+                        act.conn = Some(Live { addr, id, queue });
                         act.measure_rtt(ctx);
                     }
                     Err(why) => {
@@ -177,6 +186,7 @@ async fn open(
     upgrade: bool,
     builder: Builder,
     sub: Subscriber,
+    queue: Rc<EventQueue>,
 ) -> Result<(Addr<Connection>, ConnectionId), ConnectFailure> {
     let tcp = tokio::net::TcpStream::connect((origin.host(), origin.port()))
         .await
@@ -195,7 +205,7 @@ async fn open(
                 .connect(origin.host(), tcp)
                 .await
                 .map_err(ConnectFailure::tls)?;
-            Ok(builder.start_identified(io, sub))
+            Ok(builder.start_identified(io, sub, Some(queue)))
         }
         Mode::PriorKnowledge if upgrade => {
             let uri = format!("{origin}/");
@@ -203,7 +213,7 @@ async fn open(
                 .body(())
                 .map_err(|e| ConnectFailure::lasting(e.to_string()))?;
             let (addr, _stream1) = builder
-                .connect_h2c(tcp, &request, &H2cLimits::default(), sub)
+                .connect_h2c_with(tcp, &request, &H2cLimits::default(), sub, Some(queue))
                 .await
                 .map_err(|e| {
                     ConnectFailure::transient(format!("HTTP/1.1 upgrade to h2c failed: {e}"))
@@ -215,7 +225,7 @@ async fn open(
             })?;
             Ok((addr, stats.conn))
         }
-        Mode::PriorKnowledge => Ok(builder.start_identified(tcp, sub)),
+        Mode::PriorKnowledge => Ok(builder.start_identified(tcp, sub, Some(queue))),
     }
 }
 

@@ -145,7 +145,7 @@ pub struct ClientStats {
     /// Requests sent again (see the module docs on retries).
     pub retries: u64,
     /// Requests waiting for a connection (or for their turn to be handed
-    /// to it: at most 16 are on their way to it at a time).
+    /// to it: at most 256 are on their way to it at a time).
     pub queued: usize,
     /// Requests on the wire.
     pub in_flight: usize,

@@ -6,16 +6,16 @@ use std::time::Instant;
 use actix::prelude::{ActorContext, Context, Handler, MessageResult};
 
 use super::{
-    Client, Close, CloseReason, Closed, ErrorCode, Event, Fetch, FetchError, FetchReply,
-    GetClientStats, GoAway, Job, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers,
-    Reply, Reset,
+    Client, Close, CloseReason, Closed, ConnectionId, ErrorCode, Event, Fetch, FetchError,
+    FetchReply, GetClientStats, GoAway, Job, RecvData, RecvHeaders, RecvPromise, RecvReset,
+    RecvTrailers, Reply, Reset,
 };
 
 impl Handler<Fetch> for Client {
     type Result = FetchReply;
 
     fn handle(&mut self, msg: Fetch, ctx: &mut Context<Self>) -> Self::Result {
-        let (tx, reply) = Reply::new();
+        let (tx, reply) = Reply::new(&self.replies);
         if self.queue.len() >= self.cfg.max_queued {
             tx.send(Err(FetchError::QueueFull));
             return reply;
@@ -31,9 +31,9 @@ impl Handler<Fetch> for Client {
         self.next_job += 1;
         let id = self.next_job;
         let deadline = Instant::now() + timeout;
-        // Boxed: a job moves through the queue, the dispatch future and
-        // the in-flight table; 8 bytes instead of ~300 each time.
-        self.queue.push_back(Box::new(Job {
+        // Not boxed: moving it (the queue, the table of requests being
+        // dispatched, the in-flight table) costs less than an allocation.
+        self.queue.push_back(Job {
             id,
             parts,
             body,
@@ -44,7 +44,8 @@ impl Handler<Fetch> for Client {
             deadline,
             timeout,
             tx,
-        }));
+            conn: ConnectionId::default(),
+        });
         self.watch_deadline(deadline, id, ctx);
         self.pump(ctx);
         reply
@@ -111,6 +112,19 @@ impl Handler<RecvPromise> for Client {
 impl Handler<GoAway> for Client {
     type Result = ();
     fn handle(&mut self, m: GoAway, ctx: &mut Context<Self>) {
+        self.on_go_away(m, ctx);
+    }
+}
+
+impl Handler<Closed> for Client {
+    type Result = ();
+    fn handle(&mut self, m: Closed, ctx: &mut Context<Self>) {
+        self.on_closed(m, ctx);
+    }
+}
+
+impl Client {
+    pub(super) fn on_go_away(&mut self, m: GoAway, ctx: &mut Context<Self>) {
         if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
             // New requests go to a new connection; this one finishes what it
             // may (streams above last_stream_id come back as REFUSED_STREAM
@@ -124,11 +138,8 @@ impl Handler<GoAway> for Client {
             self.pump(ctx);
         }
     }
-}
 
-impl Handler<Closed> for Client {
-    type Result = ();
-    fn handle(&mut self, m: Closed, ctx: &mut Context<Self>) {
+    pub(super) fn on_closed(&mut self, m: Closed, ctx: &mut Context<Self>) {
         if self.conn.as_ref().is_some_and(|l| l.id == m.conn) {
             self.conn = None;
         }

@@ -75,7 +75,7 @@ pub use one_call::{request, request_with};
 
 pub use origin::{BadOrigin, Mode, Origin};
 pub use reply::FetchReply;
-use reply::{PtrHash, Reply};
+use reply::{PtrHash, Replies, Reply};
 use streams::Body;
 
 use std::cmp::Reverse;
@@ -88,18 +88,20 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::Uri;
 
 use crate::actor::{
-    Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, GoAway, H2Stream, RecvData,
-    RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset, SendRequest,
+    Close, CloseReason, Closed, Connection, ConnectionId, Error, Event, EventQueue, GoAway,
+    H2Stream, Item, RecvData, RecvHeaders, RecvPromise, RecvReset, RecvTrailers, Reset,
+    SendRequest,
 };
 use crate::frame::ErrorCode;
 use crate::proto::UserError;
 
-/// `SendRequest`s handed to the connection and not answered yet, at most:
-/// the connection's mailbox capacity (actix's default, 16). A `send` to a
-/// full mailbox takes actix's slow path (the message parked with a clone of
-/// the address, two allocations, and sent again when woken): a profile
-/// showed 4 of 5 requests there when all were handed over at once.
-const DISPATCH_WINDOW: usize = 16;
+/// Requests handed to the connection and not answered yet, at most (and
+/// at most the connection's `max_pending_open_streams`, beyond which it
+/// would refuse them); the rest wait in the client's queue. Large enough
+/// for the connection to write a whole batch of requests at once (with
+/// 16, the first version's mailbox capacity, it wrote 14 requests per
+/// `sendto` where the h2 crate writes 94).
+const DISPATCH_WINDOW: usize = 256;
 
 /// How often requests whose callers gave up are looked for (see
 /// `Client::sweep_abandoned`; a DATA frame for one is noticed at once).
@@ -124,6 +126,38 @@ enum Resend {
     No,
 }
 
+/// Feeds a connection's event queue to the client, in the client's turn:
+/// every notification and every answer to a request of that
+/// connection, then `conn_ended` once it stopped. (Neither an actix
+/// envelope per notification nor a reply channel per request.)
+struct Drain {
+    queue: std::rc::Rc<EventQueue>,
+    conn: ConnectionId,
+}
+
+impl ActorFuture<Client> for Drain {
+    type Output = ();
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        act: &mut Client,
+        ctx: &mut Context<Client>,
+        task: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        loop {
+            match this.queue.poll_item(task) {
+                Poll::Ready(Some(item)) => act.on_item(item, ctx),
+                Poll::Ready(None) => {
+                    act.conn_ended(this.conn, ctx);
+                    return Poll::Ready(());
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
 /// One origin's client actor (see the module docs).
 pub struct Client {
     cfg: ClientBuilder,
@@ -137,17 +171,19 @@ pub struct Client {
     /// Connection attempts failed in a row.
     failures: u32,
     last_failure: String,
-    queue: VecDeque<Box<Job>>,
+    queue: VecDeque<Job>,
     /// Requests (id, deadline) inside a `SendRequest` not answered yet.
     /// (Held here, not in the reply's future, so that their deadlines
     /// apply while the connection holds them back for a stream slot.)
-    dispatching: HashMap<u64, Box<Job>, PtrHash>,
+    dispatching: HashMap<u64, Job, PtrHash>,
     streams: HashMap<H2Stream, InFlight, PtrHash>,
     /// Notifications of a stream whose `SendRequest` reply has not come back
     /// yet (bounded by the number of requests dispatching).
     orphans: HashMap<H2Stream, Vec<Event>, PtrHash>,
     next_job: u64,
     stats: ClientStats,
+    /// The reply slots of the requests (see `reply`).
+    replies: Replies,
     rng: u64,
     /// Every request's deadline (requests that finished are dropped when
     /// their deadline comes up, or when the heap is rebuilt).
@@ -161,6 +197,8 @@ pub struct Client {
 struct Live {
     addr: Addr<Connection>,
     id: ConnectionId,
+    /// Its event queue: requests go in, notifications come out.
+    queue: std::rc::Rc<EventQueue>,
 }
 
 struct Job {
@@ -177,10 +215,12 @@ struct Job {
     deadline: Instant,
     timeout: Duration,
     tx: Reply,
+    /// The connection it was last handed to.
+    conn: ConnectionId,
 }
 
 struct InFlight {
-    job: Box<Job>,
+    job: Job,
     head: Option<http::response::Parts>,
     body: Body,
 }
@@ -194,103 +234,145 @@ impl Client {
             None if !self.connecting => self.connect(ctx),
             None => {}
             Some(_) => {
-                // Borrowed, not cloned: an `Addr` clone allocates (actix
-                // gives each sender its own task slot).
                 let Some(live) = self.conn.take() else { return };
-                while self.dispatching.len() < DISPATCH_WINDOW {
+                let window = DISPATCH_WINDOW.min(self.cfg.connection.pending_open_limit().max(1));
+                while self.dispatching.len() < window {
                     let Some(job) = self.queue.pop_front() else {
                         break;
                     };
-                    self.dispatch(job, &live.addr, live.id, ctx);
+                    self.dispatch(job, &live.queue, live.id);
                 }
                 self.conn = Some(live);
             }
         }
     }
 
-    fn dispatch(
-        &mut self,
-        mut job: Box<Job>,
-        addr: &Addr<Connection>,
-        conn: ConnectionId,
-        ctx: &mut Context<Self>,
-    ) {
+    fn dispatch(&mut self, mut job: Job, queue: &EventQueue, conn: ConnectionId) {
         if job.attempts + job.refusals > 0 {
             self.stats.retries += 1;
         }
         job.attempts += 1;
+        job.conn = conn;
         let mut request = http::Request::new(());
         *request.method_mut() = job.parts.method.clone();
         *request.uri_mut() = job.parts.uri.clone();
         *request.headers_mut() = job.parts.headers.clone();
-        let mut send = SendRequest::new(request);
+        let mut req = SendRequest::new(request);
         if !job.body.is_empty() {
-            send = send.body(job.body.clone());
+            req = req.body(job.body.clone());
         }
         let id = job.id;
         self.dispatching.insert(id, job);
-        addr.send(send)
-            .into_actor(self)
-            .map(move |r, act, ctx| {
-                let Some(mut job) = act.dispatching.remove(&id) else {
-                    // Timed out meanwhile: a stream opened since is not
-                    // wanted.
-                    if let Ok(Ok(stream)) = r {
-                        act.orphans.remove(&stream);
-                        stream.do_send(Reset {
-                            code: ErrorCode::CANCEL,
-                        });
-                    }
-                    return;
+        // No message and no reply channel: the connection takes it from
+        // its event queue in its next turn and answers there (`on_opened`),
+        // or, if it stops first, not at all (`conn_ended`).
+        queue.send_request(id, req);
+    }
+
+    /// The connection's answer to request `id`.
+    fn on_opened(&mut self, id: u64, r: Result<H2Stream, Error>, ctx: &mut Context<Self>) {
+        let Some(job) = self.dispatching.remove(&id) else {
+            // Timed out meanwhile: a stream opened since is not wanted.
+            if let Ok(stream) = r {
+                self.orphans.remove(&stream);
+                stream.do_send(Reset {
+                    code: ErrorCode::CANCEL,
+                });
+            }
+            return;
+        };
+        match r {
+            Ok(stream) => {
+                let notes = if self.orphans.is_empty() {
+                    Vec::new()
+                } else {
+                    self.orphans.remove(&stream).unwrap_or_default()
                 };
-                match r {
-                    Ok(Ok(stream)) => {
-                        let notes = if act.orphans.is_empty() {
-                            Vec::new()
-                        } else {
-                            act.orphans.remove(&stream).unwrap_or_default()
-                        };
-                        act.streams.insert(
-                            stream,
-                            InFlight {
-                                job,
-                                head: None,
-                                body: Body::default(),
-                            },
-                        );
-                        for n in notes {
-                            act.on_event(n, ctx);
-                        }
-                    }
-                    // Never handed to the connection: not processed, and
-                    // not an attempt. The connection is ending: use the next.
-                    Ok(Err(Error::ConnectionClosed | Error::User(UserError::GoingAway)))
-                    | Err(_) => {
-                        job.attempts -= 1;
-                        if act.conn.as_ref().is_some_and(|l| l.id == conn) {
-                            act.conn = None;
-                        }
-                        act.retry_or_fail(job, Resend::NotSent, || {
-                            FetchError::ConnectionLost(
-                                "the connection closed before the request was sent".into(),
-                            )
-                        })
-                    }
-                    Ok(Err(Error::QueueFull)) => act.fail(job, FetchError::QueueFull),
-                    Ok(Err(e)) => act.fail(job, FetchError::BadRequest(e.to_string())),
+                self.streams.insert(
+                    stream,
+                    InFlight {
+                        job,
+                        head: None,
+                        body: Body::default(),
+                    },
+                );
+                for n in notes {
+                    self.on_event(n, ctx);
                 }
-                // Notes nobody claimed (a stream given up, the h2c upgrade's
-                // stream 1) go once no reply is outstanding. Not by whether
-                // their connection still runs: a connection that died
-                // right after opening a stream sends that stream's
-                // `RecvReset` before the reply that names it can arrive,
-                // and the request would wait for it for ever.
-                if act.dispatching.is_empty() && !act.orphans.is_empty() {
-                    act.orphans.clear();
-                }
-                act.pump(ctx);
-            })
-            .spawn(ctx);
+            }
+            // Never handed to the connection: not processed, and not an
+            // attempt. The connection is ending: use the next.
+            Err(Error::ConnectionClosed | Error::User(UserError::GoingAway)) => {
+                let conn = job.conn;
+                self.not_sent(job, conn);
+            }
+            Err(Error::QueueFull) => self.fail(job, FetchError::QueueFull),
+            Err(e) => self.fail(job, FetchError::BadRequest(e.to_string())),
+        }
+        self.after_answer(ctx);
+    }
+
+    /// A request the connection `conn` did not take (it is ending, or it
+    /// stopped before the request reached it): it goes to the next one.
+    fn not_sent(&mut self, mut job: Job, conn: ConnectionId) {
+        job.attempts -= 1;
+        if self.conn.as_ref().is_some_and(|l| l.id == conn) {
+            self.conn = None;
+        }
+        self.retry_or_fail(job, Resend::NotSent, || {
+            FetchError::ConnectionLost("the connection closed before the request was sent".into())
+        })
+    }
+
+    fn after_answer(&mut self, ctx: &mut Context<Self>) {
+        // Notes nobody claimed (a stream given up, the h2c upgrade's stream
+        // 1) go once no answer is outstanding. Not by whether their
+        // connection still runs: a connection that died right after opening
+        // a stream sends that stream's `RecvReset` before the answer that
+        // names it can be handled, and the request would wait for it for
+        // ever.
+        if self.dispatching.is_empty() && !self.orphans.is_empty() {
+            self.orphans.clear();
+        }
+        self.pump(ctx);
+    }
+
+    /// The connection `conn` stopped and its queue is empty: the requests
+    /// it never answered never reached it (its answers all come before its
+    /// end), and go to the next connection.
+    fn conn_ended(&mut self, conn: ConnectionId, ctx: &mut Context<Self>) {
+        if self.conn.as_ref().is_some_and(|l| l.id == conn) {
+            self.conn = None;
+        }
+        let lost: Vec<u64> = self
+            .dispatching
+            .iter()
+            .filter(|(_, j)| j.conn == conn)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lost {
+            if let Some(job) = self.dispatching.remove(&id) {
+                self.not_sent(job, conn);
+            }
+        }
+        self.after_answer(ctx);
+    }
+
+    /// What a connection's queue delivers.
+    fn on_item(&mut self, item: Item, ctx: &mut Context<Self>) {
+        match item {
+            Item::Opened(id, r) => self.on_opened(id, r, ctx),
+            Item::Event(Event::GoAway(m)) => self.on_go_away(m, ctx),
+            Item::Event(Event::Closed(m)) => self.on_closed(m, ctx),
+            Item::Event(Event::RecvPromise(m)) => {
+                // The client does not take pushes: refuse the promised
+                // stream.
+                m.promised.do_send(Reset {
+                    code: ErrorCode::CANCEL,
+                });
+            }
+            Item::Event(ev) => self.on_event(ev, ctx),
+        }
     }
 
     /// Remembers a request's deadline and keeps the one timer at the

@@ -7,7 +7,9 @@
 //! about a tenth of its instructions there). Instead the handler returns a
 //! [`FetchReply`] that shares one small slot with the request's job: actix
 //! puts its sender into the slot right after the handler returns, and the
-//! client answers through it when the response is complete.
+//! client answers through it when the response is complete. The slots
+//! are entries of one table per client, reused, so a request costs no
+//! allocation here.
 //!
 //! Also here: [`PtrHash`], the hasher of the client's maps, whose keys are
 //! the client's own (stream handles, job numbers), not the peer's.
@@ -26,7 +28,7 @@ type Outcome = Result<Response, FetchError>;
 #[derive(Default)]
 struct Slot {
     /// actix has called [`FetchReply`]'s `handle` (with `tx` or without:
-    /// `do_send` wants no answer).
+    /// `do_send` wants no answer), or dropped it.
     attached: bool,
     tx: Option<OneshotSender<Outcome>>,
     /// An answer given before actix attached its sender.
@@ -36,43 +38,111 @@ struct Slot {
     answered: bool,
 }
 
-/// The job's end of the slot: answers the caller once.
-pub(super) struct Reply(Rc<RefCell<Slot>>);
+impl Slot {
+    /// Both ends are done with it: it may serve another request.
+    fn spent(&self) -> bool {
+        self.attached && self.answered
+    }
+}
+
+/// The reply slots of a client's requests: one table, its entries reused
+/// (a slot per request would be an allocation per request).
+#[derive(Default)]
+struct Table {
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+}
+
+/// The client's reply slots (shared by the client's jobs and the
+/// [`FetchReply`]s actix holds for a moment).
+#[derive(Default, Clone)]
+pub(super) struct Replies(Rc<RefCell<Table>>);
+
+impl Replies {
+    fn release_if_spent(t: &mut Table, i: usize) {
+        if t.slots[i].spent() {
+            t.slots[i] = Slot::default();
+            t.free.push(i);
+        }
+    }
+}
+
+/// The job's end of its slot: answers the caller once.
+pub(super) struct Reply {
+    table: Replies,
+    i: usize,
+    /// Answered: the slot may serve another request already.
+    done: bool,
+}
 
 /// What the [`Client`] returns to actix for a [`Fetch`]: the caller's
 /// answer comes when the response is complete (or the request failed).
 /// The caller sees `Result<Response, FetchError>` as usual; this type only
 /// names the handler's return value.
-pub struct FetchReply(Rc<RefCell<Slot>>);
+pub struct FetchReply {
+    table: Replies,
+    i: usize,
+    /// Attached: the slot may serve another request already.
+    done: bool,
+}
 
 impl Reply {
-    /// A job's reply and the handler's return value, sharing one slot.
-    pub(super) fn new() -> (Reply, FetchReply) {
-        let slot = Rc::new(RefCell::new(Slot::default()));
-        (Reply(slot.clone()), FetchReply(slot))
+    /// A job's reply and the handler's return value, sharing one slot of
+    /// `table`.
+    pub(super) fn new(table: &Replies) -> (Reply, FetchReply) {
+        let i = {
+            let mut t = table.0.borrow_mut();
+            match t.free.pop() {
+                Some(i) => i,
+                None => {
+                    t.slots.push(Slot::default());
+                    t.slots.len() - 1
+                }
+            }
+        };
+        (
+            Reply {
+                table: table.clone(),
+                i,
+                done: false,
+            },
+            FetchReply {
+                table: table.clone(),
+                i,
+                done: false,
+            },
+        )
     }
 
     /// Answers the caller (now, or as soon as actix hands over its sender).
-    pub(super) fn send(self, outcome: Outcome) {
+    pub(super) fn send(mut self, outcome: Outcome) {
         self.answer(outcome);
     }
 
-    fn answer(&self, outcome: Outcome) {
-        let mut s = self.0.borrow_mut();
-        if s.answered {
+    fn answer(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.done, true) {
             return;
         }
+        let mut t = self.table.0.borrow_mut();
+        let s = &mut t.slots[self.i];
         s.answered = true;
         if !s.attached {
             s.early = Some(outcome);
-        } else if let Some(tx) = s.tx.take() {
+            return;
+        }
+        if let Some(tx) = s.tx.take() {
+            // The caller's task is woken, not run: no re-entry here.
             let _ = tx.send(outcome);
         }
+        Replies::release_if_spent(&mut t, self.i);
     }
 
     /// The caller stopped waiting (dropped the `send` future).
     pub(super) fn is_closed(&self) -> bool {
-        self.0.borrow().tx.as_ref().is_some_and(|tx| tx.is_closed())
+        self.table.0.borrow().slots[self.i]
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.is_closed())
     }
 }
 
@@ -82,9 +152,13 @@ impl Drop for Reply {
     }
 }
 
-impl MessageResponse<Client, Fetch> for FetchReply {
-    fn handle(self, _: &mut Context<Client>, tx: Option<OneshotSender<Outcome>>) {
-        let mut s = self.0.borrow_mut();
+impl FetchReply {
+    fn attach(&mut self, tx: Option<OneshotSender<Outcome>>) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let mut t = self.table.0.borrow_mut();
+        let s = &mut t.slots[self.i];
         s.attached = true;
         match (s.early.take(), tx) {
             (Some(outcome), Some(tx)) => {
@@ -93,6 +167,20 @@ impl MessageResponse<Client, Fetch> for FetchReply {
             (None, tx) => s.tx = tx,
             (Some(_), None) => {}
         }
+        Replies::release_if_spent(&mut t, self.i);
+    }
+}
+
+impl Drop for FetchReply {
+    fn drop(&mut self) {
+        // Not handed to actix after all: nobody will attach a sender.
+        self.attach(None);
+    }
+}
+
+impl MessageResponse<Client, Fetch> for FetchReply {
+    fn handle(mut self, _: &mut Context<Client>, tx: Option<OneshotSender<Outcome>>) {
+        self.attach(tx);
     }
 }
 

@@ -56,7 +56,7 @@ impl Client {
     /// Queues `job` again if `how` and its budget allow, else fails it.
     pub(super) fn retry_or_fail(
         &mut self,
-        mut job: Box<Job>,
+        mut job: Job,
         how: Resend,
         err: impl FnOnce() -> FetchError,
     ) {
@@ -99,7 +99,7 @@ impl Client {
         }
     }
 
-    pub(super) fn fail(&mut self, job: Box<Job>, err: FetchError) {
+    pub(super) fn fail(&mut self, job: Job, err: FetchError) {
         self.stats.failed += 1;
         job.tx.send(Err(err));
     }

@@ -45,6 +45,8 @@ struct Block<'a> {
     reserved: usize,
     /// Header list limit + table size: the most string bytes worth keeping.
     limit_hint: usize,
+    /// Least capacity of a new buffer (`Decoder::set_min_chunk`).
+    min_chunk: usize,
 }
 
 impl Decoder {
@@ -77,6 +79,7 @@ impl Decoder {
             over: false,
             reserved: 0,
             limit_hint: 0,
+            min_chunk: self.min_chunk,
         };
         b.limit_hint = self
             .max_header_list_size
@@ -296,8 +299,9 @@ fn reserve(b: &mut Block<'_>, current: usize) {
             .saturating_mul(2)
             .saturating_add(64);
         let reusable = b.buf.capacity() >= n || b.buf.try_reclaim(n);
-        if !reusable || b.buf.capacity() > PIN_LIMIT.max(n.saturating_mul(4)) {
-            *b.buf = BytesMut::with_capacity(n);
+        let chunk = n.max(b.min_chunk);
+        if !reusable || b.buf.capacity() > PIN_LIMIT.max(chunk.saturating_mul(4)) {
+            *b.buf = BytesMut::with_capacity(chunk);
         }
         b.reserved = b.buf.capacity().max(1);
     }

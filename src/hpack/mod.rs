@@ -237,6 +237,8 @@ pub struct Decoder {
     max_header_list_size: usize,
     /// String buffer, kept between blocks to reuse its memory.
     buf: BytesMut,
+    /// Least capacity of a new string buffer (see [`Decoder::set_min_chunk`]).
+    min_chunk: usize,
 }
 
 impl Decoder {
@@ -255,7 +257,19 @@ impl Decoder {
             min_setting: max_table_size,
             max_header_list_size,
             buf: BytesMut::new(),
+            min_chunk: 0,
         }
+    }
+
+    /// A new string buffer gets at least `n` bytes (default 0: sized for
+    /// its block). While the strings of earlier blocks are alive, each
+    /// block that does not fit in what is left of the buffer allocates a
+    /// new one; a client keeps many responses' fields alive at once, and
+    /// with a chunk of several blocks' size most blocks cost no
+    /// allocation (at the price of the chunk staying alive as long as any
+    /// string in it).
+    pub fn set_min_chunk(&mut self, n: usize) {
+        self.min_chunk = n;
     }
 
     /// Our SETTINGS_HEADER_TABLE_SIZE changed (and was acknowledged).

@@ -139,6 +139,10 @@ impl Connection {
     }
 }
 
+/// Least size of a client's HPACK string buffer (see
+/// `Decoder::set_min_chunk`): about a dozen typical response heads.
+const CLIENT_DECODE_CHUNK: usize = 2048;
+
 impl<A> Connection<A> {
     /// [`Connection::new`] with an application slot of type `A` on every
     /// stream ([`Connection::set_app`]).
@@ -157,10 +161,16 @@ impl<A> Connection<A> {
             enable_push: config.enable_push && role == Role::Client,
             ..SettingsState::default()
         };
-        let decoder = Decoder::new(
+        let mut decoder = Decoder::new(
             crate::hpack::DEFAULT_TABLE_SIZE,
             config.max_header_list_size as usize,
         );
+        if role == Role::Client {
+            // A client holds many responses' fields at once (the
+            // server's requests are usually done with before the next
+            // block): a chunk serves several blocks (see `set_min_chunk`).
+            decoder.set_min_chunk(CLIENT_DECODE_CHUNK);
+        }
         let encoder = Encoder::new(config.encoder_table_size as usize);
         let conn_target = config
             .connection_window_size

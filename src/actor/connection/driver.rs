@@ -58,7 +58,16 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> ActorFuture<Connection> for Driver<IO> 
         act.core.set_flush_due(true);
         match &act.core.task_waker {
             Some(w) if w.will_wake(task.waker()) => {}
-            _ => act.core.task_waker = Some(task.waker().clone()),
+            _ => {
+                act.core.task_waker = Some(task.waker().clone());
+                if let Some(q) = &act.core.session {
+                    q.set_conn_waker(task.waker());
+                }
+            }
+        }
+        // A client's requests (through its event queue; see `Client`).
+        if act.core.session.is_some() {
+            act.core.take_client_requests();
         }
         let mut again = false;
         if !this.read_done {

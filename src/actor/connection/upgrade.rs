@@ -240,11 +240,28 @@ impl Builder {
     where
         IO: AsyncRead + AsyncWrite + Unpin + 'static,
     {
+        self.connect_h2c_with(io, request, limits, subscriber, None)
+            .await
+    }
+
+    /// As [`connect_h2c`](Builder::connect_h2c); with `queue`, every
+    /// notification goes there (the `Client`'s connections).
+    pub(crate) async fn connect_h2c_with<IO>(
+        self,
+        io: IO,
+        request: &http::Request<()>,
+        limits: &H2cLimits,
+        subscriber: Subscriber,
+        queue: Option<std::rc::Rc<EventQueue>>,
+    ) -> Result<(Addr<Connection>, H2Stream), H2cError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
         let builder = self
             .upgraded_client(request.method())
             .map_err(|e| H2cError::Start(e.to_string()))?;
         let io = crate::transport::upgrade_h2c(io, request, &builder.config, limits).await?;
-        match builder.start_begun(io, subscriber, None, None) {
+        match builder.start_begun(io, subscriber, queue, None) {
             (addr, _, Some(stream1)) => Ok((addr, stream1)),
             (_, _, None) => Err(H2cError::Start("the connection closed at once".into())),
         }

@@ -5,7 +5,9 @@
 //! borrow it from the actor, one at a time, in the actor's turn. A stream
 //! handle ([`H2Stream`]) and a `Session` never touch it: their messages go
 //! through the connection's mailbox. What the core shares outside the
-//! actor is small and closed: a session's event queue (`queue.rs`), the
+//! actor is small and closed: the event queue of a session or of a
+//! `Client`'s connection (`queue.rs`; a client's requests come in through
+//! it too, taken by the driver at each turn), the
 //! reply slots of queued opens and pings ([`Parked`]), and a stream's
 //! notifications kept back behind a `RecvData` still with its subscriber
 //! (`Backlog`, shared with the driver's wait for that `RecvData`).
@@ -42,7 +44,7 @@ mod queue;
 mod send;
 mod table;
 
-pub(crate) use queue::EventQueue;
+pub(crate) use queue::{EventQueue, Item};
 
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -125,7 +127,8 @@ pub(crate) struct Core {
     /// `shutdown_all` ran: backlogs of ended streams are dropped.
     streams_shut: bool,
     pub subscriber: Subscriber,
-    /// A `Session` takes every notification from this queue instead.
+    /// A `Session` or a `Client` takes every notification from this queue
+    /// instead (and a `Client` puts its requests there).
     pub session: Option<Rc<EventQueue>>,
     pub auto_release: bool,
     /// What stream handles reach the connection by (set when the actor

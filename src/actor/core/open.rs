@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::super::messages::{set_content_length, Error, SendRequest};
 use super::super::stream::H2Stream;
 use super::table::{OpenKind, Parked, PendingOpen, PendingPing, ReplyNow, Slot};
-use super::{Core, WriteState};
+use super::{Core, Item, WriteState};
 use crate::proto::{Head, UserError};
 
 impl Core {
@@ -40,6 +40,7 @@ impl Core {
         self.opens.push_back(PendingOpen {
             kind,
             tx: Parked::new(),
+            job: None,
         });
         ReplyNow::Later(Slot::Open)
     }
@@ -132,24 +133,65 @@ impl Core {
                 Ok(true) => match self.opens.pop_front() {
                     Some(p) => {
                         let r = self.admit(p.kind);
-                        (p.tx, r)
+                        (p.tx, p.job, r)
                     }
                     None => break,
                 },
                 Err(e) => match self.opens.pop_front() {
-                    Some(p) => (p.tx, Err(e)),
+                    Some(p) => (p.tx, p.job, Err(e)),
                     None => break,
                 },
             };
-            let (tx, r) = r;
-            tx.send(r);
+            let (tx, job, r) = r;
+            self.answer_open(tx, job, r);
         }
     }
 
     /// Fails every queued open (GOAWAY received: no new streams).
     pub(super) fn fail_opens(&mut self, err: Error) {
-        for p in self.opens.drain(..) {
-            p.tx.send(Err(err.clone()));
+        for p in std::mem::take(&mut self.opens) {
+            self.answer_open(p.tx, p.job, Err(err.clone()));
+        }
+    }
+
+    /// Answers a queued open: a `Client`'s through the event queue, any
+    /// other through its reply sender.
+    fn answer_open(&self, tx: Parked<H2Stream>, job: Option<u64>, r: Result<H2Stream, Error>) {
+        match (job, &self.session) {
+            (Some(job), Some(q)) => q.push_item(Item::Opened(job, r)),
+            _ => tx.send(r),
+        }
+    }
+
+    /// The client's requests waiting in the event queue (see
+    /// `EventQueue::send_request`), each opened or answered now.
+    pub fn take_client_requests(&mut self) {
+        let Some(q) = self.session.clone() else {
+            return;
+        };
+        while let Some((job, req)) = q.take_request() {
+            self.client_request(job, req);
+        }
+    }
+
+    /// A client's request: as `SendRequest`, answered through the event queue
+    /// (`Item::Opened(job, ..)`) instead of a reply channel: at once, or
+    /// when the request leaves the queue of opens. Nothing is answered on
+    /// a connection without a queue, or one that stopped.
+    pub fn client_request(&mut self, job: u64, req: SendRequest) {
+        let Some(q) = self.session.clone() else {
+            return;
+        };
+        if q.is_closed() {
+            return;
+        }
+        match self.open_request(req) {
+            ReplyNow::Now(r) => q.push_item(Item::Opened(job, r)),
+            ReplyNow::Later(_) => {
+                if let Some(p) = self.opens.back_mut() {
+                    p.job = Some(job);
+                }
+            }
         }
     }
 

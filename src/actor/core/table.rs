@@ -333,6 +333,9 @@ pub(crate) enum OpenKind {
 pub(super) struct PendingOpen {
     pub kind: OpenKind,
     pub tx: Parked<H2Stream>,
+    /// A `Client`'s request (`EventQueue::send_request`): the answer goes to the
+    /// connection's event queue under this number, not to `tx`.
+    pub job: Option<u64>,
 }
 
 pub(super) struct PendingPing {
