@@ -38,6 +38,7 @@ use super::schedule::Scheduler;
 use super::settings::{self, SettingsState};
 use super::store::{CloseCause, RecentlyClosed, StreamMap};
 use super::stream::{RecvPhase, Stream, StreamState};
+use super::Head;
 use super::{Config, ConnectionError, Event, Role, UserError};
 use crate::priority::Priority;
 
@@ -126,6 +127,11 @@ pub struct Connection<A = ()> {
     /// the first DATA on.
     bdp: Option<Box<bdp::Bdp>>,
     error: Option<ConnectionError>,
+    /// The box of the last head taken out of a `RecvHeaders` event
+    /// ([`Connection::unbox_head`]), for the next one: a received head
+    /// costs no allocation of its own while heads keep coming; freed when
+    /// the socket goes quiet ([`Connection::release_idle_memory`]).
+    spare_head: Option<Box<std::mem::MaybeUninit<Head>>>,
 }
 
 impl Connection {
@@ -206,6 +212,7 @@ impl<A> Connection<A> {
             goaway_recv: None,
             timers: timers::Timers::new(now, &config.timeouts),
             bdp: None,
+            spare_head: None,
             error: None,
             config,
         };
@@ -651,6 +658,40 @@ impl<A> Connection<A> {
         if self.events.capacity() == 1 {
             free(&mut self.events);
         }
+        self.spare_head = None;
+    }
+
+    /// A received head, boxed for its event (in the spare box if there is
+    /// one).
+    pub(crate) fn box_head(&mut self, head: Head) -> Box<Head> {
+        let mut b = self.spare_head.take().unwrap_or_else(Box::new_uninit);
+        b.write(head);
+        // SAFETY: written on the line above.
+        unsafe { b.assume_init() }
+    }
+
+    /// Whether a box is kept for the next received head.
+    #[cfg(test)]
+    pub(crate) fn keeps_spare_head(&self) -> bool {
+        self.spare_head.is_some()
+    }
+
+    /// Takes the head out of a [`Event::RecvHeaders`]'s box and keeps the
+    /// box for the next received head (one allocation saved per head).
+    pub fn unbox_head(&mut self, head: Box<Head>) -> Head {
+        let raw = Box::into_raw(head);
+        // SAFETY: `raw` is a `Box<Head>`'s: valid, aligned, initialized. Its
+        // value is read out once, and the allocation lives on as a
+        // `Box<MaybeUninit<Head>>` (same size and alignment), which never
+        // drops a value: the head is owned by the caller alone.
+        let (head, spare) = unsafe {
+            (
+                std::ptr::read(raw),
+                Box::from_raw(raw.cast::<std::mem::MaybeUninit<Head>>()),
+            )
+        };
+        self.spare_head = Some(spare);
+        head
     }
 
     /// The frame size our codec must accept now (our acknowledged

@@ -215,7 +215,7 @@ impl Core {
             stream: addr,
             conn: self.id,
             id,
-            head: *head,
+            head: self.proto.unbox_head(head),
             end_stream,
         };
         // Straight to the recipient, not through `route`'s `Event`: each

@@ -236,7 +236,7 @@ impl<T> BoxedDeque<T> {
         self.0.as_ref().map_or(0, |q| q.len())
     }
     pub fn is_empty(&self) -> bool {
-        self.0.as_ref().map_or(true, |q| q.is_empty())
+        self.0.as_ref().is_none_or(|q| q.is_empty())
     }
     pub fn push_back(&mut self, v: T) {
         self.0.get_or_insert_with(Default::default).push_back(v);

@@ -242,9 +242,10 @@ impl<A> Connection<A> {
                         );
                         return Ok(());
                     }
+                    let head = self.box_head(Head::Response(r.response));
                     self.events.push_back(Event::RecvHeaders {
                         id: StreamId(id),
-                        head: Box::new(Head::Response(r.response)),
+                        head,
                         end_stream: false,
                     });
                     return Ok(());
@@ -264,9 +265,10 @@ impl<A> Connection<A> {
                     );
                     return Ok(());
                 }
+                let head = self.box_head(Head::Response(r.response));
                 self.events.push_back(Event::RecvHeaders {
                     id: StreamId(id),
-                    head: Box::new(Head::Response(r.response)),
+                    head,
                     end_stream,
                 });
                 if !end_stream {
@@ -424,9 +426,10 @@ impl<A> Connection<A> {
         }
         recount(&mut self.counts, self.role, &mut s);
         self.insert_stream(id, s);
+        let head = self.box_head(Head::Request(r.request));
         self.events.push_back(Event::RecvHeaders {
             id: StreamId(id),
-            head: Box::new(Head::Request(r.request)),
+            head,
             end_stream,
         });
         if !end_stream {

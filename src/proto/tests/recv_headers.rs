@@ -379,3 +379,34 @@ fn s6_10_continuation_after_end_headers_is_connection_error_protocol() {
     );
     assert_conn_error(&mut s, r, ErrorCode::PROTOCOL_ERROR);
 }
+
+/// A head taken out of its event's box (`unbox_head`, what the actor layer
+/// does with every request) leaves the box for the next head received,
+/// which takes it; a quiet socket frees it.
+#[test]
+fn s8_3_a_taken_head_box_carries_the_next_head() {
+    let (mut s, mut p) = server();
+    s.recv_frame(headers(1, p.block(GET), false), t0()).unwrap();
+    let first = match s.poll_event() {
+        Some(Event::RecvHeaders { head, .. }) => head,
+        other => panic!("{other:?}"),
+    };
+    assert!(!s.keeps_spare_head());
+    let Head::Request(r) = s.unbox_head(first) else {
+        panic!("a server receives requests")
+    };
+    assert_eq!(r.uri(), "http://example.com/");
+    assert!(s.keeps_spare_head());
+    s.recv_frame(headers(3, p.block(GET), false), t0()).unwrap();
+    assert!(!s.keeps_spare_head(), "the second head took the box");
+    let second = match s.poll_event() {
+        Some(Event::RecvHeaders { id, head, .. }) => {
+            assert_eq!(id, StreamId(3));
+            head
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(s.unbox_head(second), Head::Request(r) if r.uri() == "http://example.com/"));
+    s.release_idle_memory();
+    assert!(!s.keeps_spare_head());
+}
