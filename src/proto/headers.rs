@@ -486,6 +486,23 @@ pub struct OutgoingHead {
     pub has_length: bool,
 }
 
+impl OutgoingHead {
+    /// With `body_len`, the length of the whole body to follow: the
+    /// `content-length` field to add when the head declares none (RFC 9110
+    /// §8.6), the length the stream may then send, and the header list
+    /// size with that field.
+    pub fn with_body_len(&self, body_len: Option<u64>) -> (Option<Length>, Option<u64>, usize) {
+        match body_len.filter(|_| !self.has_length) {
+            Some(n) => {
+                let l = Length::new(n);
+                let size = self.size + l.field().size();
+                (Some(l), Some(n), size)
+            }
+            None => (None, self.declared, self.size),
+        }
+    }
+}
+
 /// A `content-length` value written out in decimal, without allocating
 /// (a `HeaderValue` from a number allocates its bytes).
 pub struct Length {

@@ -167,11 +167,8 @@ impl<A> Connection<A> {
                         .map_err(UserError::Malformed)?;
                 let out = headers::check_outgoing_head(req.headers(), folded)
                     .map_err(UserError::Malformed)?;
-                let length = body_len.filter(|_| !out.has_length).map(Length::new);
-                let send_expected = length.as_ref().map_or(out.declared, |_| body_len);
-                let size = out.size
-                    + headers::pseudo_size(&pseudo)
-                    + length.as_ref().map_or(0, |l| l.field().size());
+                let (length, send_expected, size) = out.with_body_len(body_len);
+                let size = size + headers::pseudo_size(&pseudo);
                 self.check_list_size(size)?;
                 self.queue_field_block(
                     id,
@@ -229,11 +226,9 @@ impl<A> Connection<A> {
                 let out = headers::check_outgoing_head(resp.headers(), false)
                     .map_err(UserError::Malformed)?;
                 // No length for a 1xx: it has no content (RFC 9110 §15.2).
-                let length = body_len
-                    .filter(|_| !out.has_length && !informational)
-                    .map(Length::new);
-                let send_expected = length.as_ref().map_or(out.declared, |_| body_len);
-                let size = out.size + 32 + 7 + 3 + length.as_ref().map_or(0, |l| l.field().size());
+                let (length, send_expected, size) =
+                    out.with_body_len(body_len.filter(|_| !informational));
+                let size = size + 32 + 7 + 3;
                 self.check_list_size(size)?;
                 let st = FieldRef {
                     name: b":status",
